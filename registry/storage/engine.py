@@ -1,0 +1,78 @@
+"""Async engine factory for the node's database: SQLite (embedded default) or PostgreSQL.
+
+SQLite is opened in WAL mode with ``synchronous=FULL``, so a committed transaction (and so an
+acknowledged log entry) survives power loss, and readers never block the writer. PostgreSQL is
+reached through asyncpg with its default ``synchronous_commit = on``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLITE_FILE_NAME",
+    "create_engine",
+    "database_url_for_data_dir",
+    "is_sqlite",
+]
+
+SQLITE_FILE_NAME = "registry.db"
+"""The database file the node keeps in its data directory."""
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite connection waits for another writer's lock before failing."""
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def database_url_for_data_dir(data_dir: Path) -> str:
+    """Return the SQLAlchemy URL of the node's SQLite database inside ``data_dir``.
+
+    The directory is not created here; :func:`create_engine` creates it on first use.
+    """
+    path = Path(data_dir).expanduser().resolve() / SQLITE_FILE_NAME
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def is_sqlite(database_url: str | URL) -> bool:
+    """Return True if ``database_url`` names a SQLite database."""
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+def create_engine(database_url: str, **options: Any) -> AsyncEngine:
+    """Create an async engine for ``database_url``, configured for durability.
+
+    For a SQLite file, the parent directory is created if missing and every connection sets
+    WAL mode, ``synchronous=FULL``, a busy timeout and foreign keys. Other URLs (PostgreSQL via
+    ``postgresql+asyncpg://``) are passed to SQLAlchemy unchanged. Raises
+    ``sqlalchemy.exc.ArgumentError`` for a malformed URL.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True, **options)
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """Apply the node's SQLite pragmas to a new DBAPI connection."""
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()

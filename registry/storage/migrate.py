@@ -1,0 +1,65 @@
+"""Run the Alembic migrations programmatically (no ``alembic.ini`` needed at run time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+import registry.migrations
+from registry.storage.engine import create_engine
+
+__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+
+MIGRATIONS_DIR = Path(registry.migrations.__file__).resolve().parent
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Return an Alembic ``Config`` for :mod:`registry.migrations`, bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """Return the newest migration revision shipped with this code."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships revisions
+        raise RuntimeError("no migrations found in registry.migrations")
+    return head
+
+
+async def upgrade(database_url: str) -> None:
+    """Migrate the database at ``database_url`` to the newest schema (``alembic upgrade head``).
+
+    Idempotent; works for SQLite (creating the file and its directory) and PostgreSQL. Raises
+    SQLAlchemy errors if the database is unreachable.
+    """
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade_sync)
+    finally:
+        await engine.dispose()
+
+
+def _upgrade_sync(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
+
+
+async def current_revision(database_url: str) -> str | None:
+    """Return the database's current migration revision, or None if it was never migrated."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
