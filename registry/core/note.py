@@ -18,8 +18,6 @@ Every function raises a :class:`~registry.core.errors.ProtocolError` subclass:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -28,7 +26,9 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from registry.core.encoding import b64decode, b64encode
 from registry.core.errors import (
+    EncodingError,
     KeyFormatError,
     NoteError,
     SignatureError,
@@ -51,6 +51,7 @@ __all__ = [
     "key_id",
     "open_note",
     "parse_note",
+    "parse_signature_lines",
     "sign_note",
 ]
 
@@ -77,7 +78,6 @@ _TIMESTAMP_BYTES = 8
 _KEY_ID_BYTES = 4
 _COSIGNATURE_HEADER = b"cosignature/v1\n"
 _HEX8 = re.compile(r"[0-9a-f]{8}")
-_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 # The Unicode White_Space property (what "Unicode spaces" means in C2SP signed-note, and what
 # Go's unicode.IsSpace tests). Spec §5.2.
@@ -85,27 +85,6 @@ _UNICODE_SPACES = frozenset(
     "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
     "\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-
-
-def _b64decode(text: str) -> bytes:
-    """Decode standard, padded base64 (RFC 4648 §4) in its one canonical form.
-
-    Raises :class:`ValueError` (callers wrap it) on any other input: missing or extra padding,
-    characters outside the alphabet, or non-zero unused bits in the last character.
-    """
-    if len(text) % 4 != 0 or not _B64.fullmatch(text):
-        raise ValueError("not canonical padded base64")
-    try:
-        data = base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
-        raise ValueError("not canonical padded base64") from exc
-    if base64.b64encode(data).decode("ascii") != text:
-        raise ValueError("not canonical padded base64")
-    return data
-
-
-def _b64encode(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def check_key_name(name: str) -> None:
@@ -169,8 +148,8 @@ def _decode_key_material(name: str, hex8: str, b64: str, what: str) -> tuple[int
     if not _HEX8.fullmatch(hex8):
         raise KeyFormatError(f"{what} key ID must be 8 lowercase hex digits")
     try:
-        raw = _b64decode(b64)
-    except ValueError as exc:
+        raw = b64decode(b64)
+    except EncodingError as exc:
         raise KeyFormatError(f"{what} key material is not canonical base64") from exc
     if len(raw) != 1 + _ED25519_KEY_BYTES:
         raise KeyFormatError(f"{what} key material must be 1 + 32 bytes, got {len(raw)}")
@@ -196,7 +175,7 @@ class NoteSignature:
     @property
     def line(self) -> str:
         """The signature line, without its final newline."""
-        return f"{_SIG_PREFIX}{self.name} {_b64encode(self.key_id + self.signature)}"
+        return f"{_SIG_PREFIX}{self.name} {b64encode(self.key_id + self.signature)}"
 
 
 @dataclass(frozen=True)
@@ -264,7 +243,7 @@ class NoteVerifier:
     @property
     def vkey(self) -> str:
         """The verifier key string ``name+hex8+base64(type || public key)`` (spec §5.3)."""
-        material = _b64encode(bytes([self.alg]) + self.public_key)
+        material = b64encode(bytes([self.alg]) + self.public_key)
         return f"{self.name}+{self.key_id.hex()}+{material}"
 
     def verify(self, text: str, signature: bytes) -> int | None:
@@ -371,7 +350,7 @@ class NoteSigner:
     @property
     def skey(self) -> str:
         """The signer key string ``PRIVATE+KEY+name+hex8+base64(type || seed)`` (§5.3)."""
-        material = _b64encode(bytes([self.alg]) + self._seed)
+        material = b64encode(bytes([self.alg]) + self._seed)
         return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{material}"
 
     def sign(self, text: str, *, timestamp: int | None = None) -> NoteSignature:
@@ -420,12 +399,30 @@ def _parse_signature_line(line: str) -> NoteSignature:
     name, _, b64 = line[len(_SIG_PREFIX) :].partition(" ")
     try:
         check_key_name(name)
-        raw = _b64decode(b64)
-    except (KeyFormatError, ValueError) as exc:
+        raw = b64decode(b64)
+    except (KeyFormatError, EncodingError) as exc:
         raise NoteError(f"malformed signature line: {line!r}") from exc
     if len(raw) <= _KEY_ID_BYTES:
         raise NoteError(f"signature line has no signature after the key ID: {line!r}")
     return NoteSignature(name, raw[:_KEY_ID_BYTES], raw[_KEY_ID_BYTES:])
+
+
+def parse_signature_lines(lines: str) -> tuple[NoteSignature, ...]:
+    """Parse a block of signature lines, each ending in a newline (spec §5.1).
+
+    This is the form in which a witness returns cosignatures (C2SP tlog-witness).
+
+    Raises:
+        NoteError: the block is empty, does not end in a newline, has a malformed line, a
+            control character, or more than :data:`MAX_SIGNATURES` lines.
+    """
+    if not lines.endswith("\n"):
+        raise NoteError("signature lines must end with a newline")
+    _check_characters(lines)
+    parts = lines[:-1].split("\n")
+    if len(parts) > MAX_SIGNATURES:
+        raise NoteError(f"note has more than {MAX_SIGNATURES} signatures")
+    return tuple(_parse_signature_line(line) for line in parts)
 
 
 def parse_note(data: bytes) -> tuple[str, tuple[NoteSignature, ...]]:
@@ -449,13 +446,7 @@ def parse_note(data: bytes) -> tuple[str, tuple[NoteSignature, ...]]:
     split = message.rfind("\n\n")
     if split < 0:
         raise NoteError("note has no blank line before its signatures")
-    text, block = message[: split + 1], message[split + 2 :]
-    if not block.endswith("\n"):
-        raise NoteError("note must end with a signature line and a newline")
-    lines = block[:-1].split("\n")
-    if len(lines) > MAX_SIGNATURES:
-        raise NoteError(f"note has more than {MAX_SIGNATURES} signatures")
-    return text, tuple(_parse_signature_line(line) for line in lines)
+    return message[: split + 1], parse_signature_lines(message[split + 2 :])
 
 
 def _index_verifiers(
