@@ -36,6 +36,7 @@ from registry.core.errors import TileError
 __all__ = [
     "HASH_SIZE",
     "MAX_ENTRY_SIZE",
+    "MAX_INDEX",
     "MAX_LEVEL",
     "TILE_HEIGHT",
     "TILE_WIDTH",
