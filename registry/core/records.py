@@ -1,0 +1,474 @@
+"""Signed records: the declaration, its works, limits, signing and record ids (spec §2).
+
+A *record* is a JSON object of the restricted model (spec §1.2) with a ``type`` and a version
+``v`` (spec §2.2). The only type today is the creator's *declaration* (spec §2.3), about 1 to
+:data:`MAX_WORKS` works (spec §2.4). A record's log entry is its canonical JSON with the
+signature (:func:`encode_record`); its id is the SHA-256 of those bytes (:func:`record_id`).
+
+Reading an entry (:func:`decode_record`, spec §2.7) accepts it only if re-encoding the decoded
+record gives back the same bytes, which rejects duplicate keys, unknown fields, whitespace,
+non-canonical escapes and explicit default values in one comparison. :func:`load_record` also
+checks the signature: it is what a node calls on a submission or on a peer's entry.
+
+Building a record (spec §2.10): :func:`new_work` and :func:`new_declaration` sort and normalise
+their inputs; :func:`sign_declaration` signs; :func:`entry_size` tells how big the entry will be.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final, TypeAlias
+
+import msgspec
+
+from registry.core.encoding import (
+    MAX_SAFE_INTEGER,
+    b64decode,
+    b64encode,
+    canonical_json,
+    parse_json,
+)
+from registry.core.errors import (
+    EncodingError,
+    LimitError,
+    NonCanonicalError,
+    PreferenceError,
+    ProtocolError,
+    RecordError,
+    SignatureError,
+)
+from registry.core.keys import SIGNATURE_SIZE, PrivateKey, PublicKey
+from registry.core.urls import MAX_URL_LENGTH, normalize_url
+
+__all__ = [
+    "MAX_ENTRY_BYTES",
+    "MAX_ISCC_LENGTH",
+    "MAX_ISSUED_AT",
+    "MAX_MEDIA_TYPE_PART",
+    "MAX_PREFS",
+    "MAX_PREF_KEY_LENGTH",
+    "MAX_SUPERSEDES",
+    "MAX_URLS_PER_WORK",
+    "MAX_URL_LENGTH",
+    "MAX_WORKS",
+    "PREF_VALUES",
+    "RECORD_TYPES",
+    "RECORD_VERSION",
+    "Declaration",
+    "Record",
+    "Work",
+    "decode_record",
+    "encode_record",
+    "entry_size",
+    "load_record",
+    "new_declaration",
+    "new_work",
+    "record_id",
+    "sign_declaration",
+    "signing_input",
+    "validate_record",
+    "verify_record",
+]
+
+# spec §2.6: limits.
+RECORD_VERSION: Final = 1
+MAX_ENTRY_BYTES: Final = 65535
+"""Largest entry: C2SP tlog-tiles entry bundles prefix each entry with a 16-bit length."""
+MAX_WORKS: Final = 1000
+MAX_URLS_PER_WORK: Final = 16
+MAX_SUPERSEDES: Final = 1000
+MAX_PREFS: Final = 32
+MAX_PREF_KEY_LENGTH: Final = 64
+MAX_ISCC_LENGTH: Final = 128
+MAX_MEDIA_TYPE_PART: Final = 127
+MAX_ISSUED_AT: Final = MAX_SAFE_INTEGER
+PREF_VALUES: Final = ("n", "y")
+
+# spec §2.4: field formats.
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ISCC = re.compile(rf"ISCC:[A-Z2-7]{{16,{MAX_ISCC_LENGTH - 5}}}")
+_MEDIA_NAME = rf"[a-z0-9][a-z0-9!#$&^_.+\-]{{0,{MAX_MEDIA_TYPE_PART - 1}}}"
+_MEDIA_TYPE = re.compile(f"{_MEDIA_NAME}/{_MEDIA_NAME}")
+# RFC 9651 §3.1.2 sf-key: ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" )
+_PREF_KEY = re.compile(rf"[a-z*][a-z0-9_\-.*]{{0,{MAX_PREF_KEY_LENGTH - 1}}}")
+# The base64 text of a 64-byte signature, used to size an entry before it is signed.
+_SIG_PLACEHOLDER: Final = b64encode(bytes(SIGNATURE_SIZE))
+
+
+class Work(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """One work a declaration is about (spec §2.4): its SHA-256 and optional fingerprints."""
+
+    sha256: str
+    """Lowercase hex SHA-256 of the work's bytes (64 digits)."""
+    pdq: str | None = None
+    """Lowercase hex 256-bit PDQ perceptual hash of an image, for near-duplicate lookup."""
+    pdq_quality: int | None = None
+    """PDQ quality 0..100; present if and only if ``pdq`` is."""
+    iscc: str | None = None
+    """An ISCC code, ``ISCC:`` and RFC 4648 base32 (uppercase, no padding)."""
+    urls: tuple[str, ...] = ()
+    """Where the work is published: normalised (spec §2.5) http(s) URLs, sorted, unique."""
+    media_type: str | None = None
+    """RFC 6838 ``type/subtype``, lowercase, without parameters."""
+
+
+class Declaration(
+    msgspec.Struct,
+    tag_field="type",
+    tag="declaration",
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    omit_defaults=True,
+):
+    """A creator's signed statement of preferences about some works (spec §2.3)."""
+
+    v: int
+    """Record version: :data:`RECORD_VERSION`."""
+    creator: str
+    """The creator's Ed25519 ``did:key`` (spec §1.5); the key that signs the record."""
+    issued_at: int
+    """When the creator made the statement: Unix time in seconds, 0..2**53-1."""
+    works: tuple[Work, ...]
+    """1..MAX_WORKS works, sorted by ``sha256``, no two with the same ``sha256``."""
+    prefs: dict[str, str]
+    """AIPREF category -> ``"y"`` or ``"n"`` (spec §3); empty exactly when ``withdraw``."""
+    supersedes: tuple[str, ...] = ()
+    """Record ids (spec §2.9) of the creator's earlier declarations this one replaces."""
+    withdraw: bool = False
+    """A withdrawal: the creator no longer states any preference for these works."""
+    sig: str = ""
+    """Base64 Ed25519 signature over :func:`signing_input`; empty while unsigned."""
+
+
+Record: TypeAlias = Declaration
+"""Every record type (a tagged union once there is more than one)."""
+
+RECORD_TYPES: Final[Mapping[str, type[Record]]] = {"declaration": Declaration}
+"""Record types by their ``type`` tag (spec §2.2): new kinds slot in here."""
+
+_DECODER: Final = msgspec.json.Decoder(Record)
+
+
+# --- validation (spec §2.3, §2.4, §2.6) -------------------------------------------------------
+
+
+def _check_sorted_unique(items: tuple[str, ...], what: str) -> None:
+    for before, after in itertools.pairwise(items):
+        if not before < after:
+            raise RecordError(f"{what} must be sorted and unique (spec §2.3)")
+
+
+def _validate_work(work: Work, index: int) -> None:
+    """Check one work (spec §2.4); ``index`` only names it in error messages."""
+    where = f"works[{index}]"
+    if not _HEX64.fullmatch(work.sha256):
+        raise RecordError(f"{where}.sha256 is not 64 lowercase hex digits (spec §2.4)")
+    if work.pdq is None:
+        if work.pdq_quality is not None:
+            raise RecordError(f"{where}.pdq_quality without pdq (spec §2.4)")
+    else:
+        if not _HEX64.fullmatch(work.pdq):
+            raise RecordError(f"{where}.pdq is not 64 lowercase hex digits (spec §2.4)")
+        if work.pdq_quality is None or not 0 <= work.pdq_quality <= 100:
+            raise RecordError(f"{where}.pdq_quality must be 0..100 with pdq (spec §2.4)")
+    if work.iscc is not None:
+        _validate_iscc(work.iscc, where)
+    if len(work.urls) > MAX_URLS_PER_WORK:
+        raise LimitError(f"{where} has more than {MAX_URLS_PER_WORK} urls (spec §2.6)")
+    for url in work.urls:
+        if normalize_url(url) != url:
+            raise RecordError(f"{where}.urls: {url[:80]!r} is not normalised (spec §2.5)")
+    _check_sorted_unique(work.urls, f"{where}.urls")
+    if work.media_type is not None and not _MEDIA_TYPE.fullmatch(work.media_type):
+        raise RecordError(f"{where}.media_type is not a lowercase type/subtype (spec §2.4)")
+
+
+def _validate_iscc(code: str, where: str) -> None:
+    if not _ISCC.fullmatch(code):
+        raise RecordError(f"{where}.iscc is not 'ISCC:' and base32 (spec §2.4)")
+    body = code[5:]
+    try:
+        data = base64.b32decode(body + "=" * (-len(body) % 8))
+    except ValueError as exc:  # binascii.Error: a length no byte string encodes to
+        raise RecordError(f"{where}.iscc is not valid base32 (spec §2.4)") from exc
+    if base64.b32encode(data).decode("ascii").rstrip("=") != body:
+        raise RecordError(f"{where}.iscc is not canonical base32 (spec §2.4)")
+
+
+def _validate_prefs(prefs: dict[str, str]) -> None:
+    if len(prefs) > MAX_PREFS:
+        raise LimitError(f"more than {MAX_PREFS} preferences (spec §2.6)")
+    for key, value in prefs.items():
+        if not _PREF_KEY.fullmatch(key):
+            raise PreferenceError(f"preference category {key[:80]!r} is malformed (spec §2.3)")
+        if value not in PREF_VALUES:
+            raise PreferenceError(f"preference {key!r} must be 'y' or 'n' (spec §2.3)")
+
+
+def _validate_signature_format(sig: str) -> bytes:
+    if not sig:
+        raise SignatureError("record is not signed (spec §2.8)")
+    try:
+        raw = b64decode(sig)
+    except EncodingError as exc:
+        raise SignatureError(f"sig is not canonical base64: {exc}") from exc
+    if len(raw) != SIGNATURE_SIZE:
+        raise SignatureError(f"sig must encode 64 bytes, got {len(raw)} (spec §2.8)")
+    return raw
+
+
+def validate_record(record: Record, *, signed: bool = True) -> None:
+    """Check every schema rule and limit of spec §2.3-§2.6 except the entry size and signature.
+
+    With ``signed=True`` the ``sig`` field must be well-formed (not verified: see
+    :func:`verify_record`); with ``signed=False`` it is ignored. Checks run in the order of
+    spec §2.7 step 5 and the first failure raises: :class:`RecordError` (or its
+    :class:`LimitError`), :class:`PreferenceError` for preferences,
+    :class:`~registry.core.errors.KeyFormatError` for the creator, :class:`SignatureError`
+    for a malformed ``sig``.
+    """
+    if record.v != RECORD_VERSION:
+        raise RecordError(f"unsupported record version {record.v} (spec §2.2)")
+    PublicKey.from_did(record.creator)
+    if not 0 <= record.issued_at <= MAX_ISSUED_AT:
+        raise RecordError("issued_at must be 0..2**53-1 (spec §2.3)")
+    if not record.works:
+        raise RecordError("a declaration needs at least one work (spec §2.3)")
+    if len(record.works) > MAX_WORKS:
+        raise LimitError(f"more than {MAX_WORKS} works (spec §2.6)")
+    for index, work in enumerate(record.works):
+        _validate_work(work, index)
+    _check_sorted_unique(tuple(work.sha256 for work in record.works), "works (by sha256)")
+    _validate_prefs(record.prefs)
+    if record.withdraw and record.prefs:
+        raise RecordError("a withdrawal must have empty prefs (spec §2.3)")
+    if not record.withdraw and not record.prefs:
+        raise RecordError("a declaration needs at least one preference (spec §2.3)")
+    if len(record.supersedes) > MAX_SUPERSEDES:
+        raise LimitError(f"more than {MAX_SUPERSEDES} superseded ids (spec §2.6)")
+    for declaration_id in record.supersedes:
+        if not _HEX64.fullmatch(declaration_id):
+            raise RecordError("supersedes holds a non-id: 64 lowercase hex digits (spec §2.3)")
+    _check_sorted_unique(record.supersedes, "supersedes")
+    if signed:
+        _validate_signature_format(record.sig)
+
+
+# --- encoding, signing (spec §2.8, §2.9) ------------------------------------------------------
+
+
+def _encode(record: Record) -> bytes:
+    # A validated record holds only printable ASCII strings needing no escapes and ASCII keys,
+    # for which msgspec's sorted encoding is exactly RFC 8785 (spec §1.2.2); the tests check
+    # this against canonical_json. Default values are omitted (spec §2.3).
+    return msgspec.json.encode(record, order="sorted")
+
+
+def _signing_input(record: Record) -> bytes:
+    return _encode(msgspec.structs.replace(record, sig=""))
+
+
+def signing_input(record: Record) -> bytes:
+    """The bytes a record's signature covers: its canonical JSON without ``sig`` (spec §2.8).
+
+    Raises as :func:`validate_record` with ``signed=False``.
+    """
+    validate_record(record, signed=False)
+    return _signing_input(record)
+
+
+def _check_size(entry: bytes) -> None:
+    if len(entry) > MAX_ENTRY_BYTES:
+        raise LimitError(f"entry is {len(entry)} bytes, more than {MAX_ENTRY_BYTES} (spec §2.6)")
+
+
+def encode_record(record: Record) -> bytes:
+    """The canonical bytes of a signed record: its log entry (spec §2.8).
+
+    Raises as :func:`validate_record` (the ``sig`` must be present and well-formed) and
+    :class:`LimitError` if the entry exceeds :data:`MAX_ENTRY_BYTES`.
+    """
+    validate_record(record, signed=True)
+    entry = _encode(record)
+    _check_size(entry)
+    return entry
+
+
+def entry_size(record: Record) -> int:
+    """How many bytes ``record``'s entry has, or will have once signed (spec §2.10).
+
+    Clients use it to pack works into declarations of at most :data:`MAX_ENTRY_BYTES`. Does
+    not validate ``record``.
+    """
+    return len(_encode(msgspec.structs.replace(record, sig=_SIG_PLACEHOLDER)))
+
+
+def sign_declaration(record: Declaration, key: PrivateKey) -> Declaration:
+    """Return ``record`` signed by ``key`` (spec §2.8).
+
+    Raises :class:`RecordError` if ``record.creator`` is not ``key``'s ``did:key``, as
+    :func:`validate_record` for an invalid record, and :class:`LimitError` if the signed
+    entry would exceed :data:`MAX_ENTRY_BYTES`.
+    """
+    if record.creator != key.public_key.did:
+        raise RecordError("creator is not the did:key of the signing key (spec §2.8)")
+    validate_record(record, signed=False)
+    signature = key.sign(_signing_input(record))
+    signed = msgspec.structs.replace(record, sig=b64encode(signature))
+    _check_size(_encode(signed))
+    return signed
+
+
+def _verify(record: Record) -> None:
+    signature = _validate_signature_format(record.sig)
+    PublicKey.from_did(record.creator).verify(signature, _signing_input(record))
+
+
+def verify_record(record: Record) -> None:
+    """Check a record's signature by its creator (spec §2.8).
+
+    Raises as :func:`validate_record` for a malformed record and :class:`SignatureError` if
+    the signature does not verify.
+    """
+    validate_record(record, signed=True)
+    _verify(record)
+
+
+def record_id(entry: bytes) -> str:
+    """A record's id: lowercase hex SHA-256 of its entry bytes (spec §2.9)."""
+    return hashlib.sha256(entry).hexdigest()
+
+
+# --- decoding (spec §2.7) ---------------------------------------------------------------------
+
+
+def _decode_fast(data: bytes) -> Record | None:
+    """Decode a *valid* entry quickly, or return None so the stepwise decoder names the error.
+
+    If this returns a record, the stepwise procedure of spec §2.7 would return the same one:
+    the bytes are the canonical encoding of a validated record, so they parse (step 2), are
+    canonical (step 3), match the schema (step 4), validate (step 5) and re-encode (step 6).
+    """
+    try:
+        record = _DECODER.decode(data)
+        validate_record(record, signed=True)
+    except (msgspec.DecodeError, UnicodeDecodeError, ProtocolError):
+        return None
+    return record if _encode(record) == data else None
+
+
+def _decode_stepwise(data: bytes) -> Record:
+    """Decode an entry by following spec §2.7 steps 2-6 literally (step 1 done by the caller)."""
+    # spec §2.7 step 2: strict JSON in the restricted model.
+    value = parse_json(data)
+    # spec §2.7 step 3: byte-identical to the canonical form of the parsed value.
+    if canonical_json(value) != data:
+        raise NonCanonicalError("entry is not canonical JSON (spec §2.7 step 3)")
+    # spec §2.7 step 4: an object whose "type" names a known record type; then its schema.
+    if not isinstance(value, dict):
+        raise RecordError("a record is a JSON object (spec §2.7 step 4)")
+    tag = value.get("type")
+    record_type = RECORD_TYPES.get(tag) if isinstance(tag, str) else None
+    if record_type is None:
+        raise RecordError(f"unknown record type {tag!r} (spec §2.7 step 4)")
+    try:
+        record = msgspec.convert(value, record_type)
+    except msgspec.ValidationError as exc:
+        raise RecordError(f"record does not match its schema: {exc} (spec §2.7 step 4)") from exc
+    # spec §2.7 step 5: field rules and limits.
+    validate_record(record, signed=True)
+    # spec §2.7 step 6: default values must be omitted, so re-encoding gives the same bytes.
+    if _encode(record) != data:
+        raise NonCanonicalError("entry writes a default value explicitly (spec §2.7 step 6)")
+    return record
+
+
+def decode_record(data: bytes) -> Record:
+    """Decode and validate a log entry (spec §2.7). Does NOT verify the signature.
+
+    Raises :class:`LimitError` if ``data`` exceeds :data:`MAX_ENTRY_BYTES` (checked before
+    parsing), :class:`EncodingError` if it is not strict JSON of the restricted model,
+    :class:`NonCanonicalError` if it is not the record's canonical encoding,
+    :class:`RecordError` / :class:`PreferenceError` / ``KeyFormatError`` /
+    :class:`SignatureError` (malformed ``sig``) for schema and field violations.
+    """
+    data = bytes(data)
+    # spec §2.7 step 1: size first, before parsing anything.
+    _check_size(data)
+    record = _decode_fast(data)
+    return record if record is not None else _decode_stepwise(data)
+
+
+def load_record(data: bytes) -> Record:
+    """Decode an entry and verify its signature (spec §2.7, §2.8): what a node accepts.
+
+    Raises as :func:`decode_record`, and :class:`SignatureError` if the signature fails.
+    """
+    record = decode_record(data)
+    _verify(record)
+    return record
+
+
+# --- construction helpers (spec §2.10) --------------------------------------------------------
+
+
+def new_work(
+    sha256: str,
+    *,
+    pdq: str | None = None,
+    pdq_quality: int | None = None,
+    iscc: str | None = None,
+    urls: Iterable[str] = (),
+    media_type: str | None = None,
+) -> Work:
+    """Build a valid :class:`Work`: URLs are normalised (spec §2.5), deduplicated and sorted.
+
+    Raises :class:`RecordError` (or :class:`LimitError`) if a field is invalid.
+    """
+    normalised = tuple(sorted({normalize_url(url) for url in urls}))
+    work = Work(
+        sha256=sha256,
+        pdq=pdq,
+        pdq_quality=pdq_quality,
+        iscc=iscc,
+        urls=normalised,
+        media_type=media_type,
+    )
+    _validate_work(work, 0)
+    return work
+
+
+def new_declaration(
+    *,
+    creator: str,
+    issued_at: int,
+    works: Iterable[Work],
+    prefs: Mapping[str, str],
+    supersedes: Iterable[str] = (),
+    withdraw: bool = False,
+) -> Declaration:
+    """Build a valid unsigned :class:`Declaration`, sorting works and superseded ids.
+
+    Raises :class:`RecordError` if two works share a ``sha256``, and as
+    :func:`validate_record` (``signed=False``) for anything else invalid. Sign the result with
+    :func:`sign_declaration`.
+    """
+    ordered = tuple(sorted(works, key=lambda work: work.sha256))
+    record = Declaration(
+        v=RECORD_VERSION,
+        creator=creator,
+        issued_at=issued_at,
+        works=ordered,
+        prefs=dict(sorted(prefs.items())),
+        supersedes=tuple(sorted(set(supersedes))),
+        withdraw=withdraw,
+    )
+    validate_record(record, signed=False)
+    return record
