@@ -23,9 +23,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from registry.core.encoding import b64decode, b64encode
 from registry.core.errors import (
     EncodingError,
@@ -34,6 +31,7 @@ from registry.core.errors import (
     SignatureError,
     UnverifiedNoteError,
 )
+from registry.core.keys import PrivateKey, PublicKey
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -214,7 +212,7 @@ class NoteVerifier:
         self.alg = alg
         self.public_key = bytes(public_key)
         self.key_id = key_id(name, alg, self.public_key)
-        self._key = Ed25519PublicKey.from_public_bytes(self.public_key)
+        self._key = PublicKey.from_bytes(self.public_key)
 
     @classmethod
     def from_public_key(
@@ -268,7 +266,7 @@ class NoteVerifier:
             message = text.encode("utf-8")
         try:
             self._key.verify(signature, message)
-        except InvalidSignature as exc:
+        except SignatureError as exc:
             raise SignatureError(
                 f"invalid signature for key {self.name}+{self.key_id.hex()}"
             ) from exc
@@ -293,7 +291,7 @@ class NoteSigner:
     (:meth:`from_seed`). Its :attr:`verifier` is the matching public verifier.
     """
 
-    __slots__ = ("_key", "_seed", "verifier")
+    __slots__ = ("_key", "verifier")
 
     def __init__(self, name: str, seed: bytes, *, alg: int = ALG_ED25519) -> None:
         """Make a signer for ``name`` from a 32-byte Ed25519 seed (RFC 8032 private key).
@@ -303,10 +301,8 @@ class NoteSigner:
         """
         if len(seed) != _ED25519_KEY_BYTES:
             raise KeyFormatError(f"Ed25519 seed must be 32 bytes, got {len(seed)}")
-        self._seed = bytes(seed)
-        self._key = Ed25519PrivateKey.from_private_bytes(self._seed)
-        public = self._key.public_key().public_bytes_raw()
-        self.verifier = NoteVerifier(name, public, alg=alg)
+        self._key = PrivateKey.from_seed(bytes(seed))
+        self.verifier = NoteVerifier(name, self._key.public_key.raw, alg=alg)
 
     @classmethod
     def from_seed(cls, name: str, seed: bytes, *, alg: int = ALG_ED25519) -> NoteSigner:
@@ -350,7 +346,7 @@ class NoteSigner:
     @property
     def skey(self) -> str:
         """The signer key string ``PRIVATE+KEY+name+hex8+base64(type || seed)`` (§5.3)."""
-        material = b64encode(bytes([self.alg]) + self._seed)
+        material = b64encode(bytes([self.alg]) + self._key.seed)
         return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{material}"
 
     def sign(self, text: str, *, timestamp: int | None = None) -> NoteSignature:
