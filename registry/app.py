@@ -1,0 +1,83 @@
+"""The node's ASGI application: :func:`create_app` builds it from a :class:`Settings` value.
+
+Nothing is read at import time. ``registry serve`` runs :func:`create_app_from_env` in every
+worker process (the settings travel as ``REGISTRY_*`` variables); tests call
+:func:`create_app` with the settings they want.
+
+The app's lifespan starts a :class:`registry.http.runtime.Node` (migrations, log, index, index
+follower) and stops it on shutdown; handlers receive it as the ``node`` dependency.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import cast
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+import registry
+from registry.http.controllers import ROUTE_HANDLERS
+from registry.http.problems import exception_handlers
+from registry.http.ratelimit import RateLimiter
+from registry.http.runtime import Node
+from registry.settings import Settings
+
+__all__ = ["create_app", "create_app_from_env"]
+
+
+def _node(state: State) -> Node:
+    """Dependency provider: the worker's running node."""
+    return cast(Node, state.node)
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the node's Litestar app for ``settings`` (spec §6)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        node = await Node.start(settings)
+        app.state.node = node
+        try:
+            yield
+        finally:
+            await node.stop()
+
+    middleware = []
+    if settings.rate_limit > 0:
+        middleware.append(DefineMiddleware(RateLimiter, per_minute=settings.rate_limit))
+    return Litestar(
+        route_handlers=ROUTE_HANDLERS,
+        dependencies={"node": Provide(_node, sync_to_thread=False)},
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers(),
+        middleware=middleware,
+        request_max_body_size=settings.max_body_size,
+        openapi_config=OpenAPIConfig(
+            title="consent-registry node",
+            version=registry.__version__,
+            description="Signed do-not-train declarations, served as a C2SP transparency log.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
+            log_exceptions="debug",
+            disable_stack_trace={404, 405, 400, 413, 422, 429},
+        ),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """App factory for server workers: settings from the ``REGISTRY_*`` environment."""
+    settings = Settings.from_env()
+    logging.getLogger("registry").setLevel(settings.log_level.upper())
+    return create_app(settings)

@@ -1,0 +1,456 @@
+"""The ``registry`` command: run and operate a node, and make throwaway creator keys.
+
+::
+
+    registry serve            run a node (granian, app factory registry.app:create_app_from_env)
+    registry init             create the data dir, database and node key; print origin and key
+    registry keygen           print a new node signing key (or, with --creator, a creator key)
+    registry sign-declaration sign a declaration with a creator key and print its JSON
+    registry log verify       recompute the tree from the entries, check checkpoint and tiles
+    registry index rebuild    re-index the whole log in memory and report counts
+    registry db upgrade       apply the database migrations
+
+Every option also reads a ``REGISTRY_*`` environment variable (shown in ``--help``). Errors
+print one line on stderr and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+import registry
+from registry.index import IndexStats
+from registry.settings import DEFAULT_PORT, LOG_LEVELS, Settings, read_signing_key_file
+
+__all__ = ["cli", "main"]
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "REGISTRY"}
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def database_options(func: F) -> F:
+    """The options naming the node's database: a data dir (SQLite) or a database URL."""
+    func = click.option(
+        "--database-url",
+        envvar="REGISTRY_DATABASE_URL",
+        help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in "
+        "--data-dir).",
+    )(func)
+    return click.option(
+        "--data-dir",
+        envvar="REGISTRY_DATA_DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("data"),
+        show_default=True,
+        help="Directory of the SQLite database (created if missing).",
+    )(func)
+
+
+def identity_options(func: F) -> F:
+    """The options naming the log: its origin and signing key."""
+    func = click.option(
+        "--origin",
+        envvar="REGISTRY_ORIGIN",
+        help="Log origin (schema-less, e.g. registry.example.org/log); default: the stored "
+        "one, else consent-registry.localhost/<key hash>.",
+    )(func)
+    return click.option(
+        "--signing-key-file",
+        envvar="REGISTRY_SIGNING_KEY_FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File with the node's C2SP signing key (PRIVATE+KEY+...); or set "
+        "REGISTRY_SIGNING_KEY. Default: the stored key, else a new one.",
+    )(func)
+
+
+def _settings(**options: Any) -> Settings:
+    """Settings from explicit options over the environment (REGISTRY_SIGNING_KEY included)."""
+    key_file = options.pop("signing_key_file", None)
+    if key_file is not None:
+        options["signing_key"] = read_signing_key_file(key_file)
+    return Settings.from_env(**options)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(registry.__version__, prog_name="registry")
+def cli() -> None:
+    """consent-registry: a signed, federated registry of "do not train" declarations."""
+
+
+@cli.command()
+@click.option(
+    "--host",
+    envvar="REGISTRY_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    envvar="REGISTRY_PORT",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="TCP port to listen on.",
+)
+@database_options
+@identity_options
+@click.option(
+    "--workers",
+    envvar="REGISTRY_WORKERS",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (they share the database).",
+)
+@click.option(
+    "--batch-interval",
+    envvar="REGISTRY_BATCH_INTERVAL",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Seconds the sequencer waits to gather a batch.",
+)
+@click.option(
+    "--max-pending",
+    envvar="REGISTRY_MAX_PENDING",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Submissions pooled before answering 503.",
+)
+@click.option(
+    "--rate-limit",
+    envvar="REGISTRY_RATE_LIMIT",
+    type=click.IntRange(min=0),
+    default=6000,
+    show_default=True,
+    help="Requests per minute per client address and worker (0: off).",
+)
+@click.option(
+    "--max-body-size",
+    envvar="REGISTRY_MAX_BODY_SIZE",
+    type=click.IntRange(min=1),
+    default=32 * 1024 * 1024,
+    show_default=True,
+    help="Largest request body, bytes.",
+)
+@click.option(
+    "--max-batch-items",
+    envvar="REGISTRY_MAX_BATCH_ITEMS",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Most declarations or checked items in one request.",
+)
+@click.option(
+    "--log-level",
+    envvar="REGISTRY_LOG_LEVEL",
+    type=click.Choice(LOG_LEVELS),
+    default="info",
+    show_default=True,
+)
+def serve(host: str, port: int, workers: int, log_level: str, **options: Any) -> None:
+    """Run a node: SQLite in --data-dir (created, with a node key, on first start) or the
+    database at --database-url."""
+    from granian.constants import Interfaces  # noqa: PLC0415 - only `serve` needs granian
+    from granian.log import LogLevels  # noqa: PLC0415
+    from granian.server import Server  # noqa: PLC0415
+
+    settings = _settings(host=host, port=port, workers=workers, log_level=log_level, **options)
+    origin, vkey = _run(_initialise(settings))
+    click.echo(f"registry: origin {origin}", err=True)
+    click.echo(f"registry: verifier key {vkey}", err=True)
+    click.echo(f"registry: listening on http://{host}:{port}", err=True)
+    os.environ.update(settings.to_env())
+    Server(
+        "registry.app:create_app_from_env",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_level=LogLevels(log_level),
+        log_access=log_level == "debug",
+    ).serve()
+
+
+async def _initialise(settings: Settings) -> tuple[str, str]:
+    """Migrate the database and load or create the node identity, once, before workers start."""
+    from registry.log import NodeLog, upgrade  # noqa: PLC0415 - node-only imports
+
+    database_url = settings.resolved_database_url()
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade(database_url)
+    log = await NodeLog.open(database_url, origin=settings.origin, signing_key=settings.signing_key)
+    try:
+        return log.origin, log.verifier_key
+    finally:
+        await log.close()
+
+
+@cli.command()
+@database_options
+@identity_options
+def init(**options: Any) -> None:
+    """Create the data dir, database and node key (if missing); print origin and verifier key."""
+    settings = _settings(**options)
+    origin, vkey = _run(_initialise(settings))
+    click.echo(f"origin: {origin}")
+    click.echo(f"verifier key: {vkey}")
+    click.echo(f"database: {_redact(settings.resolved_database_url())}")
+
+
+@cli.command()
+@click.option(
+    "--creator",
+    is_flag=True,
+    help="Make a creator key (Ed25519 seed, hex) instead of a node signing key.",
+)
+@click.option(
+    "--origin",
+    envvar="REGISTRY_ORIGIN",
+    default="consent-registry.localhost/node",
+    show_default=True,
+    help="Node key only: the log origin naming the key.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the secret key to this file (mode 0600) instead of stdout.",
+)
+def keygen(creator: bool, origin: str, out: Path | None) -> None:
+    """Make a new key. Node key: prints the C2SP signing key (secret) and, on stderr, its
+    verifier key. Creator key (--creator): prints the seed as hex and, on stderr, its did:key."""
+    seed = secrets.token_bytes(32)
+    if creator:
+        from registry.core.keys import PrivateKey  # noqa: PLC0415
+
+        secret, public = seed.hex(), PrivateKey.from_seed(seed).public_key.did
+        label = "did"
+    else:
+        from registry.core.note import NoteSigner  # noqa: PLC0415
+
+        signer = NoteSigner.from_seed(origin, seed)
+        secret, public, label = signer.skey, signer.verifier.vkey, "verifier key"
+    if out is None:
+        click.echo(secret)
+    else:
+        _write_secret(out, secret + "\n")
+        click.echo(f"wrote {out}", err=True)
+    click.echo(f"{label}: {public}", err=True)
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only; refuse to overwrite."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(f"{path} exists; not overwriting a key") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@cli.command("sign-declaration")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Creator key file (64 hex digits, as written by `registry keygen --creator`).",
+)
+@click.option("--sha256", "hashes", multiple=True, help="SHA-256 of a work (hex); repeatable.")
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A work file to hash locally (it is not sent anywhere); repeatable.",
+)
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    help="URL where the works are published (added to every work); repeatable.",
+)
+@click.option("--train/--no-train", "train", default=None, help="train-ai=y / train-ai=n.")
+@click.option("--search/--no-search", "search", default=None, help="search=y / search=n.")
+@click.option("--supersedes", multiple=True, help="Id of a declaration this one replaces.")
+@click.option("--withdraw", is_flag=True, help="Withdraw every preference for these works.")
+@click.option(
+    "--issued-at", type=click.IntRange(min=0), help="Issue time, unix seconds (default: now)."
+)
+def sign_declaration(
+    *,
+    key_file: Path,
+    hashes: tuple[str, ...],
+    files: tuple[Path, ...],
+    urls: tuple[str, ...],
+    train: bool | None,
+    search: bool | None,
+    supersedes: tuple[str, ...],
+    withdraw: bool,
+    issued_at: int | None,
+) -> None:
+    """Sign a declaration with a creator key and print it (canonical JSON, ready to POST)."""
+    from registry.core.keys import PrivateKey  # noqa: PLC0415
+    from registry.core.records import (  # noqa: PLC0415
+        encode_record,
+        new_declaration,
+        new_work,
+        sign_declaration,
+    )
+
+    try:
+        seed = bytes.fromhex(key_file.read_text(encoding="utf-8").strip())
+    except ValueError:
+        raise click.ClickException(f"{key_file} does not hold a 64-hex-digit seed") from None
+    key = PrivateKey.from_seed(seed)
+    digests = {h.lower() for h in hashes}
+    digests |= {hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+    if not digests:
+        raise click.UsageError("give at least one --sha256 or --file")
+    prefs: dict[str, str] = {}
+    if train is not None:
+        prefs["train-ai"] = "y" if train else "n"
+    if search is not None:
+        prefs["search"] = "y" if search else "n"
+    unsigned = new_declaration(
+        creator=key.public_key.did,
+        issued_at=int(time.time()) if issued_at is None else issued_at,
+        works=[new_work(digest, urls=urls) for digest in sorted(digests)],
+        prefs=prefs,
+        supersedes=supersedes,
+        withdraw=withdraw,
+    )
+    click.echo(encode_record(sign_declaration(unsigned, key)).decode())
+
+
+@cli.group("log")
+def log_group() -> None:
+    """Inspect the node's log."""
+
+
+@log_group.command("verify")
+@database_options
+def log_verify(data_dir: Path, database_url: str | None) -> None:
+    """Recompute the tree from every entry; check tiles, checkpoint and signatures."""
+    from registry.log import verify_log  # noqa: PLC0415
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    _require_sqlite_file(settings)
+    report = _run(verify_log(settings.resolved_database_url()))
+    click.echo(f"origin: {report.origin}")
+    click.echo(f"verifier key: {report.verifier_key}")
+    click.echo(f"size: {report.size}")
+    click.echo(f"root hash: {report.root_hash.hex()}")
+    click.echo(f"entries checked: {report.entries_checked}")
+    click.echo(f"tiles checked: {report.tiles_checked}")
+    click.echo("log OK")
+
+
+@cli.group("index")
+def index_group() -> None:
+    """The in-memory indexes (derived from the log)."""
+
+
+@index_group.command("rebuild")
+@database_options
+def index_rebuild(data_dir: Path, database_url: str | None) -> None:
+    """Index the whole log from scratch, as a node does at start-up, and report counts."""
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    _require_sqlite_file(settings)
+    stats, origin = _run(_rebuild(settings))
+    rate = stats.entries / stats.seconds if stats.seconds > 0 else 0.0
+    click.echo(f"origin: {origin}")
+    click.echo(f"entries: {stats.entries}")
+    click.echo(f"declarations indexed: {stats.declarations}")
+    click.echo(f"entries skipped: {stats.skipped}")
+    click.echo(f"seconds: {stats.seconds:.3f} ({rate:,.0f} entries/s)")
+    if stats.skipped:
+        raise click.ClickException(f"{stats.skipped} entries did not decode")
+
+
+async def _rebuild(settings: Settings) -> tuple[IndexStats, str]:
+    from registry.index import LogIndex  # noqa: PLC0415
+    from registry.log import NodeLog  # noqa: PLC0415
+
+    log = await NodeLog.open(settings.resolved_database_url())
+    try:
+        index = LogIndex(log.origin)
+        return await index.rebuild(log), log.origin
+    finally:
+        await log.close()
+
+
+@cli.group("db")
+def db_group() -> None:
+    """The node's database."""
+
+
+@db_group.command("upgrade")
+@database_options
+def db_upgrade(data_dir: Path, database_url: str | None) -> None:
+    """Apply every pending migration (the node also does this at start-up)."""
+    from registry.log import upgrade  # noqa: PLC0415
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _run(upgrade(settings.resolved_database_url()))
+    click.echo(f"database at head: {_redact(settings.resolved_database_url())}")
+
+
+def _require_sqlite_file(settings: Settings) -> None:
+    """Reading commands must not create an empty SQLite database where none is."""
+    if settings.database_url is None:
+        from registry.storage.engine import SQLITE_FILE_NAME  # noqa: PLC0415
+
+        if not (settings.data_dir / SQLITE_FILE_NAME).exists():
+            raise click.ClickException(f"no node database in {settings.data_dir}")
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``registry`` script: one readable line on error, exit status 1."""
+    try:
+        status = cli.main(args=argv, prog_name="registry", standalone_mode=False)
+        if isinstance(status, int) and status:
+            sys.exit(status)
+    except click.exceptions.Abort:
+        click.echo("registry: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        click.echo(f"registry: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"registry: error: {type(exc).__name__}: {message}", err=True)
+        sys.exit(1)

@@ -1,0 +1,21 @@
+"""Litestar route handlers: thin adapters from HTTP onto the node (spec §6).
+
+Each module groups one part of the API; :data:`ROUTE_HANDLERS` is everything the app mounts.
+Handlers parse the request, call a function of :mod:`registry.http.submissions` or
+:mod:`registry.http.queries`, and shape the response (status, headers, caching).
+"""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from registry.http.controllers import declarations, meta, queries, tlog
+
+__all__ = ["ROUTE_HANDLERS"]
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    *meta.HANDLERS,
+    *tlog.HANDLERS,
+    *declarations.HANDLERS,
+    *queries.HANDLERS,
+]

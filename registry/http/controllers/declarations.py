@@ -1,0 +1,69 @@
+"""Submitting and fetching declarations (spec §6.4, §6.5)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.types import ControllerRouterHandler
+
+from registry.http.problems import ProblemError
+from registry.http.runtime import Node
+from registry.http.submissions import submit_batch, submit_one
+from registry.http.wire import BatchResult, DeclarationView, SubmitResult
+
+__all__ = ["HANDLERS", "get_declaration", "post_batch", "post_declaration"]
+
+_ID: Final = re.compile(r"[0-9a-f]{64}")
+
+
+@post("/v1/declarations", tags=["declarations"], summary="Submit a signed declaration")
+async def post_declaration(request: Request[Any, Any, Any], node: Node) -> Response[SubmitResult]:
+    """Body: one signed declaration, its canonical JSON bytes (spec §2). Answers once the
+    declaration is in the log and covered by a signed checkpoint: 201 if new, 200 if it was
+    already logged (same id, index and a fresh receipt)."""
+    result = await submit_one(node, await request.body())
+    return Response(
+        result,
+        status_code=200 if result.duplicate else 201,
+        headers={"Location": f"/v1/declarations/{result.id}"},
+    )
+
+
+@post(
+    ["/v1/declarations:batch", "/v1/declarations/batch"],
+    tags=["declarations"],
+    summary="Submit many signed declarations",
+    status_code=200,
+)
+async def post_batch(request: Request[Any, Any, Any], node: Node) -> BatchResult:
+    """Body: ``{"declarations": [<declaration>, ...]}``. Each item is answered in order with a
+    result or a problem; invalid items do not fail the others."""
+    return await submit_batch(node, await request.body())
+
+
+@get("/v1/declarations/{declaration_id:str}", tags=["declarations"], summary="Get a declaration")
+async def get_declaration(declaration_id: str, node: Node) -> Response[DeclarationView]:
+    """The declaration's record, log index and origin, with a fresh receipt (inclusion proof
+    against the latest checkpoint) and that checkpoint."""
+    if not _ID.fullmatch(declaration_id):
+        raise ProblemError("not-found", "a declaration id is 64 lowercase hex digits")
+    found = await node.log.find(declaration_id)
+    if found is None:
+        raise ProblemError("not-found", f"no declaration {declaration_id} in this log")
+    index, entry = found
+    receipt = await node.log.receipt(index)
+    view = DeclarationView(
+        id=declaration_id,
+        index=index,
+        origin=node.log.origin,
+        record=msgspec.Raw(entry),
+        receipt=receipt,
+        checkpoint=(await node.log.checkpoint()).decode(),
+    )
+    return Response(view, headers={"Cache-Control": "no-store"})
+
+
+HANDLERS: list[ControllerRouterHandler] = [post_declaration, post_batch, get_declaration]

@@ -1,0 +1,77 @@
+"""Node description, health, readiness and problem-type documentation (spec §6.1, §6.9)."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.types import ControllerRouterHandler
+
+import registry
+from registry.http.problems import PROBLEM_TYPES, ProblemError, problem_type
+from registry.http.runtime import Node
+from registry.http.wire import PROTOCOL_VERSION, Health, NodeInfo, ProblemTypeInfo
+
+__all__ = ["HANDLERS", "healthz", "problem_type_info", "readyz", "well_known"]
+
+ENDPOINTS = {
+    "checkpoint": "/checkpoint",
+    "tiles": "/tile/",
+    "submit": "/v1/declarations",
+    "submit_batch": "/v1/declarations:batch",
+    "declaration": "/v1/declarations/{id}",
+    "work_by_sha256": "/v1/works/sha256/{sha256}",
+    "work_by_url": "/v1/works/url?url={url}",
+    "creator": "/v1/creators/{did}",
+    "check": "/v1/check",
+    "spawning": "/api/v2/query/urls/",
+    "openapi": "/schema/openapi.json",
+}
+
+
+@get("/.well-known/consent-registry", tags=["node"], summary="Describe this node")
+async def well_known(node: Node) -> Response[NodeInfo]:
+    """The node's origin, checkpoint verifier key, protocol version and endpoints."""
+    settings = node.settings
+    info = NodeInfo(
+        origin=node.log.origin,
+        verifier_key=node.log.verifier_key,
+        protocol_version=PROTOCOL_VERSION,
+        software="consent-registry",
+        version=registry.__version__,
+        endpoints=ENDPOINTS,
+        limits={
+            "max_body_size": settings.max_body_size,
+            "max_batch_items": settings.max_batch_items,
+            "rate_limit_per_minute": settings.rate_limit,
+        },
+    )
+    return Response(info, headers={"Cache-Control": "public, max-age=300"})
+
+
+@get("/healthz", tags=["node"], summary="Liveness")
+async def healthz() -> Health:
+    """Answers 200 while the process serves requests."""
+    return Health(status="ok")
+
+
+@get("/readyz", tags=["node"], summary="Readiness")
+async def readyz(node: Node) -> Health:
+    """200 once the index is built and the database answers; else 503 ``unavailable``."""
+    try:
+        size = await node.log.size()
+    except Exception as exc:
+        raise ProblemError("unavailable", f"database unreachable: {type(exc).__name__}") from exc
+    if not node.index.ready:
+        raise ProblemError("unavailable", "index not built yet")
+    return Health(status="ready", log_size=size, indexed=node.index.size)
+
+
+@get("/problems/{slug:str}", tags=["node"], summary="Problem type")
+async def problem_type_info(slug: str) -> ProblemTypeInfo:
+    """What the problem type ``/problems/<slug>`` means (RFC 9457 §3.1.1 type URI)."""
+    if slug not in PROBLEM_TYPES:
+        raise ProblemError("not-found", f"no problem type {slug!r}")
+    status, title = PROBLEM_TYPES[slug]
+    return ProblemTypeInfo(type=problem_type(slug), title=title, status=status)
+
+
+HANDLERS: list[ControllerRouterHandler] = [well_known, healthz, readyz, problem_type_info]

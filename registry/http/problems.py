@@ -1,0 +1,207 @@
+"""RFC 9457 problem details: every error the node answers is ``application/problem+json``.
+
+A problem's ``type`` is the relative URI reference ``/problems/<slug>`` (RFC 9457 §3.1.1), which
+resolves against the node and is served by ``GET /problems/<slug>`` as a short description.
+Errors from the protocol core carry their own slug (:attr:`registry.core.errors.ProtocolError.
+slug`); HTTP-level errors (404, 405, 413, 429, 503...) use the slugs in :data:`PROBLEM_TYPES`.
+
+The exception handlers registered by :func:`exception_handlers` turn Litestar's HTTP
+exceptions, core errors, log overload and unexpected exceptions into problem responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from http import HTTPStatus
+from typing import Any, Final
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from registry.core.errors import EncodingError, ProtocolError
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "PROBLEM_TYPES",
+    "Problem",
+    "ProblemError",
+    "exception_handlers",
+    "problem_for_protocol_error",
+    "problem_response",
+    "problem_type",
+    "retry_after_header",
+]
+
+PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
+
+_log = logging.getLogger("registry.http")
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem details object (§3.1 members plus the ``errors`` extension)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: tuple[dict[str, Any], ...] | None = None
+
+
+# slug -> (status, title). Core slugs come from registry.core.errors; the rest are HTTP-level.
+PROBLEM_TYPES: Final[dict[str, tuple[int, str]]] = {
+    "protocol-error": (422, "Protocol error"),
+    "bad-encoding": (400, "Malformed encoding"),
+    "non-canonical": (400, "Record is not in canonical form"),
+    "bad-key": (422, "Malformed key or identifier"),
+    "bad-signature": (422, "Signature does not verify"),
+    "bad-record": (422, "Invalid record"),
+    "limit-exceeded": (422, "Record exceeds a limit"),
+    "bad-preference": (422, "Invalid preference"),
+    "bad-structured-field": (422, "Invalid structured field"),
+    "bad-proof": (422, "Invalid proof"),
+    "bad-inclusion-proof": (422, "Invalid inclusion proof"),
+    "bad-consistency-proof": (422, "Invalid consistency proof"),
+    "bad-tile": (400, "Malformed tile path"),
+    "bad-note": (422, "Malformed signed note"),
+    "unverified-note": (422, "Signed note does not verify"),
+    "bad-checkpoint": (422, "Malformed checkpoint"),
+    "bad-receipt": (422, "Invalid receipt"),
+    "bad-request": (400, "Bad request"),
+    "validation-error": (400, "Request does not match the schema"),
+    "batch-too-large": (413, "Too many items in one request"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "payload-too-large": (413, "Request body too large"),
+    "unsupported-media-type": (415, "Unsupported media type"),
+    "rate-limited": (429, "Too many requests"),
+    "overloaded": (503, "Node overloaded"),
+    "unavailable": (503, "Service unavailable"),
+    "internal-error": (500, "Internal server error"),
+}
+
+_SLUG_FOR_STATUS: Final[dict[int, str]] = {
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def problem_type(slug: str) -> str:
+    """The ``type`` URI reference of the problem named ``slug``."""
+    return f"/problems/{slug}"
+
+
+def make_problem(
+    slug: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    errors: tuple[dict[str, Any], ...] | None = None,
+) -> Problem:
+    """A :class:`Problem` for ``slug``, its status and title from :data:`PROBLEM_TYPES`."""
+    default_status, title = PROBLEM_TYPES.get(slug, (500, "Error"))
+    code = status or default_status
+    return Problem(type=problem_type(slug), title=title, status=code, detail=detail, errors=errors)
+
+
+def problem_for_protocol_error(exc: ProtocolError) -> Problem:
+    """The problem reporting a core error: its slug as type, its message as detail.
+
+    Malformed encodings answer 400; well-formed input that breaks a rule answers 422.
+    """
+    slug = exc.slug if exc.slug in PROBLEM_TYPES else "protocol-error"
+    status = 400 if isinstance(exc, EncodingError) else PROBLEM_TYPES[slug][0]
+    detail = str(exc) or (type(exc).__doc__ or slug).strip().splitlines()[0]
+    return make_problem(slug, detail, status=status)
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[bytes]:
+    """Serialise ``problem`` as an ``application/problem+json`` response."""
+    return Response(
+        content=_ENCODER.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+def retry_after_header(seconds: float) -> dict[str, str]:
+    """A ``Retry-After`` header (RFC 9110 §10.2.3: whole seconds, at least 1)."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
+class ProblemError(HTTPException):
+    """Raised by handlers to answer a problem with a given slug, detail and headers."""
+
+    def __init__(self, slug: str, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        self.slug = slug
+        status = PROBLEM_TYPES.get(slug, (500, ""))[0]
+        super().__init__(detail=detail, status_code=status, headers=headers)
+
+
+def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    if isinstance(exc, ProblemError):
+        return problem_response(make_problem(exc.slug, exc.detail), exc.headers)
+    errors: tuple[dict[str, Any], ...] | None = None
+    if isinstance(exc, ValidationException):
+        slug = "validation-error"
+        if isinstance(exc.extra, list):
+            errors = tuple(e for e in exc.extra if isinstance(e, dict))
+    else:
+        slug = _SLUG_FOR_STATUS.get(exc.status_code, "")
+    if not slug:
+        phrase = HTTPStatus(exc.status_code).phrase
+        problem = Problem(
+            type="about:blank", title=phrase, status=exc.status_code, detail=exc.detail
+        )
+    else:
+        problem = make_problem(slug, exc.detail, status=exc.status_code, errors=errors)
+    return problem_response(problem, exc.headers)
+
+
+def _on_protocol_error(request: Request[Any, Any, Any], exc: ProtocolError) -> Response[bytes]:
+    return problem_response(problem_for_protocol_error(exc))
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    _log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(make_problem("internal-error", "the node failed to answer"))
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """The app-level handlers mapping every exception to a problem response."""
+    # Imported here so that this module (and the batch code using its Structs) stays
+    # importable without the log engine.
+    from registry.log import Overloaded  # noqa: PLC0415
+    from registry.log.errors import BatchError, LogClosedError  # noqa: PLC0415
+
+    def on_overloaded(request: Request[Any, Any, Any], exc: Overloaded) -> Response[bytes]:
+        detail = "the node's submission pool is full; retry later"
+        return problem_response(
+            make_problem("overloaded", detail), retry_after_header(exc.retry_after)
+        )
+
+    def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        _log.warning("log unavailable on %s: %s", request.url.path, exc)
+        detail = "the log could not take this submission now; nothing was logged, retry"
+        return problem_response(make_problem("unavailable", detail), retry_after_header(1))
+
+    return {
+        HTTPException: _on_http_exception,
+        ProtocolError: _on_protocol_error,
+        Overloaded: on_overloaded,
+        BatchError: on_unavailable,
+        LogClosedError: on_unavailable,
+        Exception: _on_unexpected,
+    }

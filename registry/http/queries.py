@@ -1,0 +1,161 @@
+"""Answering questions from the in-memory index (spec §6.6-§6.8): works, creators, checks.
+
+Nothing here touches the database: answers come from the worker's :class:`registry.index.
+LogIndex`, which follows the log. Preferences are resolved by :mod:`registry.core.state`
+(spec §3.2: per creator and work the latest declaration wins; across creators any disallow
+wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from registry.core.errors import ProtocolError
+from registry.core.keys import PublicKey
+from registry.core.prefs import format_content_usage
+from registry.core.state import Claim, Resolution
+from registry.core.urls import normalize_url
+from registry.http.wire import (
+    CheckItem,
+    CheckRequest,
+    CheckResponse,
+    ClaimView,
+    CreatorAnswer,
+    CreatorDeclarationView,
+    SpawningItem,
+    SpawningResponse,
+    WorkAnswer,
+)
+from registry.index import LogIndex
+
+__all__ = [
+    "check",
+    "creator_answer",
+    "spawning_query",
+    "work_by_sha256",
+    "work_by_url",
+]
+
+TRAIN_AI: Final = "train-ai"
+
+
+def _claim_view(claim: Claim) -> ClaimView:
+    return ClaimView(
+        creator=claim.creator,
+        declaration=claim.declaration_id,
+        issued_at=claim.issued_at,
+        prefs=dict(claim.prefs),
+        origin=claim.origin,
+        origins=list(claim.origins),
+        verified=claim.verified,
+    )
+
+
+def _declarations(claims: Iterable[Claim]) -> list[str]:
+    return sorted({claim.declaration_id for claim in claims})
+
+
+def _answer(
+    resolution: Resolution, *, sha256: str | None = None, url: str | None = None
+) -> WorkAnswer:
+    return WorkAnswer(
+        sha256=sha256,
+        url=url,
+        prefs=dict(resolution.prefs),
+        content_usage=format_content_usage(resolution.prefs),
+        claims=[_claim_view(c) for c in resolution.claims],
+        declarations=_declarations(resolution.claims),
+    )
+
+
+def work_by_sha256(index: LogIndex, sha256: str) -> WorkAnswer:
+    """Every claim about the work with this SHA-256 (lowercase hex; others match nothing)."""
+    return _answer(index.state.resolve_sha256(sha256), sha256=sha256)
+
+
+def work_by_url(index: LogIndex, url: str) -> WorkAnswer:
+    """Every claim about works published at ``url``, after normalisation (spec §2.5).
+
+    Raises:
+        RecordError: the URL is not an http(s) URL that normalises.
+    """
+    normalized = normalize_url(url)
+    return _answer(index.state.resolve_url(normalized), url=normalized)
+
+
+def creator_answer(index: LogIndex, did: str) -> CreatorAnswer:
+    """The creator's declarations, oldest first, each current, overridden or superseded.
+
+    Raises:
+        KeyFormatError: ``did`` is not an Ed25519 did:key.
+    """
+    PublicKey.from_did(did)
+    views = [
+        CreatorDeclarationView(
+            id=d.declaration_id,
+            status=d.status,
+            issued_at=d.record.issued_at,
+            prefs=dict(d.record.prefs),
+            withdraw=d.record.withdraw,
+            works=[work.sha256 for work in d.record.works],
+            supersedes=list(d.record.supersedes),
+            superseded_by=list(d.superseded_by),
+            origins=list(d.origins),
+        )
+        for d in index.state.by_creator(did)
+    ]
+    verified = did in index.state.verified_creators
+    return CreatorAnswer(creator=did, verified=verified, declarations=views)
+
+
+def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
+    """Answer a batch check in request order, hashes then URLs; URLs that do not normalise are
+    answered with an ``error`` and no preferences."""
+    state = index.state
+    hashes = []
+    for sha256, resolution in zip(
+        request.sha256s, state.resolve_many_sha256(request.sha256s), strict=True
+    ):
+        if resolution.claims:
+            hashes.append(
+                CheckItem(
+                    sha256=sha256,
+                    prefs=dict(resolution.prefs),
+                    declarations=_declarations(resolution.claims),
+                )
+            )
+        else:
+            hashes.append(CheckItem(sha256=sha256))
+    urls = []
+    for url in request.urls:
+        try:
+            resolution = state.resolve_url(normalize_url(url))
+        except ProtocolError as exc:
+            urls.append(CheckItem(url=url, error=str(exc)))
+            continue
+        urls.append(
+            CheckItem(
+                url=url, prefs=dict(resolution.prefs), declarations=_declarations(resolution.claims)
+            )
+        )
+    return CheckResponse(sha256s=hashes, urls=urls)
+
+
+def spawning_query(index: LogIndex, body: str) -> SpawningResponse:
+    """Spawning's ``/api/v2/query/urls/``: one URL per line, answered in order.
+
+    ``optOut`` is true when ``train-ai`` resolves to ``n``, ``optIn`` when it resolves to ``y``;
+    blank lines are skipped and URLs that do not normalise are neither.
+    """
+    items = []
+    for line in body.splitlines():
+        url = line.strip()
+        if not url:
+            continue
+        try:
+            value = index.state.resolve_url(normalize_url(url)).prefs.get(TRAIN_AI)
+        except ProtocolError:
+            value = None
+        items.append(SpawningItem(url=url, opt_out=value == "n", opt_in=value == "y"))
+    return SpawningResponse(urls=items)

@@ -1,0 +1,72 @@
+"""The running node inside one worker process: settings, the open log, the index, its follower.
+
+:class:`Node` is created by the app's lifespan (:func:`registry.app.create_app`) and handed to
+controllers through Litestar's dependency injection (``node: Node``). Start-up order: migrate the
+database, open the log (which loads or creates the node key), rebuild the index from every
+entry, then follow the log. Shutdown reverses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from registry.index import LogIndex
+from registry.log import NodeLog, upgrade
+from registry.settings import Settings
+
+__all__ = ["Node"]
+
+_log = logging.getLogger("registry.node")
+
+
+class Node:
+    """One worker's view of the node: use :meth:`start` then :meth:`stop`."""
+
+    def __init__(self, settings: Settings, log: NodeLog, index: LogIndex) -> None:
+        self.settings = settings
+        self.log = log
+        self.index = index
+        self._follower: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Node:
+        """Migrate, open the log, build the index and start following the log.
+
+        Raises:
+            Exception: whatever the database or the log raise; start-up then fails loudly.
+        """
+        database_url = settings.resolved_database_url()
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade(database_url)
+        log = await NodeLog.open(
+            database_url,
+            origin=settings.origin,
+            signing_key=settings.signing_key,
+            batch_interval=settings.batch_interval,
+            max_batch=settings.max_batch,
+            max_pending=settings.max_pending,
+        )
+        try:
+            index = LogIndex(log.origin, poll_interval=settings.index_poll_interval)
+            stats = await index.rebuild(log)
+        except BaseException:
+            await log.close()
+            raise
+        _log.info(
+            "node %s ready: %d entries indexed in %.2fs", log.origin, stats.entries, stats.seconds
+        )
+        node = cls(settings, log, index)
+        node._follower = asyncio.create_task(index.follow(log), name="index-follower")
+        return node
+
+    async def stop(self) -> None:
+        """Stop following the log and close it (the log drains its pending submissions)."""
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
+        await self.log.close()

@@ -1,0 +1,193 @@
+"""The HTTP API's wire types (spec §6): msgspec Structs, built once, never ORM objects.
+
+Request Structs forbid unknown fields; validation of hashes in the batch check is by length
+only (a regex on 10,000 hex strings costs 20x the decode, DESIGN "Measured"): a malformed hash
+simply matches nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+import msgspec
+from msgspec import Meta
+
+from registry.http.problems import Problem
+
+__all__ = [
+    "MAX_CHECK_URL_LENGTH",
+    "PROTOCOL_VERSION",
+    "BatchItemResult",
+    "BatchResult",
+    "CheckItem",
+    "CheckRequest",
+    "CheckResponse",
+    "ClaimView",
+    "CreatorAnswer",
+    "CreatorDeclarationView",
+    "DeclarationView",
+    "Health",
+    "NodeInfo",
+    "ProblemTypeInfo",
+    "SpawningItem",
+    "SpawningResponse",
+    "SubmitResult",
+    "WorkAnswer",
+]
+
+PROTOCOL_VERSION: Final = 1
+MAX_CHECK_URL_LENGTH: Final = 8192
+
+Sha256Hex = Annotated[str, Meta(min_length=64, max_length=64, description="lowercase hex")]
+CheckUrl = Annotated[str, Meta(min_length=1, max_length=MAX_CHECK_URL_LENGTH)]
+
+
+class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /.well-known/consent-registry``: how to talk to and verify this node."""
+
+    origin: str
+    verifier_key: str
+    protocol_version: int
+    software: str
+    version: str
+    endpoints: dict[str, str]
+    limits: dict[str, int]
+
+
+class SubmitResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to one accepted declaration: its id, log index and receipt."""
+
+    id: str
+    index: int
+    receipt: str
+    duplicate: bool
+
+
+class BatchItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One item of a batch submission: a result (status 200/201) or a problem."""
+
+    status: int
+    id: str | None = None
+    index: int | None = None
+    receipt: str | None = None
+    duplicate: bool | None = None
+    problem: Problem | None = None
+
+
+class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to a batch submission: counts and per-item results in request order."""
+
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[BatchItemResult]
+
+
+class DeclarationView(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /v1/declarations/{id}``: the record, where it is, and proof that it is there."""
+
+    id: str
+    index: int
+    origin: str
+    record: msgspec.Raw
+    receipt: str
+    checkpoint: str
+
+
+class ClaimView(msgspec.Struct, frozen=True, kw_only=True):
+    """One creator's statement about a work, as it stands after supersession (spec §3)."""
+
+    creator: str
+    declaration: str
+    issued_at: int
+    prefs: dict[str, str]
+    origin: str
+    origins: list[str]
+    verified: bool
+
+
+class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A work's resolved preferences, every claim behind them and their declarations."""
+
+    sha256: str | None = None
+    url: str | None = None
+    prefs: dict[str, str]
+    content_usage: str
+    claims: list[ClaimView]
+    declarations: list[str]
+
+
+class CreatorDeclarationView(msgspec.Struct, frozen=True, kw_only=True):
+    """One of a creator's declarations and where it stands (spec §3.5.3)."""
+
+    id: str
+    status: str
+    issued_at: int
+    prefs: dict[str, str]
+    withdraw: bool
+    works: list[str]
+    supersedes: list[str]
+    superseded_by: list[str]
+    origins: list[str]
+
+
+class CreatorAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """A creator's declarations, oldest first, each with its status."""
+
+    creator: str
+    verified: bool
+    declarations: list[CreatorDeclarationView]
+
+
+class CheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/check``: works to look up by SHA-256 and by URL."""
+
+    sha256s: list[Sha256Hex] = msgspec.field(default_factory=list)
+    urls: list[CheckUrl] = msgspec.field(default_factory=list)
+
+
+class CheckItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One answer of a batch check: the resolved preferences and declarations of one key."""
+
+    sha256: str | None = None
+    url: str | None = None
+    prefs: dict[str, str] = msgspec.field(default_factory=dict)
+    declarations: list[str] = msgspec.field(default_factory=list)
+    error: str | None = None
+
+
+class CheckResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /v1/check`` answer: items in request order, hashes first then URLs."""
+
+    sha256s: list[CheckItem]
+    urls: list[CheckItem]
+
+
+class SpawningItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One URL of Spawning's ``/api/v2/query/urls/`` answer."""
+
+    url: str
+    opt_out: bool = msgspec.field(name="optOut")
+    opt_in: bool = msgspec.field(name="optIn")
+
+
+class SpawningResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Spawning's answer shape: ``{"urls": [...]}`` in request order."""
+
+    urls: list[SpawningItem]
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``/healthz`` and ``/readyz``."""
+
+    status: str
+    log_size: int | None = None
+    indexed: int | None = None
+
+
+class ProblemTypeInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /problems/{slug}``: what a problem type means."""
+
+    type: str
+    title: str
+    status: int

@@ -1,0 +1,134 @@
+"""In-memory indexes following the node's log (DESIGN "Indexes": derived, rebuildable).
+
+A :class:`LogIndex` owns a :class:`registry.core.state.ConsentState` and the number of log
+entries it has absorbed. :meth:`LogIndex.catch_up` streams the entries it has not seen yet from
+the log and adds them, in order; :meth:`LogIndex.follow` does so forever, every
+``poll_interval`` seconds or as soon as :meth:`LogIndex.poke` is called. Several worker
+processes sharing one database each keep their own index and all stay current by following the
+log's size. Nothing is stored: ``registry index rebuild`` and every start-up rebuild it from the
+log.
+
+Entries of the node's own log were verified (:func:`registry.core.records.load_record`) before
+they were appended, so indexing decodes them without re-checking signatures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from registry.core.errors import ProtocolError
+from registry.core.records import decode_record, record_id
+from registry.core.state import ConsentState
+
+__all__ = ["EntrySource", "IndexStats", "LogIndex"]
+
+_log = logging.getLogger("registry.index")
+
+
+class EntrySource(Protocol):
+    """What the index needs from a log (:class:`registry.log.NodeLog` provides it)."""
+
+    async def size(self) -> int: ...
+
+    def entries(self, start: int, stop: int) -> AsyncIterator[tuple[int, bytes]]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexStats:
+    """Counts describing an index, for ``registry index rebuild`` and ``/readyz``."""
+
+    entries: int
+    declarations: int
+    skipped: int
+    seconds: float
+
+
+class LogIndex:
+    """The consent state of one log, kept current by following the log's size."""
+
+    def __init__(self, origin: str, *, poll_interval: float = 0.2) -> None:
+        self.origin = origin
+        self.poll_interval = poll_interval
+        self.state = ConsentState()
+        self.size = 0  # entries absorbed: indexes 0..size-1
+        self.declarations = 0
+        self.skipped = 0
+        self.ready = False  # set once the first catch-up has finished
+        self._lock = asyncio.Lock()
+        self._poke = asyncio.Event()
+
+    async def catch_up(self, source: EntrySource, *, until: int | None = None) -> int:
+        """Absorb every entry up to the log's current size; return the index's size after.
+
+        ``until``: return at once if the index already covers that many entries (callers pass
+        ``index + 1`` after a submission to read their own write without a database round trip).
+        Entries that do not decode are counted in ``skipped`` and logged, not indexed: a damaged
+        entry must not stop the node answering about the others (``registry log verify`` finds
+        it).
+        """
+        if until is not None and self.size >= until:
+            return self.size
+        async with self._lock:
+            if until is not None and self.size >= until:
+                return self.size
+            stop = await source.size()
+            if stop > self.size:
+                async for index, entry in source.entries(self.size, stop):
+                    self._add(index, entry)
+                    self.size = index + 1
+            self.ready = True
+            return self.size
+
+    def _add(self, index: int, entry: bytes) -> None:
+        try:
+            record = decode_record(entry)
+        except ProtocolError as exc:
+            self.skipped += 1
+            _log.error("log entry %d does not decode (%s); not indexed", index, exc)
+            return
+        self.state.add(record_id(entry), record, origin=self.origin)
+        self.declarations += 1
+
+    def poke(self) -> None:
+        """Ask :meth:`follow` to catch up now rather than at the next poll."""
+        self._poke.set()
+
+    async def follow(
+        self, source: EntrySource, *, on_error: Callable[[Exception], Awaitable[None]] | None = None
+    ) -> None:
+        """Catch up forever: every ``poll_interval`` seconds, or when poked. Never returns.
+
+        A failing catch-up (database briefly unreachable) is logged and retried at the next
+        poll; cancellation ends the loop.
+        """
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), timeout=self.poll_interval)
+            self._poke.clear()
+            try:
+                await self.catch_up(source)
+            except Exception as exc:
+                _log.warning("index catch-up failed: %s", exc)
+                if on_error is not None:
+                    await on_error(exc)
+
+    async def rebuild(self, source: EntrySource) -> IndexStats:
+        """Index the whole log from scratch (into this, presumably empty, index); report counts."""
+        started = time.perf_counter()
+        await self.catch_up(source)
+        return self.stats(time.perf_counter() - started)
+
+    def stats(self, seconds: float = 0.0) -> IndexStats:
+        """The current counts."""
+        return IndexStats(
+            entries=self.size,
+            declarations=self.declarations,
+            skipped=self.skipped,
+            seconds=seconds,
+        )

@@ -1,0 +1,164 @@
+"""The node's settings: one frozen value built from CLI options or ``REGISTRY_*`` variables.
+
+Nothing here is read at import time. :func:`Settings.from_env` reads an environment mapping
+when it is called (the ``registry serve`` command passes its resolved options to worker
+processes through the environment, see :meth:`Settings.to_env`), and :func:`registry.app.
+create_app` takes a :class:`Settings` as its argument.
+
+Every field has an environment variable named ``REGISTRY_`` + the field name in upper case
+(``REGISTRY_DATA_DIR``, ``REGISTRY_RATE_LIMIT``...). The node signing key is the one secret:
+``REGISTRY_SIGNING_KEY`` holds the C2SP ``PRIVATE+KEY+...`` string, or
+``REGISTRY_SIGNING_KEY_FILE`` names a file holding it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "DEFAULT_PORT",
+    "ENV_PREFIX",
+    "LOG_LEVELS",
+    "Settings",
+    "SettingsError",
+]
+
+ENV_PREFIX: Final = "REGISTRY_"
+DEFAULT_PORT: Final = 8000
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the node cannot use (raised with a one-line explanation)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a node process needs to know; immutable once built.
+
+    ``origin`` None means "the origin stored in the database, else the log's default";
+    ``database_url`` None means SQLite in ``data_dir``. ``rate_limit`` is requests per minute
+    per client address, 0 disables rate limiting.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    origin: str | None = None
+    workers: int = 1
+    signing_key: str | None = dataclasses.field(default=None, repr=False)
+    batch_interval: float = 0.05
+    max_batch: int = 1024
+    max_pending: int = 10_000
+    rate_limit: int = 6000
+    max_body_size: int = 32 * 1024 * 1024
+    max_batch_items: int = 10_000
+    index_poll_interval: float = 0.2
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        """Check ranges once, so a bad value fails at start-up with a clear message.
+
+        Raises:
+            SettingsError: a value is out of range.
+        """
+        positive = (
+            "port",
+            "workers",
+            "max_batch",
+            "max_pending",
+            "max_body_size",
+            "max_batch_items",
+        )
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.port > 65535:
+            raise SettingsError(f"port must be at most 65535, not {self.port}")
+        if self.rate_limit < 0:
+            raise SettingsError(f"rate_limit must be 0 (off) or positive, not {self.rate_limit}")
+        if self.batch_interval < 0 or self.index_poll_interval <= 0:
+            raise SettingsError("batch_interval must be >= 0 and index_poll_interval > 0")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        if self.origin is not None and ("://" in self.origin or not self.origin.strip()):
+            # C2SP tlog-tiles: the origin is a URL prefix with the scheme removed.
+            raise SettingsError(
+                f"origin must be schema-less, e.g. 'example.org/log': {self.origin!r}"
+            )
+
+    def resolved_database_url(self) -> str:
+        """The database URL to open: ``database_url``, else the SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        from registry.log import database_url_for_data_dir  # noqa: PLC0415 - node-only import
+
+        return database_url_for_data_dir(self.data_dir)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``REGISTRY_*`` variables (default: ``os.environ``).
+
+        ``overrides`` win over the environment (the CLI passes its explicit options here).
+
+        Raises:
+            SettingsError: a variable does not parse, or a value is out of range.
+        """
+        source = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            raw = source.get(ENV_PREFIX + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field.name, str(field.type), raw)
+        key_file = source.get(ENV_PREFIX + "SIGNING_KEY_FILE")
+        if "signing_key" not in values and key_file:
+            values["signing_key"] = read_signing_key_file(Path(key_file))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise SettingsError(str(exc)) from exc
+
+    def to_env(self) -> dict[str, str]:
+        """The ``REGISTRY_*`` variables that make :meth:`from_env` rebuild these settings."""
+        env: dict[str, str] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is not None:
+                env[ENV_PREFIX + field.name.upper()] = str(value)
+        return env
+
+
+def read_signing_key_file(path: Path) -> str:
+    """Read a C2SP signing key string from ``path`` (surrounding whitespace removed).
+
+    Raises:
+        SettingsError: the file cannot be read or is empty.
+    """
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"cannot read signing key file {path}: {exc.strerror}") from exc
+    if not text:
+        raise SettingsError(f"signing key file {path} is empty")
+    return text
+
+
+def _parse(name: str, type_name: str, raw: str) -> object:
+    """Convert one environment variable to its field's type (the annotation is a string)."""
+    try:
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from exc
+    if type_name.startswith("Path"):
+        return Path(raw)
+    return raw
