@@ -1,0 +1,324 @@
+"""Deterministic consent state: which declarations are current, per work (spec §3.5).
+
+:class:`ConsentState` accumulates declarations in memory and answers, for a work identified by
+its SHA-256 or by a (normalised) URL, every creator's current claim and the combined
+preferences. It is what a node keeps as its index and what the SDK uses offline against a
+snapshot. The answer depends only on the *set* of declarations added, never on the order in
+which they arrived or on duplicates (spec §3.5.6): every rule below is either monotone
+(supersession) or a maximum over a total order (latest signed issue time, then declaration id).
+
+Nothing here verifies signatures or decodes bytes: callers add records that have already been
+accepted (``registry.core.records.load_record``), with their declaration id
+(``registry.core.records.record_id`` of the log entry). Lookups are dictionary gets: the
+resolution of each subject is recomputed when a declaration touching it is added, so a batch of
+10,000 lookups costs 10,000 dictionary gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final, Literal
+
+import msgspec
+
+from registry.core.errors import RecordError
+from registry.core.prefs import DISALLOW, combine
+from registry.core.records import Declaration
+
+__all__ = [
+    "EMPTY_RESOLUTION",
+    "Claim",
+    "ConsentState",
+    "CreatorDeclaration",
+    "Resolution",
+    "Subject",
+    "subjects_of",
+]
+
+SubjectKind = Literal["sha256", "url"]
+# spec §3.5.1: a subject is ("sha256", lowercase hex) or ("url", normalised URL)
+Subject = tuple[SubjectKind, str]
+
+_HEX: Final = frozenset("0123456789abcdef")
+
+
+class Claim(msgspec.Struct, frozen=True, kw_only=True):
+    """One creator's current statement about a subject (spec §3.5.4).
+
+    ``origins`` lists, sorted, the log origins in which this declaration was seen; the same
+    declaration mirrored by several nodes is one claim (spec §3.5.5). ``verified`` says whether
+    the creator is identity-verified (spec §3.5.7).
+    """
+
+    creator: str
+    declaration_id: str
+    issued_at: int
+    prefs: dict[str, str]
+    origins: tuple[str, ...]
+    verified: bool = False
+
+    @property
+    def origin(self) -> str:
+        """The first of :attr:`origins` in sorted order (every claim has at least one)."""
+        return self.origins[0]
+
+
+class Resolution(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything known about one subject (spec §3.5.4).
+
+    ``claims``: each creator's current claim, sorted by creator DID. ``prefs``: the claims'
+    preferences combined per category, any disallow wins (spec §3.2), keys sorted. Treat both
+    as read-only: resolutions are shared between lookups.
+    """
+
+    claims: tuple[Claim, ...] = ()
+    prefs: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def reserved(self, category: str = "train-ai") -> bool:
+        """True if some current claim disallows ``category`` (it is ``"n"`` in :attr:`prefs`)."""
+        return self.prefs.get(category) == DISALLOW
+
+    def preference(self, category: str) -> str | None:
+        """``"y"``, ``"n"`` or ``None`` (unknown) for ``category`` after combining."""
+        return self.prefs.get(category)
+
+
+EMPTY_RESOLUTION: Final = Resolution()
+
+Status = Literal["current", "overridden", "superseded"]
+
+
+class CreatorDeclaration(msgspec.Struct, frozen=True, kw_only=True):
+    """One of a creator's declarations and where it stands (spec §3.5.3).
+
+    ``status``: ``"superseded"`` if a declaration by the same creator lists it in
+    ``supersedes``; ``"current"`` if it is the creator's winning declaration for at least one
+    subject; otherwise ``"overridden"`` (a later declaration of the creator wins every subject).
+    """
+
+    declaration_id: str
+    record: Declaration
+    origins: tuple[str, ...]
+    status: Status
+    superseded_by: tuple[str, ...]
+
+
+def subjects_of(record: Declaration) -> list[Subject]:
+    """The subjects a declaration speaks about (spec §3.5.1), without duplicates, in order."""
+    seen: dict[Subject, None] = {}
+    for work in record.works:
+        seen[("sha256", work.sha256)] = None
+        for url in work.urls:
+            seen[("url", url)] = None
+    return list(seen)
+
+
+class _Entry:
+    """What the state keeps per declaration id."""
+
+    __slots__ = ("origins", "record", "subjects", "superseded_by")
+
+    def __init__(self, record: Declaration, subjects: list[Subject]) -> None:
+        self.record = record
+        self.subjects = subjects
+        self.origins: set[str] = set()
+        self.superseded_by: set[str] = set()
+
+
+class ConsentState:
+    """An order-independent, in-memory accumulator of declarations (spec §3.5).
+
+    ``verified_creators``: DIDs whose identity is verified (spec §3.5.7); none by default.
+    Not thread-safe: one writer, or external locking.
+    """
+
+    def __init__(self, *, verified_creators: Iterable[str] = ()) -> None:
+        self._entries: dict[str, _Entry] = {}
+        # declaration ids mentioning a subject, superseded or not
+        self._by_subject: dict[Subject, set[str]] = {}
+        # target id -> ids of declarations listing it in ``supersedes`` (target may be unseen)
+        self._supersessions: dict[str, set[str]] = {}
+        self._by_creator: dict[str, set[str]] = {}
+        self._verified: set[str] = set(verified_creators)
+        self._sha256: dict[str, Resolution] = {}
+        self._url: dict[str, Resolution] = {}
+
+    def __len__(self) -> int:
+        """The number of distinct declarations added."""
+        return len(self._entries)
+
+    def __contains__(self, declaration_id: object) -> bool:
+        return declaration_id in self._entries
+
+    @property
+    def verified_creators(self) -> frozenset[str]:
+        """The identity-verified creator DIDs (spec §3.5.7)."""
+        return frozenset(self._verified)
+
+    def set_verified(self, did: str, verified: bool = True) -> None:
+        """Mark a creator as identity-verified or not, and refresh their claims."""
+        if verified == (did in self._verified):
+            return
+        if verified:
+            self._verified.add(did)
+        else:
+            self._verified.discard(did)
+        touched: set[Subject] = set()
+        for declaration_id in self._by_creator.get(did, ()):
+            touched.update(self._entries[declaration_id].subjects)
+        self._refresh(touched)
+
+    def add(self, declaration_id: str, record: Declaration, *, origin: str) -> bool:
+        """Add a declaration seen in the log ``origin``; True if it was not known before.
+
+        The record must already be verified by the caller; ``declaration_id`` is its record id
+        (lowercase hex SHA-256 of the log entry). Adding a known declaration again only records
+        one more origin (spec §3.5.5).
+
+        Raises:
+            RecordError: ``declaration_id`` is not 64 lowercase hex characters, or is already
+                bound to a different record.
+        """
+        if len(declaration_id) != 64 or not _HEX.issuperset(declaration_id):
+            raise RecordError("declaration id must be 64 lowercase hex characters")
+        entry = self._entries.get(declaration_id)
+        if entry is not None:
+            if entry.record != record:
+                raise RecordError(f"declaration {declaration_id} is bound to another record")
+            if origin not in entry.origins:
+                entry.origins.add(origin)
+                self._refresh(entry.subjects)
+            return False
+
+        entry = _Entry(record, subjects_of(record))
+        entry.origins.add(origin)
+        self._entries[declaration_id] = entry
+        self._by_creator.setdefault(record.creator, set()).add(declaration_id)
+        for subject in entry.subjects:
+            self._by_subject.setdefault(subject, set()).add(declaration_id)
+        touched: set[Subject] = set(entry.subjects)
+
+        # spec §3.5.2: supersession counts only between declarations of the same creator; it
+        # is monotone, so it applies whichever of the two declarations arrives first.
+        for superseder in self._supersessions.get(declaration_id, ()):
+            if self._entries[superseder].record.creator == record.creator:
+                entry.superseded_by.add(superseder)
+        for target in record.supersedes:
+            self._supersessions.setdefault(target, set()).add(declaration_id)
+            superseded = self._entries.get(target)
+            if superseded is not None and superseded.record.creator == record.creator:
+                superseded.superseded_by.add(declaration_id)
+                touched.update(superseded.subjects)
+        self._refresh(touched)
+        return True
+
+    def resolve_sha256(self, sha256: str) -> Resolution:
+        """The resolution for a work's SHA-256 (lowercase hex); empty if nothing is known."""
+        return self._sha256.get(sha256, EMPTY_RESOLUTION)
+
+    def resolve_url(self, url: str) -> Resolution:
+        """The resolution for a normalised URL (spec §2); empty if nothing is known."""
+        return self._url.get(url, EMPTY_RESOLUTION)
+
+    def resolve(self, subject: Subject) -> Resolution:
+        """The resolution for a subject of either kind."""
+        table = self._sha256 if subject[0] == "sha256" else self._url
+        return table.get(subject[1], EMPTY_RESOLUTION)
+
+    def resolve_many_sha256(self, hashes: Sequence[str]) -> list[Resolution]:
+        """:meth:`resolve_sha256` for each hash, in order: the batch hot path."""
+        get = self._sha256.get
+        return [get(h, EMPTY_RESOLUTION) for h in hashes]
+
+    def resolve_many_urls(self, urls: Sequence[str]) -> list[Resolution]:
+        """:meth:`resolve_url` for each normalised URL, in order."""
+        get = self._url.get
+        return [get(u, EMPTY_RESOLUTION) for u in urls]
+
+    def by_creator(self, did: str) -> list[CreatorDeclaration]:
+        """A creator's declarations, oldest first by (issued_at, id), with their status."""
+        out: list[CreatorDeclaration] = []
+        for declaration_id in self._by_creator.get(did, ()):
+            entry = self._entries[declaration_id]
+            status: Status
+            if entry.superseded_by:
+                status = "superseded"
+            elif any(self._winner(did, subject) == declaration_id for subject in entry.subjects):
+                status = "current"
+            else:
+                status = "overridden"
+            out.append(
+                CreatorDeclaration(
+                    declaration_id=declaration_id,
+                    record=entry.record,
+                    origins=tuple(sorted(entry.origins)),
+                    status=status,
+                    superseded_by=tuple(sorted(entry.superseded_by)),
+                )
+            )
+        out.sort(key=lambda d: (d.record.issued_at, d.declaration_id))
+        return out
+
+    def subjects(self) -> Iterable[Subject]:
+        """Every subject with at least one current claim."""
+        for sha256 in self._sha256:
+            yield ("sha256", sha256)
+        for url in self._url:
+            yield ("url", url)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _winner(self, creator: str, subject: Subject) -> str | None:
+        """The creator's winning declaration id for a subject (spec §3.5.3), or None."""
+        best: tuple[int, str] | None = None
+        for declaration_id in self._by_subject.get(subject, ()):
+            entry = self._entries[declaration_id]
+            if entry.superseded_by or entry.record.creator != creator:
+                continue
+            key = (entry.record.issued_at, declaration_id)
+            if best is None or key > best:
+                best = key
+        return None if best is None else best[1]
+
+    def _refresh(self, subjects: Iterable[Subject]) -> None:
+        for subject in subjects:
+            resolution = self._compute(subject)
+            table = self._sha256 if subject[0] == "sha256" else self._url
+            if resolution.claims:
+                table[subject[1]] = resolution
+            else:
+                table.pop(subject[1], None)
+
+    def _compute(self, subject: Subject) -> Resolution:
+        # spec §3.5.3: per creator, the non-superseded declaration with the greatest
+        # (issued_at, declaration id) wins; a winning withdrawal leaves no claim.
+        winners: dict[str, tuple[int, str]] = {}
+        for declaration_id in self._by_subject.get(subject, ()):
+            entry = self._entries[declaration_id]
+            if entry.superseded_by:
+                continue
+            key = (entry.record.issued_at, declaration_id)
+            creator = entry.record.creator
+            current = winners.get(creator)
+            if current is None or key > current:
+                winners[creator] = key
+        claims: list[Claim] = []
+        for creator in sorted(winners):
+            issued_at, declaration_id = winners[creator]
+            entry = self._entries[declaration_id]
+            if entry.record.withdraw:
+                continue
+            claims.append(
+                Claim(
+                    creator=creator,
+                    declaration_id=declaration_id,
+                    issued_at=issued_at,
+                    prefs=dict(sorted(entry.record.prefs.items())),
+                    origins=tuple(sorted(entry.origins)),
+                    verified=creator in self._verified,
+                )
+            )
+        if not claims:
+            return EMPTY_RESOLUTION
+        # spec §3.5.4: combined over all current claims, any disallow wins
+        return Resolution(claims=tuple(claims), prefs=combine(c.prefs for c in claims))
