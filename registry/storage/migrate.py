@@ -9,11 +9,18 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import registry.migrations
 from registry.storage.engine import create_engine
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "schema_revision",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(registry.migrations.__file__).resolve().parent
 
@@ -51,6 +58,15 @@ async def upgrade(database_url: str) -> None:
 
 def _upgrade_sync(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
+
+
+async def schema_revision(engine: AsyncEngine) -> tuple[str | None, str]:
+    """Return (the database's current revision or None, this code's head revision)."""
+    async with engine.connect() as conn:
+        current = await conn.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+    return current, head_revision()
 
 
 async def current_revision(database_url: str) -> str | None:

@@ -1,0 +1,169 @@
+"""NodeLog: the node's transparency log, the one object the HTTP layer and the CLI use."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from registry.core.note import NoteSigner
+from registry.log.integrator import Integrator
+from registry.log.keys import load_identity
+from registry.log.reader import LogReader
+from registry.log.sequencer import Sequencer
+from registry.log.startup import check_entries, check_schema, init_checkpoint
+from registry.log.tilestore import FullTileCache
+from registry.log.types import Submitted
+from registry.storage.engine import create_engine
+from registry.storage.repository import LogStore
+
+__all__ = ["NodeLog"]
+
+
+class NodeLog:
+    """One node's append-only log over a SQLite or PostgreSQL database.
+
+    Open it with :meth:`open` (after :func:`registry.log.upgrade`) and close it with
+    :meth:`close`. Submissions are pooled and integrated in batches; every read goes to the
+    database, so several NodeLogs (processes) may serve one database, and even write to it: the
+    compare-and-swap on the checkpoint keeps the log from forking.
+    """
+
+    origin: str
+    """The log origin (first line of every checkpoint, and the signing key's name)."""
+    verifier_key: str
+    """The C2SP verifier key ``name+hex8+base64`` of the checkpoint signing key."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        signer: NoteSigner,
+        sequencer: Sequencer,
+        reader: LogReader,
+        clock: Callable[[], float],
+    ) -> None:
+        """Use :meth:`open`; this constructor only wires already opened parts together."""
+        self._engine = engine
+        self._sequencer = sequencer
+        self._reader = reader
+        self._closed = False
+        self.clock = clock
+        self.origin = signer.name
+        self.verifier_key = signer.verifier.vkey
+
+    @classmethod
+    async def open(
+        cls,
+        database_url: str,
+        *,
+        origin: str | None = None,
+        signing_key: str | None = None,
+        batch_interval: float = 0.05,
+        max_batch: int = 1024,
+        max_pending: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> NodeLog:
+        """Open the log in the (already migrated) database at ``database_url``.
+
+        On first start the origin and signing key (a C2SP ``PRIVATE+KEY+...`` string named
+        after the origin) are stored; a fresh key is generated if none is given, and a default
+        origin derived from it if none is given. Then the log is checked: the checkpoint must
+        be signed by the node key, state the stored size (largest entry index + 1) and the
+        root recomputed from the stored tiles. Finally the integrator task starts.
+
+        ``clock`` is the time source for anything the engine timestamps; tests inject one.
+
+        Raises:
+            NodeConfigError: the schema is not migrated, or origin / key conflict with the
+                stored ones or are malformed.
+            LogCorruptError: the stored log is inconsistent (refuse to serve it).
+            ValueError: nonsensical batch_interval / max_batch / max_pending.
+        """
+        engine = create_engine(database_url)
+        try:
+            store = LogStore(engine)
+            await check_schema(engine)
+            signer = await load_identity(store, origin=origin, signing_key=signing_key)
+            await init_checkpoint(store, signer)
+            cache = FullTileCache()
+            await check_entries(store)
+            integrator = Integrator(store, signer, cache)
+            await integrator.tree()  # checks the checkpoint signature and root against tiles
+            sequencer = Sequencer(
+                integrator,
+                batch_interval=batch_interval,
+                max_batch=max_batch,
+                max_pending=max_pending,
+            )
+        except BaseException:
+            await engine.dispose()
+            raise
+        sequencer.start()
+        return cls(engine, signer, sequencer, LogReader(store, cache), clock)
+
+    async def close(self) -> None:
+        """Integrate what is pooled, stop the integrator and release the database."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._sequencer.close()
+        finally:
+            await self._engine.dispose()
+
+    async def __aenter__(self) -> NodeLog:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def submit(self, entry: bytes) -> Submitted:
+        """Append ``entry`` and return once it is durably logged under a signed checkpoint.
+
+        The entry MUST already be validated by the caller (``registry.core.records.
+        load_record``). A duplicate returns the existing index with ``duplicate=True`` and a
+        fresh receipt. Raises Overloaded when the pool is full, LogClosedError after close,
+        BatchError if its batch failed.
+        """
+        (result,) = await self._sequencer.submit_many([entry])
+        return result
+
+    async def submit_many(self, entries: Sequence[bytes]) -> list[Submitted]:
+        """Append several entries (all admitted to the pool, or none); one result each, in
+        order. Raises as :meth:`submit`."""
+        return await self._sequencer.submit_many(entries)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def checkpoint(self) -> bytes:
+        """Return the latest signed checkpoint note (C2SP tlog-checkpoint)."""
+        return (await self._reader.head()).note
+
+    async def size(self) -> int:
+        """Return the number of entries in the log (the latest checkpoint's size)."""
+        return (await self._reader.head()).size
+
+    async def read_tile(self, level: int, index: int, width: int | None) -> bytes | None:
+        """Return a hash tile (``width`` None = full, else the partial ``.p/<width>``), or
+        None if it does not exist (yet)."""
+        return await self._reader.read_tile(level, index, width)
+
+    async def read_entry_bundle(self, index: int, width: int | None) -> bytes | None:
+        """Return an entry bundle (``width`` None = full), or None if not (yet) available."""
+        return await self._reader.read_entry_bundle(index, width)
+
+    async def find(self, declaration_id: str) -> tuple[int, bytes] | None:
+        """Return (index, entry) for a declaration id (hex SHA-256 of the entry), or None."""
+        return await self._reader.find(declaration_id)
+
+    async def receipt(self, index: int) -> str:
+        """Return a fresh receipt (C2SP tlog-proof) for entry ``index`` against the latest
+        checkpoint. Raises UnknownEntryError if there is no such entry."""
+        return await self._reader.receipt(index)
+
+    def entries(self, start: int, stop: int) -> AsyncIterator[tuple[int, bytes]]:
+        """Iterate (index, entry) for start <= index < stop (paged; stops at the log's end)."""
+        return self._reader.entries(start, stop)

@@ -1,0 +1,42 @@
+"""Receipts (C2SP tlog-proof) for log entries, from stored tiles fetched in one query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from registry.core.merkle import inclusion_proof, tiles_for_inclusion
+from registry.core.proof import build_receipt
+from registry.core.tiles import TileCoord
+from registry.log.tilestore import FullTileCache, fetch_tiles
+from registry.storage.repository import LogStore
+
+__all__ = ["make_receipts"]
+
+
+async def make_receipts(
+    store: LogStore,
+    indexes: Iterable[int],
+    size: int,
+    checkpoint_note: bytes,
+    *,
+    known: Mapping[TileCoord, bytes] | None = None,
+    cache: FullTileCache | None = None,
+) -> dict[int, str]:
+    """Return {index: receipt} proving each of ``indexes`` in the tree of ``size`` entries.
+
+    ``checkpoint_note`` is the signed checkpoint at ``size``. Tiles in ``known`` (e.g. those the
+    integrator just wrote) are used as they are; all others are fetched in one query. Raises
+    LogCorruptError if a needed tile is missing, and the core's InclusionProofError /
+    ReceiptError if an index is not below ``size``.
+    """
+    wanted = sorted(set(indexes))
+    needed: set[TileCoord] = set()
+    for index in wanted:
+        needed |= tiles_for_inclusion(index, size)
+    have = dict(known or {})
+    tiles = {c: have[c] for c in needed if c in have}
+    tiles.update(await fetch_tiles(store, (c for c in needed if c not in have), cache))
+    return {
+        index: build_receipt(index, inclusion_proof(index, size, tiles), checkpoint_note)
+        for index in wanted
+    }

@@ -1,0 +1,34 @@
+"""Result types of the log engine: what a submission and a full verification return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LogReport", "Submitted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """An acknowledged submission: the entry is durably in the log under a signed checkpoint.
+
+    ``id`` is the record id (hex SHA-256 of the entry), ``index`` its position in the log,
+    ``receipt`` a C2SP tlog-proof against a checkpoint that covers it, and ``duplicate`` is True
+    when the entry was already in the log (or earlier in the same batch), so nothing was added.
+    """
+
+    id: str
+    index: int
+    receipt: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LogReport:
+    """What :func:`registry.log.verify_log` checked and found consistent."""
+
+    origin: str
+    verifier_key: str
+    size: int
+    root_hash: bytes
+    entries_checked: int
+    tiles_checked: int

@@ -1,0 +1,149 @@
+"""``verify_log``: check a whole log database from its entries up (``registry log verify``).
+
+The tree is recomputed from the stored entries, streaming in pages with the core's append
+step, and compared with every stored tile and with the signed checkpoint; every entry must
+decode as a record whose id is the stored id (and, by default, carry a valid signature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from registry.core.checkpoint import open_checkpoint
+from registry.core.errors import ProtocolError
+from registry.core.merkle import HASH_SIZE, append_leaves, leaf_hash, tiles_for_append
+from registry.core.note import NoteSigner
+from registry.core.records import decode_record, load_record, record_id
+from registry.core.tiles import TileCoord, tiles_for_size
+from registry.log.errors import LogCorruptError
+from registry.log.keys import ORIGIN_META
+from registry.log.startup import check_schema
+from registry.log.types import LogReport
+from registry.storage.engine import create_engine
+from registry.storage.repository import Head, LogStore
+
+__all__ = ["VERIFY_PAGE", "verify_log"]
+
+VERIFY_PAGE = 4096
+"""Entries read per query while verifying."""
+
+
+async def verify_log(database_url: str, *, check_signatures: bool = True) -> LogReport:
+    """Verify the log in the database at ``database_url`` from scratch.
+
+    Checks, against the checkpoint read at the start: the checkpoint note is signed by the
+    stored node key under the stored origin and states the checkpoint row's size and root;
+    the entries are exactly indexes 0..size-1, each decodes as a record (and its creator's
+    signature verifies, unless ``check_signatures`` is False) and has the stored id; the tree
+    recomputed from the entries has the checkpoint's root and its tiles equal the stored ones.
+    If no writer moved the log meanwhile, it also checks that nothing (entry or tile) lies
+    beyond the checkpoint. Returns a LogReport; raises LogCorruptError on any damage and
+    NodeConfigError if the schema is not migrated.
+    """
+    engine = create_engine(database_url)
+    try:
+        await check_schema(engine)
+        return await _verify(LogStore(engine), check_signatures)
+    finally:
+        await engine.dispose()
+
+
+async def _verify(store: LogStore, check_signatures: bool) -> LogReport:
+    head = await store.head()
+    if head is None:
+        raise LogCorruptError("the database has no checkpoint row (the log was never opened)")
+    signer = await _node_signer(store)
+    _check_checkpoint(head, signer)
+    root, tiles_checked = await _recompute(store, head.size, check_signatures)
+    if root != head.root:
+        raise LogCorruptError(
+            f"the root recomputed from the entries differs from the checkpoint at size {head.size}"
+        )
+    if await store.head() == head:  # quiescent: nothing may lie beyond the checkpoint
+        last = await store.max_index()
+        if (last is not None and last >= head.size) or (last is None and head.size):
+            raise LogCorruptError(
+                f"the entries table ends at index {last}, the checkpoint at size {head.size}"
+            )
+        stored_tiles = await store.tile_count()
+        if stored_tiles != len(tiles_for_size(head.size)):
+            raise LogCorruptError(
+                f"{stored_tiles} hash tiles are stored; a tree of size {head.size} has "
+                f"{len(tiles_for_size(head.size))}"
+            )
+    return LogReport(
+        origin=signer.name,
+        verifier_key=signer.verifier.vkey,
+        size=head.size,
+        root_hash=head.root,
+        entries_checked=head.size,
+        tiles_checked=tiles_checked,
+    )
+
+
+async def _node_signer(store: LogStore) -> NoteSigner:
+    """The stored node key, checked against the stored origin."""
+    key = await store.signing_key()
+    origin = await store.meta(ORIGIN_META)
+    if key is None or origin is None:
+        raise LogCorruptError("the database has no node key or no origin")
+    try:
+        signer = NoteSigner.from_skey(key)
+    except ProtocolError as exc:
+        raise LogCorruptError(f"the stored node key is malformed: {exc}") from None
+    if signer.name != origin:
+        raise LogCorruptError(f"the node key is named {signer.name!r}, the origin is {origin!r}")
+    return signer
+
+
+def _check_checkpoint(head: Head, signer: NoteSigner) -> None:
+    """The checkpoint note verifies under the node key and matches the checkpoint row."""
+    try:
+        opened = open_checkpoint(head.note, signer.verifier)
+    except ProtocolError as exc:
+        raise LogCorruptError(f"the stored checkpoint does not verify: {exc}") from exc
+    if opened.checkpoint.size != head.size or opened.checkpoint.root_hash != head.root:
+        raise LogCorruptError("the signed checkpoint disagrees with the checkpoint row")
+
+
+async def _recompute(store: LogStore, size: int, check_signatures: bool) -> tuple[bytes, int]:
+    """Rebuild the tree from entries 0..size-1; compare every tile. Returns (root, tiles)."""
+    decode = load_record if check_signatures else decode_record
+    edge: Mapping[TileCoord, bytes] = {}
+    position, root, checked = 0, append_leaves(0, {}, []).root, 0
+    while position < size:
+        rows = await store.entries(position, min(position + VERIFY_PAGE, size))
+        leaves: list[bytes] = []
+        for index, stored_id, data in rows:
+            if index != position + len(leaves):
+                raise LogCorruptError(f"entry {position + len(leaves)} is missing")
+            if record_id(data) != stored_id:
+                raise LogCorruptError(f"entry {index} does not hash to its stored id")
+            try:
+                decode(data)
+            except ProtocolError as exc:
+                raise LogCorruptError(f"entry {index} is not a valid record: {exc}") from exc
+            leaves.append(leaf_hash(data))
+        if not leaves:
+            raise LogCorruptError(f"entry {position} is missing")
+        grown = append_leaves(position, edge, leaves)
+        checked += await _compare_tiles(store, grown.tiles, final=grown.size == size)
+        merged = {**edge, **grown.tiles}
+        edge = {c: merged[c] for c in tiles_for_append(grown.size)}
+        position, root = grown.size, grown.root
+    return root, checked
+
+
+async def _compare_tiles(
+    store: LogStore, computed: Mapping[TileCoord, bytes], *, final: bool
+) -> int:
+    """Compare the recomputed tiles that are final (full, or the last page's partial ones)
+    with the stored ones. Returns how many were compared."""
+    due = {c: d for c, d in computed.items() if c.is_full or final}
+    stored = await store.tiles((c.level, c.index) for c in due)
+    for coord, data in due.items():
+        have = stored.get((coord.level, coord.index))
+        if have is None or have[: coord.width * HASH_SIZE] != data:
+            state = "missing" if have is None else "different from the recomputed tile"
+            raise LogCorruptError(f"hash tile level {coord.level} index {coord.index} is {state}")
+    return len(due)
