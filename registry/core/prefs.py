@@ -448,11 +448,9 @@ def parse_dictionary(value: str) -> dict[str, Item | InnerList]:
         raise StructuredFieldError("structured field value is not ASCII")
     parser = _Parser(value)
     parser.skip_sp()  # step 2
-    members = parser.dictionary()
-    parser.skip_sp()  # step 5
-    if not parser.empty():  # step 6
-        raise parser.fail("unexpected characters after the dictionary")
-    return members
+    # steps 5-6 (trailing SP, nothing left) hold by construction: §4.2.2 only returns after
+    # consuming trailing OWS at the end of the input, and fails otherwise.
+    return parser.dictionary()
 
 
 def parse_content_usage(value: str) -> dict[str, str]:
