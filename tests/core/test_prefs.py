@@ -33,7 +33,8 @@ VECTORS = ROOT / "spec" / "vectors"
 
 def _load_generator() -> Any:
     spec = importlib.util.spec_from_file_location("gen_prefs", VECTORS / "gen_prefs.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
