@@ -167,8 +167,6 @@ def _parse_index_and_width(parts: list[str], path: str) -> tuple[int, int]:
         if not 1 <= width < TILE_WIDTH:
             raise TileError(f"partial tile width must be in 1..255: {path!r}")
         parts = [*parts[:-2], parts[-2][: -len(".p")]]
-    if not parts:
-        raise TileError(f"missing tile index: {path!r}")
     index = 0
     for position, element in enumerate(parts):
         last = position == len(parts) - 1
@@ -272,7 +270,7 @@ def tiles_for_size(size: int) -> list[TileCoord]:
     """
     coords: list[TileCoord] = []
     level = 0
-    while level <= MAX_LEVEL and (count := level_size(level, size)):
+    while count := level_size(level, size):
         coords.extend(TileCoord(level, i) for i in range(count // TILE_WIDTH))
         if count % TILE_WIDTH:
             coords.append(TileCoord(level, count // TILE_WIDTH, count % TILE_WIDTH))
