@@ -30,6 +30,7 @@ from registry.core.note import (
     NoteVerifier,
     append_signature_lines,
     open_note,
+    parse_note,
     parse_signature_lines,
     sign_note,
 )
@@ -201,11 +202,13 @@ def open_checkpoint(
     """
     for witness in witness_verifiers:
         _require_cosigner(witness.name, witness.alg)
-    note = open_note(data, [log_verifier, *witness_verifiers])
-    if not any(_signed_by(sig, log_verifier) for sig in note.signatures):
+    _, lines = parse_note(data)
+    if not any(_signed_by(sig, log_verifier) for sig in lines):
         raise UnverifiedNoteError(
             f"checkpoint not signed by log key {log_verifier.name}+{log_verifier.key_id.hex()}"
         )
+    # open_note verifies every line by a given key, so the log's signature verified below.
+    note = open_note(data, [log_verifier, *witness_verifiers])
     checkpoint = Checkpoint.from_text(note.text)
     expected = log_verifier.name if origin is None else origin
     if checkpoint.origin != expected:

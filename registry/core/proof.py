@@ -217,9 +217,7 @@ def verify_receipt(
             origin=origin,
         )
     except (NoteError, CheckpointError, KeyFormatError) as exc:
-        raise ReceiptError(
-            f"receipt: checkpoint rejected for log {log_verifier.name}: {exc}"
-        ) from exc
+        raise ReceiptError(f"receipt: {exc}") from exc
     checkpoint = signed.checkpoint
     try:  # step 4
         verify_inclusion(leaf, receipt.index, checkpoint.size, receipt.proof, checkpoint.root_hash)
