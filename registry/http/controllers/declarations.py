@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Final
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, RawBody
 from litestar.types import ControllerRouterHandler
 
 from registry.http.problems import ProblemError
@@ -20,11 +22,11 @@ _ID: Final = re.compile(r"[0-9a-f]{64}")
 
 
 @post("/v1/declarations", tags=["declarations"], summary="Submit a signed declaration")
-async def post_declaration(request: Request[Any, Any, Any], node: Node) -> Response[SubmitResult]:
+async def post_declaration(body: RawBody, node: NamedDependency[Node]) -> Response[SubmitResult]:
     """Body: one signed declaration, its canonical JSON bytes (spec §2). Answers once the
     declaration is in the log and covered by a signed checkpoint: 201 if new, 200 if it was
     already logged (same id, index and a fresh receipt)."""
-    result = await submit_one(node, await request.body())
+    result = await submit_one(node, body)
     return Response(
         result,
         status_code=200 if result.duplicate else 201,
@@ -38,14 +40,16 @@ async def post_declaration(request: Request[Any, Any, Any], node: Node) -> Respo
     summary="Submit many signed declarations",
     status_code=200,
 )
-async def post_batch(request: Request[Any, Any, Any], node: Node) -> BatchResult:
+async def post_batch(body: RawBody, node: NamedDependency[Node]) -> BatchResult:
     """Body: ``{"declarations": [<declaration>, ...]}``. Each item is answered in order with a
     result or a problem; invalid items do not fail the others."""
-    return await submit_batch(node, await request.body())
+    return await submit_batch(node, body)
 
 
 @get("/v1/declarations/{declaration_id:str}", tags=["declarations"], summary="Get a declaration")
-async def get_declaration(declaration_id: str, node: Node) -> Response[DeclarationView]:
+async def get_declaration(
+    declaration_id: FromPath[str], node: NamedDependency[Node]
+) -> Response[DeclarationView]:
     """The declaration's record, log index and origin, with a fresh receipt (inclusion proof
     against the latest checkpoint) and that checkpoint."""
     if not _ID.fullmatch(declaration_id):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 import registry
@@ -28,7 +30,7 @@ ENDPOINTS = {
 
 
 @get("/.well-known/consent-registry", tags=["node"], summary="Describe this node")
-async def well_known(node: Node) -> Response[NodeInfo]:
+async def well_known(node: NamedDependency[Node]) -> Response[NodeInfo]:
     """The node's origin, checkpoint verifier key, protocol version and endpoints."""
     settings = node.settings
     info = NodeInfo(
@@ -54,7 +56,7 @@ async def healthz() -> Health:
 
 
 @get("/readyz", tags=["node"], summary="Readiness")
-async def readyz(node: Node) -> Health:
+async def readyz(node: NamedDependency[Node]) -> Health:
     """200 once the index is built and the database answers; else 503 ``unavailable``."""
     try:
         size = await node.log.size()
@@ -66,7 +68,7 @@ async def readyz(node: Node) -> Health:
 
 
 @get("/problems/{slug:str}", tags=["node"], summary="Problem type")
-async def problem_type_info(slug: str) -> ProblemTypeInfo:
+async def problem_type_info(slug: FromPath[str]) -> ProblemTypeInfo:
     """What the problem type ``/problems/<slug>`` means (RFC 9457 §3.1.1 type URI)."""
     if slug not in PROBLEM_TYPES:
         raise ProblemError("not-found", f"no problem type {slug!r}")

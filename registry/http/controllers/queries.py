@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Final
 
-from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar import Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
 from registry.http import queries
 from registry.http.problems import ProblemError
 from registry.http.runtime import Node
 from registry.http.wire import (
+    MAX_CHECK_URL_LENGTH,
     CheckRequest,
     CheckResponse,
     CreatorAnswer,
@@ -21,8 +23,8 @@ from registry.http.wire import (
 
 __all__ = ["HANDLERS"]
 
-# Answers change as declarations arrive; allow brief shared caching only.
-QUERY_CACHE = "public, max-age=5"
+QUERY_CACHE: Final = "public, max-age=5"
+"""Answers change as declarations arrive: allow brief shared caching only."""
 
 
 def _work_response(answer: WorkAnswer) -> Response[WorkAnswer]:
@@ -33,35 +35,42 @@ def _work_response(answer: WorkAnswer) -> Response[WorkAnswer]:
     return Response(answer, headers=headers)
 
 
+def _check_count(count: int, node: Node) -> None:
+    if count > node.settings.max_batch_items:
+        raise ProblemError(
+            "batch-too-large",
+            f"{count} items; at most {node.settings.max_batch_items} per request",
+        )
+
+
 @get("/v1/works/sha256/{sha256:str}", tags=["works"], summary="A work by SHA-256")
-async def work_by_sha256(sha256: str, node: Node) -> Response[WorkAnswer]:
+async def work_by_sha256(
+    sha256: FromPath[str], node: NamedDependency[Node]
+) -> Response[WorkAnswer]:
     """Resolved preferences, every claim and the declarations for the work with this hash."""
     return _work_response(queries.work_by_sha256(node.index, sha256))
 
 
 @get("/v1/works/url", tags=["works"], summary="Works by URL")
 async def work_by_url(
-    node: Node, url: str = Parameter(query="url", min_length=1, max_length=8192)
+    node: NamedDependency[Node],
+    url: Annotated[str, QueryParameter(min_length=1, max_length=MAX_CHECK_URL_LENGTH)],
 ) -> Response[WorkAnswer]:
     """Resolved preferences and claims for works published at ``url`` (normalised first)."""
     return _work_response(queries.work_by_url(node.index, url))
 
 
-@get("/v1/creators/{did:str}", tags=["works"], summary="A creator's claims")
-async def creator(did: str, node: Node) -> Response[CreatorAnswer]:
-    """The creator's current claim on each work, keyed by SHA-256."""
-    return Response(queries.creator_answer(node.index, did), headers={"Cache-Control": QUERY_CACHE})
+@get("/v1/creators/{did:str}", tags=["works"], summary="A creator's declarations")
+async def creator(did: FromPath[str], node: NamedDependency[Node]) -> Response[CreatorAnswer]:
+    """The creator's declarations, oldest first, each current, overridden or superseded."""
+    answer = queries.creator_answer(node.index, did)
+    return Response(answer, headers={"Cache-Control": QUERY_CACHE})
 
 
 @post("/v1/check", tags=["works"], summary="Batch check", status_code=200)
-async def check(data: CheckRequest, node: Node) -> CheckResponse:
+async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> CheckResponse:
     """Up to ``max_batch_items`` SHA-256s and URLs in one request, answered in order."""
-    count = len(data.sha256s) + len(data.urls)
-    if count > node.settings.max_batch_items:
-        raise ProblemError(
-            "batch-too-large",
-            f"{count} items; at most {node.settings.max_batch_items} per request",
-        )
+    _check_count(len(data.sha256s) + len(data.urls), node)
     return queries.check(node.index, data)
 
 
@@ -71,22 +80,14 @@ async def check(data: CheckRequest, node: Node) -> CheckResponse:
     summary="Spawning-compatible URL query",
     status_code=200,
 )
-async def spawning(request: Request[Any, Any, Any], node: Node) -> SpawningResponse:
+async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningResponse:
     """Spawning's Do-Not-Train API: ``text/plain`` body of URLs, one per line; any
     ``Authorization: API ...`` header is accepted and ignored."""
-    body = await request.body()
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ProblemError("bad-request", "the body must be UTF-8 text") from None
-    if (
-        text.count("\n") + 1 > node.settings.max_batch_items
-        and len([line for line in text.splitlines() if line.strip()])
-        > node.settings.max_batch_items
-    ):
-        raise ProblemError(
-            "batch-too-large", f"at most {node.settings.max_batch_items} URLs per request"
-        )
+    _check_count(sum(1 for line in text.splitlines() if line.strip()), node)
     return queries.spawning_query(node.index, text)
 
 

@@ -11,6 +11,8 @@ import gzip
 from typing import Any, Final
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 from registry.core.tiles import TILE_WIDTH, parse_entry_bundle_path, parse_tile_path
@@ -26,7 +28,7 @@ CHECKPOINT_MEDIA_TYPE: Final = "text/plain; charset=utf-8"
 
 
 @get("/checkpoint", media_type=CHECKPOINT_MEDIA_TYPE, tags=["log"], summary="Latest checkpoint")
-async def checkpoint(node: Node) -> Response[bytes]:
+async def checkpoint(node: NamedDependency[Node]) -> Response[bytes]:
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
     note = await node.log.checkpoint()
     return Response(
@@ -37,7 +39,9 @@ async def checkpoint(node: Node) -> Response[bytes]:
 
 
 @get("/tile/{path:path}", media_type=OCTET_STREAM, tags=["log"], summary="Hash tile or entries")
-async def tile(path: str, request: Request[Any, Any, Any], node: Node) -> Response[bytes]:
+async def tile(
+    path: FromPath[str], request: Request[Any, Any, Any], node: NamedDependency[Node]
+) -> Response[bytes]:
     """A hash tile ``/tile/<L>/<N>[.p/<W>]`` or entry bundle ``/tile/entries/<N>[.p/<W>]``.
 
     Malformed paths answer 400 ``bad-tile``; tiles the log does not have answer 404.
