@@ -1,0 +1,169 @@
+"""Tests for registry.core.keys: Ed25519 (RFC 8032 §7.1 test vectors) and did:key (the W3C CCG
+did:key test vectors), through spec/vectors/keys.json (spec §1.4, §1.5)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from registry.core import errors
+from registry.core.encoding import b58encode
+from registry.core.errors import KeyFormatError, SignatureError
+from registry.core.keys import PrivateKey, PublicKey
+
+SPEC_VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
+
+
+def _load_generator() -> Callable[[], dict[str, Any]]:
+    spec = importlib.util.spec_from_file_location("gen_records", SPEC_VECTORS / "gen_records.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    generate: Callable[[], dict[str, Any]] = module.generate
+    return generate
+
+
+def vector_cases(file_name: str) -> list[Any]:
+    """Cases from the generator and, once committed, from the JSON file too."""
+    generated = _load_generator()()[file_name]
+    params = [pytest.param(case, id=f"gen-{case['name']}") for case in generated["cases"]]
+    committed = SPEC_VECTORS / file_name
+    if committed.exists():
+        content = json.loads(committed.read_text(encoding="utf-8"))
+        assert content == json.loads(json.dumps(generated)), f"{file_name} is stale"
+        params += [pytest.param(case, id=f"file-{case['name']}") for case in content["cases"]]
+    return params
+
+
+# RFC 8032 §7.1 TEST 1, typed in here as well so this file stands on its own.
+TEST1_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+TEST1_PUBLIC = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+TEST1_SIGNATURE = (
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46b"
+    "d25bf5f0595bbe24655141438e7a100b"
+)
+
+
+@pytest.mark.parametrize("case", vector_cases("keys.json"))
+def test_key_vectors(case: dict[str, Any]) -> None:
+    if case["result"] == "valid":
+        key = PrivateKey.from_seed(bytes.fromhex(case["seed"]))
+        assert key.public_key.raw.hex() == case["public_key"]
+        assert key.public_key.did == case["did"]
+        assert PublicKey.from_did(case["did"]) == key.public_key
+        if "signature" in case:
+            message = bytes.fromhex(case["message"])
+            signature = bytes.fromhex(case["signature"])
+            assert key.sign(message) == signature  # Ed25519 is deterministic
+            PublicKey.from_bytes(bytes.fromhex(case["public_key"])).verify(signature, message)
+        return
+
+    def attempt() -> None:
+        if "did" in case:
+            PublicKey.from_did(case["did"])
+        elif "signature" in case:
+            public = PublicKey.from_bytes(bytes.fromhex(case["public_key"]))
+            public.verify(bytes.fromhex(case["signature"]), bytes.fromhex(case["message"]))
+        else:
+            PublicKey.from_bytes(bytes.fromhex(case["public_key"]))
+
+    with pytest.raises(getattr(errors, case["error"])) as info:
+        attempt()
+    assert type(info.value).__name__ == case["error"]
+
+
+def test_vectors_include_every_rfc8032_ed25519_test() -> None:
+    cases = _load_generator()()["keys.json"]["cases"]
+    sources = {case.get("source") for case in cases}
+    for name in ("TEST 1", "TEST 2", "TEST 3", "TEST 1024", "TEST SHA(abc)"):
+        assert f"RFC 8032 §7.1 {name}" in sources
+    assert sum(1 for case in cases if str(case.get("source", "")).startswith("W3C")) == 5
+
+
+def test_rfc8032_test1_directly() -> None:
+    key = PrivateKey.from_seed(bytes.fromhex(TEST1_SEED))
+    assert key.seed.hex() == TEST1_SEED
+    assert key.public_key.raw.hex() == TEST1_PUBLIC
+    assert key.sign(b"").hex() == TEST1_SIGNATURE
+    key.public_key.verify(bytes.fromhex(TEST1_SIGNATURE), b"")
+    with pytest.raises(SignatureError, match="does not verify"):
+        key.public_key.verify(bytes.fromhex(TEST1_SIGNATURE), b"\x00")
+
+
+def test_did_key_shape() -> None:
+    did = PrivateKey.from_seed(bytes(32)).public_key.did
+    # did:key Ed25519 identifiers start with z6Mk: base58btc of 0xed 0x01 ...
+    assert did == "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    assert len(did) == 56
+
+
+@pytest.mark.parametrize("size", [0, 31, 33, 64])
+def test_wrong_sizes_raise_key_format_error(size: int) -> None:
+    with pytest.raises(KeyFormatError, match="32 bytes"):
+        PublicKey.from_bytes(bytes(size))
+    with pytest.raises(KeyFormatError, match="32 bytes"):
+        PrivateKey.from_seed(bytes(size))
+
+
+def test_did_key_with_wrong_key_length_or_codec() -> None:
+    short = "did:key:z" + b58encode(b"\xed\x01" + bytes(31))
+    with pytest.raises(KeyFormatError, match="32 bytes"):
+        PublicKey.from_did(short)
+    secp = "did:key:z" + b58encode(b"\xe7\x01" + bytes(33))
+    with pytest.raises(KeyFormatError, match="ed25519-pub"):
+        PublicKey.from_did(secp)
+    with pytest.raises(KeyFormatError):
+        PublicKey.from_did("did:key:z" + "2" * 10_000)  # refused before base58 decoding
+
+
+@pytest.mark.parametrize("size", [0, 63, 65])
+def test_signatures_of_wrong_size_raise_signature_error(size: int) -> None:
+    public = PrivateKey.from_seed(bytes(32)).public_key
+    with pytest.raises(SignatureError, match="64 bytes"):
+        public.verify(bytes(size), b"message")
+
+
+def test_keys_compare_hash_and_repr_without_secrets() -> None:
+    one = PrivateKey.from_seed(bytes(32))
+    same = PrivateKey.from_seed(bytes(32))
+    other = PrivateKey.from_seed(b"\x01" * 32)
+    assert one.public_key == same.public_key
+    assert one.public_key != other.public_key
+    assert one.public_key != one.public_key.raw
+    assert len({one.public_key, same.public_key, other.public_key}) == 2
+    assert repr(one.public_key) == f"PublicKey({one.public_key.did!r})"
+    assert bytes(32).hex() not in repr(one)
+    assert one.public_key.did in repr(one)
+
+
+@given(st.binary(min_size=32, max_size=32), st.binary(max_size=200))
+def test_sign_verify_round_trip_and_did_round_trip(seed: bytes, message: bytes) -> None:
+    key = PrivateKey.from_seed(seed)
+    signature = key.sign(message)
+    key.public_key.verify(signature, message)
+    assert PublicKey.from_did(key.public_key.did) == key.public_key
+    with pytest.raises(SignatureError):
+        key.public_key.verify(signature, message + b"x")
+
+
+@given(st.text(max_size=80))
+def test_from_did_raises_only_key_format_errors(text: str) -> None:
+    with contextlib.suppress(KeyFormatError):
+        PublicKey.from_did(text)
+
+
+@given(st.binary(min_size=32, max_size=32), st.binary(min_size=64, max_size=64))
+def test_arbitrary_keys_and_signatures_never_leak_library_errors(
+    raw: bytes, signature: bytes
+) -> None:
+    with contextlib.suppress(SignatureError):
+        PublicKey.from_bytes(raw).verify(signature, b"m")
