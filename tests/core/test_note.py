@@ -497,3 +497,17 @@ def test_sign_open_round_trip_property(body: str) -> None:
         assert any((ord(c) < 0x20 and c != "\n") or 0xD800 <= ord(c) <= 0xDFFF for c in text)
         return
     assert open_note(data, [signer.verifier]).text == text
+
+
+def test_vector_generation_is_deterministic() -> None:
+    sys.path.insert(0, str(ROOT / "spec" / "vectors"))
+    module = importlib.import_module("gen_notes")
+    first, second = module.generate(), module.generate()
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert set(first) == {"notes.json", "checkpoints.json", "receipts.json"}
+    for content in first.values():
+        assert content["description"]
+        for case in content["cases"]:
+            assert case["name"]
+            assert case["result"] in {"valid", "invalid"}
+            assert (case["result"] == "invalid") == ("error" in case)
