@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(HERE.parent.parent)}")
-    orphans = sorted(
-        p.name for p in HERE.glob("*.json") if p.name not in files
-    )
+    orphans = sorted(p.name for p in HERE.glob("*.json") if p.name not in files)
     if args.check and (stale or orphans):
         for name in stale:
             print(f"spec/vectors/{name} differs from what the generators produce", file=sys.stderr)
