@@ -88,11 +88,11 @@ class LogIndex:
     def _add(self, index: int, entry: bytes) -> None:
         try:
             record = decode_record(entry)
+            self.state.add(record_id(entry), record, origin=self.origin)
         except ProtocolError as exc:
             self.skipped += 1
-            _log.error("log entry %d does not decode (%s); not indexed", index, exc)
+            _log.error("log entry %d not indexed: %s", index, exc)
             return
-        self.state.add(record_id(entry), record, origin=self.origin)
         self.declarations += 1
 
     def poke(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from test_api_support import (
     ORIGIN,
@@ -23,10 +24,7 @@ from registry.core.note import NoteVerifier
 from registry.core.proof import parse_receipt, verify_receipt
 
 
-async def _verifier(client: object) -> NoteVerifier:
-    import httpx
-
-    assert isinstance(client, httpx.AsyncClient)
+async def _verifier(client: httpx.AsyncClient) -> NoteVerifier:
     info = (await client.get("/.well-known/consent-registry")).json()
     return NoteVerifier.from_vkey(info["verifier_key"])
 

@@ -43,7 +43,7 @@ async def running_node(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """Start the app (lifespan included) and yield a client talking to it in-process."""
     app = create_app(settings)
     async with app.lifespan():
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             yield client
 

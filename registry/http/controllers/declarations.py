@@ -35,7 +35,7 @@ async def post_declaration(body: RawBody, node: NamedDependency[Node]) -> Respon
 
 
 @post(
-    ["/v1/declarations:batch", "/v1/declarations/batch"],
+    "/v1/declarations:batch",
     tags=["declarations"],
     summary="Submit many signed declarations",
     status_code=200,
@@ -43,6 +43,13 @@ async def post_declaration(body: RawBody, node: NamedDependency[Node]) -> Respon
 async def post_batch(body: RawBody, node: NamedDependency[Node]) -> BatchResult:
     """Body: ``{"declarations": [<declaration>, ...]}``. Each item is answered in order with a
     result or a problem; invalid items do not fail the others."""
+    return await submit_batch(node, body)
+
+
+@post("/v1/declarations/batch", status_code=200, include_in_schema=False)
+async def post_batch_alias(body: RawBody, node: NamedDependency[Node]) -> BatchResult:
+    """``/v1/declarations/batch``: the same as ``/v1/declarations:batch``, for clients whose
+    URL templates do not allow a colon."""
     return await submit_batch(node, body)
 
 
@@ -70,4 +77,9 @@ async def get_declaration(
     return Response(view, headers={"Cache-Control": "no-store"})
 
 
-HANDLERS: list[ControllerRouterHandler] = [post_declaration, post_batch, get_declaration]
+HANDLERS: list[ControllerRouterHandler] = [
+    post_declaration,
+    post_batch,
+    post_batch_alias,
+    get_declaration,
+]

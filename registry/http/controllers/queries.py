@@ -75,7 +75,7 @@ async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> Ch
 
 
 @post(
-    ["/api/v2/query/urls", "/api/v2/query/urls/"],
+    "/api/v2/query/urls/",
     tags=["compatibility"],
     summary="Spawning-compatible URL query",
     status_code=200,

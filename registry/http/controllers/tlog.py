@@ -24,7 +24,7 @@ __all__ = ["HANDLERS", "IMMUTABLE", "checkpoint", "tile"]
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 CHECKPOINT_CACHE: Final = "no-store"
 OCTET_STREAM: Final = "application/octet-stream"
-CHECKPOINT_MEDIA_TYPE: Final = "text/plain; charset=utf-8"
+CHECKPOINT_MEDIA_TYPE: Final = "text/plain"  # Litestar appends "; charset=utf-8"
 
 
 @get("/checkpoint", media_type=CHECKPOINT_MEDIA_TYPE, tags=["log"], summary="Latest checkpoint")
