@@ -69,6 +69,10 @@ def create_app(settings: Settings) -> Litestar:
         ),
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
+            loggers={
+                "litestar": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},
+                "alembic": {"level": "WARNING"},
+            },
             log_exceptions="debug",
             disable_stack_trace={404, 405, 400, 413, 422, 429},
         ),

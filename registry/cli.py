@@ -6,6 +6,7 @@
     registry init             create the data dir, database and node key; print origin and key
     registry keygen           print a new node signing key (or, with --creator, a creator key)
     registry sign-declaration sign a declaration with a creator key and print its JSON
+    registry verify-receipt   check a receipt offline against a declaration and a log key
     registry log verify       recompute the tree from the entries, check checkpoint and tiles
     registry index rebuild    re-index the whole log in memory and report counts
     registry db upgrade       apply the database migrations
@@ -341,6 +342,55 @@ def sign_declaration(
         withdraw=withdraw,
     )
     click.echo(encode_record(sign_declaration(unsigned, key)).decode())
+
+
+@cli.command("verify-receipt")
+@click.option(
+    "--declaration",
+    "declaration_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The declaration as submitted (its JSON; surrounding whitespace ignored).",
+)
+@click.option(
+    "--receipt",
+    "receipt_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The receipt: tlog-proof text, or a node's JSON answer with a 'receipt'.",
+)
+@click.option(
+    "--verifier-key",
+    required=True,
+    envvar="REGISTRY_VERIFIER_KEY",
+    help="The log's C2SP verifier key (from /.well-known/consent-registry).",
+)
+def verify_receipt_command(declaration_file: Path, receipt_file: Path, verifier_key: str) -> None:
+    """Check offline that a declaration is in a log: the receipt's checkpoint is signed by the
+    log's key and its inclusion proof leads from the declaration to the checkpoint's root."""
+    import msgspec  # noqa: PLC0415
+
+    from registry.core.note import NoteVerifier  # noqa: PLC0415
+    from registry.core.proof import verify_receipt  # noqa: PLC0415
+
+    entry = declaration_file.read_bytes().strip(b" \t\r\n")
+    text = receipt_file.read_bytes()
+    receipt: str | bytes = text
+    if text.lstrip().startswith(b"{"):
+        try:
+            answer = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            raise click.ClickException(f"{receipt_file} is not valid JSON") from None
+        found = answer.get("receipt") if isinstance(answer, dict) else None
+        if not isinstance(found, str):
+            raise click.ClickException(f"{receipt_file} has no 'receipt' string") from None
+        receipt = found
+    verified = verify_receipt(receipt, entry, NoteVerifier.from_vkey(verifier_key))
+    checkpoint = verified.signed_checkpoint.checkpoint
+    click.echo(
+        f"receipt OK: entry {verified.index} of {checkpoint.origin} "
+        f"(checkpoint size {checkpoint.size}, root {checkpoint.root_hash.hex()})"
+    )
 
 
 @cli.group("log")

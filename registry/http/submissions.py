@@ -25,6 +25,7 @@ __all__ = ["submit_batch", "submit_one"]
 # Verifying a signature takes ~0.1 ms; batches above this many items are verified in a thread
 # so the worker keeps answering reads meanwhile.
 _THREAD_THRESHOLD: Final = 64
+JSON_WHITESPACE: Final = b" \t\r\n"
 
 
 class _BatchBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -43,8 +44,10 @@ async def submit_one(node: Node, body: bytes) -> SubmitResult:
         ProtocolError: the declaration is rejected (answered as a problem by the app).
         registry.log.Overloaded: the log's pool is full (answered 503).
     """
-    load_record(body)
-    submitted = await node.log.submit(body)
+    # RFC 8259 §2: whitespace around the JSON value is insignificant; the entry is the value.
+    entry = body.strip(JSON_WHITESPACE)
+    load_record(entry)
+    submitted = await node.log.submit(entry)
     await node.index.catch_up(node.log, until=submitted.index + 1)
     return SubmitResult(
         id=submitted.id,

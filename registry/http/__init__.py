@@ -1,0 +1,8 @@
+"""The node's HTTP layer (spec §6): Litestar controllers over the log and the index.
+
+:mod:`~registry.http.wire` (msgspec Structs), :mod:`~registry.http.problems` (RFC 9457),
+:mod:`~registry.http.ratelimit`, :mod:`~registry.http.runtime` (the running node),
+:mod:`~registry.http.submissions` and :mod:`~registry.http.queries` (the use cases), and
+:mod:`~registry.http.controllers` (route handlers). The app is built by
+:func:`registry.app.create_app`.
+"""
