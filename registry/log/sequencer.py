@@ -104,7 +104,19 @@ class Sequencer:
             await self._task
 
     async def _run(self) -> None:
-        """The integrator task: take batches from the pool until closed and drained."""
+        """The integrator task; if it ever dies, the log closes and waiters are failed."""
+        try:
+            await self._loop()
+        except BaseException as exc:
+            self._closing = True
+            error = BatchError(f"the log's integrator stopped: {exc!r}")
+            error.__cause__ = exc
+            _fail(self._pool, error)
+            self._pool.clear()
+            raise
+
+    async def _loop(self) -> None:
+        """Take batches from the pool until closed and drained."""
         while True:
             await self._wake.wait()
             if not self._pool:
