@@ -36,12 +36,12 @@ from registry.core.errors import (
     EncodingError,
     LimitError,
     NonCanonicalError,
-    PreferenceError,
     ProtocolError,
     RecordError,
     SignatureError,
 )
 from registry.core.keys import SIGNATURE_SIZE, PrivateKey, PublicKey
+from registry.core.prefs import ALLOW, DISALLOW, MAX_CATEGORY_LENGTH, validate_prefs
 from registry.core.urls import MAX_URL_LENGTH, normalize_url
 
 __all__ = [
@@ -82,11 +82,11 @@ MAX_WORKS: Final = 1000
 MAX_URLS_PER_WORK: Final = 16
 MAX_SUPERSEDES: Final = 1000
 MAX_PREFS: Final = 32
-MAX_PREF_KEY_LENGTH: Final = 64
+MAX_PREF_KEY_LENGTH: Final = MAX_CATEGORY_LENGTH
 MAX_ISCC_LENGTH: Final = 128
 MAX_MEDIA_TYPE_PART: Final = 127
 MAX_ISSUED_AT: Final = MAX_SAFE_INTEGER
-PREF_VALUES: Final = ("n", "y")
+PREF_VALUES: Final = (DISALLOW, ALLOW)
 
 # spec §2.4: field formats.
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -94,7 +94,6 @@ _ISCC = re.compile(rf"ISCC:[A-Z2-7]{{16,{MAX_ISCC_LENGTH - 5}}}")
 _MEDIA_NAME = rf"[a-z0-9][a-z0-9!#$&^_.+\-]{{0,{MAX_MEDIA_TYPE_PART - 1}}}"
 _MEDIA_TYPE = re.compile(f"{_MEDIA_NAME}/{_MEDIA_NAME}")
 # RFC 9651 §3.1.2 sf-key: ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" )
-_PREF_KEY = re.compile(rf"[a-z*][a-z0-9_\-.*]{{0,{MAX_PREF_KEY_LENGTH - 1}}}")
 # The base64 text of a 64-byte signature, used to size an entry before it is signed.
 _SIG_PLACEHOLDER: Final = b64encode(bytes(SIGNATURE_SIZE))
 
@@ -205,11 +204,8 @@ def _validate_iscc(code: str, where: str) -> None:
 def _validate_prefs(prefs: dict[str, str]) -> None:
     if len(prefs) > MAX_PREFS:
         raise LimitError(f"more than {MAX_PREFS} preferences (spec §2.6)")
-    for key, value in prefs.items():
-        if not _PREF_KEY.fullmatch(key):
-            raise PreferenceError(f"preference category {key[:80]!r} is malformed (spec §2.3)")
-        if value not in PREF_VALUES:
-            raise PreferenceError(f"preference {key!r} must be 'y' or 'n' (spec §2.3)")
+    # One source of truth for category labels and values: spec §3.1 via prefs.
+    validate_prefs(prefs)
 
 
 def _validate_signature_format(sig: str) -> bytes:
