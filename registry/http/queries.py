@@ -145,14 +145,14 @@ def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
 def spawning_query(index: LogIndex, body: str) -> SpawningResponse:
     """Spawning's ``/api/v2/query/urls/``: one URL per line, answered in order.
 
-    ``optOut`` is true when ``train-ai`` resolves to ``n``, ``optIn`` when it resolves to ``y``;
-    blank lines are skipped and URLs that do not normalise are neither.
+    ``optOut`` is true when ``train-ai`` resolves to ``n``, ``optIn`` when it resolves to ``y``.
+    Every line is answered, blank ones included, so that clients matching answers to their
+    URLs by position stay aligned; a final newline does not start a line. URLs that do not
+    normalise are neither opted out nor in.
     """
     items = []
     for line in body.splitlines():
         url = line.strip()
-        if not url:
-            continue
         try:
             value = index.state.resolve_url(normalize_url(url)).prefs.get(TRAIN_AI)
         except ProtocolError:

@@ -186,6 +186,7 @@ async def test_spawning_compatible_endpoint(database_url: str, tmp_path: Path) -
         "urls": [
             {"url": "https://example.com/in.jpg", "optOut": False, "optIn": True},
             {"url": "https://EXAMPLE.com/out.jpg", "optOut": True, "optIn": False},
+            {"url": "", "optOut": False, "optIn": False},  # answered: positions stay aligned
             {"url": "https://x.org/none", "optOut": False, "optIn": False},
             {"url": "not a url", "optOut": False, "optIn": False},
         ]

@@ -199,6 +199,19 @@ def eventually(
         time.sleep(0.05)
 
 
+def filter_with_spawning_client(base: str, urls: list[str]) -> list[str]:
+    """Spawning's own client (datadiligence), pointed at the node instead of Spawning."""
+    from datadiligence.rules.spawning import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        SpawningAPI,
+    )
+
+    os.environ.setdefault("SPAWNING_OPTS_KEY", "ignored-by-the-node")
+    rule = SpawningAPI()
+    rule.SPAWNING_AI_API_URL = base + "/api/v2/query/urls/"
+    allowed: list[str] = rule.filter_allowed(urls=urls)
+    return allowed
+
+
 def test_readme_walkthrough_against_a_real_server(database_url: str, tmp_path: Path) -> None:
     args = db_args(database_url, tmp_path)
     key = tmp_path / "creator.key"
@@ -239,11 +252,15 @@ def test_readme_walkthrough_against_a_real_server(database_url: str, tmp_path: P
             lambda r: bool(r.json()["urls"][0]["optOut"]),
         )
         declaration_id = posted.json()["id"]
+        spawning_client_filtered = filter_with_spawning_client(
+            base, ["https://example.com/art/1.png", "https://example.com/art/2.png"]
+        )
         fetched = httpx.get(f"{base}/v1/declarations/{declaration_id}")
     assert info["origin"] == ORIGIN
     assert posted.status_code == 201, posted.text
     assert work_answer.headers["content-usage"] == "train-ai=n"
     assert spawning.json()["urls"][0]["optOut"] is True
+    assert spawning_client_filtered == ["https://example.com/art/2.png"]
     assert fetched.json()["index"] == 0
     receipt_file = tmp_path / "receipt.json"
     receipt_file.write_text(json.dumps(fetched.json()))

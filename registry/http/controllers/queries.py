@@ -87,7 +87,7 @@ async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningRespon
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ProblemError("bad-request", "the body must be UTF-8 text") from None
-    _check_count(sum(1 for line in text.splitlines() if line.strip()), node)
+    _check_count(len(text.splitlines()), node)
     return queries.spawning_query(node.index, text)
 
 
