@@ -14,6 +14,9 @@ from registry.core.proof import parse_receipt, verify_receipt
 from registry.core.records import record_id
 from registry.core.tiles import decode_entry_bundle
 from registry.log import LogClosedError, NodeLog, Overloaded, Submitted, UnknownEntryError
+from registry.log.reader import LogReader
+from registry.log.tilestore import FullTileCache
+from registry.storage import LogStore, create_engine
 
 OpenLog = Callable[..., Awaitable[NodeLog]]
 MakeEntries = Callable[..., list[bytes]]
@@ -170,3 +173,19 @@ async def test_empty_log(node_log: NodeLog) -> None:
     assert await node_log.read_entry_bundle(0, 1) is None
     signed = open_checkpoint(await node_log.checkpoint(), verifier(node_log))
     assert signed.checkpoint.size == 0
+
+
+async def test_entries_are_paged(
+    node_log: NodeLog, migrated_url: str, entry_maker: MakeEntries
+) -> None:
+    entries = entry_maker(23)
+    await node_log.submit_many(entries)
+    engine = create_engine(migrated_url)
+    try:
+        reader = LogReader(LogStore(engine), FullTileCache())
+        expected = list(enumerate(entries))
+        assert [e async for e in reader.entries(2, 21, page=5)] == expected[2:21]
+        assert [e async for e in reader.entries(20, 100, page=5)] == expected[20:]
+        assert [e async for e in reader.entries(30, 40, page=5)] == []
+    finally:
+        await engine.dispose()
