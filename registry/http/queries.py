@@ -111,34 +111,44 @@ def creator_answer(index: LogIndex, did: str) -> CreatorAnswer:
 
 def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
     """Answer a batch check in request order, hashes then URLs; URLs that do not normalise are
-    answered with an ``error`` and no preferences."""
+    answered with an ``error`` and no preferences.
+
+    Resolutions are shared objects (every unknown hash gets the same empty one), so each
+    distinct resolution is turned into wire form once per request.
+    """
     state = index.state
+    seen: dict[int, tuple[dict[str, str], list[str]] | None] = {}
+
+    def parts(resolution: Resolution) -> tuple[dict[str, str], list[str]] | None:
+        key = id(resolution)
+        if key not in seen:
+            seen[key] = (
+                (dict(resolution.prefs), _declarations(resolution.claims))
+                if resolution.claims
+                else None
+            )
+        return seen[key]
+
     hashes = []
     for sha256, resolution in zip(
         request.sha256s, state.resolve_many_sha256(request.sha256s), strict=True
     ):
-        if resolution.claims:
-            hashes.append(
-                CheckItem(
-                    sha256=sha256,
-                    prefs=dict(resolution.prefs),
-                    declarations=_declarations(resolution.claims),
-                )
-            )
-        else:
+        found = parts(resolution)
+        if found is None:
             hashes.append(CheckItem(sha256=sha256))
+        else:
+            hashes.append(CheckItem(sha256=sha256, prefs=found[0], declarations=found[1]))
     urls = []
     for url in request.urls:
         try:
-            resolution = state.resolve_url(normalize_url(url))
+            found = parts(state.resolve_url(normalize_url(url)))
         except ProtocolError as exc:
             urls.append(CheckItem(url=url, error=str(exc)))
             continue
-        urls.append(
-            CheckItem(
-                url=url, prefs=dict(resolution.prefs), declarations=_declarations(resolution.claims)
-            )
-        )
+        if found is None:
+            urls.append(CheckItem(url=url))
+        else:
+            urls.append(CheckItem(url=url, prefs=found[0], declarations=found[1]))
     return CheckResponse(sha256s=hashes, urls=urls)
 
 
