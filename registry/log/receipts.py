@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 
 from registry.core.merkle import inclusion_proof, tiles_for_inclusion
@@ -10,7 +11,10 @@ from registry.core.tiles import TileCoord
 from registry.log.tilestore import FullTileCache, fetch_tiles
 from registry.storage.repository import LogStore
 
-__all__ = ["make_receipts"]
+__all__ = ["THREAD_THRESHOLD", "make_receipts"]
+
+THREAD_THRESHOLD = 16
+"""From this many receipts on, they are computed in a worker thread."""
 
 
 async def make_receipts(
@@ -36,7 +40,18 @@ async def make_receipts(
     have = dict(known or {})
     tiles = {c: have[c] for c in needed if c in have}
     tiles.update(await fetch_tiles(store, (c for c in needed if c not in have), cache))
+    if len(wanted) < THREAD_THRESHOLD:
+        return _build(wanted, size, tiles, checkpoint_note)
+    # Proofs are rehashed from tiles (about 0.7 ms each): for a batch, do it off the event
+    # loop so that the node keeps answering requests meanwhile.
+    return await asyncio.to_thread(_build, wanted, size, tiles, checkpoint_note)
+
+
+def _build(
+    indexes: list[int], size: int, tiles: Mapping[TileCoord, bytes], checkpoint_note: bytes
+) -> dict[int, str]:
+    """Compute the receipts (pure CPU work)."""
     return {
         index: build_receipt(index, inclusion_proof(index, size, tiles), checkpoint_note)
-        for index in wanted
+        for index in indexes
     }
