@@ -1,0 +1,127 @@
+"""``consent check``: files and URLs against the registry, optionally every web signal.
+
+Kept apart from :mod:`consent.cli` so that the command's logic reads in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from consent.client import ConsentClient
+from consent.errors import ConsentError, UnsupportedByNode
+from consent.fingerprint import Fingerprint
+
+__all__ = ["run_check"]
+
+Emit = Callable[[argparse.Namespace, object, str], None]
+Fingerprints = Callable[..., list[Fingerprint]]
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
+def _read_url_list(name: str) -> list[str]:
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConsentError(f"cannot read URL list {name}: {exc.strerror}") from exc
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _table(rows: Sequence[dict[str, object]], category: str) -> str:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("item", category, "decided by", "declarations"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        prefs = row["prefs"]
+        value = prefs.get(category, "-") if isinstance(prefs, dict) else "-"
+        declarations = row.get("declarations") or []
+        table.add_row(
+            str(row["item"]),
+            "reserved" if value == "n" else {"y": "allowed", "-": "unknown"}.get(str(value), "?"),
+            str(row.get("decided_by") or "-"),
+            str(len(declarations)) if isinstance(declarations, list) else "0",
+        )
+    console = Console(file=sys.stdout, width=160, soft_wrap=True)
+    with console.capture() as capture:
+        console.print(table)
+    return capture.get()
+
+
+def run_check(
+    args: argparse.Namespace, client: ConsentClient, emit: Emit, fingerprints: Fingerprints
+) -> int:
+    """Run ``consent check``; return the exit status."""
+    urls = [item for item in args.items if _is_url(item)]
+    paths = [item for item in args.items if not _is_url(item)]
+    for name in args.urls or []:
+        urls += _read_url_list(name)
+    if not urls and not paths:
+        raise ConsentError("nothing to check: give files, folders, URLs or --urls FILE")
+    fps = fingerprints(args, paths) if paths else []
+    category = args.category
+    rows: list[dict[str, object]] = []
+    with client:
+        answers = client.check(sha256s=[fp.sha256 for fp in fps], urls=urls)
+        info = client.info()
+        near = args.near or "check_pdq" in info.endpoints
+        pdq_fps = [fp for fp in fps if fp.pdq is not None]
+        pdq_results = {}
+        if near and pdq_fps:
+            try:
+                results = client.check_pdq([fp.pdq for fp in pdq_fps if fp.pdq])
+            except UnsupportedByNode:
+                if args.near:
+                    raise
+                results = []
+            pdq_results = {fp.sha256: r for fp, r in zip(pdq_fps, results, strict=False)}
+        for answer, label in zip(
+            answers, [str(fp.path) for fp in fps] + urls, strict=True
+        ):
+            row: dict[str, object] = {
+                "item": label,
+                "kind": answer.kind,
+                "key": answer.key,
+                "prefs": dict(answer.prefs),
+                "declarations": list(answer.declarations),
+                "decided_by": "registry" if answer.prefs.get(category) else None,
+            }
+            if answer.error:
+                row["error"] = answer.error
+            similar = pdq_results.get(answer.key)
+            if similar is not None:
+                row["near"] = [
+                    {"sha256": m.sha256, "distance": m.distance, "prefs": m.prefs}
+                    for m in similar.matches
+                ]
+                if similar.reserved(category) and not answer.reserved(category):
+                    row["prefs"] = {**answer.prefs, category: "n"}
+                    row["decided_by"] = "registry (near-duplicate)"
+            if args.verify and answer.declarations:
+                verified = client.verify_answer(answer)
+                row["verified"] = [v.id for v in verified]
+            rows.append(row)
+        if args.signals:
+            from consent.signals import SignalEvaluator  # noqa: PLC0415
+
+            with SignalEvaluator(registry=client, categories=(category,)) as evaluator:
+                for row in rows:
+                    verdict = (
+                        evaluator.evaluate_url(str(row["item"]))
+                        if row["kind"] == "url"
+                        else evaluator.evaluate_file(Path(str(row["item"])))
+                    )
+                    row["prefs"] = dict(verdict.prefs)
+                    row["decided_by"] = verdict.decided_by
+                    row["signals"] = [s.to_json() for s in verdict.signals]
+    reserved = sum(1 for row in rows if dict(row["prefs"]).get(category) == "n")  # type: ignore[call-overload]
+    summary = f"{len(rows)} checked, {reserved} reserved for {category}"
+    emit(args, {"results": rows, "reserved": reserved}, _table(rows, category) + summary)
+    return 3 if args.fail_on_reserved and reserved else 0

@@ -1,0 +1,497 @@
+"""The ``consent`` command: creators declare and verify, crawlers check.
+
+::
+
+    consent keygen                       make a passphrase-protected creator key, print its DID
+    consent declare PATH...              fingerprint files, sign, submit, store receipts
+    consent withdraw [PATH...]           withdraw earlier declarations (or single works)
+    consent change [PATH...] --allow-train | --no-train | --prefs P
+    consent verify RECEIPT               check a receipt offline against the node's key
+    consent status                       what the node holds from this creator
+    consent check PATH|URL...            is this reserved? (registry; --signals: every signal)
+
+Options come from the command line or the environment: ``CONSENT_KEY`` (key file),
+``CONSENT_NODE`` (node URL), ``CONSENT_PASSPHRASE``, ``CONSENT_RECEIPTS`` (receipts folder).
+``--json`` prints one JSON document on stdout. Exit status: 0 success, 1 error (one line on
+stderr), 2 bad usage, 3 ``check --fail-on-reserved`` found a reserved work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final, NoReturn
+
+import msgspec
+
+from consent._version import __version__
+from consent.client import ConsentClient
+from consent.creator import Creator, SubmitReport
+from consent.errors import ConsentError
+from consent.fingerprint import Fingerprint, fingerprint, iter_files
+from consent.keyfile import DEFAULT_SCRYPT_N, generate_key, load_key, read_did, save_key
+from consent.proofs import verifier_from_key, verify_entry
+from consent.receipts import DEFAULT_FOLDER, ReceiptStore, StoredReceipt
+from registry.core.errors import ProtocolError
+from registry.core.keys import PrivateKey
+from registry.core.prefs import parse_content_usage
+
+__all__ = ["main"]
+
+DEFAULT_NODE: Final = "http://127.0.0.1:8000"
+EXIT_RESERVED: Final = 3
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+# --- environment and options ------------------------------------------------------------------
+
+
+def default_key_path() -> Path:
+    """``$XDG_CONFIG_HOME/consent/creator-key.json`` (``~/.config`` by default)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "consent" / "creator-key.json"
+
+
+def _key_path(args: argparse.Namespace) -> Path:
+    return Path(args.key or os.environ.get("CONSENT_KEY") or default_key_path())
+
+
+def _node(args: argparse.Namespace) -> str:
+    return str(args.node or os.environ.get("CONSENT_NODE") or DEFAULT_NODE)
+
+
+def _receipts(args: argparse.Namespace) -> Path:
+    return Path(args.receipts or os.environ.get("CONSENT_RECEIPTS") or DEFAULT_FOLDER)
+
+
+def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
+    if getattr(args, "passphrase_file", None):
+        try:
+            return Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise CommandError(f"cannot read passphrase file: {exc.strerror}") from exc
+    value = os.environ.get("CONSENT_PASSPHRASE")
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise CommandError("no passphrase: set CONSENT_PASSPHRASE or use --passphrase-file")
+    first = getpass.getpass("Passphrase for the key file: ")
+    if confirm and getpass.getpass("Repeat the passphrase: ") != first:
+        raise CommandError("the passphrases differ")
+    return first
+
+
+def _load_key(args: argparse.Namespace) -> PrivateKey:
+    return load_key(_key_path(args), _passphrase(args))
+
+
+def _client(args: argparse.Namespace, *, node_key: str | None = None) -> ConsentClient:
+    concurrency = getattr(args, "concurrency", 4)
+    return ConsentClient(
+        _node(args), timeout=args.timeout, node_key=node_key, concurrency=concurrency
+    )
+
+
+def _prefs(args: argparse.Namespace, default: dict[str, str] | None) -> dict[str, str]:
+    prefs: dict[str, str] = {}
+    if getattr(args, "prefs", None):
+        try:
+            prefs.update(parse_content_usage(args.prefs))
+        except ProtocolError as exc:
+            raise CommandError(f"--prefs {args.prefs!r}: {exc}") from exc
+        if not prefs:
+            raise CommandError(f"--prefs {args.prefs!r} states no preference (use train-ai=n)")
+    if getattr(args, "train", None) is not None:
+        prefs["train-ai"] = args.train
+    if not prefs:
+        if default is None:
+            raise CommandError("say what to state: --allow-train, --no-train or --prefs")
+        prefs = dict(default)
+    return prefs
+
+
+def _emit(args: argparse.Namespace, document: object, text: str) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr (only on a terminal and without ``--json``)."""
+    from rich.console import Console  # noqa: PLC0415 - only the CLI draws
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=args.json or args.quiet or not console.is_terminal,
+        transient=True,
+    )
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        yield update
+
+
+def _fingerprints(
+    args: argparse.Namespace, paths: Sequence[str], *, exclude: Sequence[Path] = ()
+) -> list[Fingerprint]:
+    try:
+        files = list(iter_files([Path(p) for p in paths], exclude=exclude))
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
+    out = []
+    with _progress(args, "hashing") as update:
+        for n, path in enumerate(files, 1):
+            try:
+                out.append(
+                    fingerprint(
+                        path, pdq=not getattr(args, "no_pdq", False),
+                        iscc=not getattr(args, "no_iscc", False),
+                    )
+                )
+            except OSError as exc:
+                raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+            update(n, len(files))
+    return out
+
+
+def _url_map(args: argparse.Namespace, fps: Sequence[Fingerprint]) -> dict[Path, list[str]]:
+    urls: dict[Path, list[str]] = {}
+    if args.base_url:
+        roots = [Path(p) for p in args.paths]
+        for fp in fps:
+            for root in roots:
+                if root.is_dir() and fp.path.is_relative_to(root):
+                    relative = fp.path.relative_to(root).as_posix()
+                    urls.setdefault(fp.path, []).append(args.base_url.rstrip("/") + "/" + relative)
+    if args.url_map:
+        try:
+            lines = Path(args.url_map).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise CommandError(f"cannot read {args.url_map}: {exc.strerror}") from exc
+        for number, line in enumerate(lines, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            parts = line.split("\t") if "\t" in line else line.rsplit(",", 1)
+            if len(parts) != 2:  # noqa: PLR2004
+                raise CommandError(f"{args.url_map}:{number}: expected 'PATH<TAB>URL'")
+            urls.setdefault(Path(parts[0].strip()), []).append(parts[1].strip())
+    return urls
+
+
+def _report_text(report: SubmitReport, verb: str) -> str:
+    lines = [
+        f"{r.id}  index {r.index}  {len(r.record.works)} works  {r.origin}" for r in report.receipts
+    ]
+    lines.append(
+        f"{verb}: {len(report.receipts)} declarations logged, {report.works} works, "
+        f"{len(report.skipped)} already declared, {len(report.rejected)} rejected"
+        + (f", {report.resumed} resumed" if report.resumed else "")
+    )
+    lines.extend(f"rejected {i}: {p}" for i, p in report.rejected)
+    return "\n".join(lines)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    """Create a creator key file."""
+    path = _key_path(args)
+    if path.exists() and not args.force:
+        raise CommandError(f"{path} already exists (use --force to replace it)")
+    key = generate_key()
+    save_key(key, path, _passphrase(args, confirm=True), overwrite=args.force, scrypt_n=args.scrypt_n)
+    did = key.public_key.did
+    _emit(args, {"did": did, "key_file": str(path)}, f"{did}\nkey written to {path}")
+    return 0
+
+
+def _creator(args: argparse.Namespace) -> Creator:
+    key = _load_key(args)
+    store = ReceiptStore(_receipts(args))
+    pinned = store.pinned_key(_node(args))
+    return Creator(key, _client(args, node_key=pinned), store)
+
+
+def _finish(args: argparse.Namespace, report: SubmitReport, verb: str) -> int:
+    _emit(args, report.to_json(), _report_text(report, verb))
+    if report.rejected:
+        first = report.rejected[0]
+        raise CommandError(f"{len(report.rejected)} declarations rejected, e.g. {first[0][:16]}: {first[1]}")
+    return 0
+
+
+def cmd_declare(args: argparse.Namespace) -> int:
+    """Fingerprint, sign, submit and keep receipts."""
+    prefs = _prefs(args, {"train-ai": "n"})
+    store_folder = _receipts(args)
+    fps = _fingerprints(args, args.paths, exclude=[store_folder, _key_path(args)])
+    urls = _url_map(args, fps)
+    if args.dry_run:
+        from consent.creator import collect_works, pack_declarations  # noqa: PLC0415
+
+        did = read_did(_key_path(args))
+        works, _ = collect_works(fps, urls=urls)
+        planned = pack_declarations(
+            works, creator=did, issued_at=args.issued_at or 0, prefs=prefs
+        )
+        document = [msgspec.to_builtins(d) for d in planned]
+        _emit(args, document, f"{len(works)} works in {len(planned)} declarations (not sent)")
+        return 0
+    creator = _creator(args)
+    with creator.client, _progress(args, "submitting") as update:
+        report = creator.declare(
+            fps, prefs=prefs, urls=urls, issued_at=args.issued_at, progress=update
+        )
+    return _finish(args, report, "declared")
+
+
+def _targets(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    sha256s = list(args.sha256 or [])
+    if args.paths:
+        sha256s += [fp.sha256 for fp in _fingerprints(args, args.paths)]
+    return sha256s, list(args.declaration or [])
+
+
+def cmd_withdraw(args: argparse.Namespace) -> int:
+    """Withdraw declarations or single works."""
+    sha256s, ids = _targets(args)
+    creator = _creator(args)
+    with creator.client:
+        report = creator.withdraw(sha256s=sha256s, declaration_ids=ids, issued_at=args.issued_at)
+    return _finish(args, report, "withdrawn")
+
+
+def cmd_change(args: argparse.Namespace) -> int:
+    """State new preferences for earlier declarations or works."""
+    prefs = _prefs(args, None)
+    sha256s, ids = _targets(args)
+    creator = _creator(args)
+    with creator.client:
+        report = creator.change(
+            prefs=prefs, sha256s=sha256s, declaration_ids=ids, issued_at=args.issued_at
+        )
+    return _finish(args, report, "changed")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify a receipt offline."""
+    path = Path(args.receipt)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+    vkey = args.node_key
+    if data.lstrip().startswith(b"{"):
+        stored = StoredReceipt.from_json(data, where=str(path))
+        entry, receipt = stored.entry, stored.receipt
+        vkey = vkey or stored.verifier_key
+    else:
+        if not args.entry:
+            raise CommandError("a bare tlog-proof receipt needs --entry FILE (the declaration)")
+        receipt = data.decode("utf-8", errors="replace")
+        entry = Path(args.entry).read_bytes().strip(b" \t\r\n")
+    if not vkey:
+        with _client(args) as client:
+            vkey = client.info().verifier_key
+    witnesses = [verifier_from_key(w) for w in args.witness_key or []]
+    verified = verify_entry(
+        entry,
+        receipt,
+        verifier_from_key(vkey),
+        witnesses=witnesses,
+        min_witnesses=args.min_witnesses,
+    )
+    record = verified.record
+    summary = (
+        f"OK: declaration {verified.id} by {record.creator} ({len(record.works)} works, "
+        f"{'withdrawal' if record.withdraw else ', '.join(f'{k}={v}' for k, v in record.prefs.items())})"
+        f" is entry {verified.index} of {verified.origin} at tree size {verified.tree_size}"
+        + (f", cosigned by {', '.join(verified.witnesses)}" if verified.witnesses else "")
+    )
+    document = {
+        "valid": True,
+        "id": verified.id,
+        "index": verified.index,
+        "origin": verified.origin,
+        "tree_size": verified.tree_size,
+        "creator": record.creator,
+        "works": len(record.works),
+        "prefs": record.prefs,
+        "withdraw": record.withdraw,
+        "witnesses": list(verified.witnesses),
+    }
+    _emit(args, document, summary)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """What the node holds from this creator."""
+    did = args.did or read_did(_key_path(args))
+    with _client(args) as client:
+        answer = client.creator(did)
+    lines = [
+        f"{d.id}  {d.status:<10}  issued {d.issued_at}  "
+        f"{'withdraw' if d.withdraw else ', '.join(f'{k}={v}' for k, v in d.prefs.items())}"
+        f"  {len(d.works)} works"
+        for d in answer.declarations
+    ]
+    current = sum(d.status == "current" for d in answer.declarations)
+    lines.append(f"{did}: {len(answer.declarations)} declarations, {current} current")
+    _emit(args, msgspec.to_builtins(answer), "\n".join(lines))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check files and URLs against the registry (and, with --signals, every signal)."""
+    from consent.checking import run_check  # noqa: PLC0415
+
+    return run_check(args, _client(args), _emit, _fingerprints)
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser, *, key: bool = True, node: bool = True) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    if node:
+        parser.add_argument("--node", help=f"node URL (env CONSENT_NODE; default {DEFAULT_NODE})")
+        parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    if key:
+        parser.add_argument("--key", help="creator key file (env CONSENT_KEY)")
+        parser.add_argument(
+            "--passphrase-file", help="read the passphrase from this file (or CONSENT_PASSPHRASE)"
+        )
+
+
+def _revision_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", help="files or folders whose works to revise")
+    parser.add_argument("--sha256", action="append", help="a work's SHA-256 (repeatable)")
+    parser.add_argument(
+        "--declaration", action="append", help="an earlier declaration id to supersede"
+    )
+    parser.add_argument("--receipts", help="receipts folder (env CONSENT_RECEIPTS)")
+    parser.add_argument("--issued-at", type=int, help="issue time, Unix seconds (default: now)")
+
+
+def _pref_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--no-train", dest="train", action="store_const", const="n", help="train-ai=n"
+    )
+    group.add_argument(
+        "--allow-train", dest="train", action="store_const", const="y", help="train-ai=y"
+    )
+    parser.add_argument("--prefs", help='AIPREF statement, e.g. "train-ai=n, search=y"')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``consent`` command."""
+    parser = argparse.ArgumentParser(
+        prog="consent", description="Declare works as a creator; check them as a crawler."
+    )
+    parser.add_argument("--version", action="version", version=f"consent {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    keygen = sub.add_parser("keygen", help="create a passphrase-protected creator key")
+    _common(keygen, node=False)
+    keygen.add_argument("--force", action="store_true", help="replace an existing key file")
+    keygen.add_argument("--scrypt-n", type=int, default=DEFAULT_SCRYPT_N, help=argparse.SUPPRESS)
+    keygen.set_defaults(func=cmd_keygen)
+
+    declare = sub.add_parser("declare", help="declare works (default: --no-train)")
+    _common(declare)
+    declare.add_argument("paths", nargs="+", help="files and folders of works")
+    _pref_options(declare)
+    declare.add_argument("--base-url", help="works in a folder are published at BASE-URL/<path>")
+    declare.add_argument("--url-map", help="file of 'PATH<TAB>URL' lines")
+    declare.add_argument("--receipts", help="receipts folder (env CONSENT_RECEIPTS)")
+    declare.add_argument("--issued-at", type=int, help="issue time, Unix seconds (default: now)")
+    declare.add_argument("--no-pdq", action="store_true", help="no perceptual hashes")
+    declare.add_argument("--no-iscc", action="store_true", help="no ISCC codes")
+    declare.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    declare.set_defaults(func=cmd_declare)
+
+    withdraw = sub.add_parser("withdraw", help="withdraw declarations or works")
+    _common(withdraw)
+    _revision_options(withdraw)
+    withdraw.set_defaults(func=cmd_withdraw)
+
+    change = sub.add_parser("change", help="state new preferences for declared works")
+    _common(change)
+    _revision_options(change)
+    _pref_options(change)
+    change.set_defaults(func=cmd_change)
+
+    verify = sub.add_parser("verify", help="verify a receipt offline")
+    _common(verify, key=False)
+    verify.add_argument("receipt", help="a stored receipt (.json) or a tlog-proof file")
+    verify.add_argument("--entry", help="the declaration's JSON, for a bare tlog-proof")
+    verify.add_argument("--node-key", help="the node's verifier key (origin+hex8+base64)")
+    verify.add_argument("--witness-key", action="append", help="a witness verifier key")
+    verify.add_argument("--min-witnesses", type=int, default=0, help="cosignatures required")
+    verify.set_defaults(func=cmd_verify)
+
+    status = sub.add_parser("status", help="what the node holds from this creator")
+    _common(status)
+    status.add_argument("--did", help="another creator's did:key")
+    status.set_defaults(func=cmd_status)
+
+    check = sub.add_parser("check", help="are these files or URLs reserved?")
+    _common(check, key=False)
+    check.add_argument("items", nargs="*", help="files, folders or http(s) URLs")
+    check.add_argument("--urls", action="append", help="file of URLs, one a line ('-': stdin)")
+    check.add_argument("--category", default="train-ai", help="AIPREF category (train-ai)")
+    check.add_argument("--signals", action="store_true", help="also every web opt-out signal")
+    check.add_argument("--near", action="store_true", help="near-duplicates by PDQ (node)")
+    check.add_argument("--verify", action="store_true", help="verify every positive answer")
+    check.add_argument("--fail-on-reserved", action="store_true", help="exit 3 if reserved")
+    check.add_argument("--concurrency", type=int, default=4, help="parallel requests")
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"consent: error: {' '.join(message.split())}\n")
+    raise SystemExit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``consent`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (CommandError, ConsentError, ProtocolError) as exc:
+        _fail(str(exc) or type(exc).__name__)
+    except KeyboardInterrupt:
+        _fail("interrupted (run the same command again to resume)")
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {exc.filename or ''}")
+
+
+def _run() -> None:  # pragma: no cover - python -m consent.cli
+    raise SystemExit(main())
+

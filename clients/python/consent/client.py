@@ -1,0 +1,633 @@
+"""HTTP clients for a consent-registry node (spec §6): :class:`ConsentClient` (sync) and
+:class:`AsyncConsentClient` (asyncio), both on httpx.
+
+Both offer the same methods. Batch checks are split into chunks the node accepts, sent with
+bounded concurrency, retried with exponential back-off on 429 and 503 (honouring
+``Retry-After``) and on connection errors, and answered in request order. Every request the
+SDK makes is idempotent (a declaration submitted twice is logged once), so retrying is safe.
+
+Request shapes and answer decoding are shared (:class:`_Api`); only the I/O differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Final, Self, TypeVar
+from urllib.parse import quote
+
+from registry.core.note import NoteVerifier
+
+import httpx
+import msgspec
+
+from consent._version import __version__
+from consent.errors import NodeError, TransportError, UnsupportedByNode, VerificationError
+from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
+from consent.wire import (
+    Answer,
+    BatchAnswer,
+    BatchItem,
+    CheckAnswer,
+    CreatorAnswer,
+    DeclarationView,
+    PDQ_MATCH_DISTANCE,
+    NodeInfo,
+    PdqAnswer,
+    PdqResult,
+    Problem,
+    SubmitResult,
+    WorkAnswer,
+)
+
+__all__ = ["AsyncConsentClient", "ConsentClient", "RetryPolicy"]
+
+T = TypeVar("T")
+
+USER_AGENT: Final = f"consent-registry-client/{__version__}"
+RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+DEFAULT_CHUNK: Final = 1000
+"""Items per batch-check request unless the node allows fewer (``limits.max_batch_items``)."""
+SUBMIT_CHUNK_ITEMS: Final = 200
+SUBMIT_CHUNK_BYTES: Final = 4 * 1024 * 1024
+PDQ_ENDPOINT: Final = "check_pdq"
+"""Key of the near-duplicate endpoint in the node's ``endpoints`` (``POST /v1/check/pdq``)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before retrying a request.
+
+    Attempt ``n`` (0-based) waits ``Retry-After`` if the node sent one, else a random time in
+    ``[0.5, 1] * min(max_delay, base_delay * 2**n)``. A ``Retry-After`` longer than
+    ``max_retry_after`` is not waited for: the request fails at once with that reason.
+    """
+
+    max_retries: int = 5
+    base_delay: float = 0.25
+    max_delay: float = 30.0
+    max_retry_after: float = 300.0
+
+    def delay(self, attempt: int, response: httpx.Response | None) -> float:
+        """Seconds to wait before attempt ``attempt + 1``.
+
+        Raises:
+            TransportError: the node asks for a longer wait than ``max_retry_after``.
+        """
+        if response is not None:
+            after = parse_retry_after(response.headers.get("retry-after"))
+            if after is not None:
+                if after > self.max_retry_after:
+                    raise TransportError(
+                        f"node asks to retry after {after:.0f} s (> {self.max_retry_after:.0f} s)"
+                    )
+                return after
+        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
+        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from an RFC 9110 §10.2.3 ``Retry-After`` (delay-seconds or HTTP-date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _problem_of(response: httpx.Response) -> NodeError:
+    try:
+        problem = msgspec.json.decode(response.content, type=Problem)
+        slug, detail = problem.slug, problem.detail or problem.title
+    except msgspec.DecodeError:
+        slug, detail = "http-error", response.text.strip()[:200] or response.reason_phrase
+    url = str(response.request.url) if response.request else ""
+    return NodeError(response.status_code, slug, detail, url=url)
+
+
+def _decode(response: httpx.Response, kind: type[T]) -> T:
+    if response.status_code >= 400:
+        raise _problem_of(response)
+    try:
+        return msgspec.json.decode(response.content, type=kind)
+    except msgspec.DecodeError as exc:
+        raise NodeError(
+            response.status_code, "bad-answer", f"unexpected answer: {exc}", url=str(response.url)
+        ) from exc
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _entry_chunks(entries: Sequence[bytes], max_items: int, max_bytes: int) -> list[list[bytes]]:
+    """Split declarations into batch bodies of at most ``max_items`` and about ``max_bytes``."""
+    out: list[list[bytes]] = []
+    current: list[bytes] = []
+    size = 0
+    for entry in entries:
+        if current and (len(current) >= max_items or size + len(entry) + 1 > max_bytes):
+            out.append(current)
+            current, size = [], 0
+        current.append(entry)
+        size += len(entry) + 1
+    if current:
+        out.append(current)
+    return out
+
+
+def _batch_body(entries: Sequence[bytes]) -> bytes:
+    return b'{"declarations":[' + b",".join(entries) + b"]}"
+
+
+_ENCODER: Final = msgspec.json.Encoder()
+_JSON: Final = {"Content-Type": "application/json"}
+
+
+class _Api:
+    """Paths, bodies and answer decoding shared by the sync and async clients."""
+
+    def __init__(self, chunk_size: int) -> None:
+        self.chunk_size = chunk_size
+        self.info: NodeInfo | None = None
+
+    def accept_info(self, info: NodeInfo, node_key: str | None) -> NodeInfo:
+        """Keep the node's description, after checking it against the pinned key if any."""
+        if node_key is not None and info.verifier_key != node_key.strip():
+            raise VerificationError(
+                f"the node's verifier key {info.verifier_key!r} is not the pinned "
+                f"{node_key.strip()!r}: refusing to trust it"
+            )
+        self.info = info
+        return info
+
+    def verifier(self) -> NoteVerifier:
+        if self.info is None:  # pragma: no cover - callers fetch info first
+            raise VerificationError("node description not fetched")
+        return verifier_from_key(self.info.verifier_key)
+
+    @staticmethod
+    def check_covers(
+        verified: VerifiedDeclaration, sha256: str | None, url: str | None
+    ) -> VerifiedDeclaration:
+        if (sha256 is not None or url is not None) and not covers(
+            verified.record, sha256=sha256, url=url
+        ):
+            raise VerificationError(
+                f"declaration {verified.id} does not mention {sha256 or url}: the answer is wrong"
+            )
+        return verified
+
+    def check_chunk_size(self) -> int:
+        limit = self.info.limits.get("max_batch_items", self.chunk_size) if self.info else 0
+        return max(1, min(self.chunk_size, limit or self.chunk_size))
+
+    @staticmethod
+    def check_body(items: Sequence[tuple[str, str]]) -> bytes:
+        return _ENCODER.encode(
+            {
+                "sha256s": [key for kind, key in items if kind == "sha256"],
+                "urls": [key for kind, key in items if kind == "url"],
+            }
+        )
+
+    @staticmethod
+    def check_answers(items: Sequence[tuple[str, str]], response: httpx.Response) -> list[Answer]:
+        answer = _decode(response, CheckAnswer)
+        hashes, urls = iter(answer.sha256s), iter(answer.urls)
+        out = []
+        for kind, key in items:
+            item = next(hashes) if kind == "sha256" else next(urls)
+            out.append(
+                Answer(
+                    kind="sha256" if kind == "sha256" else "url",
+                    key=key,
+                    prefs=item.prefs,
+                    declarations=item.declarations,
+                    error=item.error,
+                )
+            )
+        return out
+
+    def pdq_path(self) -> str:
+        endpoint = self.info.endpoints.get(PDQ_ENDPOINT) if self.info else None
+        if not endpoint:
+            raise UnsupportedByNode(
+                404,
+                "not-supported",
+                "this node offers no near-duplicate (PDQ) lookup: its /.well-known/"
+                f"consent-registry lists no '{PDQ_ENDPOINT}' endpoint",
+            )
+        return endpoint
+
+    @staticmethod
+    def pdq_body(hashes: Sequence[str], max_distance: int) -> bytes:
+        return _ENCODER.encode({"hashes": list(hashes), "max_distance": max_distance})
+
+
+def _items(sha256s: Iterable[str], urls: Iterable[str]) -> list[tuple[str, str]]:
+    return [("sha256", h) for h in sha256s] + [("url", u) for u in urls]
+
+
+def _subject(answer: Answer | WorkAnswer) -> tuple[str | None, str | None]:
+    if isinstance(answer, Answer):
+        if answer.kind == "sha256":
+            return answer.key, None
+        return (None, answer.key) if answer.kind == "url" else (None, None)
+    return answer.sha256, answer.url
+
+
+class ConsentClient:
+    """A synchronous client for one node.
+
+    ``base_url`` is the node's URL (``https://registry.example``). ``transport`` replaces
+    httpx's network transport (tests). ``concurrency`` bounds the parallel requests of a batch
+    check; ``chunk_size`` the items per request (never more than the node's limit).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 4,
+        chunk_size: int = DEFAULT_CHUNK,
+        transport: httpx.BaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        node_key: str | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+        )
+        self._retry = retry or RetryPolicy()
+        self._api = _Api(chunk_size)
+        self._concurrency = max(1, concurrency)
+        self._sleep = sleep
+        self._node_key = node_key
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        """The node's base URL."""
+        return str(self._http.base_url).rstrip("/")
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(method, path, **kwargs)  # type: ignore[arg-type]
+            except httpx.TransportError as exc:
+                failure: str = f"cannot reach {self.base_url}: {exc or type(exc).__name__}"
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                failure = f"{response.status_code} from {self.base_url}{path}"
+            if attempt >= self._retry.max_retries:
+                raise TransportError(f"{failure} (gave up after {attempt + 1} attempts)")
+            self._sleep(self._retry.delay(attempt, response))
+            attempt += 1
+
+    # --- node description and log -----------------------------------------------------------
+
+    def info(self, *, refresh: bool = False) -> NodeInfo:
+        """The node's description (``/.well-known/consent-registry``), fetched once."""
+        with self._lock:
+            if self._api.info is None or refresh:
+                response = self._request("GET", "/.well-known/consent-registry")
+                return self._api.accept_info(_decode(response, NodeInfo), self._node_key)
+            return self._api.info
+
+    def checkpoint(self) -> bytes:
+        """The node's latest signed checkpoint (C2SP tlog-checkpoint note)."""
+        response = self._request("GET", "/checkpoint")
+        if response.status_code >= 400:
+            raise _problem_of(response)
+        return response.content
+
+    # --- creators ---------------------------------------------------------------------------
+
+    def submit(self, entry: bytes) -> SubmitResult:
+        """Submit one signed declaration (its entry bytes); answered with its receipt.
+
+        Raises:
+            NodeError: the node rejected it (e.g. ``bad-signature``); TransportError.
+        """
+        response = self._request(
+            "POST", "/v1/declarations", content=entry, headers={"Content-Type": "application/json"}
+        )
+        return _decode(response, SubmitResult)
+
+    def submit_batch(
+        self,
+        entries: Sequence[bytes],
+        *,
+        max_items: int = SUBMIT_CHUNK_ITEMS,
+        max_bytes: int = SUBMIT_CHUNK_BYTES,
+        on_chunk: Callable[[Sequence[bytes], list[BatchItem]], None] | None = None,
+    ) -> list[BatchItem]:
+        """Submit many declarations through the batch endpoint, in chunks; results in order.
+
+        ``on_chunk(entries, results)`` is called after each chunk (to store receipts as they
+        come). Invalid declarations get a result with a ``problem``; they do not fail others.
+        """
+        limit = self.info().limits.get("max_batch_items", max_items)
+        results: list[BatchItem] = []
+        for chunk in _entry_chunks(entries, min(max_items, limit), max_bytes):
+            response = self._request(
+                "POST",
+                "/v1/declarations:batch",
+                content=_batch_body(chunk),
+                headers={"Content-Type": "application/json"},
+            )
+            answer = _decode(response, BatchAnswer)
+            if on_chunk is not None:
+                on_chunk(chunk, answer.results)
+            results.extend(answer.results)
+        return results
+
+    def declaration(self, declaration_id: str) -> DeclarationView:
+        """A declaration by id: its entry, index, origin and a fresh receipt."""
+        return _decode(self._request("GET", f"/v1/declarations/{declaration_id}"), DeclarationView)
+
+    def creator(self, did: str) -> CreatorAnswer:
+        """Everything the node holds from creator ``did``, oldest first, with statuses."""
+        return _decode(self._request("GET", f"/v1/creators/{quote(did)}"), CreatorAnswer)
+
+    def verify_declaration(
+        self, declaration_id: str, *, sha256: str | None = None, url: str | None = None
+    ) -> VerifiedDeclaration:
+        """Fetch a declaration and verify it locally: signature, inclusion in the node's signed
+        checkpoint (against the pinned or first-seen verifier key), and, if ``sha256`` or
+        ``url`` is given, that it mentions that work.
+
+        Raises:
+            VerificationError: a check fails. NodeError: the node does not hold it.
+        """
+        self.info()
+        view = self.declaration(declaration_id)
+        return self._api.check_covers(verify_view(view, self._api.verifier()), sha256, url)
+
+    def verify_answer(self, answer: Answer | WorkAnswer) -> list[VerifiedDeclaration]:
+        """Verify every declaration behind a positive answer (see :meth:`verify_declaration`).
+
+        Raises:
+            VerificationError: one of them does not verify or does not mention the work.
+        """
+        sha256, url = _subject(answer)
+        return [self.verify_declaration(d, sha256=sha256, url=url) for d in answer.declarations]
+
+    # --- crawlers ---------------------------------------------------------------------------
+
+    def work_by_sha256(self, sha256: str) -> WorkAnswer:
+        """The resolved preferences and claims for the work with this SHA-256."""
+        return _decode(self._request("GET", f"/v1/works/sha256/{sha256}"), WorkAnswer)
+
+    def work_by_url(self, url: str) -> WorkAnswer:
+        """The resolved preferences and claims for works published at ``url``."""
+        return _decode(self._request("GET", "/v1/works/url", params={"url": url}), WorkAnswer)
+
+    def check(self, *, sha256s: Iterable[str] = (), urls: Iterable[str] = ()) -> list[Answer]:
+        """Batch check: one :class:`Answer` per hash then per URL, in the order given.
+
+        Split into chunks of the node's limit, sent ``concurrency`` at a time, each retried.
+        """
+        items = _items(sha256s, urls)
+        if not items:
+            return []
+        self.info()
+        chunks = _chunks(items, self._api.check_chunk_size())
+
+        def one(chunk: Sequence[tuple[str, str]]) -> list[Answer]:
+            response = self._request(
+                "POST", "/v1/check", content=self._api.check_body(chunk), headers=_JSON
+            )
+            return self._api.check_answers(chunk, response)
+
+        with ThreadPoolExecutor(max_workers=min(self._concurrency, len(chunks))) as pool:
+            parts = list(pool.map(one, chunks))
+        return [answer for part in parts for answer in part]
+
+    def check_pdq(
+        self, hashes: Sequence[str], *, max_distance: int = PDQ_MATCH_DISTANCE
+    ) -> list[PdqResult]:
+        """Near-duplicate check by PDQ hash: declared works within ``max_distance`` bits.
+
+        Raises:
+            UnsupportedByNode: the node lists no ``check_pdq`` endpoint.
+        """
+        if not hashes:
+            return []
+        self.info()
+        path = self._api.pdq_path()
+        results: list[PdqResult] = []
+        for chunk in _chunks(hashes, self._api.check_chunk_size()):
+            body = self._api.pdq_body(chunk, max_distance)
+            results.extend(_decode(self._request("POST", path, content=body, headers=_JSON), PdqAnswer).results)
+        return results
+
+
+class AsyncConsentClient:
+    """The asyncio twin of :class:`ConsentClient` (same methods, awaitable).
+
+    ``transport`` may be ``httpx.ASGITransport(app=...)`` to talk to a node app in process.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 8,
+        chunk_size: int = DEFAULT_CHUNK,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        node_key: str | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+        )
+        self._retry = retry or RetryPolicy()
+        self._api = _Api(chunk_size)
+        self._concurrency = max(1, concurrency)
+        self._sleep = sleep
+        self._node_key = node_key
+
+    @property
+    def base_url(self) -> str:
+        """The node's base URL."""
+        return str(self._http.base_url).rstrip("/")
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = await self._http.request(method, path, **kwargs)  # type: ignore[arg-type]
+            except httpx.TransportError as exc:
+                failure: str = f"cannot reach {self.base_url}: {exc or type(exc).__name__}"
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                failure = f"{response.status_code} from {self.base_url}{path}"
+            if attempt >= self._retry.max_retries:
+                raise TransportError(f"{failure} (gave up after {attempt + 1} attempts)")
+            await self._sleep(self._retry.delay(attempt, response))
+            attempt += 1
+
+    async def info(self, *, refresh: bool = False) -> NodeInfo:
+        """The node's description (``/.well-known/consent-registry``), fetched once."""
+        if self._api.info is None or refresh:
+            response = await self._request("GET", "/.well-known/consent-registry")
+            return self._api.accept_info(_decode(response, NodeInfo), self._node_key)
+        return self._api.info
+
+    async def checkpoint(self) -> bytes:
+        """The node's latest signed checkpoint (C2SP tlog-checkpoint note)."""
+        response = await self._request("GET", "/checkpoint")
+        if response.status_code >= 400:
+            raise _problem_of(response)
+        return response.content
+
+    async def submit(self, entry: bytes) -> SubmitResult:
+        """Submit one signed declaration; see :meth:`ConsentClient.submit`."""
+        response = await self._request(
+            "POST", "/v1/declarations", content=entry, headers={"Content-Type": "application/json"}
+        )
+        return _decode(response, SubmitResult)
+
+    async def submit_batch(
+        self,
+        entries: Sequence[bytes],
+        *,
+        max_items: int = SUBMIT_CHUNK_ITEMS,
+        max_bytes: int = SUBMIT_CHUNK_BYTES,
+        on_chunk: Callable[[Sequence[bytes], list[BatchItem]], None] | None = None,
+    ) -> list[BatchItem]:
+        """Submit many declarations in chunks; see :meth:`ConsentClient.submit_batch`."""
+        limit = (await self.info()).limits.get("max_batch_items", max_items)
+        results: list[BatchItem] = []
+        for chunk in _entry_chunks(entries, min(max_items, limit), max_bytes):
+            response = await self._request(
+                "POST",
+                "/v1/declarations:batch",
+                content=_batch_body(chunk),
+                headers={"Content-Type": "application/json"},
+            )
+            answer = _decode(response, BatchAnswer)
+            if on_chunk is not None:
+                on_chunk(chunk, answer.results)
+            results.extend(answer.results)
+        return results
+
+    async def declaration(self, declaration_id: str) -> DeclarationView:
+        """A declaration by id: its entry, index, origin and a fresh receipt."""
+        response = await self._request("GET", f"/v1/declarations/{declaration_id}")
+        return _decode(response, DeclarationView)
+
+    async def creator(self, did: str) -> CreatorAnswer:
+        """Everything the node holds from creator ``did``."""
+        return _decode(await self._request("GET", f"/v1/creators/{quote(did)}"), CreatorAnswer)
+
+    async def verify_declaration(
+        self, declaration_id: str, *, sha256: str | None = None, url: str | None = None
+    ) -> VerifiedDeclaration:
+        """Fetch and verify a declaration; see :meth:`ConsentClient.verify_declaration`."""
+        await self.info()
+        view = await self.declaration(declaration_id)
+        return self._api.check_covers(verify_view(view, self._api.verifier()), sha256, url)
+
+    async def verify_answer(self, answer: Answer | WorkAnswer) -> list[VerifiedDeclaration]:
+        """Verify every declaration behind a positive answer."""
+        sha256, url = _subject(answer)
+        return [
+            await self.verify_declaration(d, sha256=sha256, url=url) for d in answer.declarations
+        ]
+
+    async def work_by_sha256(self, sha256: str) -> WorkAnswer:
+        """The resolved preferences and claims for the work with this SHA-256."""
+        return _decode(await self._request("GET", f"/v1/works/sha256/{sha256}"), WorkAnswer)
+
+    async def work_by_url(self, url: str) -> WorkAnswer:
+        """The resolved preferences and claims for works published at ``url``."""
+        response = await self._request("GET", "/v1/works/url", params={"url": url})
+        return _decode(response, WorkAnswer)
+
+    async def check(self, *, sha256s: Iterable[str] = (), urls: Iterable[str] = ()) -> list[Answer]:
+        """Batch check, answers in request order; see :meth:`ConsentClient.check`."""
+        items = _items(sha256s, urls)
+        if not items:
+            return []
+        await self.info()
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(chunk: Sequence[tuple[str, str]]) -> list[Answer]:
+            async with gate:
+                body = self._api.check_body(chunk)
+                response = await self._request("POST", "/v1/check", content=body, headers=_JSON)
+            return self._api.check_answers(chunk, response)
+
+        chunks = _chunks(items, self._api.check_chunk_size())
+        parts = await asyncio.gather(*(one(chunk) for chunk in chunks))
+        return [answer for part in parts for answer in part]
+
+    async def check_pdq(
+        self, hashes: Sequence[str], *, max_distance: int = PDQ_MATCH_DISTANCE
+    ) -> list[PdqResult]:
+        """Near-duplicate check by PDQ hash; see :meth:`ConsentClient.check_pdq`."""
+        if not hashes:
+            return []
+        await self.info()
+        path = self._api.pdq_path()
+        results: list[PdqResult] = []
+        for chunk in _chunks(hashes, self._api.check_chunk_size()):
+            body = self._api.pdq_body(chunk, max_distance)
+            response = await self._request("POST", path, content=body, headers=_JSON)
+            results.extend(_decode(response, PdqAnswer).results)
+        return results

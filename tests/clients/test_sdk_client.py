@@ -1,0 +1,90 @@
+"""The SDK's clients against the real node app: in process (ASGI) and over TCP."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from pathlib import Path
+
+from conftest import ORIGIN, ThreadNode, creator_key, in_process_node
+
+from consent import AsyncConsentClient, ConsentClient, NodeError, UnsupportedByNode
+from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
+
+
+def work_hash(n: int) -> str:
+    return hashlib.sha256(b"sdk work %d" % n).hexdigest()
+
+
+def entry(n: int, hashes: list[str], *, urls: tuple[str, ...] = (), issued_at: int = 1_750_000_000,
+          prefs: dict[str, str] | None = None) -> bytes:
+    key = creator_key(n)
+    record = new_declaration(
+        creator=key.public_key.did,
+        issued_at=issued_at,
+        works=[new_work(h, urls=urls) for h in hashes],
+        prefs=prefs or {"train-ai": "n"},
+    )
+    return encode_record(sign_declaration(record, key))
+
+
+async def test_async_submit_check_and_verify(tmp_path: Path) -> None:
+    async with in_process_node(tmp_path) as async_client:
+        await _submit_check_and_verify(async_client)
+
+
+async def _submit_check_and_verify(async_client: AsyncConsentClient) -> None:
+    info = await async_client.info()
+    assert info.origin == ORIGIN
+    first = await async_client.submit(entry(1, [work_hash(1)], urls=("https://a.example/x",)))
+    assert first.index == 0
+    assert not first.duplicate
+    again = await async_client.submit(entry(1, [work_hash(1)], urls=("https://a.example/x",)))
+    assert again.duplicate
+    assert again.id == first.id
+    answers = await async_client.check(
+        sha256s=[work_hash(1), work_hash(2)], urls=["HTTPS://A.example:443/x", "https://b.example/"]
+    )
+    assert [a.key for a in answers] == [work_hash(1), work_hash(2), "HTTPS://A.example:443/x",
+                                        "https://b.example/"]
+    assert [a.reserved() for a in answers] == [True, False, True, False]
+    assert answers[0].declarations == [first.id]
+    verified = await async_client.verify_answer(answers[0])
+    assert [v.id for v in verified] == [first.id]
+    assert verified[0].origin == ORIGIN
+    assert verified[0].record.works[0].sha256 == work_hash(1)
+    by_url = await async_client.verify_answer(answers[2])
+    assert by_url[0].id == first.id
+
+
+async def test_async_rejection_is_a_node_error(tmp_path: Path) -> None:
+    bad = entry(1, [work_hash(1)]).replace(b'"train-ai":"n"', b'"train-ai":"y"')
+    async with in_process_node(tmp_path) as async_client:
+        with pytest.raises(NodeError) as caught:
+            await async_client.submit(bad)
+    assert caught.value.status == 422
+    assert caught.value.slug == "bad-signature"
+
+
+async def test_pdq_lookup_is_reported_unsupported(tmp_path: Path) -> None:
+    async with in_process_node(tmp_path) as async_client:
+        with pytest.raises(UnsupportedByNode, match="check_pdq"):
+            await async_client.check_pdq(["0" * 64])
+
+
+def test_sync_client_in_process(sync_node: ThreadNode) -> None:
+    with sync_node.client() as client:
+        results = client.submit_batch([entry(1, [work_hash(1)]), entry(2, [work_hash(2)])])
+        assert [r.index for r in results] == [0, 1]
+        answer = client.work_by_sha256(work_hash(2))
+        assert answer.reserved()
+        assert client.verify_answer(answer)[0].id == results[1].id
+
+
+def test_sync_client_over_tcp(served_node: str) -> None:
+    with ConsentClient(served_node) as client:
+        result = client.submit(entry(7, [work_hash(70)]))
+        answer = client.work_by_sha256(work_hash(70))
+        assert answer.declarations == [result.id]
+        assert client.verify_answer(answer)[0].index == result.index
