@@ -37,7 +37,7 @@ node keep only the latest version of each tile.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from registry.core.errors import ConsistencyProofError, InclusionProofError, ProofError, TileError
@@ -58,6 +58,7 @@ __all__ = [
     "append_leaves",
     "consistency_proof",
     "inclusion_proof",
+    "inclusion_proofs",
     "leaf_hash",
     "node_hash",
     "root",
@@ -301,6 +302,8 @@ class _TileReader:
     def __init__(self, size: int, tiles: Mapping[TileCoord, bytes], *, exact: bool) -> None:
         self._size = size
         self._exact = exact
+        # Subtree hashes already rehashed: proofs of neighbouring entries share most of them.
+        self._memo: dict[_Subtree, bytes] = {}
         # The widest tile supplied for each (level, index); every supplied tile must be whole.
         self._widest: dict[tuple[int, int], tuple[int, bytes]] = {}
         for coord, data in tiles.items():
@@ -319,13 +322,18 @@ class _TileReader:
 
     def subtree_hash(self, subtree: _Subtree) -> bytes:
         """Return the hash of a perfect subtree, rehashing tree levels 8L+1..8L+7 as needed."""
+        cached = self._memo.get(subtree)
+        if cached is not None:
+            return cached
         height, index = subtree
         rest = height % TILE_HEIGHT
         data = self.tile(_tile_of(subtree, self._size))
         first = (index << rest) % TILE_WIDTH
         count = 1 << rest
         hashes = data[first * HASH_SIZE : (first + count) * HASH_SIZE]
-        return _mth([hashes[i : i + HASH_SIZE] for i in range(0, len(hashes), HASH_SIZE)])
+        value = _mth([hashes[i : i + HASH_SIZE] for i in range(0, len(hashes), HASH_SIZE)])
+        self._memo[subtree] = value
+        return value
 
     def range_hash(self, span: _Range) -> bytes:
         """Return MTH(D[lo:hi]) as the right fold of its perfect subtrees (RFC 6962 §2.1)."""
@@ -406,6 +414,23 @@ def inclusion_proof(index: int, size: int, tiles: Mapping[TileCoord, bytes]) -> 
     spans = _inclusion_ranges(index, size)
     reader = _TileReader(size, tiles, exact=False)
     return [reader.range_hash(span) for span in spans]
+
+
+def inclusion_proofs(
+    indexes: Iterable[int], size: int, tiles: Mapping[TileCoord, bytes]
+) -> dict[int, list[bytes]]:
+    """Return ``{index: inclusion_proof(index, size, tiles)}`` for many entries at once.
+
+    The proofs of a batch of neighbouring entries share most of their subtree hashes; this
+    rehashes each from its tile only once (what a node does when it answers a whole batch of
+    submissions with receipts). ``tiles`` holds the union of :func:`tiles_for_inclusion` of
+    every index. Raises as :func:`inclusion_proof`.
+    """
+    reader = _TileReader(size, tiles, exact=False)
+    return {
+        index: [reader.range_hash(span) for span in _inclusion_ranges(index, size)]
+        for index in indexes
+    }
 
 
 def _consistency_ranges(old_size: int, new_size: int) -> list[_Range]:

@@ -30,6 +30,7 @@ from registry.core.merkle import (
     append_leaves,
     consistency_proof,
     inclusion_proof,
+    inclusion_proofs,
     leaf_hash,
     node_hash,
     root,
@@ -374,6 +375,22 @@ def test_inclusion_from_only_the_requested_tiles(i: int, n: int) -> None:
     proof = inclusion_proof(i, n, tiles)
     assert proof == BIG_REF.path(i, 0, n)
     verify_inclusion(BIG_LEAVES[i], i, n, proof, BIG_REF.mth(0, n))
+
+
+def test_batch_inclusion_proofs_equal_single_proofs() -> None:
+    # A node answers a batch of submissions with receipts; the shared subtree hashes are
+    # rehashed once, and every proof must still be exactly the single-entry proof.
+    n = 65537
+    indexes = [0, 1, 255, 256, 40000, 65535, 65536]
+    needed: set[TileCoord] = set()
+    for i in indexes:
+        needed |= tiles_for_inclusion(i, n)
+    proofs = inclusion_proofs(indexes, n, _only(big_store(), needed))
+    assert sorted(proofs) == indexes
+    for i in indexes:
+        assert proofs[i] == BIG_REF.path(i, 0, n)
+    with pytest.raises(InclusionProofError):
+        inclusion_proofs([n], n, {})
 
 
 @pytest.mark.parametrize(
