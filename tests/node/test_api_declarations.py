@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_api_support import (
+from tests.node.api_support import (
     ORIGIN,
     assert_problem,
     creator_key,

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from test_api_support import (
+from tests.node.api_support import (
     assert_problem,
     creator_key,
     declaration,

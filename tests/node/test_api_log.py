@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from test_api_support import (
+from tests.node.api_support import (
     ORIGIN,
     assert_problem,
     creator_key,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from test_api_support import (
+from tests.node.api_support import (
     ORIGIN,
     assert_problem,
     creator_key,

@@ -348,8 +348,8 @@ def test_iscc_content_extraction() -> None:
         ("ISCC:" + _b32(bytes([0x20, 0x11]) + bytes(8)), "version 1"),
         ("ISCC:" + _b32(bytes([0x25, 0x01]) + bytes(8)), "SubType 5"),
         ("ISCC:" + _b32(bytes([0x20, 0x00]) + bytes(8)), "32 bits"),
-        ("ISCC:" + _b32(bytes([0x58, 0x05, 0x00]) + bytes(8)), "has no Content-Code"),  # ST 8
-        ("ISCC:" + _b32(bytes([0x58, 0x05, 0x80]) + bytes(8)), "padding"),
+        ("ISCC:" + _b32(bytes([0x58, 0x00, 0x50]) + bytes(8)), "has no Content-Code"),  # ST 8
+        ("ISCC:" + _b32(bytes([0x58, 0x00, 0x58]) + bytes(8)), "padding"),
         ("ISCC:" + _b32(bytes([0x50, 0x05]) + bytes(16)), "body length"),
     ],
 )
