@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-
-import pytest
 from pathlib import Path
 
-from conftest import ORIGIN, ThreadNode, creator_key, in_process_node
+import pytest
+from consent import AsyncConsentClient, ConsentClient, NodeError, NotSupportedError
+from sdk_support import ORIGIN, ThreadNode, creator_key, in_process_node
 
-from consent import AsyncConsentClient, ConsentClient, NodeError, UnsupportedByNode
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
 
 
@@ -17,8 +16,14 @@ def work_hash(n: int) -> str:
     return hashlib.sha256(b"sdk work %d" % n).hexdigest()
 
 
-def entry(n: int, hashes: list[str], *, urls: tuple[str, ...] = (), issued_at: int = 1_750_000_000,
-          prefs: dict[str, str] | None = None) -> bytes:
+def entry(
+    n: int,
+    hashes: list[str],
+    *,
+    urls: tuple[str, ...] = (),
+    issued_at: int = 1_750_000_000,
+    prefs: dict[str, str] | None = None,
+) -> bytes:
     key = creator_key(n)
     record = new_declaration(
         creator=key.public_key.did,
@@ -46,8 +51,12 @@ async def _submit_check_and_verify(async_client: AsyncConsentClient) -> None:
     answers = await async_client.check(
         sha256s=[work_hash(1), work_hash(2)], urls=["HTTPS://A.example:443/x", "https://b.example/"]
     )
-    assert [a.key for a in answers] == [work_hash(1), work_hash(2), "HTTPS://A.example:443/x",
-                                        "https://b.example/"]
+    assert [a.key for a in answers] == [
+        work_hash(1),
+        work_hash(2),
+        "HTTPS://A.example:443/x",
+        "https://b.example/",
+    ]
     assert [a.reserved() for a in answers] == [True, False, True, False]
     assert answers[0].declarations == [first.id]
     verified = await async_client.verify_answer(answers[0])
@@ -69,7 +78,7 @@ async def test_async_rejection_is_a_node_error(tmp_path: Path) -> None:
 
 async def test_pdq_lookup_is_reported_unsupported(tmp_path: Path) -> None:
     async with in_process_node(tmp_path) as async_client:
-        with pytest.raises(UnsupportedByNode, match="check_pdq"):
+        with pytest.raises(NotSupportedError, match="check_pdq"):
             await async_client.check_pdq(["0" * 64])
 
 

@@ -19,9 +19,9 @@ from consent.errors import (
     ConsentError,
     KeyFileError,
     NodeError,
+    NotSupportedError,
     ReceiptStoreError,
     TransportError,
-    UnsupportedByNode,
     VerificationError,
 )
 from consent.fingerprint import Fingerprint, fingerprint, pdq_distance
@@ -37,11 +37,11 @@ __all__ = [
     "Fingerprint",
     "KeyFileError",
     "NodeError",
+    "NotSupportedError",
     "PdqResult",
     "ReceiptStoreError",
     "RetryPolicy",
     "TransportError",
-    "UnsupportedByNode",
     "VerificationError",
     "VerifiedDeclaration",
     "WorkAnswer",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from consent.client import ConsentClient
-from consent.errors import ConsentError, UnsupportedByNode
+from consent.errors import ConsentError, NotSupportedError
 from consent.fingerprint import Fingerprint
 
 __all__ = ["run_check"]
@@ -55,6 +55,11 @@ def _table(rows: Sequence[dict[str, object]], category: str) -> str:
     return capture.get()
 
 
+def _pref(row: dict[str, object], category: str) -> object:
+    prefs = row.get("prefs")
+    return prefs.get(category) if isinstance(prefs, dict) else None
+
+
 def run_check(
     args: argparse.Namespace, client: ConsentClient, emit: Emit, fingerprints: Fingerprints
 ) -> int:
@@ -77,14 +82,12 @@ def run_check(
         if near and pdq_fps:
             try:
                 results = client.check_pdq([fp.pdq for fp in pdq_fps if fp.pdq])
-            except UnsupportedByNode:
+            except NotSupportedError:
                 if args.near:
                     raise
                 results = []
             pdq_results = {fp.sha256: r for fp, r in zip(pdq_fps, results, strict=False)}
-        for answer, label in zip(
-            answers, [str(fp.path) for fp in fps] + urls, strict=True
-        ):
+        for answer, label in zip(answers, [str(fp.path) for fp in fps] + urls, strict=True):
             row: dict[str, object] = {
                 "item": label,
                 "kind": answer.kind,
@@ -121,7 +124,7 @@ def run_check(
                     row["prefs"] = dict(verdict.prefs)
                     row["decided_by"] = verdict.decided_by
                     row["signals"] = [s.to_json() for s in verdict.signals]
-    reserved = sum(1 for row in rows if dict(row["prefs"]).get(category) == "n")  # type: ignore[call-overload]
+    reserved = sum(1 for row in rows if _pref(row, category) == "n")
     summary = f"{len(rows)} checked, {reserved} reserved for {category}"
     emit(args, {"results": rows, "reserved": reserved}, _table(rows, category) + summary)
     return 3 if args.fail_on_reserved and reserved else 0

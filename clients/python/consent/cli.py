@@ -31,7 +31,7 @@ from typing import Final, NoReturn
 import msgspec
 
 from consent._version import __version__
-from consent.client import ConsentClient
+from consent.client import ConsentClient, RetryPolicy
 from consent.creator import Creator, SubmitReport
 from consent.errors import ConsentError
 from consent.fingerprint import Fingerprint, fingerprint, iter_files
@@ -97,7 +97,11 @@ def _load_key(args: argparse.Namespace) -> PrivateKey:
 def _client(args: argparse.Namespace, *, node_key: str | None = None) -> ConsentClient:
     concurrency = getattr(args, "concurrency", 4)
     return ConsentClient(
-        _node(args), timeout=args.timeout, node_key=node_key, concurrency=concurrency
+        _node(args),
+        timeout=args.timeout,
+        node_key=node_key,
+        concurrency=concurrency,
+        retry=RetryPolicy(max_retries=args.retries),
     )
 
 
@@ -130,7 +134,12 @@ def _emit(args: argparse.Namespace, document: object, text: str) -> None:
 def _progress(args: argparse.Namespace, label: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr (only on a terminal and without ``--json``)."""
     from rich.console import Console  # noqa: PLC0415 - only the CLI draws
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     progress = Progress(
@@ -164,7 +173,8 @@ def _fingerprints(
             try:
                 out.append(
                     fingerprint(
-                        path, pdq=not getattr(args, "no_pdq", False),
+                        path,
+                        pdq=not getattr(args, "no_pdq", False),
                         iscc=not getattr(args, "no_iscc", False),
                     )
                 )
@@ -192,10 +202,14 @@ def _url_map(args: argparse.Namespace, fps: Sequence[Fingerprint]) -> dict[Path,
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             parts = line.split("\t") if "\t" in line else line.rsplit(",", 1)
-            if len(parts) != 2:  # noqa: PLR2004
+            if len(parts) != 2:
                 raise CommandError(f"{args.url_map}:{number}: expected 'PATH<TAB>URL'")
             urls.setdefault(Path(parts[0].strip()), []).append(parts[1].strip())
     return urls
+
+
+def _prefs_text(prefs: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(prefs.items()))
 
 
 def _report_text(report: SubmitReport, verb: str) -> str:
@@ -220,7 +234,9 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         raise CommandError(f"{path} already exists (use --force to replace it)")
     key = generate_key()
-    save_key(key, path, _passphrase(args, confirm=True), overwrite=args.force, scrypt_n=args.scrypt_n)
+    save_key(
+        key, path, _passphrase(args, confirm=True), overwrite=args.force, scrypt_n=args.scrypt_n
+    )
     did = key.public_key.did
     _emit(args, {"did": did, "key_file": str(path)}, f"{did}\nkey written to {path}")
     return 0
@@ -237,7 +253,9 @@ def _finish(args: argparse.Namespace, report: SubmitReport, verb: str) -> int:
     _emit(args, report.to_json(), _report_text(report, verb))
     if report.rejected:
         first = report.rejected[0]
-        raise CommandError(f"{len(report.rejected)} declarations rejected, e.g. {first[0][:16]}: {first[1]}")
+        raise CommandError(
+            f"{len(report.rejected)} declarations rejected, e.g. {first[0][:16]}: {first[1]}"
+        )
     return 0
 
 
@@ -252,9 +270,7 @@ def cmd_declare(args: argparse.Namespace) -> int:
 
         did = read_did(_key_path(args))
         works, _ = collect_works(fps, urls=urls)
-        planned = pack_declarations(
-            works, creator=did, issued_at=args.issued_at or 0, prefs=prefs
-        )
+        planned = pack_declarations(works, creator=did, issued_at=args.issued_at or 0, prefs=prefs)
         document = [msgspec.to_builtins(d) for d in planned]
         _emit(args, document, f"{len(works)} works in {len(planned)} declarations (not sent)")
         return 0
@@ -323,9 +339,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         min_witnesses=args.min_witnesses,
     )
     record = verified.record
+    stated = "withdrawal" if record.withdraw else _prefs_text(record.prefs)
     summary = (
         f"OK: declaration {verified.id} by {record.creator} ({len(record.works)} works, "
-        f"{'withdrawal' if record.withdraw else ', '.join(f'{k}={v}' for k, v in record.prefs.items())})"
+        f"{stated})"
         f" is entry {verified.index} of {verified.origin} at tree size {verified.tree_size}"
         + (f", cosigned by {', '.join(verified.witnesses)}" if verified.witnesses else "")
     )
@@ -352,7 +369,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         answer = client.creator(did)
     lines = [
         f"{d.id}  {d.status:<10}  issued {d.issued_at}  "
-        f"{'withdraw' if d.withdraw else ', '.join(f'{k}={v}' for k, v in d.prefs.items())}"
+        f"{'withdraw' if d.withdraw else _prefs_text(d.prefs)}"
         f"  {len(d.works)} works"
         for d in answer.declarations
     ]
@@ -378,6 +395,9 @@ def _common(parser: argparse.ArgumentParser, *, key: bool = True, node: bool = T
     if node:
         parser.add_argument("--node", help=f"node URL (env CONSENT_NODE; default {DEFAULT_NODE})")
         parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+        parser.add_argument(
+            "--retries", type=int, default=5, help="retries on 429/503 and connection errors"
+        )
     if key:
         parser.add_argument("--key", help="creator key file (env CONSENT_KEY)")
         parser.add_argument(
@@ -433,6 +453,12 @@ def build_parser() -> argparse.ArgumentParser:
     declare.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
     declare.set_defaults(func=cmd_declare)
 
+    _creator_parsers(sub)
+    _reader_parsers(sub)
+    return parser
+
+
+def _creator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     withdraw = sub.add_parser("withdraw", help="withdraw declarations or works")
     _common(withdraw)
     _revision_options(withdraw)
@@ -444,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     _pref_options(change)
     change.set_defaults(func=cmd_change)
 
+
+def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify = sub.add_parser("verify", help="verify a receipt offline")
     _common(verify, key=False)
     verify.add_argument("receipt", help="a stored receipt (.json) or a tlog-proof file")
@@ -469,7 +497,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on-reserved", action="store_true", help="exit 3 if reserved")
     check.add_argument("--concurrency", type=int, default=4, help="parallel requests")
     check.set_defaults(func=cmd_check)
-    return parser
 
 
 def _fail(message: str) -> NoReturn:
@@ -494,4 +521,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run() -> None:  # pragma: no cover - python -m consent.cli
     raise SystemExit(main())
-

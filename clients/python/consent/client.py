@@ -23,22 +23,20 @@ from types import TracebackType
 from typing import Final, Self, TypeVar
 from urllib.parse import quote
 
-from registry.core.note import NoteVerifier
-
 import httpx
 import msgspec
 
 from consent._version import __version__
-from consent.errors import NodeError, TransportError, UnsupportedByNode, VerificationError
+from consent.errors import NodeError, NotSupportedError, TransportError, VerificationError
 from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
 from consent.wire import (
+    PDQ_MATCH_DISTANCE,
     Answer,
     BatchAnswer,
     BatchItem,
     CheckAnswer,
     CreatorAnswer,
     DeclarationView,
-    PDQ_MATCH_DISTANCE,
     NodeInfo,
     PdqAnswer,
     PdqResult,
@@ -46,6 +44,7 @@ from consent.wire import (
     SubmitResult,
     WorkAnswer,
 )
+from registry.core.note import NoteVerifier
 
 __all__ = ["AsyncConsentClient", "ConsentClient", "RetryPolicy"]
 
@@ -89,8 +88,9 @@ class RetryPolicy:
                         f"node asks to retry after {after:.0f} s (> {self.max_retry_after:.0f} s)"
                     )
                 return after
-        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
-        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+        ceiling = min(self.max_delay, self.base_delay * (1 << min(attempt, 30)))
+        jitter: float = random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+        return ceiling * jitter
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -224,7 +224,7 @@ class _Api:
     def pdq_path(self) -> str:
         endpoint = self.info.endpoints.get(PDQ_ENDPOINT) if self.info else None
         if not endpoint:
-            raise UnsupportedByNode(
+            raise NotSupportedError(
                 404,
                 "not-supported",
                 "this node offers no near-duplicate (PDQ) lookup: its /.well-known/"
@@ -443,7 +443,7 @@ class ConsentClient:
         """Near-duplicate check by PDQ hash: declared works within ``max_distance`` bits.
 
         Raises:
-            UnsupportedByNode: the node lists no ``check_pdq`` endpoint.
+            NotSupportedError: the node lists no ``check_pdq`` endpoint.
         """
         if not hashes:
             return []
@@ -452,7 +452,9 @@ class ConsentClient:
         results: list[PdqResult] = []
         for chunk in _chunks(hashes, self._api.check_chunk_size()):
             body = self._api.pdq_body(chunk, max_distance)
-            results.extend(_decode(self._request("POST", path, content=body, headers=_JSON), PdqAnswer).results)
+            results.extend(
+                _decode(self._request("POST", path, content=body, headers=_JSON), PdqAnswer).results
+            )
         return results
 
 

@@ -25,7 +25,7 @@ import msgspec
 from consent.client import ConsentClient
 from consent.errors import ConsentError, VerificationError
 from consent.fingerprint import Fingerprint
-from consent.proofs import verify_entry, verify_view, verifier_from_key
+from consent.proofs import verifier_from_key, verify_entry, verify_view
 from consent.receipts import ReceiptStore, StoredReceipt
 from consent.wire import NodeInfo
 from registry.core.errors import LimitError
@@ -238,7 +238,10 @@ class Creator:
     # --- submitting --------------------------------------------------------------------------
 
     def _submit(
-        self, entries: Sequence[bytes], files: Mapping[str, Sequence[str]], progress: Progress | None
+        self,
+        entries: Sequence[bytes],
+        files: Mapping[str, Sequence[str]],
+        progress: Progress | None,
     ) -> SubmitReport:
         info = self.node_info()
         verifier = verifier_from_key(info.verifier_key)
@@ -384,7 +387,14 @@ class Creator:
         for declaration_id in supersedes:
             record = self._record_of(declaration_id)
             times.append(record.issued_at)
-            for work in record.works:
+            # Only the works this declaration still decides need a new statement: where a
+            # later declaration of ours already wins, superseding this one changes nothing.
+            current = [
+                work
+                for work in record.works
+                if work.sha256 not in latest or latest[work.sha256][1] == declaration_id
+            ]
+            for work in current or record.works:
                 works[work.sha256] = work
         for sha256 in sha256s:
             known = latest.get(sha256)

@@ -5,7 +5,7 @@
     ConsentError                 base of everything the SDK raises on purpose
     ├── KeyFileError             a key file is missing, unreadable, or the passphrase is wrong
     ├── NodeError                the node answered with an RFC 9457 problem (status, slug, detail)
-    │   └── UnsupportedByNode    the node does not offer this endpoint (e.g. PDQ matching)
+    │   └── NotSupportedError    the node does not offer this endpoint (e.g. PDQ matching)
     ├── TransportError           the node could not be reached, or retries ran out
     ├── VerificationError        a receipt, declaration or answer failed to verify (wraps the
     │                            core's ProtocolError as ``__cause__``)
@@ -22,9 +22,9 @@ __all__ = [
     "ConsentError",
     "KeyFileError",
     "NodeError",
+    "NotSupportedError",
     "ReceiptStoreError",
     "TransportError",
-    "UnsupportedByNode",
     "VerificationError",
 ]
 
@@ -53,7 +53,7 @@ class NodeError(ConsentError):
         super().__init__(f"node answered {status} {slug}: {detail}{where}")
 
 
-class UnsupportedByNode(NodeError):
+class NotSupportedError(NodeError):
     """The node does not offer what was asked (the endpoint is absent from its description)."""
 
 

@@ -49,7 +49,9 @@ __all__ = [
 ]
 
 _CHUNK: Final = 1 << 20
-_MEDIA_TYPE: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+\-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+\-]{0,126}")
+_MEDIA_TYPE: Final = re.compile(
+    r"[a-z0-9][a-z0-9!#$&^_.+\-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+\-]{0,126}"
+)
 _TEXT_ISCC_MAX_BYTES: Final = 64 * 1024 * 1024
 
 # Pillow would refuse very large images as a "decompression bomb"; a creator hashing their own
@@ -129,7 +131,7 @@ def _image_pixels_for_iscc(image: Image.Image) -> list[int]:
 
 
 def _iscc_code(content_code: str, path: Path) -> str:
-    import iscc_core  # noqa: PLC0415 - slow to import (pydantic); only when needed
+    import iscc_core  # type: ignore[import-untyped]  # noqa: PLC0415 - slow import (pydantic)
 
     with path.open("rb") as handle:
         data = iscc_core.gen_data_code_v0(handle)["iscc"]

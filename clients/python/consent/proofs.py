@@ -107,9 +107,7 @@ def verify_view(view: DeclarationView, log_verifier: NoteVerifier) -> VerifiedDe
     Raises:
         VerificationError: the record, id, receipt or origin does not check out.
     """
-    verified = verify_entry(
-        bytes(view.record), view.receipt, log_verifier, expected_id=view.id
-    )
+    verified = verify_entry(bytes(view.record), view.receipt, log_verifier, expected_id=view.id)
     if verified.origin != view.origin:
         raise VerificationError(
             f"answer claims origin {view.origin!r}, the checkpoint is {verified.origin!r}"

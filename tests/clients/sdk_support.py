@@ -1,0 +1,191 @@
+"""Helpers for the SDK's tests: the real node app in process, and a real node process.
+
+- ``node_app`` runs :func:`registry.app.create_app` with its real lifespan on a fresh SQLite
+  data dir; ``async_client`` talks to it through ``httpx.ASGITransport``.
+- ``sync_node`` runs the same app on an event loop in a background thread and gives a
+  ``httpx.BaseTransport`` (:class:`ThreadLoopTransport`) so the *synchronous* client and the
+  creator workflow run against the real app in process too.
+- ``served_node`` starts ``registry serve`` on 127.0.0.1 and a free port (module scope) and
+  yields its URL: the SDK and the ``consent`` CLI over real TCP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from consent import AsyncConsentClient, ConsentClient
+
+from registry.app import create_app
+from registry.core.keys import PrivateKey
+from registry.settings import Settings
+
+ORIGIN = "sdk.test/log"
+BIN = Path(sys.executable).parent
+REGISTRY = shutil.which("registry", path=str(BIN)) or "registry"
+CONSENT = shutil.which("consent", path=str(BIN)) or "consent"
+
+
+def node_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings of a test node on SQLite in ``data_dir``: fast batches, no rate limit."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "origin": ORIGIN,
+        "batch_interval": 0.005,
+        "rate_limit": 0,
+        "index_poll_interval": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def creator_key(n: int) -> PrivateKey:
+    """A deterministic creator key (test data only)."""
+    return PrivateKey.from_seed(hashlib.sha256(b"sdk creator %d" % n).digest())
+
+
+@asynccontextmanager
+async def in_process_node(data_dir: Path, **overrides: Any) -> AsyncIterator[AsyncConsentClient]:
+    """Start the node's app (migrations, log, index) on ``data_dir`` in this task and yield an
+    async SDK client talking to it through ASGITransport. (A context manager, not a fixture:
+    the app's lifespan must start and stop in the same task.)"""
+    app = create_app(node_settings(data_dir, **overrides))
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with AsyncConsentClient("http://node.test", transport=transport) as client:
+            yield client
+
+
+class ThreadLoopTransport(httpx.BaseTransport):
+    """A synchronous httpx transport into an ASGI app running on another thread's loop."""
+
+    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            forwarded = httpx.Request(
+                request.method, request.url, headers=request.headers, content=body
+            )
+            response = await self._inner.handle_async_request(forwarded)
+            content = await response.aread()
+            return response.status_code, response.headers.raw, content
+
+        future = asyncio.run_coroutine_threadsafe(call(), self._loop)
+        status, headers, content = future.result(timeout=60)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+
+class ThreadNode:
+    """The node app served on a background event loop; ``client()`` makes sync clients."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._stop: asyncio.Event | None = None
+        self._done: Any = None
+        self.app = create_app(settings)
+
+    def start(self) -> None:
+        self._thread.start()
+        started = threading.Event()
+
+        async def serve() -> None:
+            self._stop = asyncio.Event()
+            async with self.app.lifespan():
+                started.set()
+                await self._stop.wait()
+
+        self._done = asyncio.run_coroutine_threadsafe(serve(), self.loop)
+        if not started.wait(timeout=60):
+            raise RuntimeError(f"node did not start: {self._done.exception()}")
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+            self._done.result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+    def transport(self) -> ThreadLoopTransport:
+        return ThreadLoopTransport(self.app, self.loop)
+
+    def client(self, **options: Any) -> ConsentClient:
+        return ConsentClient("http://node.test", transport=self.transport(), **options)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_registry(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """Start ``registry serve`` on a free port; return the process and its base URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "CONSENT_"))}
+    process = subprocess.Popen(
+        [
+            REGISTRY,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--origin",
+            ORIGIN,
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"registry serve exited: {output}")
+        try:
+            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("registry serve did not become ready")
+        time.sleep(0.1)
+
+
+def stop_registry(process: subprocess.Popen[str]) -> None:
+    """Stop a ``registry serve`` process started by :func:`start_registry`."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout:
+        process.stdout.close()
