@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # the helpers module beside this file
-
-from sdk_support import ThreadNode, node_settings, start_registry, stop_registry
+from tests.clients.sdk_support import ThreadNode, node_settings, start_registry, stop_registry
 
 
 @pytest.fixture

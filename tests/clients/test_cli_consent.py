@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from consent import fingerprint, pdq_distance
 from PIL import Image, ImageDraw
-from sdk_support import CONSENT
+
+from tests.clients.sdk_support import CONSENT
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -228,7 +229,7 @@ def test_creator_and_crawler_walkthrough(
         assert near.sha256 != original.sha256
         assert pdq_distance(original.pdq, near.pdq) <= 31, copy.name
     # the node has no near-duplicate endpoint yet: asked explicitly, the CLI says so
-    near = consent(
+    asked = consent(
         "check",
         str(works / "copies"),
         "--near",
@@ -236,8 +237,8 @@ def test_creator_and_crawler_walkthrough(
         env={"CONSENT_NODE": served_node},
         ok=False,
     )
-    assert near.returncode == 1
-    assert "check_pdq" in near.stderr
+    assert asked.returncode == 1
+    assert "check_pdq" in asked.stderr
     failing = consent(
         "check",
         str(art / "img1.png"),

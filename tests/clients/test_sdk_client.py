@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from consent import AsyncConsentClient, ConsentClient, NodeError, NotSupportedError
-from sdk_support import ORIGIN, ThreadNode, creator_key, in_process_node
 
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
+from tests.clients.sdk_support import ORIGIN, ThreadNode, creator_key, in_process_node
 
 
 def work_hash(n: int) -> str:

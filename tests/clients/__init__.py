@@ -1,0 +1,1 @@
+"""Tests of the client SDK and the consent CLI (clients/python)."""
