@@ -1,0 +1,598 @@
+"""Every opt-out signal a careful crawler should respect, for one URL or file, combined.
+
+Signals read, in this order, each mapped to the AIPREF vocabulary by ``registry.core.prefs``
+(spec §3.4):
+
+- ``registry``: the consent registry, by URL and by the SHA-256 of the bytes;
+- ``c2pa``: a C2PA/CAWG ``training-mining`` assertion in the file (``from_cawg``; needs the
+  ``c2pa`` extra, c2pa-python);
+- ``content-usage``: the AIPREF ``Content-Usage`` response header (``parse_content_usage``);
+- ``robots.txt``: the AIPREF ``Content-Usage`` rule of the robots.txt group for our user agent
+  (RFC 9309 group selection; the longest matching rule path wins;
+  ``parse_robots_content_usage``);
+- ``content-signal``: Cloudflare's ``Content-Signal`` rule in that group
+  (``from_content_signals``);
+- ``tdm-reservation``: the W3C TDMRep response header (``from_tdmrep``);
+- ``tdmrep.json``: ``/.well-known/tdmrep.json``, the first rule whose ``location`` matches the
+  path (``from_tdmrep``);
+- ``x-robots-tag``: ``noai`` / ``noimageai`` in ``X-Robots-Tag``, unscoped or scoped to our
+  user agent (``from_robots_tags``).
+
+Combining (spec §3.2): any disallow wins. The :class:`Verdict` says which signal decided: the
+first signal in the order above that disallows the category; if none does, the first that
+allows it; if none says anything, the use is allowed (an opt-out regime) and ``decided_by`` is
+None. A signal that could not be read (network error, malformed value) is recorded with its
+``error`` and ignored, unless the caller lists it in ``fail_closed``: then its failure
+disallows, and ``decided_by`` says so.
+
+The parsing functions are pure (text in, :class:`Signal` out); :class:`SignalEvaluator` and
+:class:`AsyncSignalEvaluator` do the fetching with httpx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from consent._version import __version__
+from consent.client import AsyncConsentClient, ConsentClient
+from consent.errors import ConsentError
+from registry.core.errors import PreferenceError, ProtocolError
+from registry.core.prefs import (
+    combine,
+    from_cawg,
+    from_content_signals,
+    from_robots_tags,
+    from_tdmrep,
+    parse_content_usage,
+    parse_robots_content_usage,
+)
+
+__all__ = [
+    "SIGNAL_ORDER",
+    "AsyncSignalEvaluator",
+    "Signal",
+    "SignalEvaluator",
+    "Verdict",
+    "c2pa_signal",
+    "decide",
+    "header_signals",
+    "robots_signals",
+    "tdmrep_json_signal",
+]
+
+SIGNAL_ORDER: Final = (
+    "registry",
+    "c2pa",
+    "content-usage",
+    "robots.txt",
+    "content-signal",
+    "tdm-reservation",
+    "tdmrep.json",
+    "x-robots-tag",
+)
+DEFAULT_AGENT: Final = "consent-registry-client"
+_MAX_ROBOTS_BYTES: Final = 500 * 1024  # RFC 9309 §2.5: parse at least 500 KiB
+_ROBOTS_PARAM_DIRECTIVES: Final = frozenset(
+    {"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"}
+)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One signal read: its name, the AIPREF statement it makes, where it was found."""
+
+    name: str
+    prefs: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready view."""
+        out: dict[str, object] = {"name": self.name, "prefs": dict(self.prefs)}
+        if self.source:
+            out["source"] = self.source
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether ``category`` is allowed for a URL or file, and which signal decided."""
+
+    subject: str
+    category: str
+    allowed: bool
+    decided_by: str | None
+    prefs: Mapping[str, str]
+    signals: tuple[Signal, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready view."""
+        return {
+            "subject": self.subject,
+            "category": self.category,
+            "allowed": self.allowed,
+            "decided_by": self.decided_by,
+            "prefs": dict(self.prefs),
+            "signals": [s.to_json() for s in self.signals],
+        }
+
+
+def decide(
+    subject: str,
+    signals: Iterable[Signal],
+    *,
+    category: str = "train-ai",
+    fail_closed: Iterable[str] = (),
+) -> Verdict:
+    """Combine signals into a verdict (any disallow wins) and name the deciding signal."""
+    rank = {name: i for i, name in enumerate(SIGNAL_ORDER)}
+    ordered = tuple(sorted(signals, key=lambda s: rank.get(s.name, len(rank))))
+    prefs = combine(s.prefs for s in ordered if not s.error)
+    strict = set(fail_closed)
+    decided: str | None = None
+    allowed = True
+    for signal in ordered:
+        if not signal.error and signal.prefs.get(category) == "n":
+            decided, allowed = signal.name, False
+            break
+    else:
+        failed = [s for s in ordered if s.error and s.name in strict]
+        if failed:
+            decided, allowed = f"{failed[0].name} (unavailable; fail closed)", False
+        else:
+            decided = next(
+                (s.name for s in ordered if not s.error and s.prefs.get(category) == "y"), None
+            )
+    return Verdict(
+        subject=subject,
+        category=category,
+        allowed=allowed,
+        decided_by=decided,
+        prefs=prefs,
+        signals=ordered,
+    )
+
+
+# --- pure readers -----------------------------------------------------------------------------
+
+
+def _agent_token(user_agent: str) -> str:
+    """The product token of a User-Agent (RFC 9309 §2.2.1): ``Bot/1.0 (...)`` -> ``bot``."""
+    return user_agent.split("/", 1)[0].split(maxsplit=1)[0].lower() if user_agent.strip() else ""
+
+
+def _x_robots_tag(values: Sequence[str], agent: str) -> Signal | None:
+    applicable: list[str] = []
+    for value in values:
+        head, sep, rest = value.partition(":")
+        scoped = sep and "," not in head and head.strip().lower() not in _ROBOTS_PARAM_DIRECTIVES
+        if scoped:
+            if head.strip().lower() in (agent, "*"):
+                applicable.append(rest)
+        else:
+            applicable.append(value)
+    if not applicable:
+        return None
+    text = ", ".join(applicable)
+    return Signal("x-robots-tag", from_robots_tags(text), source=text)
+
+
+def header_signals(headers: httpx.Headers | Mapping[str, str], *, user_agent: str) -> list[Signal]:
+    """Signals in an HTTP response's headers: Content-Usage, tdm-reservation, X-Robots-Tag."""
+    hdrs = headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers)
+    signals: list[Signal] = []
+    usage = hdrs.get_list("content-usage")
+    if usage:
+        joined = ", ".join(usage)  # spec §3.3.1 item 1: field lines joined with ", "
+        try:
+            signals.append(Signal("content-usage", parse_content_usage(joined), source=joined))
+        except ProtocolError as exc:
+            signals.append(Signal("content-usage", source=joined, error=str(exc)))
+    reservation = hdrs.get("tdm-reservation")
+    if reservation is not None:
+        value = reservation.strip()
+        try:
+            prefs = from_tdmrep({"tdm-reservation": value})
+            signals.append(Signal("tdm-reservation", prefs, source=value))
+        except PreferenceError as exc:
+            signals.append(Signal("tdm-reservation", source=value, error=str(exc)))
+    robots = _x_robots_tag(hdrs.get_list("x-robots-tag"), _agent_token(user_agent))
+    if robots is not None:
+        signals.append(robots)
+    return signals
+
+
+def _pattern_matches(pattern: str, path: str) -> bool:
+    """RFC 9309 §2.2.3 path matching: ``*`` any characters, a final ``$`` the end."""
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    regex = ".*".join(re.escape(part) for part in body.split("*"))
+    return re.match(regex + ("$" if anchored else ""), path) is not None
+
+
+def _robots_groups(text: str) -> list[tuple[list[str], list[tuple[str, str]]]]:
+    """RFC 9309 groups: (user agents, [(field, value), ...]) in file order."""
+    groups: list[tuple[list[str], list[tuple[str, str]]]] = []
+    agents: list[str] = []
+    rules: list[tuple[str, str]] = []
+    for raw in text.splitlines():
+        line = (
+            raw.split("#", 1)[0].strip()
+            if not raw.lower().lstrip().startswith(("content-usage", "content-signal"))
+            else raw.strip()
+        )
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        name = name.strip().lower()
+        if name == "user-agent":
+            if rules:
+                groups.append((agents, rules))
+                agents, rules = [], []
+            agents.append(value.strip().lower())
+        elif agents:
+            rules.append((name, value.strip()))
+    if agents:
+        groups.append((agents, rules))
+    return groups
+
+
+def robots_signals(text: str, *, user_agent: str, path: str, source: str = "") -> list[Signal]:
+    """The AIPREF ``Content-Usage`` and ``Content-Signal`` rules of robots.txt for ``path``.
+
+    The group is chosen as RFC 9309 §2.2.1 says: the groups naming our product token (merged),
+    else the ``*`` groups. Among its ``Content-Usage`` rules those whose path pattern matches
+    ``path`` (a rule without path matches everything) apply, the longest path winning
+    (draft-ietf-aipref-attach); rules of equal length are combined (any disallow wins).
+    """
+    agent = _agent_token(user_agent)
+    groups = _robots_groups(text)
+    chosen = [rules for agents, rules in groups if agent and agent in agents]
+    if not chosen:
+        chosen = [rules for agents, rules in groups if "*" in agents]
+    rules = [rule for group in chosen for rule in group]
+    signals: list[Signal] = []
+    best: list[tuple[int, dict[str, str], str]] = []
+    errors: list[str] = []
+    for name, value in rules:
+        if name != "content-usage":
+            continue
+        try:
+            rule_path, prefs = parse_robots_content_usage(value)
+        except ProtocolError as exc:
+            errors.append(f"{value!r}: {exc}")
+            continue
+        if rule_path is not None and not _pattern_matches(rule_path, path):
+            continue
+        best.append((len(rule_path or ""), prefs, value))
+    if best:
+        longest = max(length for length, _, _ in best)
+        winners = [(prefs, value) for length, prefs, value in best if length == longest]
+        text_rules = "; ".join(value for _, value in winners)
+        prefs = combine(p for p, _ in winners)
+        signals.append(Signal("robots.txt", prefs, source=f"{source} Content-Usage: {text_rules}"))
+    elif errors:
+        signals.append(Signal("robots.txt", source=source, error="; ".join(errors)))
+    for name, value in rules:
+        if name == "content-signal":
+            try:
+                signals.append(Signal("content-signal", from_content_signals(value), source=value))
+            except PreferenceError as exc:
+                signals.append(Signal("content-signal", source=value, error=str(exc)))
+    return signals
+
+
+def tdmrep_json_signal(document: object, path: str, *, source: str = "") -> Signal | None:
+    """The TDMRep rule for ``path`` from a ``/.well-known/tdmrep.json`` document.
+
+    The document is an array of rules with ``location`` (a path pattern, ``*`` wildcards and
+    an optional final ``$``), ``tdm-reservation`` (0 or 1) and optionally ``tdm-policy``. The
+    first rule whose location matches applies (W3C TDMRep, "TDM Reservation Protocol in a
+    JSON file"); None if none does.
+    """
+    if not isinstance(document, list):
+        return Signal("tdmrep.json", source=source, error="tdmrep.json is not a JSON array")
+    for rule in document:
+        if not isinstance(rule, dict) or not isinstance(rule.get("location"), str):
+            continue
+        if _pattern_matches(rule["location"], path):
+            try:
+                prefs = from_tdmrep(rule)
+            except PreferenceError as exc:
+                return Signal("tdmrep.json", source=source, error=str(exc))
+            return Signal("tdmrep.json", prefs, source=f"{source} location {rule['location']}")
+    return None
+
+
+_C2PA_LABELS: Final = ("cawg.training-mining", "c2pa.training-mining")
+
+
+def c2pa_signal(data: bytes, media_type: str | None = None) -> Signal | None:
+    """A C2PA/CAWG ``training-mining`` assertion in the file's active manifest, if any.
+
+    Needs c2pa-python (the ``c2pa`` extra); without it, or without a manifest, None. A manifest
+    that cannot be read gives a Signal with ``error``.
+    """
+    try:
+        import c2pa  # type: ignore[import-untyped]  # noqa: PLC0415 - optional extra
+    except ImportError:
+        return None
+    try:
+        reader = c2pa.Reader.try_create(media_type or "", io.BytesIO(data))
+        if reader is None:
+            return None
+        with reader:
+            manifest = reader.get_active_manifest() or {}
+    except Exception as exc:
+        return Signal("c2pa", error=f"unreadable C2PA manifest: {exc}")
+    statements = []
+    for assertion in manifest.get("assertions", []):
+        if isinstance(assertion, dict) and assertion.get("label") in _C2PA_LABELS:
+            try:
+                statements.append(from_cawg(assertion.get("data") or {}))
+            except PreferenceError as exc:
+                return Signal("c2pa", source=str(assertion.get("label")), error=str(exc))
+    if not statements:
+        return None
+    return Signal("c2pa", combine(statements), source="training-mining assertion")
+
+
+# --- fetching ---------------------------------------------------------------------------------
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _registry_signal(answers: Sequence[object], source: str) -> Signal:
+    statements = [getattr(a, "prefs", {}) for a in answers]
+    return Signal("registry", combine(statements), source=source)
+
+
+class SignalEvaluator:
+    """Reads every signal for URLs and files (synchronous).
+
+    ``registry``: a :class:`ConsentClient` (None: the registry is not asked). ``fail_closed``:
+    names of signals whose failure disallows (e.g. ``{"registry"}``). ``fetch_body``: download
+    the content of URLs (needed for the registry's hash lookup and C2PA); else only headers
+    (``HEAD``-like ``GET`` of zero bytes is not portable, so ``GET`` is used and closed early).
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: ConsentClient | None = None,
+        http: httpx.Client | None = None,
+        user_agent: str = f"{DEFAULT_AGENT}/{__version__}",
+        categories: Sequence[str] = ("train-ai",),
+        fail_closed: Iterable[str] = (),
+        fetch_body: bool = True,
+        timeout: float = 20.0,
+    ) -> None:
+        self.registry = registry
+        self.user_agent = user_agent
+        self.category = categories[0] if categories else "train-ai"
+        self.fail_closed = frozenset(fail_closed)
+        self.fetch_body = fetch_body
+        self._own_http = http is None
+        self._http = http or httpx.Client(
+            timeout=timeout, follow_redirects=True, headers={"User-Agent": user_agent}
+        )
+        self._robots: dict[str, tuple[str | None, str | None]] = {}
+        self._tdmrep: dict[str, tuple[object, str | None]] = {}
+
+    def close(self) -> None:
+        """Close the HTTP client if this evaluator made it."""
+        if self._own_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _get_text(self, url: str) -> tuple[str | None, str | None]:
+        """(text, error) of a site file; a 4xx is "no file" (RFC 9309 §2.3.1.3)."""
+        try:
+            response = self._http.get(url)
+        except httpx.HTTPError as exc:
+            return None, f"cannot fetch {url}: {exc or type(exc).__name__}"
+        if 400 <= response.status_code < 500:
+            return None, None
+        if response.status_code >= 500:
+            return None, f"{url} answered {response.status_code}"
+        return response.content[:_MAX_ROBOTS_BYTES].decode("utf-8", errors="replace"), None
+
+    def _site_signals(self, url: str) -> list[Signal]:
+        origin, path = _origin(url), _path(url)
+        if origin not in self._robots:
+            self._robots[origin] = self._get_text(origin + "/robots.txt")
+        text, error = self._robots[origin]
+        signals: list[Signal] = []
+        if error:
+            signals.append(Signal("robots.txt", source=origin + "/robots.txt", error=error))
+        elif text is not None:
+            signals += robots_signals(
+                text, user_agent=self.user_agent, path=path, source=origin + "/robots.txt"
+            )
+        if origin not in self._tdmrep:
+            raw, error = self._get_text(origin + "/.well-known/tdmrep.json")
+            doc: object = None
+            if raw is not None:
+                try:
+                    doc = json.loads(raw)
+                except ValueError:
+                    error = "tdmrep.json is not JSON"
+            self._tdmrep[origin] = (doc, error)
+        doc, error = self._tdmrep[origin]
+        where = origin + "/.well-known/tdmrep.json"
+        if error:
+            signals.append(Signal("tdmrep.json", source=where, error=error))
+        elif doc is not None:
+            found = tdmrep_json_signal(doc, path, source=where)
+            if found is not None:
+                signals.append(found)
+        return signals
+
+    def _registry(self, *, url: str | None = None, sha256: str | None = None) -> Signal | None:
+        if self.registry is None:
+            return None
+        try:
+            answers = self.registry.check(
+                sha256s=[sha256] if sha256 else [], urls=[url] if url else []
+            )
+        except ConsentError as exc:
+            return Signal("registry", source=self.registry.base_url, error=str(exc))
+        return _registry_signal(answers, self.registry.base_url)
+
+    def evaluate_url(self, url: str) -> Verdict:
+        """Fetch ``url`` (and its site's robots.txt and tdmrep.json) and read every signal."""
+        signals = self._site_signals(url)
+        sha256: str | None = None
+        try:
+            with self._http.stream("GET", url) as response:
+                signals += header_signals(response.headers, user_agent=self.user_agent)
+                if self.fetch_body and response.status_code < 400:
+                    body = response.read()
+                    sha256 = hashlib.sha256(body).hexdigest()
+                    media = response.headers.get("content-type", "").split(";")[0].strip()
+                    found = c2pa_signal(body, media or None)
+                    if found is not None:
+                        signals.append(found)
+        except httpx.HTTPError as exc:
+            signals.append(Signal("content-usage", source=url, error=f"cannot fetch: {exc}"))
+        registry = self._registry(url=url, sha256=sha256)
+        if registry is not None:
+            signals.append(registry)
+        return decide(url, signals, category=self.category, fail_closed=self.fail_closed)
+
+    def evaluate_file(self, path: Path) -> Verdict:
+        """Read the signals a local file carries: the registry (SHA-256) and C2PA."""
+        data = path.read_bytes()
+        signals: list[Signal] = []
+        found = c2pa_signal(data)
+        if found is not None:
+            signals.append(found)
+        registry = self._registry(sha256=hashlib.sha256(data).hexdigest())
+        if registry is not None:
+            signals.append(registry)
+        return decide(str(path), signals, category=self.category, fail_closed=self.fail_closed)
+
+
+class AsyncSignalEvaluator:
+    """The asyncio twin of :class:`SignalEvaluator` (same signals, same verdicts)."""
+
+    def __init__(
+        self,
+        *,
+        registry: AsyncConsentClient | None = None,
+        http: httpx.AsyncClient | None = None,
+        user_agent: str = f"{DEFAULT_AGENT}/{__version__}",
+        categories: Sequence[str] = ("train-ai",),
+        fail_closed: Iterable[str] = (),
+        fetch_body: bool = True,
+        timeout: float = 20.0,
+    ) -> None:
+        self.registry = registry
+        self.user_agent = user_agent
+        self.category = categories[0] if categories else "train-ai"
+        self.fail_closed = frozenset(fail_closed)
+        self.fetch_body = fetch_body
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=timeout, follow_redirects=True, headers={"User-Agent": user_agent}
+        )
+        self._site: dict[str, list[Signal]] = {}
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this evaluator made it."""
+        if self._own_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def _get_text(self, url: str) -> tuple[str | None, str | None]:
+        try:
+            response = await self._http.get(url)
+        except httpx.HTTPError as exc:
+            return None, f"cannot fetch {url}: {exc or type(exc).__name__}"
+        if 400 <= response.status_code < 500:
+            return None, None
+        if response.status_code >= 500:
+            return None, f"{url} answered {response.status_code}"
+        return response.content[:_MAX_ROBOTS_BYTES].decode("utf-8", errors="replace"), None
+
+    async def _site_signals(self, url: str) -> list[Signal]:
+        origin, path = _origin(url), _path(url)
+        signals: list[Signal] = []
+        text, error = await self._get_text(origin + "/robots.txt")
+        if error:
+            signals.append(Signal("robots.txt", source=origin + "/robots.txt", error=error))
+        elif text is not None:
+            signals += robots_signals(
+                text, user_agent=self.user_agent, path=path, source=origin + "/robots.txt"
+            )
+        where = origin + "/.well-known/tdmrep.json"
+        raw, error = await self._get_text(where)
+        if error:
+            signals.append(Signal("tdmrep.json", source=where, error=error))
+        elif raw is not None:
+            try:
+                found = tdmrep_json_signal(json.loads(raw), path, source=where)
+            except ValueError:
+                found = Signal("tdmrep.json", source=where, error="tdmrep.json is not JSON")
+            if found is not None:
+                signals.append(found)
+        return signals
+
+    async def evaluate_url(self, url: str) -> Verdict:
+        """Fetch ``url`` and its site files and read every signal."""
+        signals = await self._site_signals(url)
+        sha256: str | None = None
+        try:
+            async with self._http.stream("GET", url) as response:
+                signals += header_signals(response.headers, user_agent=self.user_agent)
+                if self.fetch_body and response.status_code < 400:
+                    body = await response.aread()
+                    sha256 = hashlib.sha256(body).hexdigest()
+                    media = response.headers.get("content-type", "").split(";")[0].strip()
+                    found = c2pa_signal(body, media or None)
+                    if found is not None:
+                        signals.append(found)
+        except httpx.HTTPError as exc:
+            signals.append(Signal("content-usage", source=url, error=f"cannot fetch: {exc}"))
+        if self.registry is not None:
+            try:
+                answers = await self.registry.check(sha256s=[sha256] if sha256 else [], urls=[url])
+                signals.append(_registry_signal(answers, self.registry.base_url))
+            except ConsentError as exc:
+                signals.append(Signal("registry", source=self.registry.base_url, error=str(exc)))
+        return decide(url, signals, category=self.category, fail_closed=self.fail_closed)
