@@ -1,0 +1,144 @@
+"""A plug-in for ``datadiligence`` (Spawning's opt-out library, 0.1.x): the consent registry as
+one more rule, so an existing pipeline adds it with one line::
+
+    import datadiligence as dd
+    import consent.diligence
+
+    consent.diligence.register("https://registry.example")   # the one line
+    allowed = dd.is_allowed(urls=["https://site/a.jpg", ...])   # now also asks the registry
+
+:func:`register` adds a :class:`ConsentRegistryRule` to datadiligence's ``preprocess``
+evaluator (the one ``dd.is_allowed(urls=...)`` and ``dd.filter_allowed(urls=...)`` use) and
+registers a :class:`ConsentRegistryEvaluator` under the name ``"consent-registry"``, which also
+checks files by content (``dd.is_allowed("consent-registry", paths=[...])``).
+
+datadiligence's API (read from its source): a ``Rule`` has ``is_ready()`` and
+``is_allowed(**kwargs)``; a ``BulkRule`` adds ``filter_allowed(**kwargs)``; the preprocess
+evaluator calls them with ``urls=[...]`` and expects one bool per URL, in order. An
+``Evaluator`` has ``name``, ``rules`` and ``is_allowed(**kwargs)`` / ``filter_allowed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import datadiligence as dd  # type: ignore[import-untyped]
+from datadiligence.evaluators import Evaluator  # type: ignore[import-untyped]
+from datadiligence.rules import BulkRule  # type: ignore[import-untyped]
+
+from consent.client import ConsentClient
+from consent.errors import ConsentError
+from consent.fingerprint import sha256_of
+
+__all__ = ["EVALUATOR_NAME", "ConsentRegistryEvaluator", "ConsentRegistryRule", "register"]
+
+EVALUATOR_NAME = "consent-registry"
+
+
+class ConsentRegistryRule(BulkRule):  # type: ignore[misc]
+    """A datadiligence bulk rule asking a consent-registry node about URLs (or hashes).
+
+    A URL (or SHA-256) is *not* allowed when the registry resolves ``category`` to ``n``.
+    ``fail_closed``: when the node cannot be reached, answer "not allowed" instead of raising.
+    """
+
+    def __init__(
+        self,
+        client: ConsentClient,
+        *,
+        category: str = "train-ai",
+        fail_closed: bool = False,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.category = category
+        self.fail_closed = fail_closed
+
+    def is_ready(self) -> bool:
+        """Always ready: the registry needs no API key."""
+        return True
+
+    def _allowed(self, *, urls: Sequence[str] = (), sha256s: Sequence[str] = ()) -> list[bool]:
+        try:
+            answers = self.client.check(sha256s=sha256s, urls=urls)
+        except ConsentError:
+            if self.fail_closed:
+                return [False] * (len(urls) + len(sha256s))
+            raise
+        return [not answer.reserved(self.category) for answer in answers]
+
+    def is_allowed(
+        self,
+        urls: Sequence[str] | None = None,
+        url: str | None = None,
+        sha256s: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> list[bool]:
+        """One bool per URL (or SHA-256), in order: False where the registry reserves it."""
+        if urls is None and url is not None:
+            urls = [url]
+        return self._allowed(urls=list(urls or []), sha256s=list(sha256s or []))
+
+    def filter_allowed(
+        self, urls: Sequence[str] | None = None, url: str | None = None, **kwargs: Any
+    ) -> list[str]:
+        """The URLs the registry does not reserve, in order."""
+        if urls is None and url is not None:
+            urls = [url]
+        wanted = list(urls or [])
+        return [u for u, ok in zip(wanted, self._allowed(urls=wanted), strict=True) if ok]
+
+
+class ConsentRegistryEvaluator(Evaluator):  # type: ignore[misc]
+    """A datadiligence evaluator for the registry: URLs, SHA-256s and local files.
+
+    ``is_allowed(urls=[...])`` / ``(sha256s=[...])`` / ``(paths=[...])``: one bool each;
+    ``is_allowed(url=...)`` / ``(path=...)``: one bool.
+    """
+
+    name = EVALUATOR_NAME
+
+    def __init__(self, rule: ConsentRegistryRule) -> None:
+        super().__init__()
+        self.rule = rule
+        self.rules.append(rule)
+
+    def is_allowed(self, **kwargs: Any) -> bool | list[bool]:
+        """Ask the registry; a single ``url`` or ``path`` gives one bool, lists give lists."""
+        if "path" in kwargs:
+            return self.rule.is_allowed(sha256s=[sha256_of(Path(kwargs["path"]))])[0]
+        if "url" in kwargs:
+            return self.rule.is_allowed(urls=[kwargs["url"]])[0]
+        sha256s = list(kwargs.get("sha256s") or [])
+        sha256s += [sha256_of(Path(p)) for p in kwargs.get("paths") or []]
+        return self.rule.is_allowed(urls=kwargs.get("urls"), sha256s=sha256s)
+
+    def filter_allowed(self, **kwargs: Any) -> list[str]:
+        """The URLs the registry does not reserve."""
+        return self.rule.filter_allowed(urls=kwargs.get("urls"))
+
+
+def register(
+    node: str | ConsentClient,
+    *,
+    category: str = "train-ai",
+    fail_closed: bool = False,
+    into: str | None = "preprocess",
+) -> ConsentRegistryEvaluator:
+    """Add the consent registry to datadiligence (idempotent per evaluator).
+
+    ``node`` is a node URL or a :class:`ConsentClient`. The rule joins the evaluator named
+    ``into`` (default ``"preprocess"``, used by ``dd.is_allowed(urls=...)``; None: none), and
+    the ``"consent-registry"`` evaluator is (re-)registered. Returns that evaluator.
+    """
+    client = node if isinstance(node, ConsentClient) else ConsentClient(node)
+    rule = ConsentRegistryRule(client, category=category, fail_closed=fail_closed)
+    if into is not None:
+        target = dd.get_evaluator(into)
+        target.rules = [r for r in target.rules if not isinstance(r, ConsentRegistryRule)]
+        target.add_rule(rule)
+    evaluator = ConsentRegistryEvaluator(rule)
+    dd.register_evaluator(evaluator, overwrite=True)
+    return evaluator
