@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -186,9 +187,10 @@ def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
             process.stdout.close()
 
 
-def eventually(
-    request: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool]
-) -> httpx.Response:
+T = TypeVar("T")
+
+
+def eventually(request: Callable[[], T], done: Callable[[T], bool]) -> T:
     """Repeat ``request`` until ``done`` says its answer is complete (at most 5 s): with two
     workers, each one's index follows the shared log within its poll interval."""
     deadline = time.monotonic() + 5
@@ -252,8 +254,12 @@ def test_readme_walkthrough_against_a_real_server(database_url: str, tmp_path: P
             lambda r: bool(r.json()["urls"][0]["optOut"]),
         )
         declaration_id = posted.json()["id"]
-        spawning_client_filtered = filter_with_spawning_client(
-            base, ["https://example.com/art/1.png", "https://example.com/art/2.png"]
+        # Each of the client's requests may reach either worker: both must have caught up.
+        spawning_client_filtered = eventually(
+            lambda: filter_with_spawning_client(
+                base, ["https://example.com/art/1.png", "https://example.com/art/2.png"]
+            ),
+            lambda allowed: allowed == ["https://example.com/art/2.png"],
         )
         fetched = httpx.get(f"{base}/v1/declarations/{declaration_id}")
     assert info["origin"] == ORIGIN
