@@ -58,14 +58,18 @@ def creator_key(n: int) -> PrivateKey:
 
 
 @asynccontextmanager
-async def in_process_node(data_dir: Path, **overrides: Any) -> AsyncIterator[AsyncConsentClient]:
+async def in_process_node(
+    data_dir: Path, client_options: dict[str, Any] | None = None, **overrides: Any
+) -> AsyncIterator[AsyncConsentClient]:
     """Start the node's app (migrations, log, index) on ``data_dir`` in this task and yield an
     async SDK client talking to it through ASGITransport. (A context manager, not a fixture:
     the app's lifespan must start and stop in the same task.)"""
     app = create_app(node_settings(data_dir, **overrides))
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with AsyncConsentClient("http://node.test", transport=transport) as client:
+        async with AsyncConsentClient(
+            "http://node.test", transport=transport, **(client_options or {})
+        ) as client:
             yield client
 
 
