@@ -310,9 +310,7 @@ def cmd_change(args: argparse.Namespace) -> int:
     return _finish(args, report, "changed")
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    """Verify a receipt offline."""
-    path = Path(args.receipt)
+def _verify_one(args: argparse.Namespace, path: Path) -> tuple[dict[str, object], str]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -331,13 +329,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with _client(args) as client:
             vkey = client.info().verifier_key
     witnesses = [verifier_from_key(w) for w in args.witness_key or []]
-    verified = verify_entry(
-        entry,
-        receipt,
-        verifier_from_key(vkey),
-        witnesses=witnesses,
-        min_witnesses=args.min_witnesses,
-    )
+    try:
+        verified = verify_entry(
+            entry,
+            receipt,
+            verifier_from_key(vkey),
+            witnesses=witnesses,
+            min_witnesses=args.min_witnesses,
+        )
+    except ConsentError as exc:
+        raise CommandError(f"{path}: {exc}") from exc
     record = verified.record
     stated = "withdrawal" if record.withdraw else _prefs_text(record.prefs)
     summary = (
@@ -346,8 +347,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         f" is entry {verified.index} of {verified.origin} at tree size {verified.tree_size}"
         + (f", cosigned by {', '.join(verified.witnesses)}" if verified.witnesses else "")
     )
-    document = {
+    document: dict[str, object] = {
         "valid": True,
+        "file": str(path),
         "id": verified.id,
         "index": verified.index,
         "origin": verified.origin,
@@ -358,7 +360,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "withdraw": record.withdraw,
         "witnesses": list(verified.witnesses),
     }
-    _emit(args, document, summary)
+    return document, summary
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify receipts offline; the first that fails stops with its reason."""
+    results = [_verify_one(args, Path(name)) for name in args.receipts]
+    document: object = results[0][0] if len(results) == 1 else [doc for doc, _ in results]
+    _emit(args, document, "\n".join(text for _, text in results))
     return 0
 
 
@@ -474,7 +483,9 @@ def _creator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify = sub.add_parser("verify", help="verify a receipt offline")
     _common(verify, key=False)
-    verify.add_argument("receipt", help="a stored receipt (.json) or a tlog-proof file")
+    verify.add_argument(
+        "receipts", nargs="+", metavar="RECEIPT", help="stored receipts (.json) or tlog-proofs"
+    )
     verify.add_argument("--entry", help="the declaration's JSON, for a bare tlog-proof")
     verify.add_argument("--node-key", help="the node's verifier key (origin+hex8+base64)")
     verify.add_argument("--witness-key", action="append", help="a witness verifier key")

@@ -211,7 +211,7 @@ class Creator:
             elif pinned != info.verifier_key:
                 raise VerificationError(
                     f"{self.client.base_url} now presents verifier key {info.verifier_key}, "
-                    f"but {pinned} is pinned in {self.store.folder}/nodes.json"
+                    f"but {pinned} is pinned in {self.store.folder}/.nodes.json"
                 )
             self._info = info
         return self._info

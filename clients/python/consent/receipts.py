@@ -4,10 +4,10 @@ Layout of the folder (default ``./consent-receipts``)::
 
     <declaration id>.json   a stored receipt (:class:`StoredReceipt`): the entry, the node's
                             origin and verifier key, the tlog-proof receipt, the files declared
-    state.json              declarations signed but not yet receipted ("pending"), so that an
+    .state.json             declarations signed but not yet receipted ("pending"), so that an
                             interrupted run submits exactly those again (a node logs an entry
                             once: resubmitting returns the same index)
-    nodes.json              the verifier key first seen for each node URL (pinned)
+    .nodes.json             the verifier key first seen for each node URL (pinned)
 
 Every write goes to a temporary file that is fsynced and renamed over the target, so a crash
 leaves either the old or the new file, never half of one.
@@ -126,7 +126,7 @@ class ReceiptStore:
     @property
     def state_path(self) -> Path:
         """The resumable state file."""
-        return self.folder / "state.json"
+        return self.folder / ".state.json"
 
     def path_of(self, declaration_id: str) -> Path:
         """Where the receipt of ``declaration_id`` is stored."""
@@ -217,7 +217,7 @@ class ReceiptStore:
 
     def pinned_key(self, node: str) -> str | None:
         """The verifier key pinned for the node at URL ``node``, if any."""
-        path = self.folder / "nodes.json"
+        path = self.folder / ".nodes.json"
         if not path.exists():
             return None
         try:
@@ -228,7 +228,7 @@ class ReceiptStore:
 
     def pin_key(self, node: str, verifier_key: str) -> None:
         """Pin ``verifier_key`` for the node at URL ``node``."""
-        path = self.folder / "nodes.json"
+        path = self.folder / ".nodes.json"
         nodes: dict[str, str] = {}
         if path.exists():
             try:

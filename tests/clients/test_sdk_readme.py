@@ -1,0 +1,84 @@
+"""Every example of clients/python/README.md runs as written, in order, against a real node.
+
+The shell blocks run with bash (``set -e``) and the Python blocks with this interpreter, in one
+working folder holding ``portfolio/`` (an image and a text). The only substitution is the
+node's address: the README's ``http://127.0.0.1:8000`` becomes the test node's free port. The
+``may_train_on`` function the signals example defines is then called on a local web server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.clients.sdk_support import BIN, free_port
+from tests.clients.test_cli_consent import make_image
+
+README = Path(__file__).parents[2] / "clients" / "python" / "README.md"
+README_NODE = "http://127.0.0.1:8000"
+
+
+def blocks() -> list[tuple[str, str]]:
+    """(language, code) of every fenced sh or python block, in order."""
+    found = re.findall(r"^```(sh|python)\n(.*?)^```", README.read_text(), re.S | re.M)
+    return [(lang, code) for lang, code in found]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> None:
+    examples = blocks()
+    assert [lang for lang, _ in examples].count("sh") >= 3
+    assert [lang for lang, _ in examples].count("python") >= 4
+    portfolio = tmp_path / "portfolio"
+    portfolio.mkdir()
+    make_image(portfolio / "sunset.png", 7)
+    (portfolio / "poem.txt").write_text("Consent travels with the work.\n" * 10)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", free_port()), partial(QuietHandler, directory=str(portfolio))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    outputs = []
+    exports: list[str] = []  # a reader's shell keeps what earlier blocks exported
+    try:
+        for lang, block in examples:
+            code = block.replace(README_NODE, served_node)
+            if "def may_train_on" in code:
+                code += f"\nassert not may_train_on({site + '/sunset.png'!r})\n"
+            if lang == "sh":
+                command = ["bash", "-e", "-c", "\n".join([*exports, code])]
+                exports += [line for line in code.splitlines() if line.startswith("export ")]
+            else:
+                command = [sys.executable, "-c", code]
+            result = subprocess.run(
+                command,
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert result.returncode == 0, f"{lang} block failed:\n{block}\n{result.stdout}{result.stderr}"
+            outputs.append(result.stdout)
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = "\n".join(outputs)
+    assert "declared: 1 declarations logged, 2 works" in text
+    assert "declared: 0 declarations logged, 2 works, 2 already declared" in text
+    assert "OK: declaration " in text
+    assert "sunset.png reserved decided by registry" in text  # re-declared by the SDK block
+    assert (tmp_path / "answers.json").read_text().startswith("{")
