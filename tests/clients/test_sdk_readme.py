@@ -71,7 +71,9 @@ def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> Non
                 timeout=300,
                 check=False,
             )
-            assert result.returncode == 0, f"{lang} block failed:\n{block}\n{result.stdout}{result.stderr}"
+            assert result.returncode == 0, (
+                f"{lang} block failed:\n{block}\n{result.stdout}{result.stderr}"
+            )
             outputs.append(result.stdout)
     finally:
         server.shutdown()
