@@ -197,6 +197,35 @@ def test_creator_and_crawler_walkthrough(
     failed = consent("verify", str(tampered), cwd=tmp_path, ok=False)
     assert failed.returncode == 1
     assert "receipt" in failed.stderr
+    # a bare C2SP tlog-proof with the declaration beside it, the node key given explicitly
+    (tmp_path / "proof.txt").write_text(stored["receipt"])
+    (tmp_path / "declaration.json").write_text(stored["entry"])
+    bare = consent(
+        "verify",
+        str(tmp_path / "proof.txt"),
+        "--entry",
+        str(tmp_path / "declaration.json"),
+        "--node-key",
+        stored["verifier_key"],
+        cwd=tmp_path,
+    )
+    assert bare.stdout.startswith("OK: ")
+    wrong_key = consent(
+        "verify",
+        str(tmp_path / "proof.txt"),
+        "--entry",
+        str(tmp_path / "declaration.json"),
+        "--node-key",
+        stored["verifier_key"].replace("sdk.test", "evil.test"),
+        cwd=tmp_path,
+        ok=False,
+    )
+    assert wrong_key.returncode == 1
+    assert len(wrong_key.stderr.strip().splitlines()) == 1
+    needs_witness = consent(
+        "verify", str(receipt_file), "--min-witnesses", "1", cwd=tmp_path, ok=False
+    )
+    assert needs_witness.returncode == 1
 
     # a crawler checks the files, the copies and the gallery URLs
     check = as_json(
@@ -239,6 +268,18 @@ def test_creator_and_crawler_walkthrough(
     )
     assert asked.returncode == 1
     assert "check_pdq" in asked.stderr
+    signals = as_json(
+        consent(
+            "check",
+            str(art / "img1.png"),
+            "--signals",
+            "--json",
+            cwd=tmp_path,
+            env={"CONSENT_NODE": served_node},
+        )
+    )
+    assert signals["results"][0]["decided_by"] == "registry"
+    assert [s["name"] for s in signals["results"][0]["signals"]] == ["registry"]
     failing = consent(
         "check",
         str(art / "img1.png"),
