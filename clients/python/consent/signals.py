@@ -336,7 +336,9 @@ def c2pa_signal(data: bytes, media_type: str | None = None) -> Signal | None:
             return None
         with reader:
             manifest = reader.get_active_manifest() or {}
-    except Exception as exc:
+    except Exception as exc:  # c2pa raises many kinds; all mean "unreadable"
+        if "NotSupported" in type(exc).__name__:
+            return None  # a media type C2PA does not cover carries no assertion
         return Signal("c2pa", error=f"unreadable C2PA manifest: {exc}")
     statements = []
     for assertion in manifest.get("assertions", []):
