@@ -72,6 +72,8 @@ def create_app(settings: Settings) -> Litestar:
             loggers={
                 "litestar": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},
                 "alembic": {"level": "WARNING"},
+                # federation's HTTP client would log every request to every peer
+                "httpx": {"level": "WARNING"},
             },
             log_exceptions="debug",
             disable_stack_trace={404, 405, 400, 413, 422, 429},

@@ -31,7 +31,13 @@ import click
 
 import registry
 from registry.index import IndexStats
-from registry.settings import DEFAULT_PORT, LOG_LEVELS, Settings, read_signing_key_file
+from registry.settings import (
+    DEFAULT_PORT,
+    LOG_LEVELS,
+    Settings,
+    read_secret_file,
+    read_signing_key_file,
+)
 
 __all__ = ["cli", "main"]
 
@@ -85,7 +91,15 @@ def _settings(**options: Any) -> Settings:
     key_file = options.pop("signing_key_file", None)
     if key_file is not None:
         options["signing_key"] = read_signing_key_file(key_file)
-    return Settings.from_env(**options)
+    token_file = options.pop("admin_token_file", None)
+    if token_file is not None:
+        options["admin_token"] = read_secret_file(token_file, "admin token")
+    settings = Settings.from_env(**options)
+    if settings.peers_file is not None:
+        from registry.federation.config import load_peers_file  # noqa: PLC0415
+
+        load_peers_file(settings.peers_file)  # fail now, with the line number, not in a worker
+    return settings
 
 
 @click.group(context_settings=CONTEXT)
@@ -167,9 +181,41 @@ def cli() -> None:
     default="info",
     show_default=True,
 )
+@click.option(
+    "--peers",
+    "peers_file",
+    envvar="REGISTRY_PEERS_FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Peers file: one 'URL VKEY [WITNESS_VKEY]' line per peer node to mirror and witness "
+    "('#' starts a comment line).",
+)
+@click.option(
+    "--admin-token-file",
+    envvar="REGISTRY_ADMIN_TOKEN_FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with the operator token of the admin API (/v1/admin/...); or set "
+    "REGISTRY_ADMIN_TOKEN. Without one the admin API is disabled.",
+)
+@click.option(
+    "--peer-poll-interval",
+    envvar="REGISTRY_PEER_POLL_INTERVAL",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    help="Seconds between polls of each peer's checkpoint (pushes wake the mirror sooner).",
+)
+@click.option(
+    "--peer-timeout",
+    envvar="REGISTRY_PEER_TIMEOUT",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds before a request to a peer is given up.",
+)
 def serve(host: str, port: int, workers: int, log_level: str, **options: Any) -> None:
     """Run a node: SQLite in --data-dir (created, with a node key, on first start) or the
-    database at --database-url."""
+    database at --database-url. With --peers it mirrors, verifies and cosigns the logs of the
+    peers listed there (federation, spec §7)."""
     from granian.constants import Interfaces  # noqa: PLC0415 - only `serve` needs granian
     from granian.log import LogLevels  # noqa: PLC0415
     from granian.server import Server  # noqa: PLC0415
@@ -178,6 +224,7 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
     origin, vkey = _run(_initialise(settings))
     click.echo(f"registry: origin {origin}", err=True)
     click.echo(f"registry: verifier key {vkey}", err=True)
+    click.echo(f"registry: witness key {_run(_witness_key(settings))}", err=True)
     click.echo(f"registry: listening on http://{host}:{port}", err=True)
     os.environ.update(settings.to_env())
     Server(
@@ -190,6 +237,21 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
         log_level=LogLevels(log_level),
         log_access=log_level == "debug",
     ).serve()
+
+
+async def _witness_key(settings: Settings) -> str:
+    """The node's cosignature/v1 verifier key (derived from its stored log key, spec §7.5)."""
+    from registry.federation.keys import derive_witness_signer  # noqa: PLC0415
+    from registry.storage import LogStore, create_engine  # noqa: PLC0415
+
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        key = await LogStore(engine).signing_key()
+    finally:
+        await engine.dispose()
+    if key is None:  # pragma: no cover - _initialise stored it
+        raise click.ClickException("the node has no signing key")
+    return derive_witness_signer(key).verifier.vkey
 
 
 async def _initialise(settings: Settings) -> tuple[str, str]:
@@ -211,11 +273,13 @@ async def _initialise(settings: Settings) -> tuple[str, str]:
 @database_options
 @identity_options
 def init(**options: Any) -> None:
-    """Create the data dir, database and node key (if missing); print origin and verifier key."""
+    """Create the data dir, database and node key (if missing); print origin, verifier key and
+    witness key (what peers put in their peers files)."""
     settings = _settings(**options)
     origin, vkey = _run(_initialise(settings))
     click.echo(f"origin: {origin}")
     click.echo(f"verifier key: {vkey}")
+    click.echo(f"witness key: {_run(_witness_key(settings))}")
     click.echo(f"database: {_redact(settings.resolved_database_url())}")
 
 

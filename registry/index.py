@@ -10,6 +10,11 @@ log.
 
 Entries of the node's own log were verified (:func:`registry.core.records.load_record`) before
 they were appended, so indexing decodes them without re-checking signatures.
+
+Federation (spec §7.7): the index also follows every mirrored peer log (:class:`MirrorSource`),
+adding each committed mirrored entry under its peer's origin; those entries were verified by the
+mirror before they were committed. The set of flagged origins (spec §7.6.4) is kept beside the
+state so that answers can mark claims that only flagged logs attest.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,7 +31,7 @@ from registry.core.errors import ProtocolError
 from registry.core.records import decode_record, record_id
 from registry.core.state import ConsentState
 
-__all__ = ["EntrySource", "IndexStats", "LogIndex"]
+__all__ = ["EntrySource", "IndexStats", "LogIndex", "MirrorSource"]
 
 _log = logging.getLogger("registry.index")
 
@@ -37,6 +42,30 @@ class EntrySource(Protocol):
     async def size(self) -> int: ...
 
     def entries(self, start: int, stop: int) -> AsyncIterator[tuple[int, bytes]]: ...
+
+
+class MirrorHeadLike(Protocol):
+    """What the index reads of a mirror head: its committed size."""
+
+    @property
+    def size(self) -> int: ...
+
+
+class MirrorSource(Protocol):
+    """What the index needs from the mirrored logs (:class:`registry.storage.federation.
+    FederationStore` provides it)."""
+
+    async def mirror_heads(self) -> Mapping[str, MirrorHeadLike]: ...
+
+    async def mirror_entries(
+        self, origin: str, start: int, stop: int
+    ) -> list[tuple[int, bytes]]: ...
+
+    async def flagged_origins(self) -> set[str]: ...
+
+
+MIRROR_PAGE = 1000
+"""Mirrored entries read per query while catching up."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +89,8 @@ class LogIndex:
         self.declarations = 0
         self.skipped = 0
         self.ready = False  # set once the first catch-up has finished
+        self.mirrored: dict[str, int] = {}  # per peer origin: mirrored entries absorbed
+        self.flagged: frozenset[str] = frozenset()
         self._lock = asyncio.Lock()
         self._poke = asyncio.Event()
 
@@ -85,27 +116,47 @@ class LogIndex:
             self.ready = True
             return self.size
 
-    def _add(self, index: int, entry: bytes) -> None:
+    def _add(self, index: int, entry: bytes, origin: str | None = None) -> None:
         try:
             record = decode_record(entry)
-            self.state.add(record_id(entry), record, origin=self.origin)
+            self.state.add(record_id(entry), record, origin=origin or self.origin)
         except ProtocolError as exc:
             self.skipped += 1
-            _log.error("log entry %d not indexed: %s", index, exc)
+            _log.error("entry %d of %s not indexed: %s", index, origin or self.origin, exc)
             return
         self.declarations += 1
+
+    async def catch_up_mirrors(self, source: MirrorSource) -> None:
+        """Absorb every committed mirrored entry not seen yet, log by log (spec §7.7.1)."""
+        async with self._lock:
+            self.flagged = frozenset(await source.flagged_origins())
+            for origin, head in sorted((await source.mirror_heads()).items()):
+                position = self.mirrored.get(origin, 0)
+                while position < head.size:
+                    stop = min(position + MIRROR_PAGE, head.size)
+                    rows = await source.mirror_entries(origin, position, stop)
+                    for index, entry in rows:
+                        self._add(index, entry, origin)
+                    if len(rows) != stop - position:  # pragma: no cover - committed rows exist
+                        break
+                    position = stop
+                self.mirrored[origin] = position
 
     def poke(self) -> None:
         """Ask :meth:`follow` to catch up now rather than at the next poll."""
         self._poke.set()
 
     async def follow(
-        self, source: EntrySource, *, on_error: Callable[[Exception], Awaitable[None]] | None = None
+        self,
+        source: EntrySource,
+        *,
+        mirrors: MirrorSource | None = None,
+        on_error: Callable[[Exception], Awaitable[None]] | None = None,
     ) -> None:
         """Catch up forever: every ``poll_interval`` seconds, or when poked. Never returns.
 
-        A failing catch-up (database briefly unreachable) is logged and retried at the next
-        poll; cancellation ends the loop.
+        With ``mirrors``, the mirrored logs are followed too. A failing catch-up (database
+        briefly unreachable) is logged and retried at the next poll; cancellation ends the loop.
         """
         while True:
             with contextlib.suppress(TimeoutError):
@@ -113,6 +164,8 @@ class LogIndex:
             self._poke.clear()
             try:
                 await self.catch_up(source)
+                if mirrors is not None:
+                    await self.catch_up_mirrors(mirrors)
             except Exception as exc:
                 _log.warning("index catch-up failed: %s", exc)
                 if on_error is not None:

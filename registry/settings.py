@@ -8,7 +8,8 @@ create_app` takes a :class:`Settings` as its argument.
 Every field has an environment variable named ``REGISTRY_`` + the field name in upper case
 (``REGISTRY_DATA_DIR``, ``REGISTRY_RATE_LIMIT``...). The node signing key is the one secret:
 ``REGISTRY_SIGNING_KEY`` holds the C2SP ``PRIVATE+KEY+...`` string, or
-``REGISTRY_SIGNING_KEY_FILE`` names a file holding it.
+``REGISTRY_SIGNING_KEY_FILE`` names a file holding it. The operator token of the admin API
+(spec §7.2.2) is the other: ``REGISTRY_ADMIN_TOKEN``, or ``REGISTRY_ADMIN_TOKEN_FILE``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ __all__ = [
     "LOG_LEVELS",
     "Settings",
     "SettingsError",
+    "read_secret_file",
+    "read_signing_key_file",
 ]
 
 ENV_PREFIX: Final = "REGISTRY_"
@@ -60,6 +63,11 @@ class Settings:
     max_batch_items: int = 10_000
     index_poll_interval: float = 0.2
     log_level: str = "info"
+    peers_file: Path | None = None
+    admin_token: str | None = dataclasses.field(default=None, repr=False)
+    peer_poll_interval: float = 5.0
+    peer_timeout: float = 10.0
+    peer_concurrency: int = 8
 
     def __post_init__(self) -> None:
         """Check ranges once, so a bad value fails at start-up with a clear message.
@@ -74,6 +82,7 @@ class Settings:
             "max_pending",
             "max_body_size",
             "max_batch_items",
+            "peer_concurrency",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -84,6 +93,10 @@ class Settings:
             raise SettingsError(f"rate_limit must be 0 (off) or positive, not {self.rate_limit}")
         if self.batch_interval < 0 or self.index_poll_interval <= 0:
             raise SettingsError("batch_interval must be >= 0 and index_poll_interval > 0")
+        if self.peer_poll_interval <= 0 or self.peer_timeout <= 0:
+            raise SettingsError("peer_poll_interval and peer_timeout must be > 0")
+        if self.admin_token is not None and len(self.admin_token) < 16:
+            raise SettingsError("admin_token must be at least 16 characters")
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
         if self.origin is not None and ("://" in self.origin or not self.origin.strip()):
@@ -119,6 +132,9 @@ class Settings:
         key_file = source.get(ENV_PREFIX + "SIGNING_KEY_FILE")
         if "signing_key" not in values and key_file:
             values["signing_key"] = read_signing_key_file(Path(key_file))
+        token_file = source.get(ENV_PREFIX + "ADMIN_TOKEN_FILE")
+        if "admin_token" not in values and token_file:
+            values["admin_token"] = read_secret_file(Path(token_file), "admin token")
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**values)  # type: ignore[arg-type]
@@ -141,12 +157,21 @@ def read_signing_key_file(path: Path) -> str:
     Raises:
         SettingsError: the file cannot be read or is empty.
     """
+    return read_secret_file(path, "signing key")
+
+
+def read_secret_file(path: Path, what: str) -> str:
+    """Read a secret (``what``: for messages) from ``path``, surrounding whitespace removed.
+
+    Raises:
+        SettingsError: the file cannot be read or is empty.
+    """
     try:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise SettingsError(f"cannot read signing key file {path}: {exc.strerror}") from exc
+        raise SettingsError(f"cannot read {what} file {path}: {exc.strerror}") from exc
     if not text:
-        raise SettingsError(f"signing key file {path} is empty")
+        raise SettingsError(f"{what} file {path} is empty")
     return text
 
 

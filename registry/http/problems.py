@@ -71,6 +71,10 @@ PROBLEM_TYPES: Final[dict[str, tuple[int, str]]] = {
     "bad-checkpoint": (422, "Malformed checkpoint"),
     "bad-receipt": (422, "Invalid receipt"),
     "bad-request": (400, "Bad request"),
+    "bad-peer": (422, "Invalid peer configuration"),
+    "unauthorized": (401, "Operator token required"),
+    "forbidden": (403, "Forbidden"),
+    "conflict": (409, "Conflict"),
     "validation-error": (400, "Request does not match the schema"),
     "batch-too-large": (413, "Too many items in one request"),
     "not-found": (404, "Not found"),
@@ -85,7 +89,10 @@ PROBLEM_TYPES: Final[dict[str, tuple[int, str]]] = {
 
 _SLUG_FOR_STATUS: Final[dict[int, str]] = {
     400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not-found",
+    409: "conflict",
     405: "method-not-allowed",
     413: "payload-too-large",
     415: "unsupported-media-type",

@@ -40,7 +40,10 @@ __all__ = [
 TRAIN_AI: Final = "train-ai"
 
 
-def _claim_view(claim: Claim) -> ClaimView:
+def _claim_view(claim: Claim, flagged: frozenset[str]) -> ClaimView:
+    # spec §7.6.4: a claim is marked when logs flagged for equivocation attest it;
+    # ``flagged`` when no other log does.
+    marked = [origin for origin in claim.origins if origin in flagged]
     return ClaimView(
         creator=claim.creator,
         declaration=claim.declaration_id,
@@ -49,6 +52,8 @@ def _claim_view(claim: Claim) -> ClaimView:
         origin=claim.origin,
         origins=list(claim.origins),
         verified=claim.verified,
+        flagged_origins=marked,
+        flagged=len(marked) == len(claim.origins),
     )
 
 
@@ -57,21 +62,25 @@ def _declarations(claims: Iterable[Claim]) -> list[str]:
 
 
 def _answer(
-    resolution: Resolution, *, sha256: str | None = None, url: str | None = None
+    resolution: Resolution,
+    flagged: frozenset[str],
+    *,
+    sha256: str | None = None,
+    url: str | None = None,
 ) -> WorkAnswer:
     return WorkAnswer(
         sha256=sha256,
         url=url,
         prefs=dict(resolution.prefs),
         content_usage=format_content_usage(resolution.prefs),
-        claims=[_claim_view(c) for c in resolution.claims],
+        claims=[_claim_view(c, flagged) for c in resolution.claims],
         declarations=_declarations(resolution.claims),
     )
 
 
 def work_by_sha256(index: LogIndex, sha256: str) -> WorkAnswer:
     """Every claim about the work with this SHA-256 (lowercase hex; others match nothing)."""
-    return _answer(index.state.resolve_sha256(sha256), sha256=sha256)
+    return _answer(index.state.resolve_sha256(sha256), index.flagged, sha256=sha256)
 
 
 def work_by_url(index: LogIndex, url: str) -> WorkAnswer:
@@ -81,7 +90,7 @@ def work_by_url(index: LogIndex, url: str) -> WorkAnswer:
         RecordError: the URL is not an http(s) URL that normalises.
     """
     normalized = normalize_url(url)
-    return _answer(index.state.resolve_url(normalized), url=normalized)
+    return _answer(index.state.resolve_url(normalized), index.flagged, url=normalized)
 
 
 def creator_answer(index: LogIndex, did: str) -> CreatorAnswer:

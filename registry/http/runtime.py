@@ -3,7 +3,8 @@
 :class:`Node` is created by the app's lifespan (:func:`registry.app.create_app`) and handed to
 controllers through Litestar's dependency injection (``node: Node``). Start-up order: migrate the
 database, open the log (which loads or creates the node key), rebuild the index from every
-entry, then follow the log. Shutdown reverses it.
+entry, start federation (spec §7: peers, mirrors, witness, pusher) and index the mirrored logs,
+then follow the log and the mirrors. Shutdown reverses it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 
+from registry.federation.service import Federation
 from registry.index import LogIndex
 from registry.log import NodeLog, upgrade
 from registry.settings import Settings
@@ -24,10 +26,13 @@ _log = logging.getLogger("registry.node")
 class Node:
     """One worker's view of the node: use :meth:`start` then :meth:`stop`."""
 
-    def __init__(self, settings: Settings, log: NodeLog, index: LogIndex) -> None:
+    def __init__(
+        self, settings: Settings, log: NodeLog, index: LogIndex, federation: Federation
+    ) -> None:
         self.settings = settings
         self.log = log
         self.index = index
+        self.federation = federation
         self._follower: asyncio.Task[None] | None = None
 
     @classmethod
@@ -52,14 +57,29 @@ class Node:
         try:
             index = LogIndex(log.origin, poll_interval=settings.index_poll_interval)
             stats = await index.rebuild(log)
+            federation = await Federation.start(
+                settings, log, on_mirror_commit=lambda _origin: index.poke()
+            )
         except BaseException:
             await log.close()
             raise
+        try:
+            await index.catch_up_mirrors(federation.store)
+        except BaseException:
+            await federation.stop()
+            await log.close()
+            raise
         _log.info(
-            "node %s ready: %d entries indexed in %.2fs", log.origin, stats.entries, stats.seconds
+            "node %s ready: %d entries indexed in %.2fs, %d mirrored logs",
+            log.origin,
+            stats.entries,
+            stats.seconds,
+            len(index.mirrored),
         )
-        node = cls(settings, log, index)
-        node._follower = asyncio.create_task(index.follow(log), name="index-follower")
+        node = cls(settings, log, index, federation)
+        node._follower = asyncio.create_task(
+            index.follow(log, mirrors=federation.store), name="index-follower"
+        )
         return node
 
     async def stop(self) -> None:
@@ -69,4 +89,7 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follower
             self._follower = None
-        await self.log.close()
+        try:
+            await self.federation.stop()
+        finally:
+            await self.log.close()

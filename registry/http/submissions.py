@@ -48,6 +48,8 @@ async def submit_one(node: Node, body: bytes) -> SubmitResult:
     entry = body.strip(JSON_WHITESPACE)
     load_record(entry)
     submitted = await node.log.submit(entry)
+    if not submitted.duplicate:
+        node.federation.checkpoint_changed()  # spec §7.4: push the new checkpoint to peers
     await node.index.catch_up(node.log, until=submitted.index + 1)
     return SubmitResult(
         id=submitted.id,
@@ -126,6 +128,8 @@ async def submit_batch(node: Node, body: bytes) -> BatchResult:
                 duplicate=sub.duplicate,
             )
         )
+    if accepted:
+        node.federation.checkpoint_changed()  # spec §7.4: push the new checkpoint to peers
     if last >= 0:
         await node.index.catch_up(node.log, until=last + 1)
     return BatchResult(

@@ -26,8 +26,11 @@ __all__ = [
     "CreatorAnswer",
     "CreatorDeclarationView",
     "DeclarationView",
+    "EvidenceView",
     "Health",
     "NodeInfo",
+    "PeerRequest",
+    "PeerView",
     "ProblemTypeInfo",
     "SpawningItem",
     "SpawningResponse",
@@ -52,6 +55,7 @@ class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
     version: str
     endpoints: dict[str, str]
     limits: dict[str, int]
+    witness_key: str | None = None
 
 
 class SubmitResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +96,8 @@ class DeclarationView(msgspec.Struct, frozen=True, kw_only=True):
     record: msgspec.Raw
     receipt: str
     checkpoint: str
+    origins: list[str] = msgspec.field(default_factory=list)
+    flagged: bool = False
 
 
 class ClaimView(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,6 +110,8 @@ class ClaimView(msgspec.Struct, frozen=True, kw_only=True):
     origin: str
     origins: list[str]
     verified: bool
+    flagged_origins: list[str] = msgspec.field(default_factory=list)
+    flagged: bool = False
 
 
 class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -191,3 +199,47 @@ class ProblemTypeInfo(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     title: str
     status: int
+
+
+class PeerView(msgspec.Struct, frozen=True, kw_only=True):
+    """One peer in ``GET /v1/peers`` (spec §7.2.3): who it is and how its mirror is doing."""
+
+    origin: str
+    url: str
+    verifier_key: str
+    witness_key: str | None
+    source: str
+    verified_size: int
+    seen_size: int
+    lag: int
+    cosigned_size: int
+    last_error: str | None
+    last_attempt: int | None
+    last_success: int | None
+    flagged: bool
+    evidence: int
+
+
+class PeerRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/admin/peers``: a peer to add (spec §7.2.2)."""
+
+    url: Annotated[str, Meta(min_length=1, max_length=2048)]
+    verifier_key: Annotated[str, Meta(min_length=1, max_length=1024)]
+    witness_key: Annotated[str, Meta(min_length=1, max_length=1024)] | None = None
+
+
+class EvidenceView(msgspec.Struct, frozen=True, kw_only=True):
+    """Two signed checkpoints of one origin that cannot both be true (spec §7.6.3).
+
+    ``proof`` (base64 hashes) is the consistency proof from ``(size_a, root_in_b)`` to
+    ``checkpoint_b``; the evidence holds when it verifies and ``root_in_b`` differs from
+    ``checkpoint_a``'s root hash.
+    """
+
+    origin: str
+    kind: str
+    checkpoint_a: str
+    checkpoint_b: str
+    proof: list[str]
+    root_in_b: str
+    detected_at: int

@@ -12,6 +12,17 @@ The tables hold one transparency log (ADR 0005):
 - ``node_key``: one row (``id = 1``) with the node's C2SP signing key string. Never logged.
 - ``meta``: name/value facts about this database (the log origin, the schema version).
 
+Federation (spec §7, ADR 0007; migration 0002) adds:
+
+- ``peers``: the configured peers (origin, base URL, verifier keys) and their mirroring status.
+- ``mirror_heads``: per peer origin, the latest checkpoint whose entries are all mirrored and
+  verified (``size``, ``root``, ``note``), and ``pending``: how far entries and tiles of the
+  mirror have been written ahead of that checkpoint (rows beyond ``size`` are not yet covered).
+- ``mirror_entries`` and ``mirror_tiles``: the peer's entries and hash tiles, by origin.
+- ``witness_heads``: per origin, the latest checkpoint this node cosigned as a C2SP witness.
+- ``cosignatures``: witnesses' cosignature lines on this node's own checkpoints.
+- ``evidence``: pairs of signed checkpoints of one origin that cannot both be true.
+
 Column types are chosen to mean the same on both databases: ``BigInteger`` indexes (on SQLite
 an ``INTEGER PRIMARY KEY`` so ``entries.idx`` is the rowid), ``LargeBinary`` bytes (BLOB /
 BYTEA), ``String`` text. The Alembic migrations in :mod:`registry.migrations` create exactly
@@ -22,7 +33,22 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["SINGLETON_ID", "checkpoint", "entries", "meta", "metadata", "node_key", "tiles"]
+__all__ = [
+    "SINGLETON_ID",
+    "checkpoint",
+    "cosignatures",
+    "entries",
+    "evidence",
+    "meta",
+    "metadata",
+    "mirror_entries",
+    "mirror_heads",
+    "mirror_tiles",
+    "node_key",
+    "peers",
+    "tiles",
+    "witness_heads",
+]
 
 SINGLETON_ID = 1
 """The primary key of the single row in ``checkpoint`` and ``node_key``."""
@@ -73,4 +99,84 @@ meta = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(), nullable=False),
+)
+
+# --- federation (spec §7, migration 0002) ------------------------------------------------------
+
+# A log origin is a note key name (spec §5.2); 255 characters is plenty and indexable everywhere.
+Origin = sa.String(255)
+
+peers = sa.Table(
+    "peers",
+    metadata,
+    sa.Column("origin", Origin, primary_key=True),
+    sa.Column("url", sa.String(), nullable=False),
+    sa.Column("vkey", sa.String(), nullable=False),
+    sa.Column("witness_vkey", sa.String(), nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("seen_size", sa.BigInteger(), nullable=False),
+    sa.Column("last_error", sa.String(), nullable=True),
+    sa.Column("last_attempt", sa.BigInteger(), nullable=True),
+    sa.Column("last_success", sa.BigInteger(), nullable=True),
+)
+
+mirror_heads = sa.Table(
+    "mirror_heads",
+    metadata,
+    sa.Column("origin", Origin, primary_key=True),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("root", sa.LargeBinary(), nullable=False),
+    sa.Column("note", sa.LargeBinary(), nullable=True),
+    sa.Column("pending", sa.BigInteger(), nullable=False),
+)
+
+mirror_entries = sa.Table(
+    "mirror_entries",
+    metadata,
+    sa.Column("origin", Origin, primary_key=True),
+    sa.Column("idx", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
+    sa.Index("ix_mirror_entries_id", "id"),
+)
+
+mirror_tiles = sa.Table(
+    "mirror_tiles",
+    metadata,
+    sa.Column("origin", Origin, primary_key=True),
+    sa.Column("level", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("idx", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
+)
+
+witness_heads = sa.Table(
+    "witness_heads",
+    metadata,
+    sa.Column("origin", Origin, primary_key=True),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("root", sa.LargeBinary(), nullable=False),
+    sa.Column("note", sa.LargeBinary(), nullable=False),
+)
+
+cosignatures = sa.Table(
+    "cosignatures",
+    metadata,
+    sa.Column("witness", sa.String(), primary_key=True),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("root", sa.LargeBinary(), nullable=False),
+    sa.Column("line", sa.String(), nullable=False),
+)
+
+evidence = sa.Table(
+    "evidence",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("origin", Origin, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("note_a", sa.LargeBinary(), nullable=False),
+    sa.Column("note_b", sa.LargeBinary(), nullable=False),
+    sa.Column("proof", sa.String(), nullable=False),
+    sa.Column("root_in_b", sa.LargeBinary(), nullable=False),
+    sa.Column("detected_at", sa.BigInteger(), nullable=False),
+    sa.Index("ix_evidence_origin", "origin"),
 )

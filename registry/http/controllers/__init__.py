@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from registry.http.controllers import declarations, meta, queries, tlog
+from registry.http.controllers import declarations, federation, meta, queries, tlog
 
 __all__ = ["ROUTE_HANDLERS"]
 
@@ -18,4 +18,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *tlog.HANDLERS,
     *declarations.HANDLERS,
     *queries.HANDLERS,
+    *federation.HANDLERS,
 ]

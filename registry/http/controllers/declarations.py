@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, RawBody
 from litestar.types import ControllerRouterHandler
 
+from registry.core.proof import parse_receipt
 from registry.http.problems import ProblemError
 from registry.http.runtime import Node
 from registry.http.submissions import submit_batch, submit_one
@@ -58,21 +59,35 @@ async def get_declaration(
     declaration_id: FromPath[str], node: NamedDependency[Node]
 ) -> Response[DeclarationView]:
     """The declaration's record, log index and origin, with a fresh receipt (inclusion proof
-    against the latest checkpoint) and that checkpoint."""
+    against the latest checkpoint of that origin) and that checkpoint. A declaration of a
+    mirrored peer log is served from the mirror, with a proof against the peer's checkpoint
+    (spec §7.7.2); ``origins`` lists every log known to hold it."""
     if not _ID.fullmatch(declaration_id):
         raise ProblemError("not-found", "a declaration id is 64 lowercase hex digits")
+    federation = node.federation
+    mirrored_origins = await federation.origins_of(declaration_id)
     found = await node.log.find(declaration_id)
-    if found is None:
-        raise ProblemError("not-found", f"no declaration {declaration_id} in this log")
-    index, entry = found
-    receipt = await node.log.receipt(index)
+    if found is not None:
+        index, entry = found
+        receipt = await federation.cosigned_receipt(await node.log.receipt(index))
+        origin = node.log.origin
+        checkpoint = parse_receipt(receipt).checkpoint_note
+    else:
+        mirrored = await federation.find_mirrored(declaration_id)
+        if mirrored is None:
+            raise ProblemError("not-found", f"no declaration {declaration_id} in any log here")
+        index, entry, origin = mirrored.index, mirrored.entry, mirrored.origin
+        receipt, checkpoint = mirrored.receipt, mirrored.checkpoint
+    origins = sorted({origin, *mirrored_origins})
     view = DeclarationView(
         id=declaration_id,
         index=index,
-        origin=node.log.origin,
+        origin=origin,
         record=msgspec.Raw(entry),
         receipt=receipt,
-        checkpoint=(await node.log.checkpoint()).decode(),
+        checkpoint=checkpoint.decode(),
+        origins=origins,
+        flagged=origin in node.index.flagged,
     )
     return Response(view, headers={"Cache-Control": "no-store"})
 

@@ -25,6 +25,10 @@ ENDPOINTS = {
     "creator": "/v1/creators/{did}",
     "check": "/v1/check",
     "spawning": "/api/v2/query/urls/",
+    "peers": "/v1/peers",
+    "evidence": "/v1/evidence",
+    "admin_peers": "/v1/admin/peers",
+    "add_checkpoint": "/add-checkpoint",
     "openapi": "/schema/openapi.json",
 }
 
@@ -45,6 +49,7 @@ async def well_known(node: NamedDependency[Node]) -> Response[NodeInfo]:
             "max_batch_items": settings.max_batch_items,
             "rate_limit_per_minute": settings.rate_limit,
         },
+        witness_key=node.federation.witness_key,
     )
     return Response(info, headers={"Cache-Control": "public, max-age=300"})
 

@@ -29,8 +29,9 @@ CHECKPOINT_MEDIA_TYPE: Final = "text/plain"  # Litestar appends "; charset=utf-8
 
 @get("/checkpoint", media_type=CHECKPOINT_MEDIA_TYPE, tags=["log"], summary="Latest checkpoint")
 async def checkpoint(node: NamedDependency[Node]) -> Response[bytes]:
-    """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
-    note = await node.log.checkpoint()
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note), with the witness
+    cosignatures collected for it (spec §7.5.3)."""
+    note = await node.federation.cosigned(await node.log.checkpoint())
     return Response(
         content=note,
         media_type=CHECKPOINT_MEDIA_TYPE,

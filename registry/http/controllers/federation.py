@@ -1,0 +1,150 @@
+"""Federation endpoints (spec §7): peers, evidence, the admin API and the tlog-witness endpoint.
+
+- ``GET /v1/peers``: every peer with its mirroring state (spec §7.2.3);
+- ``GET /v1/evidence[?origin=]``: stored equivocation evidence (spec §7.6.3);
+- ``POST /v1/admin/peers`` and ``DELETE /v1/admin/peers/{origin}``: change the peers at run time,
+  with the operator token as ``Authorization: Bearer`` (spec §7.2.2);
+- ``POST /add-checkpoint``: C2SP tlog-witness (spec §7.5).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
+from litestar.types import ControllerRouterHandler
+
+from registry.core.encoding import b64encode
+from registry.federation.config import parse_peer
+from registry.federation.errors import PeerConfigError
+from registry.federation.service import PeerStatus
+from registry.http.problems import ProblemError
+from registry.http.runtime import Node
+from registry.http.wire import EvidenceView, PeerRequest, PeerView
+
+__all__ = ["HANDLERS"]
+
+_WITNESS_PROBLEMS = {400: "bad-request", 403: "forbidden", 404: "not-found", 422: "bad-proof"}
+
+
+def peer_view(status: PeerStatus) -> PeerView:
+    """The wire form of a peer's status."""
+    return PeerView(
+        origin=status.origin,
+        url=status.url,
+        verifier_key=status.verifier_key,
+        witness_key=status.witness_key,
+        source=status.source,
+        verified_size=status.verified_size,
+        seen_size=status.seen_size,
+        lag=status.lag,
+        cosigned_size=status.cosigned_size,
+        last_error=status.last_error,
+        last_attempt=status.last_attempt,
+        last_success=status.last_success,
+        flagged=status.flagged,
+        evidence=status.evidence,
+    )
+
+
+@get("/v1/peers", tags=["federation"], summary="Peers and their mirroring state")
+async def list_peers(node: NamedDependency[Node]) -> Response[list[PeerView]]:
+    """Every configured peer: origin, URL, keys, verified and seen sizes, lag, last error,
+    whether it is flagged for equivocation."""
+    statuses = await node.federation.peer_statuses()
+    return Response([peer_view(s) for s in statuses], headers={"Cache-Control": "no-store"})
+
+
+@get("/v1/evidence", tags=["federation"], summary="Equivocation evidence")
+async def list_evidence(
+    node: NamedDependency[Node],
+    origin: Annotated[str | None, QueryParameter(max_length=255)] = None,
+) -> list[EvidenceView]:
+    """Pairs of signed checkpoints of one origin that cannot both be true, oldest first."""
+    rows = await node.federation.evidence(origin)
+    return [
+        EvidenceView(
+            origin=row.origin,
+            kind=row.kind,
+            checkpoint_a=row.note_a.decode("utf-8", "replace"),
+            checkpoint_b=row.note_b.decode("utf-8", "replace"),
+            proof=[b64encode(bytes.fromhex(h)) for h in row.proof.split("\n") if h],
+            root_in_b=b64encode(row.root_in_b),
+            detected_at=row.detected_at,
+        )
+        for row in rows
+    ]
+
+
+def require_operator(request: Request[Any, Any, Any], node: Node) -> None:
+    """Check ``Authorization: Bearer <operator token>`` (spec §7.2.2).
+
+    Raises:
+        ProblemError: 403 ``forbidden`` when no token is configured (the admin API is off),
+            401 ``unauthorized`` when the header is missing or wrong.
+    """
+    token = node.settings.admin_token
+    if not token:
+        raise ProblemError("forbidden", "the admin API is disabled: no operator token is set")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        raise ProblemError(
+            "unauthorized",
+            "a valid operator token is required (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": 'Bearer realm="consent-registry admin"'},
+        )
+
+
+@post("/v1/admin/peers", tags=["admin"], summary="Add or update a peer", status_code=201)
+async def add_peer(
+    request: Request[Any, Any, Any], data: JSONBody[PeerRequest], node: NamedDependency[Node]
+) -> PeerView:
+    """Add a peer (its base URL and verifier key; optionally its witness key). The mirror
+    starts within the poll interval; the answer is the peer's state."""
+    require_operator(request, node)
+    try:
+        spec = parse_peer(data.url, data.verifier_key, data.witness_key)
+        await node.federation.add_peer(spec)
+    except PeerConfigError as exc:
+        raise ProblemError("bad-peer", str(exc)) from None
+    statuses = {s.origin: s for s in await node.federation.peer_statuses()}
+    return peer_view(statuses[spec.origin])
+
+
+@delete("/v1/admin/peers/{origin:path}", tags=["admin"], summary="Remove a peer")
+async def remove_peer(
+    request: Request[Any, Any, Any], origin: FromPath[str], node: NamedDependency[Node]
+) -> None:
+    """Stop mirroring a peer. Its verified entries stay served, and its evidence kept."""
+    require_operator(request, node)
+    if not await node.federation.remove_peer(origin.lstrip("/")):
+        raise ProblemError("not-found", f"no peer {origin.lstrip('/')!r}")
+
+
+@post("/add-checkpoint", tags=["federation"], summary="C2SP tlog-witness add-checkpoint")
+async def add_checkpoint(body: RawBody, node: NamedDependency[Node]) -> Response[bytes]:
+    """Cosign a peer's checkpoint after checking its signature and its consistency with the
+    checkpoint of that log we cosigned last (C2SP tlog-witness)."""
+    result = await node.federation.add_checkpoint(body)
+    if result.status in _WITNESS_PROBLEMS:
+        raise ProblemError(_WITNESS_PROBLEMS[result.status], result.reason)
+    return Response(
+        content=result.body,
+        status_code=result.status,
+        media_type=result.content_type,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+HANDLERS: list[ControllerRouterHandler] = [
+    list_peers,
+    list_evidence,
+    add_peer,
+    remove_peer,
+    add_checkpoint,
+]
