@@ -20,6 +20,7 @@ from consent import (
     KeyFileError,
     RetryPolicy,
     TransportError,
+    VerificationError,
     fingerprint,
     generate_key,
     load_key,
@@ -315,3 +316,23 @@ print("MODULES", sorted(m.name for m in pkgutil.walk_packages(consent.__path__, 
     assert loaded == "LOADED []"
     assert "consent.cli" in modules
     assert "consent.diligence" in modules
+
+
+def test_a_node_presenting_another_key_is_refused(sync_node: ThreadNode, tmp_path: Path) -> None:
+    with sync_node.client() as client:
+        real = client.info().verifier_key
+    impostor = "sdk.test/log+00000000+AQ" + "A" * 42
+    with (
+        sync_node.client(node_key=impostor) as client,
+        pytest.raises(VerificationError, match="not the pinned"),
+    ):
+        client.info()
+    store = ReceiptStore(tmp_path / "receipts")
+    store.pin_key("http://node.test", impostor)
+    with sync_node.client() as client:
+        creator = Creator(creator_key(4), client, store)
+        with pytest.raises(VerificationError, match="is pinned"):
+            creator.node_info()
+    store.pin_key("http://node.test", real)
+    with sync_node.client() as client:
+        assert Creator(creator_key(4), client, store).node_info().verifier_key == real
