@@ -143,7 +143,9 @@ def free_port() -> int:
         return port
 
 
-def start_registry(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+def start_registry(
+    data_dir: Path, *extra: str, origin: str = ORIGIN
+) -> tuple[subprocess.Popen[str], str]:
     """Start ``registry serve`` on a free port; return the process and its base URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "CONSENT_"))}
@@ -158,7 +160,7 @@ def start_registry(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], 
             "--data-dir",
             str(data_dir),
             "--origin",
-            ORIGIN,
+            origin,
             *extra,
         ],
         env=env,

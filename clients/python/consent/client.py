@@ -16,7 +16,7 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
@@ -40,6 +40,7 @@ from consent.wire import (
     NodeInfo,
     PdqAnswer,
     PdqResult,
+    PeerView,
     Problem,
     SubmitResult,
     WorkAnswer,
@@ -159,9 +160,11 @@ _JSON: Final = {"Content-Type": "application/json"}
 class _Api:
     """Paths, bodies and answer decoding shared by the sync and async clients."""
 
-    def __init__(self, chunk_size: int) -> None:
+    def __init__(self, chunk_size: int, log_keys: Mapping[str, str] | None) -> None:
         self.chunk_size = chunk_size
         self.info: NodeInfo | None = None
+        self.log_keys = dict(log_keys or {})
+        self.peer_keys: dict[str, str] | None = None
 
     def accept_info(self, info: NodeInfo, node_key: str | None) -> NodeInfo:
         """Keep the node's description, after checking it against the pinned key if any."""
@@ -173,10 +176,38 @@ class _Api:
         self.info = info
         return info
 
-    def verifier(self) -> NoteVerifier:
+    def verifier(self, origin: str | None = None) -> NoteVerifier:
+        """The key to verify checkpoints of ``origin`` (default: the node's own log).
+
+        Keys given as ``log_keys`` win; then the node's own key for its origin; then the key
+        the node lists for that peer (``/v1/peers``, fetched by the caller into peer_keys).
+        """
         if self.info is None:  # pragma: no cover - callers fetch info first
             raise VerificationError("node description not fetched")
-        return verifier_from_key(self.info.verifier_key)
+        origin = origin or self.info.origin
+        key = self.log_keys.get(origin)
+        if key is None and origin == self.info.origin:
+            key = self.info.verifier_key
+        if key is None and self.peer_keys is not None:
+            key = self.peer_keys.get(origin)
+        if key is None:
+            raise VerificationError(f"no verifier key for the log {origin!r}: pass it in log_keys")
+        return verifier_from_key(key)
+
+    def needs_peers(self, origin: str) -> bool:
+        return (
+            self.info is not None
+            and origin != self.info.origin
+            and origin not in self.log_keys
+            and self.peer_keys is None
+        )
+
+    def accept_peers(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            self.peer_keys = {}
+            return
+        peers = _decode(response, list[PeerView])
+        self.peer_keys = {p.origin: p.verifier_key for p in peers}
 
     @staticmethod
     def check_covers(
@@ -255,6 +286,12 @@ class ConsentClient:
     ``base_url`` is the node's URL (``https://registry.example``). ``transport`` replaces
     httpx's network transport (tests). ``concurrency`` bounds the parallel requests of a batch
     check; ``chunk_size`` the items per request (never more than the node's limit).
+
+    Verifying answers: ``node_key`` pins the node's own verifier key (otherwise the key its
+    ``/.well-known/consent-registry`` presents first is used); ``log_keys`` maps other log
+    origins to their verifier keys, for declarations the node mirrors from peers. Without a
+    key there, the key the node lists for that peer (``/v1/peers``) is used: the creator's
+    signature is still checked, but the inclusion proof then rests on the node's word.
     """
 
     def __init__(
@@ -269,6 +306,7 @@ class ConsentClient:
         headers: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         node_key: str | None = None,
+        log_keys: Mapping[str, str] | None = None,
     ) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -277,7 +315,7 @@ class ConsentClient:
             headers={"User-Agent": USER_AGENT, **(headers or {})},
         )
         self._retry = retry or RetryPolicy()
-        self._api = _Api(chunk_size)
+        self._api = _Api(chunk_size, log_keys)
         self._concurrency = max(1, concurrency)
         self._sleep = sleep
         self._node_key = node_key
@@ -387,7 +425,7 @@ class ConsentClient:
         self, declaration_id: str, *, sha256: str | None = None, url: str | None = None
     ) -> VerifiedDeclaration:
         """Fetch a declaration and verify it locally: signature, inclusion in the node's signed
-        checkpoint (against the pinned or first-seen verifier key), and, if ``sha256`` or
+        checkpoint, and, if ``sha256`` or
         ``url`` is given, that it mentions that work.
 
         Raises:
@@ -395,7 +433,10 @@ class ConsentClient:
         """
         self.info()
         view = self.declaration(declaration_id)
-        return self._api.check_covers(verify_view(view, self._api.verifier()), sha256, url)
+        if self._api.needs_peers(view.origin):
+            self._api.accept_peers(self._request("GET", "/v1/peers"))
+        verified = verify_view(view, self._api.verifier(view.origin))
+        return self._api.check_covers(verified, sha256, url)
 
     def verify_answer(self, answer: Answer | WorkAnswer) -> list[VerifiedDeclaration]:
         """Verify every declaration behind a positive answer (see :meth:`verify_declaration`).
@@ -476,6 +517,7 @@ class AsyncConsentClient:
         headers: dict[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         node_key: str | None = None,
+        log_keys: Mapping[str, str] | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -484,7 +526,7 @@ class AsyncConsentClient:
             headers={"User-Agent": USER_AGENT, **(headers or {})},
         )
         self._retry = retry or RetryPolicy()
-        self._api = _Api(chunk_size)
+        self._api = _Api(chunk_size, log_keys)
         self._concurrency = max(1, concurrency)
         self._sleep = sleep
         self._node_key = node_key
@@ -583,7 +625,10 @@ class AsyncConsentClient:
         """Fetch and verify a declaration; see :meth:`ConsentClient.verify_declaration`."""
         await self.info()
         view = await self.declaration(declaration_id)
-        return self._api.check_covers(verify_view(view, self._api.verifier()), sha256, url)
+        if self._api.needs_peers(view.origin):
+            self._api.accept_peers(await self._request("GET", "/v1/peers"))
+        verified = verify_view(view, self._api.verifier(view.origin))
+        return self._api.check_covers(verified, sha256, url)
 
     async def verify_answer(self, answer: Answer | WorkAnswer) -> list[VerifiedDeclaration]:
         """Verify every declaration behind a positive answer."""

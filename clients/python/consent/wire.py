@@ -22,6 +22,7 @@ __all__ = [
     "NodeInfo",
     "PdqMatch",
     "PdqResult",
+    "PeerView",
     "Problem",
     "SubmitResult",
     "WorkAnswer",
@@ -101,6 +102,17 @@ class DeclarationView(msgspec.Struct, frozen=True, kw_only=True):
     record: msgspec.Raw
     receipt: str
     checkpoint: str = ""
+    origins: list[str] = msgspec.field(default_factory=list)
+    flagged: bool = False
+
+
+class PeerView(msgspec.Struct, frozen=True, kw_only=True):
+    """One of the node's peers (``GET /v1/peers``): a log it mirrors, and that log's key."""
+
+    origin: str
+    url: str = ""
+    verifier_key: str
+    flagged: bool = False
 
 
 class ClaimView(msgspec.Struct, frozen=True, kw_only=True):
