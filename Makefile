@@ -10,10 +10,11 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: run test lint typecheck pytest vectors vectors-check bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e "clients/python[all]"
 	touch $(STAMP)
 
 run: $(STAMP)
