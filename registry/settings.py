@@ -67,6 +67,7 @@ class Settings:
     admin_token: str | None = dataclasses.field(default=None, repr=False)
     peer_poll_interval: float = 5.0
     peer_timeout: float = 10.0
+    peer_max_backoff: float = 60.0
     peer_concurrency: int = 8
 
     def __post_init__(self) -> None:
@@ -93,8 +94,8 @@ class Settings:
             raise SettingsError(f"rate_limit must be 0 (off) or positive, not {self.rate_limit}")
         if self.batch_interval < 0 or self.index_poll_interval <= 0:
             raise SettingsError("batch_interval must be >= 0 and index_poll_interval > 0")
-        if self.peer_poll_interval <= 0 or self.peer_timeout <= 0:
-            raise SettingsError("peer_poll_interval and peer_timeout must be > 0")
+        if min(self.peer_poll_interval, self.peer_timeout, self.peer_max_backoff) <= 0:
+            raise SettingsError("peer_poll_interval, peer_timeout, peer_max_backoff must be > 0")
         if self.admin_token is not None and len(self.admin_token) < 16:
             raise SettingsError("admin_token must be at least 16 characters")
         if self.log_level not in LOG_LEVELS:

@@ -218,6 +218,7 @@ class PeerMirror:
             await self._compare(seen, head)
         except EquivocationError as exc:
             await store_evidence(self.store, exc.evidence, int(self.clock()))
+            self.on_commit(self.origin)  # the index marks the origin's claims (spec §7.6.4)
             raise
         if seen.size <= head.size:
             return MirrorOutcome(seen.size, head.size, 0)

@@ -166,12 +166,12 @@ class Federation:
                 on_mirror_commit=on_mirror_commit,
                 clock=clock,
             )
+            if peers is not None:
+                await federation._sync_peers_file(peers)
         except BaseException:
             await engine.dispose()
             raise
-        federation._leader_task = asyncio.create_task(
-            federation._lead(peers), name="federation-leader"
-        )
+        federation._leader_task = asyncio.create_task(federation._lead(), name="federation-leader")
         return federation
 
     async def stop(self) -> None:
@@ -194,12 +194,10 @@ class Federation:
 
     # -- leading -----------------------------------------------------------------------------
 
-    async def _lead(self, peers: Sequence[PeerSpec] | None) -> None:
+    async def _lead(self) -> None:
         while not self._lock.try_acquire():
             await asyncio.sleep(LEADER_RETRY)
         _log.info("this worker runs federation (mirrors, pusher)")
-        if peers is not None:
-            await self._sync_peers_file(peers)
         self._tasks["push"] = asyncio.create_task(self.pusher.run(), name="federation-push")
         while True:
             try:
@@ -213,7 +211,10 @@ class Federation:
                 )
 
     async def _sync_peers_file(self, peers: Sequence[PeerSpec]) -> None:
-        """The peers file is authoritative for the peers it configured (``source='file'``)."""
+        """The peers file is authoritative for the peers it configured (``source='file'``).
+
+        Every worker does this at start-up; the writes are idempotent.
+        """
         listed = {p.origin for p in peers}
         for row in await self.store.peers():
             if row.source == "file" and row.origin not in listed:
@@ -243,6 +244,7 @@ class Federation:
             self.store,
             client,
             poll_interval=self.settings.peer_poll_interval,
+            max_backoff=self.settings.peer_max_backoff,
             clock=self.clock,
             on_commit=self.on_mirror_commit,
         )

@@ -115,12 +115,19 @@ class FederationStore:
         values: dict[str, object] = {"url": peer.url, "vkey": peer.vkey, "source": peer.source}
         if peer.witness_vkey is not None:  # else keep a key pinned earlier
             values["witness_vkey"] = peer.witness_vkey
-        async with self.engine.begin() as conn:
-            updated = await conn.execute(
-                sa.update(t).where(t.c.origin == peer.origin).values(**values)
-            )
-            if updated.rowcount == 0:
-                await conn.execute(sa.insert(t).values(origin=peer.origin, seen_size=0, **values))
+        for _attempt in range(2):  # a concurrent insert of the same origin: update it then
+            try:
+                async with self.engine.begin() as conn:
+                    updated = await conn.execute(
+                        sa.update(t).where(t.c.origin == peer.origin).values(**values)
+                    )
+                    if updated.rowcount == 0:
+                        await conn.execute(
+                            sa.insert(t).values(origin=peer.origin, seen_size=0, **values)
+                        )
+                return
+            except IntegrityError:
+                continue
 
     async def remove_peer(self, origin: str) -> bool:
         """Forget a peer's configuration (its mirrored log and evidence are kept)."""
