@@ -23,7 +23,8 @@ recoverable and how to report it (the node maps ``slug`` to an RFC 9457 problem 
     ├── NoteError                  malformed signed note
     │   └── UnverifiedNoteError    no trusted signature verifies, or a trusted one fails
     ├── CheckpointError            malformed checkpoint body
-    └── ReceiptError               malformed receipt, or one that does not verify
+    ├── ReceiptError               malformed receipt, or one that does not verify
+    └── SnapshotError              malformed snapshot, filter or chain (spec §8)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "ReceiptError",
     "RecordError",
     "SignatureError",
+    "SnapshotError",
     "StructuredFieldError",
     "TileError",
     "UnverifiedNoteError",
@@ -154,3 +156,10 @@ class ReceiptError(ProtocolError):
     """A receipt (C2SP tlog-proof) is malformed or does not verify."""
 
     slug = "bad-receipt"
+
+
+class SnapshotError(ProtocolError):
+    """An offline snapshot (spec §8) is malformed: its container, header, filter parameters or
+    bytes, its binding to a checkpoint, or the order of a chain of snapshots."""
+
+    slug = "bad-snapshot"

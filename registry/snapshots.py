@@ -1,0 +1,317 @@
+"""The node's offline snapshots (spec §8): build, chain and keep them as the log grows.
+
+:class:`SnapshotBuilder` keeps its own :class:`~registry.core.state.ConsentState` of the node's
+log, fed from the log's entries up to exactly the size of the latest signed checkpoint, so that
+every snapshot holds the reserved set at one checkpoint (spec §8.1) and nothing else: the
+worker's :class:`~registry.index.LogIndex` also absorbs mirrored logs and runs ahead of any
+checkpoint, so it cannot serve here. :meth:`SnapshotBuilder.refresh` then publishes a full
+snapshot or a delta (spec §8.7):
+
+- a **full** snapshot holds every subject reserved at its size;
+- a **delta** holds the subjects reserved at its size that were not reserved at the previous
+  snapshot's size: it only adds. A subject that stops being reserved (withdrawal, supersession)
+  stays in the chain as a stale hit until the next full rebuild; a hit means "ask the node", so
+  this costs a query, never a wrong answer.
+
+A new chain (full rebuild) starts when there is no chain yet, when it has
+:attr:`SnapshotPolicy.max_deltas` deltas, or when the deltas' items or the stale subjects exceed
+:attr:`SnapshotPolicy.rebuild_fraction` of the full snapshot's items. The current and the
+previous chain stay available by name, so a client that listed just before a rebuild can finish.
+
+:class:`SnapshotService` runs a builder in the background for the app (wiring: see
+:mod:`registry.http.controllers.snapshots`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from registry.core.checkpoint import open_checkpoint
+from registry.core.errors import ProtocolError
+from registry.core.note import NoteSigner
+from registry.core.records import Declaration, decode_record, record_id
+from registry.core.snapshot import (
+    DEFAULT_CATEGORY,
+    SnapshotHeader,
+    build_filter,
+    make_snapshot,
+    parse_snapshot,
+    subject_key,
+)
+from registry.core.state import ConsentState, Subject, subjects_of
+
+__all__ = [
+    "PublishedSnapshot",
+    "SnapshotBuilder",
+    "SnapshotPolicy",
+    "SnapshotService",
+    "SnapshotSource",
+    "load_node_signer",
+]
+
+_log = logging.getLogger("registry.snapshots")
+
+
+class SnapshotSource(Protocol):
+    """What the builder needs from the log (:class:`registry.log.NodeLog` provides it)."""
+
+    async def checkpoint(self) -> bytes: ...
+
+    def entries(self, start: int, stop: int) -> AsyncIterator[tuple[int, bytes]]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapshotPolicy:
+    """How snapshots are built and when a chain is rebuilt (spec §8.7)."""
+
+    fingerprint_bits: int = 16
+    """8 (~9 bits/entry, FPR 1/256) or 16 (~18 bits/entry, FPR 1/65536)."""
+    category: str = DEFAULT_CATEGORY
+    max_deltas: int = 32
+    """Deltas after which the next snapshot is a full rebuild."""
+    rebuild_fraction: float = 0.25
+    """Rebuild when the deltas' items, or the stale subjects, exceed this share of the full
+    snapshot's items (at least :attr:`min_rebuild_items`)."""
+    min_rebuild_items: int = 1024
+    page: int = 5000
+    """Log entries read per query while catching up."""
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    """One snapshot file as served: its name, header and bytes (spec §8.6)."""
+
+    name: str
+    header: SnapshotHeader
+    data: bytes
+    sha256: str
+    """Lowercase hex SHA-256 of :attr:`data` (the whole file)."""
+
+    @classmethod
+    def of(cls, data: bytes) -> PublishedSnapshot:
+        """Describe a snapshot file this node built (its header is trusted as is)."""
+        header, _, _ = parse_snapshot(data)
+        return cls(header.name, header, data, hashlib.sha256(data).hexdigest())
+
+
+class SnapshotBuilder:
+    """Follows the node's log and publishes its snapshot chain (spec §8.7).
+
+    One builder per worker. Not thread-safe; :meth:`refresh` serialises itself.
+    """
+
+    def __init__(self, signer: NoteSigner, *, policy: SnapshotPolicy | None = None) -> None:
+        self.signer = signer
+        self.origin = signer.name
+        self.policy = policy or SnapshotPolicy()
+        self.state = ConsentState()
+        self.size = 0  # log entries absorbed: 0..size-1
+        self.root_hash = b""
+        self.chain: tuple[PublishedSnapshot, ...] = ()
+        self.previous_chain: tuple[PublishedSnapshot, ...] = ()
+        self.skipped = 0
+        self._stale = 0  # subjects that left the reserved set since the chain's full snapshot
+        self._lock = asyncio.Lock()
+
+    def get(self, name: str) -> PublishedSnapshot | None:
+        """The snapshot named ``name`` of the current or the previous chain, if any."""
+        for snapshot in (*self.chain, *self.previous_chain):
+            if snapshot.name == name:
+                return snapshot
+        return None
+
+    async def refresh(self, source: SnapshotSource) -> PublishedSnapshot | None:
+        """Catch up to the latest checkpoint and publish a snapshot at its size.
+
+        Returns the new snapshot, or None if the chain already covers that size.
+
+        Raises:
+            ProtocolError: the checkpoint is not signed by the node key (it always is).
+            RuntimeError: the log is smaller than what the builder has absorbed.
+        """
+        async with self._lock:
+            note = await source.checkpoint()
+            checkpoint = open_checkpoint(note, self.signer.verifier).checkpoint
+            if checkpoint.size < self.size:
+                raise RuntimeError(f"log shrank from {self.size} to {checkpoint.size} entries")
+            if checkpoint.size == self.size and self.chain:
+                return None
+            tracking = bool(self.chain)
+            before: dict[Subject, bool] = {}
+            while self.size < checkpoint.size:
+                stop = min(self.size + self.policy.page, checkpoint.size)
+                records = [r async for r in self._decoded(source, self.size, stop)]
+                await asyncio.to_thread(self._absorb, records, before if tracking else None)
+                self.size = stop
+            self.root_hash = checkpoint.root_hash
+            published = await asyncio.to_thread(self._publish, before if tracking else None)
+            _log.info(
+                "snapshot %s: %d items, %d bytes",
+                published.name,
+                published.header.items,
+                len(published.data),
+            )
+            return published
+
+    async def _decoded(
+        self, source: SnapshotSource, start: int, stop: int
+    ) -> AsyncIterator[tuple[str, Declaration]]:
+        async for index, entry in source.entries(start, stop):
+            try:
+                yield record_id(entry), decode_record(entry)
+            except ProtocolError as exc:  # the index logs and skips such entries too
+                self.skipped += 1
+                _log.error("entry %d not in snapshots: %s", index, exc)
+
+    def _reserved(self, subject: Subject) -> bool:
+        return self.state.resolve(subject).reserved(self.policy.category)
+
+    def _absorb(
+        self, records: list[tuple[str, Declaration]], before: dict[Subject, bool] | None
+    ) -> None:
+        """Add records to the state; with ``before``, first note the reserved status (at the
+        previous snapshot's size) of every subject they may change."""
+        for declaration_id, record in records:
+            if before is not None:
+                for subject in self._touched(record):
+                    if subject not in before:
+                        before[subject] = self._reserved(subject)
+            self.state.add(declaration_id, record, origin=self.origin)
+
+    def _touched(self, record: Declaration) -> list[Subject]:
+        """The subjects whose resolution adding ``record`` may change (spec §3.5): its own,
+        and those of the creator's declarations it supersedes (spec §3.5.2)."""
+        subjects = subjects_of(record)
+        if record.supersedes:
+            targets = set(record.supersedes)
+            for declaration in self.state.by_creator(record.creator):
+                if declaration.declaration_id in targets:
+                    subjects.extend(subjects_of(declaration.record))
+        return subjects
+
+    def _publish(self, before: dict[Subject, bool] | None) -> PublishedSnapshot:
+        policy = self.policy
+        if before is None:
+            return self._publish_full()
+        added = [s for s, was in before.items() if not was and self._reserved(s)]
+        self._stale += sum(1 for s, was in before.items() if was and not self._reserved(s))
+        full = self.chain[0].header
+        deltas = self.chain[1:]
+        threshold = policy.rebuild_fraction * max(full.items, policy.min_rebuild_items)
+        delta_items = sum(s.header.items for s in deltas) + len(added)
+        if len(deltas) >= policy.max_deltas or delta_items > threshold or self._stale > threshold:
+            return self._publish_full()
+        fuse = build_filter(
+            (subject_key(*s) for s in added),
+            fingerprint_bits=policy.fingerprint_bits,
+            seed_material=self.root_hash,
+        )
+        data = make_snapshot(
+            origin=self.origin,
+            size=self.size,
+            root_hash=self.root_hash,
+            fuse=fuse,
+            signers=[self.signer],
+            kind="delta",
+            base=full.size,
+            previous=self.chain[-1].header.size,
+            category=policy.category,
+        )
+        published = PublishedSnapshot.of(data)
+        self.chain = (*self.chain, published)
+        return published
+
+    def _publish_full(self) -> PublishedSnapshot:
+        # spec §8.1: every subject whose resolved preference for the category is "n"
+        keys = [subject_key(*s) for s in self.state.subjects() if self._reserved(s)]
+        fuse = build_filter(
+            keys, fingerprint_bits=self.policy.fingerprint_bits, seed_material=self.root_hash
+        )
+        data = make_snapshot(
+            origin=self.origin,
+            size=self.size,
+            root_hash=self.root_hash,
+            fuse=fuse,
+            signers=[self.signer],
+            category=self.policy.category,
+        )
+        published = PublishedSnapshot.of(data)
+        self.previous_chain = self.chain
+        self.chain = (published,)
+        self._stale = 0
+        return published
+
+
+async def load_node_signer(database_url: str) -> NoteSigner:
+    """The node's log signing key, as stored by :meth:`registry.log.NodeLog.open`.
+
+    Raises:
+        RuntimeError: the database holds no key (the log was never opened).
+    """
+    from registry.storage import LogStore, create_engine  # noqa: PLC0415 - node-only imports
+
+    engine = create_engine(database_url)
+    try:
+        key = await LogStore(engine).signing_key()
+    finally:
+        await engine.dispose()
+    if key is None:
+        raise RuntimeError("the node has no signing key")
+    return NoteSigner.from_skey(key)
+
+
+class SnapshotService:
+    """A builder kept current in the background: a refresh every ``interval`` seconds."""
+
+    def __init__(
+        self, builder: SnapshotBuilder, source: SnapshotSource, *, interval: float = 60.0
+    ) -> None:
+        self.builder = builder
+        self.source = source
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._poke = asyncio.Event()
+
+    @classmethod
+    async def start(
+        cls,
+        database_url: str,
+        source: SnapshotSource,
+        *,
+        interval: float = 60.0,
+        policy: SnapshotPolicy | None = None,
+    ) -> SnapshotService:
+        """Load the node key and start refreshing (the first snapshot builds in the
+        background, so start-up does not wait for it)."""
+        signer = await load_node_signer(database_url)
+        service = cls(SnapshotBuilder(signer, policy=policy), source, interval=interval)
+        service._task = asyncio.create_task(service._follow(), name="snapshot-builder")
+        return service
+
+    def poke(self) -> None:
+        """Refresh now rather than at the next interval."""
+        self._poke.set()
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await self.builder.refresh(self.source)
+            except Exception as exc:
+                _log.warning("snapshot refresh failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), timeout=self.interval)
+            self._poke.clear()
+
+    async def stop(self) -> None:
+        """Stop refreshing."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
