@@ -133,11 +133,12 @@ async def add_checkpoint(body: RawBody, node: NamedDependency[Node]) -> Response
     result = await node.federation.add_checkpoint(body)
     if result.status in _WITNESS_PROBLEMS:
         raise ProblemError(_WITNESS_PROBLEMS[result.status], result.reason)
+    # The exact media type (Litestar would add "; charset=utf-8" to a text/* media_type):
+    # C2SP tlog-witness requires "text/x.tlog.size" for a 409.
     return Response(
         content=result.body,
         status_code=result.status,
-        media_type=result.content_type,
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", "Content-Type": result.content_type},
     )
 
 
