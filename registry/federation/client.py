@@ -1,8 +1,8 @@
 """HTTP client for one peer: its C2SP tlog-tiles resources, node description and witness.
 
 One :class:`PeerClient` (one connection pool) per peer, so a peer that hangs ties up only its
-own connections (spec §7.3.6). Every failure to get an answer, and every HTTP error status, is a
-:class:`PeerUnavailableError`; what the answers contain is verified by the caller.
+own connections (spec §7.3 item 9). Every failure to get an answer, and every HTTP error
+status, is a :class:`PeerUnavailableError`; what the answers contain is verified by the caller.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ class PeerConfigError(FederationError, ValueError):
 
 
 class PeerUnavailableError(FederationError):
-    """The peer did not answer, or answered with an HTTP error status (spec §7.3: back off)."""
+    """The peer did not answer, or answered with an HTTP error status (back off, §7.3 item 9)."""
 
 
 class PeerMisbehavingError(FederationError):

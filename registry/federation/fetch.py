@@ -1,4 +1,4 @@
-"""Fetching a range of a peer's entries and verifying every one of them (spec §7.3.4).
+"""Fetching a range of a peer's entries and verifying every one of them (spec §7.3 items 3-4).
 
 Entry bundles are fetched concurrently (bounded by the peer client's connection limit), decoded
 strictly (C2SP tlog-tiles, spec §4.5) and every entry is checked like a submission:

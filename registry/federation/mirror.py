@@ -271,7 +271,7 @@ class PeerMirror:
             merged = {**edge, **grown.tiles}
             edge = {c: merged[c] for c in tiles_for_append(grown.size)}
             size, root, pending = grown.size, grown.root, stop
-        # spec §7.3.5: the verified entries must rebuild exactly the signed root.
+        # spec §7.3 item 5: the verified entries must rebuild exactly the signed root.
         if root != seen.root:
             raise PeerMisbehavingError(
                 f"entries {head.size}..{seen.size - 1} do not reproduce the root of the "
