@@ -370,15 +370,14 @@ def build_filter(
 
     Raises:
         SnapshotError: a key outside 0..2^64-1, a width other than 8 or 16, more than
-            :data:`MAX_ITEMS` keys, or no seed among :data:`MAX_ATTEMPTS` peels the keys.
+            :data:`MAX_ITEMS` keys (checked by :class:`BinaryFuseFilter`), or no seed among
+            :data:`MAX_ATTEMPTS` peels the keys.
     """
     if fingerprint_bits not in FINGERPRINT_BITS:
         raise SnapshotError(f"fingerprint width {fingerprint_bits} is not 8 or 16")
     unique = sorted(set(keys))
     if unique and not (unique[0] >= 0 and unique[-1] <= _M64):
         raise SnapshotError("keys must be 64-bit unsigned integers")
-    if len(unique) > MAX_ITEMS:
-        raise SnapshotError(f"a filter holds at most {MAX_ITEMS} items")
     segment_length, segment_count, array_length = _sizing(len(unique))
     if not unique:
         return BinaryFuseFilter(

@@ -1,0 +1,196 @@
+"""Test vectors for spec §8: offline snapshots (keys, binary fuse filters, signed files, chains).
+
+``generate()`` returns ``snapshots.json``, built from fixed items, a fixed seed material and a
+fixed node key (Ed25519 is deterministic, RFC 8032), so every byte is reproducible. Case kinds:
+
+- ``key``: a subject and its 64-bit key (spec §8.2), as 16 lowercase hex digits;
+- ``filter``: keys, fingerprint width and seed material in; parameters, filter bytes (hex) and
+  lookups out (spec §8.4). Implementations MUST reproduce every lookup answer; reproducing the
+  bytes is only expected of a builder following the RECOMMENDED construction of §8.4.3;
+- ``snapshot``: a signed snapshot file (hex) with the node's verifier key; the header it
+  carries and lookups (spec §8.3, §8.5, §8.6), or ``result: invalid`` and the error;
+- ``chain``: snapshot files (by case name) that do or do not form a chain (spec §8.7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from registry.core.note import NoteSigner, sign_note
+from registry.core.snapshot import (
+    SnapshotHeader,
+    build_filter,
+    encode_snapshot,
+    make_snapshot,
+    sha256_key,
+    split_snapshot,
+    url_key,
+)
+
+ORIGIN = "node.example.org/log"
+OTHER = "other.example.org/log"
+
+
+def _seed(label: str) -> bytes:
+    return hashlib.sha256(f"consent-registry vector seed: {label}".encode()).digest()
+
+
+def _work(i: int) -> str:
+    return hashlib.sha256(f"snapshot vector work {i}".encode()).hexdigest()
+
+
+def _url(i: int) -> str:
+    return f"https://example.org/works/{i}.jpg"
+
+
+def _root(size: int) -> bytes:
+    return hashlib.sha256(f"vector root {size}".encode()).digest()
+
+
+def _invalid(name: str, error: str, **fields: object) -> dict[str, object]:
+    return {"name": name, **fields, "result": "invalid", "error": error}
+
+
+def _keys() -> list[dict[str, object]]:
+    cases: list[dict[str, object]] = []
+    for i in range(3):
+        cases.append(
+            {"name": f"key-sha256-{i}", "kind": "key", "subject": ["sha256", _work(i)],
+             "key": f"{sha256_key(_work(i)):016x}"}
+        )  # fmt: skip
+        cases.append(
+            {"name": f"key-url-{i}", "kind": "key", "subject": ["url", _url(i)],
+             "key": f"{url_key(_url(i)):016x}"}
+        )  # fmt: skip
+    return cases
+
+
+def _filters() -> list[dict[str, object]]:
+    cases: list[dict[str, object]] = []
+    for count in (0, 1, 5, 40):
+        members = [sha256_key(_work(i)) for i in range(count)]
+        members += [url_key(_url(i)) for i in range(count // 2)]
+        others = [sha256_key(_work(1000 + i)) for i in range(20)]
+        for bits in (8, 16):
+            material = f"vector filter {count}".encode()
+            fuse = build_filter(members, fingerprint_bits=bits, seed_material=material)
+            lookups = [
+                {"key": f"{k:016x}", "member": True, "hit": fuse.contains(k)} for k in members
+            ]
+            lookups += [
+                {"key": f"{k:016x}", "member": False, "hit": fuse.contains(k)} for k in others
+            ]
+            cases.append(
+                {
+                    "name": f"filter-{count}-{bits}",
+                    "kind": "filter",
+                    "keys": [f"{k:016x}" for k in members],
+                    "fingerprint_bits": bits,
+                    "seed_material": material.hex(),
+                    "seed": f"{fuse.seed:016x}",
+                    "items": fuse.items,
+                    "segment_length": fuse.segment_length,
+                    "segment_count": fuse.segment_count,
+                    "array_length": fuse.array_length,
+                    "filter": fuse.data.hex(),
+                    "lookups": lookups,
+                }
+            )  # fmt: skip
+    return cases
+
+
+def _snapshot_case(name: str, data: bytes, vkey: str, **extra: object) -> dict[str, object]:
+    note, _ = split_snapshot(data)
+    text = note.decode().split("\n\n")[0] + "\n"
+    return {"name": name, "kind": "snapshot", "file": data.hex(), "verifier_key": vkey,
+            "header": text, **extra}  # fmt: skip
+
+
+def _snapshots() -> list[dict[str, object]]:
+    node = NoteSigner.from_seed(ORIGIN, _seed("snapshot node"))
+    other = NoteSigner.from_seed(OTHER, _seed("snapshot other"))
+    vkey = node.verifier.vkey
+    reserved = [("sha256", _work(i)) for i in range(6)] + [("url", _url(0))]
+    not_reserved = [("sha256", _work(100 + i)) for i in range(4)] + [("url", _url(9))]
+
+    def keys(subjects: list[tuple[str, str]]) -> list[int]:
+        return [sha256_key(v) if k == "sha256" else url_key(v) for k, v in subjects]
+
+    full_filter = build_filter(keys(reserved), fingerprint_bits=16, seed_material=_root(10))
+    full = make_snapshot(origin=ORIGIN, size=10, root_hash=_root(10), fuse=full_filter,
+                         signers=[node])  # fmt: skip
+    added = [("sha256", _work(6)), ("url", _url(1))]
+    delta_filter = build_filter(keys(added), fingerprint_bits=8, seed_material=_root(12))
+    delta = make_snapshot(origin=ORIGIN, size=12, root_hash=_root(12), fuse=delta_filter,
+                          signers=[node], kind="delta", base=10, previous=10)  # fmt: skip
+    empty = make_snapshot(origin=ORIGIN, size=13, root_hash=_root(13),
+                          fuse=build_filter([]), signers=[node], kind="delta", base=10,
+                          previous=12)  # fmt: skip
+
+    def lookups(filt: object, subjects: list[tuple[str, str]], member: bool) -> list[object]:
+        from registry.core.snapshot import BinaryFuseFilter  # noqa: PLC0415
+
+        assert isinstance(filt, BinaryFuseFilter)
+        return [{"subject": list(s), "member": member, "hit": filt.contains(k)}
+                for s, k in zip(subjects, keys(subjects), strict=True)]  # fmt: skip
+
+    cases = [
+        _snapshot_case("snapshot-full", full, vkey, name_on_server="full-10",
+                       lookups=lookups(full_filter, reserved, True)
+                       + lookups(full_filter, not_reserved, False)),
+        _snapshot_case("snapshot-delta", delta, vkey, name_on_server="delta-10-12",
+                       lookups=lookups(delta_filter, added, True)),
+        _snapshot_case("snapshot-delta-empty", empty, vkey, name_on_server="delta-12-13",
+                       lookups=lookups(build_filter([]), added, False)),
+    ]  # fmt: skip
+    note, filter_bytes = split_snapshot(full)
+    flipped = bytearray(filter_bytes)
+    flipped[0] ^= 1
+    header = SnapshotHeader.from_text(note.decode().split("\n\n")[0] + "\n")
+    bad_fpr = header.to_text().replace("fpr 1/65536", "fpr 1/100000")
+    by_other = make_snapshot(origin=OTHER, size=10, root_hash=_root(10), fuse=full_filter,
+                             signers=[other])  # fmt: skip
+    cases += [
+        _invalid("snapshot-filter-tampered", "SnapshotError", kind="snapshot",
+                 file=encode_snapshot(note, bytes(flipped)).hex(), verifier_key=vkey),
+        _invalid("snapshot-truncated", "SnapshotError", kind="snapshot",
+                 file=full[:-1].hex(), verifier_key=vkey),
+        _invalid("snapshot-note-length-too-long", "SnapshotError", kind="snapshot",
+                 file=(b"\x00\x01\x00\x01" + full[4:]).hex(), verifier_key=vkey),
+        _invalid("snapshot-wrong-key", "UnverifiedNoteError", kind="snapshot",
+                 file=full.hex(), verifier_key=other.verifier.vkey),
+        _invalid("snapshot-bad-fpr-line", "SnapshotError", kind="snapshot",
+                 file=encode_snapshot(sign_note(bad_fpr, [node]), filter_bytes).hex(),
+                 verifier_key=vkey),
+        _invalid("snapshot-origin-not-key-name", "SnapshotError", kind="snapshot",
+                 file=encode_snapshot(sign_note(header.to_text().replace(ORIGIN, OTHER),
+                                                [node]), filter_bytes).hex(),
+                 verifier_key=vkey),
+        _invalid("snapshot-signed-by-other-log", "UnverifiedNoteError", kind="snapshot",
+                 file=by_other.hex(), verifier_key=vkey),
+    ]  # fmt: skip
+    cases += [
+        {"name": "chain-full-delta-delta", "kind": "chain",
+         "snapshots": ["snapshot-full", "snapshot-delta", "snapshot-delta-empty"],
+         "size": 13},
+        _invalid("chain-skips-a-delta", "SnapshotError", kind="chain",
+                 snapshots=["snapshot-full", "snapshot-delta-empty"]),
+        _invalid("chain-starts-with-delta", "SnapshotError", kind="chain",
+                 snapshots=["snapshot-delta"]),
+    ]  # fmt: skip
+    return cases
+
+
+def generate() -> dict[str, object]:
+    """Return ``{"snapshots.json": ...}`` (spec §8)."""
+    return {
+        "snapshots.json": {
+            "description": (
+                "Offline snapshots (spec §8): subject keys, binary fuse filters, signed "
+                "snapshot files and chains. Keys and seeds are 16 lowercase hex digits, "
+                "files and filters lowercase hex. 'hit' is what the lookup of spec §8.4.2 "
+                "answers; every member is a hit."
+            ),
+            "cases": _keys() + _filters() + _snapshots(),
+        }
+    }
