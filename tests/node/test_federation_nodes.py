@@ -142,6 +142,7 @@ def test_three_nodes_converge_cosign_and_catch_up(tmp_path: Path, postgres_url: 
         _check_declaration_served_with_origin_proof(c, a, record_id(first), later_node=b)
         _check_peer_states(nodes)
         _check_cosigned_checkpoints(nodes)
+        _check_receipt_carries_cosignatures(a, [b, c], record_id(first))
 
         # Stop c, write to a and b meanwhile, restart c: it catches up from its stored state.
         c.stop()
@@ -234,12 +235,30 @@ def _check_cosigned_checkpoints(nodes: list[NodeProcess]) -> None:
         assert {c.name for c in signed.cosignatures} == {w.name for w in witnesses}
 
 
+def _check_receipt_carries_cosignatures(
+    node: NodeProcess, witnesses: list[NodeProcess], declaration_id: str
+) -> None:
+    """A receipt for the node's own entry embeds its cosigned checkpoint (spec §7.5.3)."""
+    entry = _raw_record(node, declaration_id)
+    view = node.get(f"/v1/declarations/{declaration_id}").json()
+    assert view["origin"] == node.keys.origin
+    verified = verify_receipt(
+        view["receipt"],
+        entry,
+        NoteVerifier.from_vkey(node.keys.vkey),
+        [NoteVerifier.from_vkey(w.keys.witness_vkey) for w in witnesses],
+        min_witnesses=len(witnesses),
+    )
+    assert len(verified.signed_checkpoint.cosignatures) == len(witnesses)
+
+
 def test_empty_node_backfills_thousands_of_entries(tmp_path: Path) -> None:
     source = NodeProcess(NodeKeys.make("source.fed.test/log"), ["--data-dir", str(tmp_path / "s")])
     follower = NodeProcess(NodeKeys.make("empty.fed.test/log"), ["--data-dir", str(tmp_path / "e")])
     peers = tmp_path / "empty.peers"
     peers.write_text(source.peers_line() + "\n")
-    follower.extra_args = ["--peers", str(peers), "--peer-poll-interval", "1"]
+    # Two workers: one leads the mirror; both index the mirrored log from the database.
+    follower.extra_args = ["--peers", str(peers), "--peer-poll-interval", "1", "--workers", "2"]
     source.start()
     try:
         entries = make_entries(3000, seed=42)
@@ -263,8 +282,13 @@ def test_empty_node_backfills_thousands_of_entries(tmp_path: Path) -> None:
         assert served["index"] == 2999
         verify_receipt(served["receipt"], entries[-1], NoteVerifier.from_vkey(source.keys.vkey))
         hashes = [hashlib.sha256(f"work-42-{i}-0".encode()).hexdigest() for i in (0, 1500, 2999)]
-        checked = follower.post("/v1/check", json={"sha256s": hashes}).json()
-        assert all(item["prefs"] == {"train-ai": "n"} for item in checked["sha256s"])
+
+        def all_indexed() -> bool:
+            answer = follower.post("/v1/check", json={"sha256s": hashes}).json()
+            return all(item.get("prefs") == {"train-ai": "n"} for item in answer["sha256s"])
+
+        for _request in range(4):  # whichever worker answers has indexed the mirror
+            wait_until(all_indexed, timeout=10, what="both workers indexed the mirror")
         print(f"backfilled 3000 entries in {elapsed:.2f}s")
     finally:
         follower.stop()
