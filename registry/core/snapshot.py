@@ -43,6 +43,7 @@ __all__ = [
     "FORMAT_LINE",
     "MAX_ITEMS",
     "MAX_NOTE_BYTES",
+    "URL_KEY_LABEL",
     "BinaryFuseFilter",
     "Snapshot",
     "SnapshotChain",

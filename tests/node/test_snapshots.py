@@ -11,12 +11,20 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from registry.app import create_app
 from registry.core.checkpoint import open_checkpoint
-from registry.core.note import NoteVerifier
+from registry.core.errors import SnapshotError
+from registry.core.note import NoteSigner, NoteVerifier
 from registry.core.records import decode_record, record_id
-from registry.core.snapshot import SnapshotChain, open_snapshot, subject_key, verify_chain
+from registry.core.snapshot import (
+    SnapshotChain,
+    make_snapshot,
+    open_snapshot,
+    subject_key,
+    verify_chain,
+)
 from registry.core.state import ConsentState
 from registry.http.controllers import snapshots as snapshot_controller
 from registry.http.runtime import Node
@@ -235,3 +243,42 @@ async def _exercise(client: httpx.AsyncClient, service: SnapshotService, node: N
     missing = await client.get("/v1/snapshots/full-999")
     assert missing.status_code == 404
     assert missing.json()["type"] == "/problems/not-found"
+
+
+def test_numpy_batch_lookups_agree_with_the_core() -> None:
+    import random  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    from registry.core.snapshot import build_filter, sha256_key  # noqa: PLC0415
+    from registry.snapshot_numpy import (  # noqa: PLC0415
+        chain_contains,
+        contains_keys,
+        sha256_keys,
+        url_keys,
+    )
+
+    rng = random.Random(3)
+    digests = rng.randbytes(32 * 4000)
+    members = [sha256_key(digests[i : i + 32]) for i in range(0, 32 * 2000, 32)]
+    urls = [URL + str(i) for i in range(50)]
+    for bits in (8, 16):
+        fuse = build_filter([*members, *url_keys(urls).tolist()], fingerprint_bits=bits)
+        keys = sha256_keys(digests)
+        hits = contains_keys(fuse, keys)
+        assert hits.tolist() == [fuse.contains(int(k)) for k in keys]
+        assert hits[:2000].all()
+        assert contains_keys(fuse, url_keys(urls)).all()
+        as_rows = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)
+        assert (sha256_keys(as_rows) == keys).all()
+    empty = build_filter([])
+    assert not contains_keys(empty, keys).any()
+    with pytest.raises(SnapshotError):
+        sha256_keys(b"x" * 33)
+    with pytest.raises(SnapshotError):
+        sha256_keys(np.zeros((2, 31), dtype=np.uint8))
+    signer = NoteSigner.from_seed("n.test/log", bytes(32))
+    data = make_snapshot(origin="n.test/log", size=1, root_hash=bytes(32), fuse=fuse,
+                         signers=[signer])  # fmt: skip
+    chain = verify_chain([open_snapshot(data, signer.verifier)])
+    assert chain_contains(chain, keys[:2000]).all()
