@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -246,6 +246,19 @@ class PeerMirror:
             ours = await self._our_tiles(tiles_to_compare(seen.size, mirrored.size))
             check_consistent(seen, mirrored, ours)
 
+    def _fetch(
+        self, chunks: Iterator[tuple[int, int]], tree_size: int
+    ) -> asyncio.Task[tuple[int, list[bytes]]] | None:
+        """Start fetching the next chunk, if any; the task yields (its stop, its entries)."""
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+
+        async def fetch(start: int, stop: int) -> tuple[int, list[bytes]]:
+            return stop, await fetch_entries(self.client, start, stop, tree_size)
+
+        return asyncio.create_task(fetch(*chunk), name=f"fetch {self.origin} {chunk}")
+
     async def _our_tiles(self, coords: set[TileCoord]) -> dict[TileCoord, bytes]:
         return await load_mirror_tiles(self.store, self.origin, coords)
 
@@ -256,21 +269,32 @@ class PeerMirror:
         size, root = head.size, head.root
         edge: Mapping[TileCoord, bytes] = await self._our_tiles(tiles_for_append(head.size))
         pending = head.size
-        while size < seen.size:
-            stop = min(((size // TILE_WIDTH) + CHUNK_BUNDLES) * TILE_WIDTH, seen.size)
-            raw = await fetch_entries(self.client, size, stop, seen.size)
-            verified = await verify_entries(raw, size)
-            try:
-                grown = append_leaves(size, edge, [v.leaf_hash for v in verified])
-            except TileError as exc:  # pragma: no cover - our own edge tiles are complete
-                raise RuntimeError(f"mirror of {self.origin}: {exc}") from exc
-            rows = [(v.index, v.id, v.data) for v in verified]
-            tiles = [(c.level, c.index, data) for c, data in grown.tiles.items()]
-            if not await self.store.write_chunk(self.origin, pending, stop, rows, tiles):
-                return 0  # another process moved the mirror: it will finish the job
-            merged = {**edge, **grown.tiles}
-            edge = {c: merged[c] for c in tiles_for_append(grown.size)}
-            size, root, pending = grown.size, grown.root, stop
+        # Fetch the next chunk while the current one is verified and written (a pipeline).
+        chunks = _chunks(size, seen.size)
+        fetching = self._fetch(chunks, seen.size)
+        try:
+            while size < seen.size:
+                if fetching is None:  # pragma: no cover - the chunks cover the whole range
+                    raise RuntimeError(f"mirror of {self.origin}: ran out of chunks at {size}")
+                stop, raw = await fetching
+                fetching = self._fetch(chunks, seen.size)
+                verified = await verify_entries(raw, size)
+                try:
+                    grown = append_leaves(size, edge, [v.leaf_hash for v in verified])
+                except TileError as exc:  # pragma: no cover - our own edge tiles are complete
+                    raise RuntimeError(f"mirror of {self.origin}: {exc}") from exc
+                rows = [(v.index, v.id, v.data) for v in verified]
+                tiles = [(c.level, c.index, data) for c, data in grown.tiles.items()]
+                if not await self.store.write_chunk(self.origin, pending, stop, rows, tiles):
+                    return 0  # another process moved the mirror: it will finish the job
+                merged = {**edge, **grown.tiles}
+                edge = {c: merged[c] for c in tiles_for_append(grown.size)}
+                size, root, pending = grown.size, grown.root, stop
+        finally:
+            if fetching is not None:
+                fetching.cancel()
+                with contextlib.suppress(BaseException):
+                    await fetching
         # spec §7.3 item 5: the verified entries must rebuild exactly the signed root.
         if root != seen.root:
             raise PeerMisbehavingError(
@@ -282,6 +306,14 @@ class PeerMirror:
         # Invariant: mirror_heads now names a signed checkpoint whose every entry verified.
         self.on_commit(self.origin)
         return seen.size - head.size
+
+
+def _chunks(start: int, stop: int) -> Iterator[tuple[int, int]]:
+    """Ranges of at most CHUNK_BUNDLES bundles, ending on bundle boundaries (but the last)."""
+    while start < stop:
+        end = min(((start // TILE_WIDTH) + CHUNK_BUNDLES) * TILE_WIDTH, stop)
+        yield start, end
+        start = end
 
 
 def known_checkpoint(note: bytes) -> KnownCheckpoint:
