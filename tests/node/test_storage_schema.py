@@ -119,3 +119,33 @@ async def test_batched_lookups_beyond_one_statement(migrated_url: str) -> None:
         assert len(await store.tiles((0, i) for i in range(0, 9000, 2))) == 2250
     finally:
         await engine.dispose()
+
+
+async def test_federation_migration_downgrades_to_the_log_alone(migrated_url: str) -> None:
+    from alembic import command  # noqa: PLC0415
+
+    from registry.storage.migrate import alembic_config  # noqa: PLC0415
+
+    federation = {
+        "peers",
+        "mirror_heads",
+        "mirror_entries",
+        "mirror_tiles",
+        "witness_heads",
+        "cosignatures",
+        "evidence",
+    }
+    engine = create_engine(migrated_url)
+    try:
+        async with engine.begin() as conn:
+            tables = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
+            assert federation <= tables
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0001"))
+        async with engine.connect() as conn:
+            left = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()
+    assert not federation & left
+    assert {"entries", "tiles", "checkpoint", "node_key", "meta"} <= left
+    await upgrade(migrated_url)
+    assert await current_revision(migrated_url) == head_revision() == "0002"
