@@ -146,7 +146,6 @@ class PeerMirror:
 
     async def run(self) -> None:
         """Mirror forever: a round, then wait for a poke or the (backed-off) interval."""
-        self.flagged = self.origin in await self._flagged()
         while True:
             await self._round()
             delay = self.poll_interval
@@ -165,6 +164,8 @@ class PeerMirror:
 
     async def _round(self) -> None:
         """One round, with its outcome recorded in the peer's status (never raises)."""
+        # Evidence may also come from the witness endpoint (spec §7.5.2): check every round.
+        self.flagged = self.flagged or self.origin in await self._flagged()
         if self.flagged:
             # spec §7.6.4: an equivocating log is not mirrored further; what was verified
             # before stays served, marked.

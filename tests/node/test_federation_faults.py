@@ -265,3 +265,23 @@ def test_fake_peer_fork_helpers_agree_with_the_core() -> None:
     text = Checkpoint(signer.name, log.size, log.root)
     assert note == sign_checkpoint(text, signer)
     assert NoteVerifier.from_vkey(signer.verifier.vkey) == signer.verifier
+
+
+async def test_fork_shown_to_the_witness_stops_the_mirror(
+    database_url: str, tmp_path: Path
+) -> None:
+    entries = make_entries(10, seed=13)
+    with fake_peer("bad.test/log", entries[:5]) as bad:
+        async with node_with_peers(database_url, tmp_path, [bad]) as client:
+            await eventually(client, "bad.test/log", lambda s: s["verified_size"] == 5)
+            # The peer pushes a different checkpoint of the same size to our witness endpoint.
+            fork = build_log(make_entries(5, seed=14), bad.signer).files["checkpoint"]
+            answer = await client.post("/add-checkpoint", content=b"old 0\n\n" + fork)
+            assert answer.status_code == 409  # refused: it forks from the log we mirror
+            bad.served = build_log(entries, bad.signer)  # an extension of what we mirrored
+            state = await eventually(client, "bad.test/log", erroring("flagged"))
+            assert (state["flagged"], state["verified_size"]) == (True, 5)
+            evidence = (await client.get("/v1/evidence")).json()
+            assert [e["kind"] for e in evidence] == ["same-size"]
+            await asyncio.sleep(0.5)  # several poll intervals: still nothing accepted
+            assert (await peer_state(client, "bad.test/log"))["verified_size"] == 5
