@@ -162,6 +162,35 @@ def test_every_operation_documents_its_status_codes_and_content_types(
     assert not undocumented, "\n".join(f"{k}: {v}" for k, v in undocumented.items())
 
 
+VKEY = "fuzz.test/log+77485d2d+Ac2Xe7akWuUKbDefId+7J/KVvXm35t1buxhlGirgBNuI"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG found by fuzzing: 500 for this input; see report")
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        # invalid UTF-8 in a JSON object key: msgspec raises UnicodeDecodeError, not DecodeError
+        pytest.param("/v1/declarations:batch", b'{"\x80":1}', id="batch-utf8-key"),
+        pytest.param("/v1/check", b'{"\x80":1}', id="check-utf8-key"),
+        pytest.param("/v1/admin/peers", b'{"\x80":1}', id="admin-peers-utf8-key"),
+        # urlsplit raises ValueError("Invalid IPv6 URL"), not PeerConfigError
+        pytest.param(
+            "/v1/admin/peers",
+            b'{"url": "http://[a.test", "verifier_key": "' + VKEY.encode() + b'"}',
+            id="admin-peers-ipv6-bracket",
+        ),
+    ],
+)
+def test_fuzzing_regressions_answer_4xx(path: str, body: bytes, fuzzed_node: NodeProcess) -> None:
+    response = httpx.post(
+        fuzzed_node.base + path,
+        content=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
 def test_served_schema_is_the_one_fuzzed(fuzzed_node: NodeProcess) -> None:
     served = httpx.get(fuzzed_node.base + "/schema/openapi.json").json()
     assert set(served["paths"]) == set(node_openapi()["paths"])
