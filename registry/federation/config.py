@@ -40,7 +40,17 @@ class PeerSpec:
 
 
 def _check_url(url: str) -> str:
-    parts = urlsplit(url)
+    # urlsplit silently strips leading C0 controls and spaces, and removes tabs and newlines
+    # anywhere (WHATWG): refuse them, so the URL used is exactly the URL checked.
+    if not url.isascii() or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        raise PeerConfigError(f"peer URL {url!r} has a space, control or non-ASCII character")
+    if not url.lower().startswith(("http://", "https://")):
+        raise PeerConfigError(f"peer URL must be an http(s) URL with a host: {url!r}")
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number in 0..65535 raises here
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: "Invalid IPv6 URL"
+        raise PeerConfigError(f"peer URL {url!r} does not parse: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise PeerConfigError(f"peer URL must be an http(s) URL with a host: {url!r}")
     if parts.query or parts.fragment:

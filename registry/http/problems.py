@@ -181,6 +181,12 @@ def _on_protocol_error(request: Request[Any, Any, Any], exc: ProtocolError) -> R
     return problem_response(problem_for_protocol_error(exc))
 
 
+def _on_bad_text(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[bytes]:
+    # msgspec raises UnicodeDecodeError (not DecodeError) for invalid UTF-8 inside a JSON
+    # object key of a request body: a malformed encoding, not a server error.
+    return problem_response(make_problem("bad-encoding", f"the body is not valid UTF-8: {exc}"))
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     _log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(make_problem("internal-error", "the node failed to answer"))
@@ -207,6 +213,7 @@ def exception_handlers() -> ExceptionHandlersMap:
     return {
         HTTPException: _on_http_exception,
         ProtocolError: _on_protocol_error,
+        UnicodeDecodeError: _on_bad_text,
         Overloaded: on_overloaded,
         BatchError: on_unavailable,
         LogClosedError: on_unavailable,

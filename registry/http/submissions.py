@@ -68,7 +68,7 @@ def parse_batch(body: bytes, max_items: int) -> list[bytes]:
     """
     try:
         parsed = _BATCH_DECODER.decode(body)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # invalid UTF-8 in a key, too
         raise EncodingError(f"batch body: {exc}") from exc
     if len(parsed.declarations) > max_items:
         raise ProblemError(

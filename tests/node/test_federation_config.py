@@ -100,3 +100,17 @@ def test_init_prints_the_witness_key(tmp_path: Path) -> None:
     result = run("init", "--data-dir", str(tmp_path / "d"), "--origin", "w.test/log")
     vkey = result.stdout.split("witness key: ", 1)[1].split()[0]
     assert vkey.startswith("w.test/log/witness+")
+
+
+@pytest.mark.parametrize("url", ["http://[a.test", "http://a.test:99999", "http://a.test:x"])
+def test_urls_that_do_not_parse_are_config_errors(url: str) -> None:
+    # Regression (found by tests/ops fuzzing): urlsplit's ValueError escaped as a 500.
+    with pytest.raises(PeerConfigError, match="does not parse"):
+        parse_peers([f"{url} {A.verifier.vkey}"])
+
+
+@pytest.mark.parametrize("url", ["\x01http://a.test", "http://a.test/\x7f", "http://ä.test"])
+def test_urls_are_used_exactly_as_checked(url: str) -> None:
+    # urlsplit would strip the leading control character and accept the rest.
+    with pytest.raises(PeerConfigError, match="control or non-ASCII"):
+        parse_peer(url, A.verifier.vkey)

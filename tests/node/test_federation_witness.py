@@ -184,6 +184,17 @@ async def _test_admin_api_needs_the_operator_token(client: httpx.AsyncClient) ->
     ):
         answer = await client.post("/v1/admin/peers", json=bad, headers=auth)
         assert_problem(answer, 422 if slug == "bad-peer" else 400, slug)
+    # Regressions found by tests/ops fuzzing (were 500s): invalid UTF-8 in a key, bad URLs.
+    raw = await client.post(
+        "/v1/admin/peers",
+        content=b'{"\x80":1}',
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert_problem(raw, 400, "bad-encoding")
+    ipv6 = await client.post(
+        "/v1/admin/peers", json={**body, "url": "http://[a.test"}, headers=auth
+    )
+    assert_problem(ipv6, 422, "bad-peer")
     own = NoteSigner.from_seed("node.test/log", b"\x01" * 32)
     assert_problem(
         await client.post(
