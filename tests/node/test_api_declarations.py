@@ -7,6 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from registry.core.errors import ReceiptError
+from registry.core.note import NoteVerifier
+from registry.core.proof import parse_receipt, verify_receipt
 from tests.node.api_support import (
     ORIGIN,
     assert_problem,
@@ -18,10 +22,6 @@ from tests.node.api_support import (
     submit,
     work_hash,
 )
-
-from registry.core.errors import ReceiptError
-from registry.core.note import NoteVerifier
-from registry.core.proof import parse_receipt, verify_receipt
 
 
 async def _verifier(client: httpx.AsyncClient) -> NoteVerifier:

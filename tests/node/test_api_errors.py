@@ -7,6 +7,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
+from registry.http.ratelimit import TokenBuckets
 from tests.node.api_support import (
     assert_problem,
     creator_key,
@@ -17,8 +19,6 @@ from tests.node.api_support import (
     submit,
     work_hash,
 )
-
-from registry.http.ratelimit import TokenBuckets
 
 
 async def test_unknown_route_and_wrong_method_are_problems(

@@ -9,15 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from tests.node.api_support import (
-    ORIGIN,
-    assert_problem,
-    creator_key,
-    declaration,
-    make_settings,
-    running_node,
-    work_hash,
-)
 
 from registry.core.checkpoint import SignedCheckpoint, open_checkpoint
 from registry.core.merkle import leaf_hash, root, root_from_tiles, tiles_for_root
@@ -27,6 +18,15 @@ from registry.core.tiles import (
     decode_entry_bundle,
     entry_bundle_path,
     tile_path,
+)
+from tests.node.api_support import (
+    ORIGIN,
+    assert_problem,
+    creator_key,
+    declaration,
+    make_settings,
+    running_node,
+    work_hash,
 )
 
 IMMUTABLE = "public, max-age=31536000, immutable"

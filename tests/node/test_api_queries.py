@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from registry.core.prefs import parse_content_usage
 from tests.node.api_support import (
     ORIGIN,
     assert_problem,
@@ -18,8 +20,6 @@ from tests.node.api_support import (
     submit,
     work_hash,
 )
-
-from registry.core.prefs import parse_content_usage
 
 URL = "https://Example.COM:443/art/./piece.png"
 NORMALISED = "https://example.com/art/piece.png"
