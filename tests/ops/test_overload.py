@@ -72,6 +72,7 @@ async def burst(base: str) -> tuple[dict[str, int], list[httpx.Response], list[f
         if isinstance(sent, bytes):
             acked[body["id"]] = body["index"]
             continue
+        assert isinstance(sent, list)
         for entry, result in zip(sent, body["results"], strict=True):
             assert result["status"] in (200, 201), result
             acked[record_id(entry)] = result["index"]
