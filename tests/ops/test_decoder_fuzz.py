@@ -15,7 +15,6 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -326,12 +325,6 @@ peer_lines = st.lists(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_peers lets urlsplit's ValueError('Invalid IPv6 URL') escape for "
-    "'http://[a.test VKEY' (no file/line in the message; POST /v1/admin/peers answers 500). "
-    "Fix in registry/federation/config.py _check_url, then remove this",
-)
 @FUZZ
 @example([f"http://[a.test {VKEY}"])  # found by this test: an unclosed IPv6 bracket
 @given(st.one_of(peer_lines, st.lists(mutated_text(st.just(f"http://a.test {VKEY}")), max_size=3)))
@@ -357,12 +350,6 @@ def test_add_checkpoint_bodies(body: bytes) -> None:
     expect(WitnessRequestError, lambda: parse_add_checkpoint(body))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_batch lets msgspec's UnicodeDecodeError escape for invalid UTF-8 in an "
-    "object key (b'{\"\\x80\":1}'); POST /v1/declarations:batch answers 500. Fix in "
-    "registry/http/submissions.py (catch UnicodeDecodeError as EncodingError), then remove this",
-)
 @FUZZ
 @example(b'{"\x80":1}', 3)  # found by this test: invalid UTF-8 inside an object key
 @given(

@@ -165,7 +165,6 @@ def test_every_operation_documents_its_status_codes_and_content_types(
 VKEY = "fuzz.test/log+77485d2d+Ac2Xe7akWuUKbDefId+7J/KVvXm35t1buxhlGirgBNuI"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG found by fuzzing: 500 for this input; see report")
 @pytest.mark.parametrize(
     ("path", "body"),
     [
