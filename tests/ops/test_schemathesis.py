@@ -127,12 +127,6 @@ def test_operation_answers_without_server_error(
     check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the OpenAPI document does not declare the node's problem responses (404, 422, 413, "
-    "503, application/problem+json): registry/http owners to add them (spec §6.10); "
-    "remove this mark then",
-)
 def test_every_operation_documents_its_status_codes_and_content_types(
     fuzzed_node: NodeProcess,
 ) -> None:

@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 
 from registry.core.proof import parse_receipt
 from registry.http.problems import ProblemError
+from registry.http.responses import problem_responses
 from registry.http.runtime import Node
 from registry.http.submissions import submit_batch, submit_one
 from registry.http.wire import BatchResult, DeclarationView, SubmitResult
@@ -22,7 +23,12 @@ __all__ = ["HANDLERS", "get_declaration", "post_batch", "post_declaration"]
 _ID: Final = re.compile(r"[0-9a-f]{64}")
 
 
-@post("/v1/declarations", tags=["declarations"], summary="Submit a signed declaration")
+@post(
+    "/v1/declarations",
+    tags=["declarations"],
+    summary="Submit a signed declaration",
+    responses=problem_responses(400, 413, 415, 422),
+)
 async def post_declaration(body: RawBody, node: NamedDependency[Node]) -> Response[SubmitResult]:
     """Body: one signed declaration, its canonical JSON bytes (spec §2). Answers once the
     declaration is in the log and covered by a signed checkpoint: 201 if new, 200 if it was
@@ -40,6 +46,7 @@ async def post_declaration(body: RawBody, node: NamedDependency[Node]) -> Respon
     tags=["declarations"],
     summary="Submit many signed declarations",
     status_code=200,
+    responses=problem_responses(400, 413, 415),
 )
 async def post_batch(body: RawBody, node: NamedDependency[Node]) -> BatchResult:
     """Body: ``{"declarations": [<declaration>, ...]}``. Each item is answered in order with a
@@ -54,7 +61,12 @@ async def post_batch_alias(body: RawBody, node: NamedDependency[Node]) -> BatchR
     return await submit_batch(node, body)
 
 
-@get("/v1/declarations/{declaration_id:str}", tags=["declarations"], summary="Get a declaration")
+@get(
+    "/v1/declarations/{declaration_id:str}",
+    tags=["declarations"],
+    summary="Get a declaration",
+    responses=problem_responses(404),
+)
 async def get_declaration(
     declaration_id: FromPath[str], node: NamedDependency[Node]
 ) -> Response[DeclarationView]:

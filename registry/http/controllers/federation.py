@@ -21,13 +21,21 @@ from registry.core.encoding import b64encode
 from registry.federation.config import parse_peer
 from registry.federation.errors import PeerConfigError
 from registry.federation.service import PeerStatus
+from registry.federation.witness import SIZE_CONTENT_TYPE
 from registry.http.problems import ProblemError
+from registry.http.responses import problem_responses, text_response
 from registry.http.runtime import Node
 from registry.http.wire import EvidenceView, PeerRequest, PeerView
 
 __all__ = ["HANDLERS"]
 
-_WITNESS_PROBLEMS = {400: "bad-request", 403: "forbidden", 404: "not-found", 422: "bad-proof"}
+_WITNESS_PROBLEMS = {
+    400: "bad-request",
+    403: "forbidden",
+    404: "not-found",
+    422: "bad-proof",
+    500: "internal-error",
+}
 
 
 def peer_view(status: PeerStatus) -> PeerView:
@@ -50,7 +58,12 @@ def peer_view(status: PeerStatus) -> PeerView:
     )
 
 
-@get("/v1/peers", tags=["federation"], summary="Peers and their mirroring state")
+@get(
+    "/v1/peers",
+    tags=["federation"],
+    summary="Peers and their mirroring state",
+    responses=problem_responses(),
+)
 async def list_peers(node: NamedDependency[Node]) -> Response[list[PeerView]]:
     """Every configured peer: origin, URL, keys, verified and seen sizes, lag, last error,
     whether it is flagged for equivocation."""
@@ -58,7 +71,12 @@ async def list_peers(node: NamedDependency[Node]) -> Response[list[PeerView]]:
     return Response([peer_view(s) for s in statuses], headers={"Cache-Control": "no-store"})
 
 
-@get("/v1/evidence", tags=["federation"], summary="Equivocation evidence")
+@get(
+    "/v1/evidence",
+    tags=["federation"],
+    summary="Equivocation evidence",
+    responses=problem_responses(400),
+)
 async def list_evidence(
     node: NamedDependency[Node],
     origin: Annotated[str | None, QueryParameter(max_length=255)] = None,
@@ -100,7 +118,13 @@ def require_operator(request: Request[Any, Any, Any], node: Node) -> None:
         )
 
 
-@post("/v1/admin/peers", tags=["admin"], summary="Add or update a peer", status_code=201)
+@post(
+    "/v1/admin/peers",
+    tags=["admin"],
+    summary="Add or update a peer",
+    status_code=201,
+    responses=problem_responses(400, 401, 403, 413, 415, 422),
+)
 async def add_peer(
     request: Request[Any, Any, Any], data: JSONBody[PeerRequest], node: NamedDependency[Node]
 ) -> PeerView:
@@ -116,7 +140,12 @@ async def add_peer(
     return peer_view(statuses[spec.origin])
 
 
-@delete("/v1/admin/peers/{origin:path}", tags=["admin"], summary="Remove a peer")
+@delete(
+    "/v1/admin/peers/{origin:path}",
+    tags=["admin"],
+    summary="Remove a peer",
+    responses=problem_responses(401, 403, 404),
+)
 async def remove_peer(
     request: Request[Any, Any, Any], origin: FromPath[str], node: NamedDependency[Node]
 ) -> None:
@@ -126,7 +155,17 @@ async def remove_peer(
         raise ProblemError("not-found", f"no peer {origin.lstrip('/')!r}")
 
 
-@post("/add-checkpoint", tags=["federation"], summary="C2SP tlog-witness add-checkpoint")
+@post(
+    "/add-checkpoint",
+    tags=["federation"],
+    summary="C2SP tlog-witness add-checkpoint",
+    status_code=200,
+    media_type="text/plain",
+    responses={
+        **problem_responses(400, 403, 404, 413, 422),
+        409: text_response(SIZE_CONTENT_TYPE, "the witness's latest cosigned size differs"),
+    },
+)
 async def add_checkpoint(body: RawBody, node: NamedDependency[Node]) -> Response[bytes]:
     """Cosign a peer's checkpoint after checking its signature and its consistency with the
     checkpoint of that log we cosigned last (C2SP tlog-witness)."""

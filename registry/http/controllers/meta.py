@@ -9,8 +9,15 @@ from litestar.types import ControllerRouterHandler
 
 import registry
 from registry.http.problems import PROBLEM_TYPES, ProblemError, problem_type
+from registry.http.responses import problem_responses
 from registry.http.runtime import Node
-from registry.http.wire import PROTOCOL_VERSION, Health, NodeInfo, ProblemTypeInfo
+from registry.http.wire import (
+    MAX_NEAR_BATCH,
+    PROTOCOL_VERSION,
+    Health,
+    NodeInfo,
+    ProblemTypeInfo,
+)
 
 __all__ = ["HANDLERS", "healthz", "problem_type_info", "readyz", "well_known"]
 
@@ -24,6 +31,11 @@ ENDPOINTS = {
     "work_by_url": "/v1/works/url?url={url}",
     "creator": "/v1/creators/{did}",
     "check": "/v1/check",
+    "check_pdq": "/v1/check/pdq",
+    "check_iscc": "/v1/check/iscc",
+    "work_by_pdq": "/v1/works/pdq/{pdq}",
+    "work_by_iscc": "/v1/works/iscc/{iscc}",
+    "snapshots": "/v1/snapshots",
     "spawning": "/api/v2/query/urls/",
     "peers": "/v1/peers",
     "evidence": "/v1/evidence",
@@ -33,7 +45,12 @@ ENDPOINTS = {
 }
 
 
-@get("/.well-known/consent-registry", tags=["node"], summary="Describe this node")
+@get(
+    "/.well-known/consent-registry",
+    tags=["node"],
+    summary="Describe this node",
+    responses=problem_responses(),
+)
 async def well_known(node: NamedDependency[Node]) -> Response[NodeInfo]:
     """The node's origin, checkpoint verifier key, protocol version and endpoints."""
     settings = node.settings
@@ -47,6 +64,7 @@ async def well_known(node: NamedDependency[Node]) -> Response[NodeInfo]:
         limits={
             "max_body_size": settings.max_body_size,
             "max_batch_items": settings.max_batch_items,
+            "max_near_batch": MAX_NEAR_BATCH,
             "rate_limit_per_minute": settings.rate_limit,
         },
         witness_key=node.federation.witness_key,
@@ -60,7 +78,7 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", tags=["node"], summary="Readiness")
+@get("/readyz", tags=["node"], summary="Readiness", responses=problem_responses(503, common=False))
 async def readyz(node: NamedDependency[Node]) -> Health:
     """200 once the index is built and the database answers; else 503 ``unavailable``."""
     try:
@@ -72,7 +90,12 @@ async def readyz(node: NamedDependency[Node]) -> Health:
     return Health(status="ready", log_size=size, indexed=node.index.size)
 
 
-@get("/problems/{slug:str}", tags=["node"], summary="Problem type")
+@get(
+    "/problems/{slug:str}",
+    tags=["node"],
+    summary="Problem type",
+    responses=problem_responses(404),
+)
 async def problem_type_info(slug: FromPath[str]) -> ProblemTypeInfo:
     """What the problem type ``/problems/<slug>`` means (RFC 9457 §3.1.1 type URI)."""
     if slug not in PROBLEM_TYPES:

@@ -11,6 +11,7 @@ from litestar.types import ControllerRouterHandler
 
 from registry.http import queries
 from registry.http.problems import ProblemError
+from registry.http.responses import problem_responses
 from registry.http.runtime import Node
 from registry.http.wire import (
     MAX_CHECK_URL_LENGTH,
@@ -43,7 +44,12 @@ def _check_count(count: int, node: Node) -> None:
         )
 
 
-@get("/v1/works/sha256/{sha256:str}", tags=["works"], summary="A work by SHA-256")
+@get(
+    "/v1/works/sha256/{sha256:str}",
+    tags=["works"],
+    summary="A work by SHA-256",
+    responses=problem_responses(400, 422),
+)
 async def work_by_sha256(
     sha256: FromPath[str], node: NamedDependency[Node]
 ) -> Response[WorkAnswer]:
@@ -51,7 +57,12 @@ async def work_by_sha256(
     return _work_response(queries.work_by_sha256(node.index, sha256))
 
 
-@get("/v1/works/url", tags=["works"], summary="Works by URL")
+@get(
+    "/v1/works/url",
+    tags=["works"],
+    summary="Works by URL",
+    responses=problem_responses(400, 422),
+)
 async def work_by_url(
     node: NamedDependency[Node],
     url: Annotated[str, QueryParameter(min_length=1, max_length=MAX_CHECK_URL_LENGTH)],
@@ -60,14 +71,25 @@ async def work_by_url(
     return _work_response(queries.work_by_url(node.index, url))
 
 
-@get("/v1/creators/{did:str}", tags=["works"], summary="A creator's declarations")
+@get(
+    "/v1/creators/{did:str}",
+    tags=["works"],
+    summary="A creator's declarations",
+    responses=problem_responses(400, 422),
+)
 async def creator(did: FromPath[str], node: NamedDependency[Node]) -> Response[CreatorAnswer]:
     """The creator's declarations, oldest first, each current, overridden or superseded."""
     answer = queries.creator_answer(node.index, did)
     return Response(answer, headers={"Cache-Control": QUERY_CACHE})
 
 
-@post("/v1/check", tags=["works"], summary="Batch check", status_code=200)
+@post(
+    "/v1/check",
+    tags=["works"],
+    summary="Batch check",
+    status_code=200,
+    responses=problem_responses(400, 413, 415, 422),
+)
 async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> CheckResponse:
     """Up to ``max_batch_items`` SHA-256s and URLs in one request, answered in order."""
     _check_count(len(data.sha256s) + len(data.urls), node)
@@ -79,6 +101,7 @@ async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> Ch
     tags=["compatibility"],
     summary="Spawning-compatible URL query",
     status_code=200,
+    responses=problem_responses(400, 413, 415),
 )
 async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningResponse:
     """Spawning's Do-Not-Train API: ``text/plain`` body of URLs, one per line; any

@@ -21,6 +21,7 @@ from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 from registry.http.problems import ProblemError
+from registry.http.responses import problem_responses
 from registry.snapshots import PublishedSnapshot, SnapshotService
 
 __all__ = ["HANDLERS", "SnapshotInfo", "SnapshotListing", "snapshot_file", "snapshot_listing"]
@@ -70,7 +71,12 @@ def _info(snapshot: PublishedSnapshot) -> SnapshotInfo:
     )
 
 
-@get("/v1/snapshots", tags=["snapshots"], summary="List the offline snapshot chain")
+@get(
+    "/v1/snapshots",
+    tags=["snapshots"],
+    summary="List the offline snapshot chain",
+    responses=problem_responses(),
+)
 async def snapshot_listing(
     snapshots: NamedDependency[SnapshotService],
 ) -> Response[SnapshotListing]:
@@ -95,6 +101,7 @@ async def snapshot_listing(
     media_type=SNAPSHOT_MEDIA_TYPE,
     tags=["snapshots"],
     summary="One snapshot file",
+    responses=problem_responses(404),
 )
 async def snapshot_file(
     name: FromPath[str], snapshots: NamedDependency[SnapshotService]

@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 
 from registry.core.tiles import TILE_WIDTH, parse_entry_bundle_path, parse_tile_path
 from registry.http.problems import ProblemError
+from registry.http.responses import problem_responses
 from registry.http.runtime import Node
 
 __all__ = ["HANDLERS", "IMMUTABLE", "checkpoint", "tile"]
@@ -27,7 +28,13 @@ OCTET_STREAM: Final = "application/octet-stream"
 CHECKPOINT_MEDIA_TYPE: Final = "text/plain"  # Litestar appends "; charset=utf-8"
 
 
-@get("/checkpoint", media_type=CHECKPOINT_MEDIA_TYPE, tags=["log"], summary="Latest checkpoint")
+@get(
+    "/checkpoint",
+    media_type=CHECKPOINT_MEDIA_TYPE,
+    tags=["log"],
+    summary="Latest checkpoint",
+    responses=problem_responses(),
+)
 async def checkpoint(node: NamedDependency[Node]) -> Response[bytes]:
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note), with the witness
     cosignatures collected for it (spec §7.5.3)."""
@@ -39,7 +46,13 @@ async def checkpoint(node: NamedDependency[Node]) -> Response[bytes]:
     )
 
 
-@get("/tile/{path:path}", media_type=OCTET_STREAM, tags=["log"], summary="Hash tile or entries")
+@get(
+    "/tile/{path:path}",
+    media_type=OCTET_STREAM,
+    tags=["log"],
+    summary="Hash tile or entries",
+    responses=problem_responses(400, 404),
+)
 async def tile(
     path: FromPath[str], request: Request[Any, Any, Any], node: NamedDependency[Node]
 ) -> Response[bytes]:
