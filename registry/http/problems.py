@@ -217,5 +217,36 @@ def exception_handlers() -> ExceptionHandlersMap:
         Overloaded: on_overloaded,
         BatchError: on_unavailable,
         LogClosedError: on_unavailable,
+        **dict.fromkeys(database_unavailable_errors(), _on_database_unavailable),
         Exception: _on_unexpected,
     }
+
+
+DATABASE_RETRY_AFTER: Final = 2.0
+"""Seconds a client is told to wait when the database cannot answer (a brief outage)."""
+
+
+def database_unavailable_errors() -> tuple[type[Exception], ...]:
+    """Exceptions meaning "the database cannot answer now" rather than a bug: lost or refused
+    connections, timeouts, a locked or full SQLite file (SQLAlchemy ``OperationalError``)."""
+    from sqlalchemy import exc  # noqa: PLC0415 - keep this module free of the storage stack
+
+    return (
+        exc.OperationalError,
+        exc.InterfaceError,
+        exc.DisconnectionError,
+        exc.TimeoutError,
+        OSError,  # a connection refused or reset before SQLAlchemy could wrap it
+    )
+
+
+def _on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    # spec §6.10.2: 503 unavailable, "the log or database cannot serve now; retry". Only the
+    # class name is logged: driver messages can carry connection strings.
+    _log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return problem_response(
+        make_problem("unavailable", "the database cannot answer now; retry"),
+        retry_after_header(DATABASE_RETRY_AFTER),
+    )
