@@ -29,6 +29,7 @@ from registry.http.problems import exception_handlers
 from registry.http.ratelimit import RateLimiter
 from registry.http.runtime import Node
 from registry.settings import Settings
+from registry.snapshots import SnapshotService
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -46,9 +47,25 @@ def create_app(settings: Settings) -> Litestar:
         node = await Node.start(settings)
         app.state.node = node
         try:
+            # spec §8: offline snapshots, built by the federation leader worker only and
+            # shared with the other workers through the data directory
+            app.state.snapshots = await SnapshotService.start(
+                settings.resolved_database_url(),
+                node.log,
+                interval=settings.snapshot_interval,
+                directory=settings.data_dir / "snapshots",
+                is_leader=lambda: node.federation.is_leader,
+            )
+        except BaseException:
+            await node.stop()
+            raise
+        try:
             yield
         finally:
-            await node.stop()
+            try:
+                await app.state.snapshots.stop()
+            finally:
+                await node.stop()
 
     middleware = []
     if settings.rate_limit > 0:

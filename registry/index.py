@@ -30,6 +30,7 @@ from typing import Protocol
 from registry.core.errors import ProtocolError
 from registry.core.records import decode_record, record_id
 from registry.core.state import ConsentState
+from registry.nearindex import NearIndex
 
 __all__ = ["EntrySource", "IndexStats", "LogIndex", "MirrorSource"]
 
@@ -85,6 +86,7 @@ class LogIndex:
         self.origin = origin
         self.poll_interval = poll_interval
         self.state = ConsentState()
+        self.near = NearIndex()  # PDQ and ISCC indexes of the works (spec §6.8.3)
         self.size = 0  # entries absorbed: indexes 0..size-1
         self.declarations = 0
         self.skipped = 0
@@ -113,13 +115,15 @@ class LogIndex:
                 async for index, entry in source.entries(self.size, stop):
                     self._add(index, entry)
                     self.size = index + 1
+                await self.near.flush_locked()
             self.ready = True
             return self.size
 
     def _add(self, index: int, entry: bytes, origin: str | None = None) -> None:
         try:
             record = decode_record(entry)
-            self.state.add(record_id(entry), record, origin=origin or self.origin)
+            if self.state.add(record_id(entry), record, origin=origin or self.origin):
+                self.near.add(record)
         except ProtocolError as exc:
             self.skipped += 1
             _log.error("entry %d of %s not indexed: %s", index, origin or self.origin, exc)
@@ -141,6 +145,7 @@ class LogIndex:
                         break
                     position = stop
                 self.mirrored[origin] = position
+            await self.near.flush_locked()
 
     def poke(self) -> None:
         """Ask :meth:`follow` to catch up now rather than at the next poll."""

@@ -69,6 +69,7 @@ class Settings:
     peer_timeout: float = 10.0
     peer_max_backoff: float = 60.0
     peer_concurrency: int = 8
+    snapshot_interval: float = 60.0
 
     def __post_init__(self) -> None:
         """Check ranges once, so a bad value fails at start-up with a clear message.
@@ -94,6 +95,8 @@ class Settings:
             raise SettingsError(f"rate_limit must be 0 (off) or positive, not {self.rate_limit}")
         if self.batch_interval < 0 or self.index_poll_interval <= 0:
             raise SettingsError("batch_interval must be >= 0 and index_poll_interval > 0")
+        if self.snapshot_interval <= 0:
+            raise SettingsError("snapshot_interval must be > 0")
         if min(self.peer_poll_interval, self.peer_timeout, self.peer_max_backoff) <= 0:
             raise SettingsError("peer_poll_interval, peer_timeout, peer_max_backoff must be > 0")
         if self.admin_token is not None and len(self.admin_token) < 16:

@@ -27,10 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Final, Protocol
 
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
@@ -47,6 +50,7 @@ from registry.core.snapshot import (
 from registry.core.state import ConsentState, Subject, subjects_of
 
 __all__ = [
+    "CHAIN_FILE",
     "PublishedSnapshot",
     "SnapshotBuilder",
     "SnapshotPolicy",
@@ -266,17 +270,44 @@ async def load_node_signer(database_url: str) -> NoteSigner:
     return NoteSigner.from_skey(key)
 
 
+CHAIN_FILE: Final = "chain.json"
+"""The shared directory's listing: ``{"chain": [names], "previous": [names]}``."""
+
+
 class SnapshotService:
-    """A builder kept current in the background: a refresh every ``interval`` seconds."""
+    """A builder kept current in the background: a refresh every ``interval`` seconds.
+
+    Several worker processes of one node (``registry serve --workers N``) must list the same
+    chain, or a client could list on one worker and fetch a name another worker never built.
+    With ``directory`` and ``is_leader``, only the worker for which ``is_leader()`` is true (the
+    federation leader, :mod:`registry.federation.leader`) builds; it writes every snapshot file
+    and the listing :data:`CHAIN_FILE` into ``directory`` (atomically: write, then rename), and
+    the other workers serve what the directory holds, re-reading the listing every
+    ``follow_interval`` seconds. When leadership moves, the new leader starts a new chain with a
+    full snapshot at a size no older snapshot exceeds, so no name ever denotes two different
+    files (spec §8.8). Without them, the service builds on its own (one worker).
+    """
 
     def __init__(
-        self, builder: SnapshotBuilder, source: SnapshotSource, *, interval: float = 60.0
+        self,
+        builder: SnapshotBuilder,
+        source: SnapshotSource,
+        *,
+        interval: float = 60.0,
+        directory: Path | None = None,
+        is_leader: Callable[[], bool] | None = None,
+        follow_interval: float = 1.0,
     ) -> None:
         self.builder = builder
         self.source = source
         self.interval = interval
+        self.directory = directory
+        self.is_leader = is_leader
+        self.follow_interval = follow_interval
         self._task: asyncio.Task[None] | None = None
         self._poke = asyncio.Event()
+        self._leading = False
+        self._listing_stamp: tuple[int, int] | None = None
 
     @classmethod
     async def start(
@@ -286,11 +317,21 @@ class SnapshotService:
         *,
         interval: float = 60.0,
         policy: SnapshotPolicy | None = None,
+        directory: Path | None = None,
+        is_leader: Callable[[], bool] | None = None,
+        follow_interval: float = 1.0,
     ) -> SnapshotService:
         """Load the node key and start refreshing (the first snapshot builds in the
         background, so start-up does not wait for it)."""
         signer = await load_node_signer(database_url)
-        service = cls(SnapshotBuilder(signer, policy=policy), source, interval=interval)
+        service = cls(
+            SnapshotBuilder(signer, policy=policy),
+            source,
+            interval=interval,
+            directory=directory,
+            is_leader=is_leader,
+            follow_interval=follow_interval,
+        )
         service._task = asyncio.create_task(service._follow(), name="snapshot-builder")
         return service
 
@@ -298,15 +339,78 @@ class SnapshotService:
         """Refresh now rather than at the next interval."""
         self._poke.set()
 
+    @property
+    def builds(self) -> bool:
+        """True if this worker builds snapshots (rather than serving the leader's)."""
+        return self.is_leader is None or self.directory is None or self.is_leader()
+
     async def _follow(self) -> None:
         while True:
+            wait = self.interval
             try:
-                await self.builder.refresh(self.source)
+                if self.builds:
+                    await self._build()
+                else:
+                    self._leading = False
+                    await asyncio.to_thread(self._read_shared)
+                    wait = min(self.interval, self.follow_interval)
             except Exception as exc:
                 _log.warning("snapshot refresh failed: %s", exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), timeout=self.interval)
+                await asyncio.wait_for(self._poke.wait(), timeout=wait)
             self._poke.clear()
+
+    async def _build(self) -> None:
+        if not self._leading and self.directory is not None and self.is_leader is not None:
+            # a new leader starts its own chain (see the class docstring)
+            self.builder = SnapshotBuilder(self.builder.signer, policy=self.builder.policy)
+            self._leading = True
+        published = await self.builder.refresh(self.source)
+        if published is not None and self.directory is not None:
+            await asyncio.to_thread(self._write_shared)
+
+    def _write_shared(self) -> None:
+        """Publish the builder's chains to the shared directory (leader only)."""
+        assert self.directory is not None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for snapshot in (*self.builder.chain, *self.builder.previous_chain):
+                path = self.directory / snapshot.name
+                if not path.exists():
+                    _atomic_write(path, snapshot.data)
+            listing = {
+                "chain": [s.name for s in self.builder.chain],
+                "previous": [s.name for s in self.builder.previous_chain],
+            }
+            _atomic_write(self.directory / CHAIN_FILE, json.dumps(listing).encode())
+        except OSError as exc:  # other workers keep serving the last chain they read
+            _log.warning("cannot share snapshots in %s: %s", self.directory, exc)
+
+    def _read_shared(self) -> None:
+        """Adopt the chains the leader published, if the listing changed (followers)."""
+        directory = self.directory
+        assert directory is not None
+        try:
+            stat = (directory / CHAIN_FILE).stat()
+        except FileNotFoundError:
+            return
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp == self._listing_stamp:
+            return
+        listing = json.loads((directory / CHAIN_FILE).read_bytes())
+        known = {s.name: s for s in (*self.builder.chain, *self.builder.previous_chain)}
+
+        def load(names: list[str]) -> tuple[PublishedSnapshot, ...]:
+            return tuple(
+                known[name]
+                if name in known
+                else PublishedSnapshot.of((directory / name).read_bytes())
+                for name in names
+            )
+
+        chain, previous = load(listing["chain"]), load(listing["previous"])
+        self.builder.chain, self.builder.previous_chain = chain, previous
+        self._listing_stamp = stamp
 
     async def stop(self) -> None:
         """Stop refreshing."""
@@ -315,3 +419,10 @@ class SnapshotService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, whole."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)

@@ -72,6 +72,7 @@ PROBLEM_TYPES: Final[dict[str, tuple[int, str]]] = {
     "bad-receipt": (422, "Invalid receipt"),
     "bad-request": (400, "Bad request"),
     "bad-peer": (422, "Invalid peer configuration"),
+    "bad-snapshot": (422, "Invalid snapshot"),
     "unauthorized": (401, "Operator token required"),
     "forbidden": (403, "Forbidden"),
     "conflict": (409, "Conflict"),

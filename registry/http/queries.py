@@ -31,7 +31,9 @@ from registry.index import LogIndex
 
 __all__ = [
     "check",
+    "claim_views",
     "creator_answer",
+    "declaration_ids",
     "spawning_query",
     "work_by_sha256",
     "work_by_url",
@@ -59,6 +61,16 @@ def _claim_view(claim: Claim, flagged: frozenset[str]) -> ClaimView:
 
 def _declarations(claims: Iterable[Claim]) -> list[str]:
     return sorted({claim.declaration_id for claim in claims})
+
+
+def claim_views(claims: Iterable[Claim], flagged: frozenset[str]) -> list[ClaimView]:
+    """The wire form of claims, each marked if only flagged logs attest it (spec §7.6.4)."""
+    return [_claim_view(c, flagged) for c in claims]
+
+
+def declaration_ids(claims: Iterable[Claim]) -> list[str]:
+    """The sorted, distinct declaration ids behind claims."""
+    return _declarations(claims)
 
 
 def _answer(

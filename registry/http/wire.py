@@ -16,6 +16,7 @@ from registry.http.problems import Problem
 
 __all__ = [
     "MAX_CHECK_URL_LENGTH",
+    "MAX_NEAR_BATCH",
     "PROTOCOL_VERSION",
     "BatchItemResult",
     "BatchResult",
@@ -28,7 +29,12 @@ __all__ = [
     "DeclarationView",
     "EvidenceView",
     "Health",
+    "IsccCheckRequest",
+    "NearMatch",
+    "NearResponse",
+    "NearResult",
     "NodeInfo",
+    "PdqCheckRequest",
     "PeerRequest",
     "PeerView",
     "ProblemTypeInfo",
@@ -43,6 +49,10 @@ MAX_CHECK_URL_LENGTH: Final = 8192
 
 Sha256Hex = Annotated[str, Meta(min_length=64, max_length=64, description="lowercase hex")]
 CheckUrl = Annotated[str, Meta(min_length=1, max_length=MAX_CHECK_URL_LENGTH)]
+PdqHex = Annotated[str, Meta(min_length=64, max_length=64, description="lowercase hex")]
+IsccCode = Annotated[str, Meta(min_length=1, max_length=256, description="ISCC:...")]
+MAX_NEAR_BATCH: Final = 1000
+"""Query hashes (or codes) per near-duplicate batch (spec §6.8.3)."""
 
 
 class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -243,3 +253,44 @@ class EvidenceView(msgspec.Struct, frozen=True, kw_only=True):
     proof: list[str]
     root_in_b: str
     detected_at: int
+
+
+class PdqCheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/check/pdq``: PDQ hashes to look up by Hamming distance (spec §6.8.3)."""
+
+    hashes: list[PdqHex]
+    max_distance: Annotated[int, Meta(ge=0, le=64)] = 31
+
+
+class IsccCheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/check/iscc``: ISCC codes to look up by Content-Code distance (§6.8.3)."""
+
+    codes: list[IsccCode]
+    max_distance: Annotated[int, Meta(ge=0, le=32)] = 12
+
+
+class NearMatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A declared work near the query: its hash or code, the distance and its resolution."""
+
+    sha256: str
+    pdq: str | None = None
+    iscc: str | None = None
+    distance: int
+    prefs: dict[str, str]
+    declarations: list[str]
+    claims: list[ClaimView]
+
+
+class NearResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The near-duplicates of one query, nearest first, and their combined preferences."""
+
+    pdq: str | None = None
+    iscc: str | None = None
+    prefs: dict[str, str]
+    matches: list[NearMatch]
+
+
+class NearResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /v1/check/pdq`` and ``/v1/check/iscc`` answer: results in request order."""
+
+    results: list[NearResult]

@@ -26,7 +26,6 @@ from registry.core.snapshot import (
     verify_chain,
 )
 from registry.core.state import ConsentState
-from registry.http.controllers import snapshots as snapshot_controller
 from registry.http.runtime import Node
 from registry.log import NodeLog
 from registry.snapshots import (
@@ -177,22 +176,49 @@ async def test_empty_log_has_an_empty_full_snapshot(open_log: OpenLog, migrated_
 
 async def test_snapshots_over_http(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(database_url, tmp_path / "data")
-    app = create_app(settings)
-    app.register(snapshot_controller.HANDLERS[0])
+    app = create_app(settings)  # wired by the app itself (spec §6.13)
     async with app.lifespan():
         node: Node = app.state.node
+        service: SnapshotService = app.state.snapshots
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            response = await client.get("/v1/snapshots")
-            assert response.status_code == 500  # no service yet: the wiring is missing
-            service = await SnapshotService.start(
-                settings.resolved_database_url(), node.log, interval=30
-            )
-            app.state.snapshots = service
-            try:
-                await _exercise(client, service, node)
-            finally:
-                await service.stop()
+            info = (await client.get("/.well-known/consent-registry")).json()
+            assert info["endpoints"]["snapshots"] == "/v1/snapshots"
+            await _exercise(client, service, node)
+
+
+async def test_workers_list_the_leaders_chain(database_url: str, tmp_path: Path) -> None:
+    """Two workers over one database: only the federation leader builds; the other serves the
+    chain the leader shares in the data directory, so both list the same names and bytes."""
+    settings = make_settings(database_url, tmp_path / "data")
+    first, second = create_app(settings), create_app(settings)
+    async with first.lifespan(), second.lifespan():
+        services: list[SnapshotService] = [first.state.snapshots, second.state.snapshots]
+        nodes: list[Node] = [first.state.node, second.state.node]
+        for _ in range(200):
+            if any(node.federation.is_leader for node in nodes):
+                break
+            await asyncio.sleep(0.02)
+        leader = 0 if nodes[0].federation.is_leader else 1
+        assert not nodes[1 - leader].federation.is_leader
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)  # type: ignore[arg-type]
+            for app in (first, second)
+        ]
+        try:
+            await submit(clients[1 - leader], declaration(creator_key(5), [work_hash(77)]))
+            services[leader].poke()
+            listings = [await _listing(client, 1) for client in clients]
+            assert listings[0] == listings[1]
+            name = listings[0]["chain"][-1]["name"]  # type: ignore[index]
+            files = [(await client.get(f"/v1/snapshots/{name}")).content for client in clients]
+            assert files[0] == files[1]
+            assert services[leader].builds
+            assert not services[1 - leader].builds
+            assert (tmp_path / "data" / "snapshots" / "chain.json").exists()
+        finally:
+            for client in clients:
+                await client.aclose()
 
 
 async def _listing(client: httpx.AsyncClient, size: int) -> dict[str, object]:

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from registry.http.controllers import declarations, federation, meta, queries, tlog
+from registry.http.controllers import (
+    declarations,
+    federation,
+    meta,
+    near,
+    queries,
+    snapshots,
+    tlog,
+)
 
 __all__ = ["ROUTE_HANDLERS"]
 
@@ -18,5 +26,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *tlog.HANDLERS,
     *declarations.HANDLERS,
     *queries.HANDLERS,
+    *near.HANDLERS,
+    *snapshots.HANDLERS,
     *federation.HANDLERS,
 ]

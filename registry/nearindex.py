@@ -1,0 +1,157 @@
+"""The node's near-duplicate indexes: PDQ hashes and ISCC Content-Codes of declared works.
+
+A :class:`NearIndex` sits beside the :class:`registry.core.state.ConsentState` of a
+:class:`registry.index.LogIndex` (spec §6.8.3, ADR 0006). Every work of every newly seen
+declaration (own log and mirrored logs alike) is indexed:
+
+- its PDQ hash, unless its quality is below :data:`registry.neardup.PDQ_MIN_QUALITY`
+  (spec §2.4: such hashes are too unreliable to match);
+- its ISCC code's Content-Code, if it has one (codes without a Content-Code are skipped).
+
+The payload id of an indexed item is its position in a list of the works' SHA-256s (kept as
+packed bytes: 32 bytes per item, plus the 32-byte PDQ hash). The index never deletes: a match
+is resolved through the consent state at answer time, so a withdrawn or superseded claim stops
+answering at once, and matches whose work has no current claim are dropped.
+
+Adds are buffered (:meth:`NearIndex.add`, synchronous, called while the log index absorbs an
+entry) and applied in bulk by :meth:`NearIndex.flush` at the end of each catch-up: a start-up
+rebuild then builds each index in one vectorised pass. Searches and flushes are serialised by
+:attr:`NearIndex.lock`, so that a search may run in a worker thread while the event loop keeps
+absorbing entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from registry.core.records import Declaration
+from registry.neardup import (
+    PDQ_MIN_QUALITY,
+    InvalidIsccError,
+    IsccIndex,
+    Match,
+    iscc_content,
+    parse_hashes,
+    pdq_index,
+)
+
+__all__ = ["ISCC_SEARCH_LIMIT", "PDQ_SEARCH_LIMIT", "NearHit", "NearIndex"]
+
+PDQ_SEARCH_LIMIT: Final = 64
+"""Largest ``max_distance`` a PDQ query may ask for (spec §6.8.3)."""
+ISCC_SEARCH_LIMIT: Final = 32
+"""Largest ``max_distance`` an ISCC query may ask for (64-bit bodies; unrelated texts ~32)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NearHit:
+    """One indexed work within the radius of a query: its SHA-256, its indexed hash or code,
+    and the Hamming distance."""
+
+    sha256: str
+    key: str
+    distance: int
+
+
+class NearIndex:
+    """PDQ and ISCC Content-Code indexes of declared works; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.pdq = pdq_index()
+        self.iscc = IsccIndex()
+        self.lock = asyncio.Lock()
+        self._pdq_items = bytearray()  # per PDQ payload id: sha256 (32 bytes) || pdq (32 bytes)
+        self._pdq_count = 0
+        self._iscc_items: list[tuple[bytes, str]] = []  # per ISCC payload id: (sha256, code)
+        self._pending_pdq: list[str] = []
+        self._pending_quality: list[int] = []
+        self._pending_iscc: list[tuple[str, int]] = []
+
+    def add(self, record: Declaration) -> None:
+        """Queue every work of a newly seen declaration (applied by :meth:`flush`).
+
+        Low-quality PDQ hashes (spec §2.4) and ISCC codes without a Content-Code are skipped
+        here, so payload ids stay dense.
+        """
+        for work in record.works:
+            if work.pdq is not None and (work.pdq_quality or 0) >= PDQ_MIN_QUALITY:
+                self._pdq_items += bytes.fromhex(work.sha256) + bytes.fromhex(work.pdq)
+                self._pending_pdq.append(work.pdq)
+                self._pending_quality.append(work.pdq_quality or 0)
+            if work.iscc is not None:
+                try:
+                    iscc_content(work.iscc)
+                except InvalidIsccError:
+                    continue
+                self._pending_iscc.append((work.iscc, len(self._iscc_items)))
+                self._iscc_items.append((bytes.fromhex(work.sha256), work.iscc))
+
+    @property
+    def pending(self) -> int:
+        """Items queued but not searchable yet."""
+        return len(self._pending_pdq) + len(self._pending_iscc)
+
+    def flush(self) -> None:
+        """Index the queued items (callers hold :attr:`lock`)."""
+        if self._pending_pdq:
+            first = self._pdq_count
+            count = len(self._pending_pdq)
+            self.pdq.add_arrays(
+                parse_hashes(self._pending_pdq),
+                np.arange(first, first + count, dtype=np.int64),
+                np.asarray(self._pending_quality, dtype=np.int64),
+            )
+            self._pdq_count += count
+            self._pending_pdq.clear()
+            self._pending_quality.clear()
+        for code, payload in self._pending_iscc:
+            self.iscc.add(code, payload)
+        self._pending_iscc.clear()
+
+    async def flush_locked(self) -> None:
+        """:meth:`flush` under :attr:`lock` (the log index calls this after each catch-up)."""
+        if self.pending:
+            async with self.lock:
+                self.flush()
+
+    def _pdq_hit(self, match: Match) -> NearHit:
+        start = 64 * match.payload
+        item = self._pdq_items[start : start + 64]
+        return NearHit(bytes(item[:32]).hex(), bytes(item[32:]).hex(), match.distance)
+
+    def _iscc_hit(self, match: Match) -> NearHit:
+        sha256, code = self._iscc_items[match.payload]
+        return NearHit(sha256.hex(), code, match.distance)
+
+    async def search_pdq(self, hashes: Sequence[str], max_distance: int) -> list[list[NearHit]]:
+        """Indexed works within ``max_distance`` of each PDQ hash, in request order, each list
+        sorted by (distance, payload).
+
+        Raises:
+            NearDupError: a hash is not 64 lowercase hex digits, or the distance is negative.
+        """
+        async with self.lock:
+            found = await asyncio.to_thread(
+                self.pdq.search_many, list(hashes), max_distance=max_distance
+            )
+        return [[self._pdq_hit(m) for m in matches] for matches in found]
+
+    async def search_iscc(self, codes: Sequence[str], max_distance: int) -> list[list[NearHit]]:
+        """Indexed works whose Content-Code (same kind) is within ``max_distance`` bits.
+
+        Raises:
+            NearDupError: a code is malformed or has no Content-Code.
+        """
+        async with self.lock:
+            found = await asyncio.to_thread(
+                self.iscc.search_many, list(codes), max_distance=max_distance
+            )
+        return [[self._iscc_hit(m) for m in matches] for matches in found]
+
+    def __len__(self) -> int:
+        return len(self.pdq) + len(self.iscc)
