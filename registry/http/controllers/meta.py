@@ -8,7 +8,13 @@ from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 import registry
-from registry.http.problems import PROBLEM_TYPES, ProblemError, problem_type
+from registry.http.problems import (
+    DATABASE_RETRY_AFTER,
+    PROBLEM_TYPES,
+    ProblemError,
+    problem_type,
+    retry_after_header,
+)
 from registry.http.responses import problem_responses
 from registry.http.runtime import Node
 from registry.http.wire import (
@@ -84,9 +90,13 @@ async def readyz(node: NamedDependency[Node]) -> Health:
     try:
         size = await node.log.size()
     except Exception as exc:
-        raise ProblemError("unavailable", f"database unreachable: {type(exc).__name__}") from exc
+        raise ProblemError(
+            "unavailable",
+            f"database unreachable: {type(exc).__name__}",
+            headers=retry_after_header(DATABASE_RETRY_AFTER),
+        ) from exc
     if not node.index.ready:
-        raise ProblemError("unavailable", "index not built yet")
+        raise ProblemError("unavailable", "index not built yet", headers=retry_after_header(1))
     return Health(status="ready", log_size=size, indexed=node.index.size)
 
 
