@@ -259,6 +259,11 @@ class ConsentState:
         out.sort(key=lambda d: (d.record.issued_at, d.declaration_id))
         return out
 
+    @property
+    def subject_counts(self) -> tuple[int, int]:
+        """How many SHA-256 and URL subjects have at least one current claim (for metrics)."""
+        return len(self._sha256), len(self._url)
+
     def subjects(self) -> Iterable[Subject]:
         """Every subject with at least one current claim."""
         for sha256 in self._sha256:

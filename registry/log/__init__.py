@@ -3,7 +3,8 @@
 Public API (what the HTTP layer and CLI use)::
 
     NodeLog.open(database_url, *, origin=None, signing_key=None, batch_interval=0.05,
-                 max_batch=1024, max_pending=10_000, clock=time.time) -> NodeLog
+                 max_batch=1024, max_pending=10_000, clock=time.time,
+                 on_batch=None) -> NodeLog
         .origin, .verifier_key
         .submit(entry) -> Submitted; .submit_many(entries) -> list[Submitted]
         .checkpoint() -> bytes; .size() -> int
@@ -38,13 +39,15 @@ from registry.log.errors import (
     UnknownEntryError,
 )
 from registry.log.node import NodeLog
-from registry.log.types import LogReport, Submitted
+from registry.log.types import BatchObserver, BatchReport, LogReport, Submitted
 from registry.log.verify import verify_log
 from registry.storage.engine import database_url_for_data_dir
 from registry.storage.migrate import upgrade
 
 __all__ = [
     "BatchError",
+    "BatchObserver",
+    "BatchReport",
     "LogClosedError",
     "LogCorruptError",
     "LogError",

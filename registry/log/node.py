@@ -14,7 +14,7 @@ from registry.log.reader import LogReader
 from registry.log.sequencer import Sequencer
 from registry.log.startup import check_entries, check_schema, init_checkpoint
 from registry.log.tilestore import FullTileCache
-from registry.log.types import Submitted
+from registry.log.types import BatchObserver, Submitted
 from registry.storage.engine import create_engine
 from registry.storage.repository import LogStore
 
@@ -63,6 +63,7 @@ class NodeLog:
         max_batch: int = 1024,
         max_pending: int = 10_000,
         clock: Callable[[], float] = time.time,
+        on_batch: BatchObserver | None = None,
     ) -> NodeLog:
         """Open the log in the (already migrated) database at ``database_url``.
 
@@ -73,6 +74,7 @@ class NodeLog:
         root recomputed from the stored tiles. Finally the integrator task starts.
 
         ``clock`` is the time source for anything the engine timestamps; tests inject one.
+        ``on_batch`` is told about every integrated (or failed) batch: size and duration.
 
         Raises:
             NodeConfigError: the schema is not migrated, or origin / key conflict with the
@@ -95,6 +97,7 @@ class NodeLog:
                 batch_interval=batch_interval,
                 max_batch=max_batch,
                 max_pending=max_pending,
+                on_batch=on_batch,
             )
         except BaseException:
             await engine.dispose()
@@ -135,6 +138,11 @@ class NodeLog:
         """Append several entries (all admitted to the pool, or none); one result each, in
         order. Raises as :meth:`submit`."""
         return await self._sequencer.submit_many(entries)
+
+    @property
+    def pending(self) -> int:
+        """Submissions waiting in this process's pool or being integrated."""
+        return self._sequencer.pending
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from registry.core.records import record_id
 from registry.log.errors import BatchError, LogClosedError, Overloaded
 from registry.log.integrator import Integrator
-from registry.log.types import Submitted
+from registry.log.types import BatchObserver, BatchReport, Submitted
 
 __all__ = ["Sequencer"]
+
+_log = logging.getLogger("registry.log")
 
 
 @dataclass(slots=True)
@@ -45,6 +49,7 @@ class Sequencer:
         batch_interval: float,
         max_batch: int,
         max_pending: int,
+        on_batch: BatchObserver | None = None,
     ) -> None:
         if batch_interval < 0 or max_batch < 1 or max_pending < 1:
             raise ValueError("batch_interval >= 0, max_batch >= 1 and max_pending >= 1 required")
@@ -52,6 +57,7 @@ class Sequencer:
         self._batch_interval = batch_interval
         self._max_batch = max_batch
         self._max_pending = max_pending
+        self._on_batch = on_batch
         self._pool: list[_Pending] = []
         self._in_flight = 0
         self._wake = asyncio.Event()
@@ -140,6 +146,7 @@ class Sequencer:
 
     async def _integrate(self, batch: list[_Pending]) -> None:
         """Integrate one batch and resolve its futures; never raises (but re-raises cancel)."""
+        started = time.perf_counter()
         try:
             results = await self._integrator.integrate([(p.id, p.entry) for p in batch])
         except asyncio.CancelledError:
@@ -150,10 +157,21 @@ class Sequencer:
             error = BatchError(f"integrating a batch of {len(batch)} entries failed: {exc}")
             error.__cause__ = exc
             _fail(batch, error)
+            self._observe(len(batch), started, ok=False)
             return
+        self._observe(len(batch), started, ok=True)
         for pending, result in zip(batch, results, strict=True):
             if not pending.future.done():  # the submitter may have given up (cancelled)
                 pending.future.set_result(result)
+
+    def _observe(self, entries: int, started: float, *, ok: bool) -> None:
+        """Tell the observer about a batch; an observer's bug must not stop the integrator."""
+        if self._on_batch is None:
+            return
+        try:
+            self._on_batch(BatchReport(entries, time.perf_counter() - started, ok))
+        except Exception:
+            _log.exception("batch observer failed")
 
 
 def _fail(batch: list[_Pending], error: BaseException) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["LogReport", "Submitted"]
+__all__ = ["BatchObserver", "BatchReport", "LogReport", "Submitted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,23 @@ class Submitted:
     index: int
     receipt: str
     duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    """One integration attempt, as told to a :data:`BatchObserver` (for metrics).
+
+    ``entries`` submissions were in the batch, ``seconds`` the time its transaction (and
+    receipts) took, ``ok`` False if it failed (then no submitter in it was acknowledged).
+    """
+
+    entries: int
+    seconds: float
+    ok: bool
+
+
+BatchObserver = Callable[[BatchReport], None]
+"""Called by the integrator task after every batch; must be quick and must not raise."""
 
 
 @dataclass(frozen=True, slots=True)
