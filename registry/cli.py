@@ -212,6 +212,14 @@ def cli() -> None:
     show_default=True,
     help="Seconds before a request to a peer is given up.",
 )
+@click.option(
+    "--snapshot-interval",
+    envvar="REGISTRY_SNAPSHOT_INTERVAL",
+    type=click.FloatRange(min=0.05),
+    default=60.0,
+    show_default=True,
+    help="Seconds between refreshes of the offline snapshot chain (spec §8.7).",
+)
 def serve(host: str, port: int, workers: int, log_level: str, **options: Any) -> None:
     """Run a node: SQLite in --data-dir (created, with a node key, on first start) or the
     database at --database-url. With --peers it mirrors, verifies and cosigns the logs of the

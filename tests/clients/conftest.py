@@ -24,7 +24,9 @@ def sync_node(tmp_path: Path) -> Iterator[ThreadNode]:
 @pytest.fixture(scope="module")
 def served_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``registry serve`` process on 127.0.0.1 (one per test module); its URL."""
-    process, base = start_registry(tmp_path_factory.mktemp("served") / "data")
+    process, base = start_registry(
+        tmp_path_factory.mktemp("served") / "data", "--snapshot-interval", "1"
+    )
     try:
         yield base
     finally:

@@ -247,8 +247,11 @@ def test_creator_and_crawler_walkthrough(
     assert by_item["https://gallery.example/art/img1.png"]["prefs"] == {"train-ai": "n"}
     assert by_item["https://elsewhere.example/x.png"]["prefs"] == {}
     copies = [row for row in check["results"] if "copies" in row["item"]]
-    assert [row["prefs"] for row in copies] == [{}, {}]  # not byte-identical: no exact match
-    assert check["reserved"] == 2
+    # not byte-identical, so no exact match: the node lists check_pdq, so the CLI asks for
+    # near-duplicates by PDQ on its own and marks them
+    assert [row["decided_by"] for row in copies] == ["registry (near-duplicate)"] * 2
+    assert [row["prefs"] for row in copies] == [{"train-ai": "n"}] * 2
+    assert check["reserved"] == 4
     # ... but the copies are the same picture by PDQ
     original = fingerprint(art / "img0.png")
     assert original.pdq is not None
@@ -257,17 +260,23 @@ def test_creator_and_crawler_walkthrough(
         assert near.pdq is not None
         assert near.sha256 != original.sha256
         assert pdq_distance(original.pdq, near.pdq) <= 31, copy.name
-    # the node has no near-duplicate endpoint yet: asked explicitly, the CLI says so
-    asked = consent(
-        "check",
-        str(works / "copies"),
-        "--near",
-        cwd=tmp_path,
-        env={"CONSENT_NODE": served_node},
-        ok=False,
+    # ... by PDQ (spec §6.8.3); --near insists on the node's near-duplicate search
+    near_check = as_json(
+        consent(
+            "check",
+            str(works / "copies"),
+            "--near",
+            "--json",
+            cwd=tmp_path,
+            env={"CONSENT_NODE": served_node},
+        )
     )
-    assert asked.returncode == 1
-    assert "check_pdq" in asked.stderr
+    for row in near_check["results"]:
+        assert row["prefs"] == {"train-ai": "n"}, row
+        assert row["decided_by"] == "registry (near-duplicate)"
+        assert [m["sha256"] for m in row["near"]] == [original.sha256]
+        assert row["near"][0]["distance"] <= 31
+    assert near_check["reserved"] == 2
     signals = as_json(
         consent(
             "check",

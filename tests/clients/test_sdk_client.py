@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from consent import AsyncConsentClient, ConsentClient, NodeError, NotSupportedError
+from consent import AsyncConsentClient, ConsentClient, NodeError
 
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
 from tests.clients.sdk_support import ORIGIN, ThreadNode, creator_key, in_process_node
@@ -76,10 +76,27 @@ async def test_async_rejection_is_a_node_error(tmp_path: Path) -> None:
     assert caught.value.slug == "bad-signature"
 
 
-async def test_pdq_lookup_is_reported_unsupported(tmp_path: Path) -> None:
+async def test_pdq_lookup_finds_near_duplicates(tmp_path: Path) -> None:
+    key = creator_key(4)
+    pdq = "f" * 16 + "0" * 48
+    near = "7" + "f" * 15 + "0" * 48  # one bit flipped
+    record = new_declaration(
+        creator=key.public_key.did,
+        issued_at=1_700_000_000,
+        works=[new_work(work_hash(40), pdq=pdq, pdq_quality=90)],
+        prefs={"train-ai": "n"},
+    )
     async with in_process_node(tmp_path) as async_client:
-        with pytest.raises(NotSupportedError, match="check_pdq"):
-            await async_client.check_pdq(["0" * 64])
+        result = await async_client.submit(encode_record(sign_declaration(record, key)))
+        found = await async_client.check_pdq([near, "0" * 63 + "1"], max_distance=10)
+    assert [r.pdq for r in found] == [near, "0" * 63 + "1"]
+    assert found[0].reserved()
+    (match,) = found[0].matches
+    assert (match.sha256, match.pdq, match.distance) == (work_hash(40), pdq, 1)
+    assert match.declarations == [result.id]
+    assert [c.creator for c in match.claims] == [key.public_key.did]
+    assert found[1].matches == []
+    assert not found[1].reserved()
 
 
 def test_sync_client_in_process(sync_node: ThreadNode) -> None:

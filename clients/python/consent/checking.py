@@ -13,6 +13,7 @@ from pathlib import Path
 from consent.client import ConsentClient
 from consent.errors import ConsentError, NotSupportedError
 from consent.fingerprint import Fingerprint
+from consent.wire import Answer
 
 __all__ = ["run_check"]
 
@@ -60,6 +61,30 @@ def _pref(row: dict[str, object], category: str) -> object:
     return prefs.get(category) if isinstance(prefs, dict) else None
 
 
+def _answers(
+    args: argparse.Namespace, client: ConsentClient, sha256s: list[str], urls: list[str]
+) -> tuple[list[Answer], dict[str, object] | None]:
+    """The registry's answers, online or (``--offline``) through the node's snapshot."""
+    if not args.offline:
+        return client.check(sha256s=sha256s, urls=urls), None
+    from consent.offline import check_offline  # noqa: PLC0415
+
+    report = check_offline(
+        client,
+        sha256s=sha256s,
+        urls=urls,
+        cache_dir=Path(args.cache) if args.cache else None,
+        category=args.category,
+    )
+    return report.answers, {
+        "snapshot_size": report.checker.size,
+        "fpr": report.checker.fpr,
+        "checked": report.checked,
+        "asked": report.asked,
+        "downloaded": report.checker.downloaded,
+    }
+
+
 def run_check(
     args: argparse.Namespace, client: ConsentClient, emit: Emit, fingerprints: Fingerprints
 ) -> int:
@@ -74,7 +99,7 @@ def run_check(
     category = args.category
     rows: list[dict[str, object]] = []
     with client:
-        answers = client.check(sha256s=[fp.sha256 for fp in fps], urls=urls)
+        answers, offline = _answers(args, client, [fp.sha256 for fp in fps], urls)
         info = client.info()
         near = args.near or "check_pdq" in info.endpoints
         pdq_fps = [fp for fp in fps if fp.pdq is not None]
@@ -126,5 +151,12 @@ def run_check(
                     row["signals"] = [s.to_json() for s in verdict.signals]
     reserved = sum(1 for row in rows if _pref(row, category) == "n")
     summary = f"{len(rows)} checked, {reserved} reserved for {category}"
-    emit(args, {"results": rows, "reserved": reserved}, _table(rows, category) + summary)
+    document: dict[str, object] = {"results": rows, "reserved": reserved}
+    if offline is not None:
+        document["offline"] = offline
+        summary += (
+            f" (offline: snapshot at log size {offline['snapshot_size']},"
+            f" {offline['asked']} asked of the node)"
+        )
+    emit(args, document, _table(rows, category) + summary)
     return 3 if args.fail_on_reserved and reserved else 0

@@ -8,10 +8,12 @@
     consent change [PATH...] --allow-train | --no-train | --prefs P
     consent verify RECEIPT               check a receipt offline against the node's key
     consent status                       what the node holds from this creator
-    consent check PATH|URL...            is this reserved? (registry; --signals: every signal)
+    consent check PATH|URL...            is this reserved? (registry; --signals: every signal;
+                                         --offline: the node's signed snapshot, hits asked)
 
 Options come from the command line or the environment: ``CONSENT_KEY`` (key file),
-``CONSENT_NODE`` (node URL), ``CONSENT_PASSPHRASE``, ``CONSENT_RECEIPTS`` (receipts folder).
+``CONSENT_NODE`` (node URL), ``CONSENT_PASSPHRASE``, ``CONSENT_RECEIPTS`` (receipts folder),
+``CONSENT_CACHE`` (snapshot cache folder).
 ``--json`` prints one JSON document on stdout. Exit status: 0 success, 1 error (one line on
 stderr), 2 bad usage, 3 ``check --fail-on-reserved`` found a reserved work.
 """
@@ -392,7 +394,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Check files and URLs against the registry (and, with --signals, every signal)."""
     from consent.checking import run_check  # noqa: PLC0415
 
-    return run_check(args, _client(args), _emit, _fingerprints)
+    return run_check(args, _client(args, node_key=args.node_key), _emit, _fingerprints)
 
 
 # --- parser -----------------------------------------------------------------------------------
@@ -504,6 +506,13 @@ def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--category", default="train-ai", help="AIPREF category (train-ai)")
     check.add_argument("--signals", action="store_true", help="also every web opt-out signal")
     check.add_argument("--near", action="store_true", help="near-duplicates by PDQ (node)")
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="check against the node's signed snapshot; ask the node about hits only",
+    )
+    check.add_argument("--cache", help="snapshot cache folder (env CONSENT_CACHE)")
+    check.add_argument("--node-key", help="pin the node's verifier key (origin+hex8+base64)")
     check.add_argument("--verify", action="store_true", help="verify every positive answer")
     check.add_argument("--fail-on-reserved", action="store_true", help="exit 3 if reserved")
     check.add_argument("--concurrency", type=int, default=4, help="parallel requests")

@@ -57,6 +57,8 @@ DEFAULT_CHUNK: Final = 1000
 """Items per batch-check request unless the node allows fewer (``limits.max_batch_items``)."""
 SUBMIT_CHUNK_ITEMS: Final = 200
 SUBMIT_CHUNK_BYTES: Final = 4 * 1024 * 1024
+NEAR_CHUNK: Final = 1000
+"""Queries per near-duplicate request unless the node says otherwise (spec §6.8.3)."""
 PDQ_ENDPOINT: Final = "check_pdq"
 """Key of the near-duplicate endpoint in the node's ``endpoints`` (``POST /v1/check/pdq``)."""
 
@@ -225,6 +227,11 @@ class _Api:
         limit = self.info.limits.get("max_batch_items", self.chunk_size) if self.info else 0
         return max(1, min(self.chunk_size, limit or self.chunk_size))
 
+    def near_chunk_size(self) -> int:
+        """Queries per near-duplicate request: the node's ``max_near_batch`` (spec §6.8.3)."""
+        limit = self.info.limits.get("max_near_batch", NEAR_CHUNK) if self.info else NEAR_CHUNK
+        return max(1, min(self.check_chunk_size(), limit))
+
     @staticmethod
     def check_body(items: Sequence[tuple[str, str]]) -> bytes:
         return _ENCODER.encode(
@@ -365,6 +372,18 @@ class ConsentClient:
                 return self._api.accept_info(_decode(response, NodeInfo), self._node_key)
             return self._api.info
 
+    def get_bytes(self, path: str) -> bytes:
+        """The body of ``GET path`` on the node (retried like every request), e.g. a snapshot
+        file (spec §8.8).
+
+        Raises:
+            NodeError: the node answered an error.
+        """
+        response = self._request("GET", path)
+        if response.status_code >= 400:
+            raise _problem_of(response)
+        return response.content
+
     def checkpoint(self) -> bytes:
         """The node's latest signed checkpoint (C2SP tlog-checkpoint note)."""
         response = self._request("GET", "/checkpoint")
@@ -491,7 +510,7 @@ class ConsentClient:
         self.info()
         path = self._api.pdq_path()
         results: list[PdqResult] = []
-        for chunk in _chunks(hashes, self._api.check_chunk_size()):
+        for chunk in _chunks(hashes, self._api.near_chunk_size()):
             body = self._api.pdq_body(chunk, max_distance)
             results.extend(
                 _decode(self._request("POST", path, content=body, headers=_JSON), PdqAnswer).results
@@ -673,7 +692,7 @@ class AsyncConsentClient:
         await self.info()
         path = self._api.pdq_path()
         results: list[PdqResult] = []
-        for chunk in _chunks(hashes, self._api.check_chunk_size()):
+        for chunk in _chunks(hashes, self._api.near_chunk_size()):
             body = self._api.pdq_body(chunk, max_distance)
             response = await self._request("POST", path, content=body, headers=_JSON)
             results.extend(_decode(response, PdqAnswer).results)

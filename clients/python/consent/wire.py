@@ -210,6 +210,7 @@ class PdqMatch(msgspec.Struct, frozen=True, kw_only=True):
     distance: int
     prefs: dict[str, str] = msgspec.field(default_factory=dict)
     declarations: list[str] = msgspec.field(default_factory=list)
+    claims: list[ClaimView] = msgspec.field(default_factory=list)
 
 
 class PdqResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -225,6 +226,6 @@ class PdqResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PdqAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """The (proposed) ``POST /v1/check/pdq`` answer, in request order."""
+    """The ``POST /v1/check/pdq`` answer (spec §6.8.3), in request order."""
 
     results: list[PdqResult]
