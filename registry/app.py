@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import cast
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
@@ -25,9 +26,12 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import registry
 from registry.http.controllers import ROUTE_HANDLERS
+from registry.http.observe import ObserveMiddleware
 from registry.http.problems import exception_handlers
 from registry.http.ratelimit import RateLimiter
 from registry.http.runtime import Node
+from registry.logs import formatter_factory, install_request_id_factory, resolve_log_format
+from registry.metrics import Metrics
 from registry.settings import Settings
 from registry.snapshots import SnapshotService
 
@@ -44,7 +48,7 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        node = await Node.start(settings)
+        node = await Node.start(settings, metrics=metrics)
         app.state.node = node
         try:
             # spec §8: offline snapshots, built by the federation leader worker only and
@@ -67,15 +71,25 @@ def create_app(settings: Settings) -> Litestar:
             finally:
                 await node.stop()
 
-    middleware = []
+    metrics = Metrics()
+    install_request_id_factory()
+    # The observer is outermost: 429 answers of the rate limiter get a request id and count.
+    middleware = [DefineMiddleware(ObserveMiddleware, metrics=metrics)]
     if settings.rate_limit > 0:
-        middleware.append(DefineMiddleware(RateLimiter, per_minute=settings.rate_limit))
+        middleware.append(
+            DefineMiddleware(
+                RateLimiter,
+                per_minute=settings.rate_limit,
+                trusted_proxies=settings.trusted_proxy_list,
+            )
+        )
     return Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"node": Provide(_node, sync_to_thread=False)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         middleware=middleware,
+        cors_config=_cors(settings),
         request_max_body_size=settings.max_body_size,
         openapi_config=OpenAPIConfig(
             title="consent-registry node",
@@ -85,6 +99,7 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
         ),
         logging_config=LoggingConfig(
+            formatters={"standard": formatter_factory(resolve_log_format(settings.log_format))},
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
             loggers={
                 "litestar": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},
@@ -96,6 +111,23 @@ def create_app(settings: Settings) -> Litestar:
             disable_stack_trace={404, 405, 400, 413, 422, 429},
         ),
         debug=False,
+    )
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    """CORS for browser clients at ``settings.cors_origins`` (none by default): reads,
+    submissions and checks; the admin API's bearer token is a header browsers may send too,
+    but no cookie is ever used (``allow_credentials`` stays off)."""
+    origins = list(settings.cors_origin_list)
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
+        expose_headers=["Retry-After", "Content-Usage", "Location", "X-Request-ID"],
+        allow_credentials=False,
+        max_age=600,
     )
 
 

@@ -15,14 +15,17 @@ Every field has an environment variable named ``REGISTRY_`` + the field name in 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit
 
 __all__ = [
     "DEFAULT_PORT",
     "ENV_PREFIX",
+    "LOG_FORMATS",
     "LOG_LEVELS",
     "Settings",
     "SettingsError",
@@ -33,6 +36,7 @@ __all__ = [
 ENV_PREFIX: Final = "REGISTRY_"
 DEFAULT_PORT: Final = 8000
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS: Final = ("auto", "json", "console")
 
 
 class SettingsError(ValueError):
@@ -45,7 +49,9 @@ class Settings:
 
     ``origin`` None means "the origin stored in the database, else the log's default";
     ``database_url`` None means SQLite in ``data_dir``. ``rate_limit`` is requests per minute
-    per client address, 0 disables rate limiting.
+    per client address, 0 disables rate limiting. ``creator_hourly_limit`` is declarations
+    accepted per creator key and sliding hour (per worker), 0 disables it. ``cors_origins``
+    and ``trusted_proxies`` are comma or space separated lists (empty: none).
     """
 
     host: str = "127.0.0.1"
@@ -70,6 +76,10 @@ class Settings:
     peer_max_backoff: float = 60.0
     peer_concurrency: int = 8
     snapshot_interval: float = 60.0
+    log_format: str = "auto"
+    creator_hourly_limit: int = 10_000
+    cors_origins: str = ""
+    trusted_proxies: str = ""
 
     def __post_init__(self) -> None:
         """Check ranges once, so a bad value fails at start-up with a clear message.
@@ -101,6 +111,22 @@ class Settings:
             raise SettingsError("peer_poll_interval, peer_timeout, peer_max_backoff must be > 0")
         if self.admin_token is not None and len(self.admin_token) < 16:
             raise SettingsError("admin_token must be at least 16 characters")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
+        if self.creator_hourly_limit < 0:
+            raise SettingsError("creator_hourly_limit must be 0 (off) or positive")
+        for origin in self.cors_origin_list:
+            if origin != "*" and not _is_web_origin(origin):
+                raise SettingsError(
+                    f"cors_origins: {origin!r} is not '*' or an origin like https://app.example"
+                )
+        for address in self.trusted_proxy_list:
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"trusted_proxies: {address!r} is not an IP address or network"
+                ) from None
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
         if self.origin is not None and ("://" in self.origin or not self.origin.strip()):
@@ -108,6 +134,16 @@ class Settings:
             raise SettingsError(
                 f"origin must be schema-less, e.g. 'example.org/log': {self.origin!r}"
             )
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """The browser origins allowed by CORS (``cors_origins``: comma or space separated)."""
+        return tuple(o for o in self.cors_origins.replace(",", " ").split() if o)
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        """Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed."""
+        return tuple(a for a in self.trusted_proxies.replace(",", " ").split() if a)
 
     def resolved_database_url(self) -> str:
         """The database URL to open: ``database_url``, else the SQLite file in ``data_dir``."""
@@ -177,6 +213,23 @@ def read_secret_file(path: Path, what: str) -> str:
     if not text:
         raise SettingsError(f"{what} file {path} is empty")
     return text
+
+
+def _is_web_origin(text: str) -> bool:
+    """Whether ``text`` is a serialised web origin: scheme, host and optional port only."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.path
+        and not parts.query
+        and not parts.fragment
+        and "@" not in parts.netloc
+    )
 
 
 def _parse(name: str, type_name: str, raw: str) -> object:

@@ -5,12 +5,18 @@ Each client address may make ``per_minute`` requests a minute on average, with b
 with ``Retry-After`` (RFC 6585 §4) without reaching the application. The limit is per worker
 process; health probes are never limited. Litestar's own middleware keeps a JSON history per
 client in a store; a bucket is two floats, which keeps the check off the hot path's profile.
+
+Behind a reverse proxy every request comes from the proxy's address. When that address is one
+of the configured trusted proxies (``--trusted-proxies``), the client is the right-most address
+of ``X-Forwarded-For`` that is not itself a trusted proxy (the left-most entries are whatever
+the client chose to send, so they are never believed).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import msgspec
@@ -19,7 +25,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from registry.http.problems import PROBLEM_CONTENT_TYPE, make_problem, retry_after_header
 
-__all__ = ["RateLimiter", "TokenBuckets"]
+__all__ = ["RateLimiter", "TokenBuckets", "TrustedProxies"]
 
 EXEMPT_PATHS: Final = frozenset({"/healthz", "/readyz"})
 _MAX_CLIENTS: Final = 100_000  # forget idle buckets beyond this many addresses
@@ -48,20 +54,54 @@ class TokenBuckets:
         return 0.0
 
 
+class TrustedProxies:
+    """Which peers' ``X-Forwarded-For`` headers to believe, and the client they name."""
+
+    def __init__(self, networks: Sequence[str] = ()) -> None:
+        self.networks = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+
+    def trusts(self, address: str) -> bool:
+        """Whether ``address`` is a trusted proxy."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def client(self, scope: Scope) -> str:
+        """The client address of a request: the peer, or what trusted proxies forwarded."""
+        peer = scope.get("client")
+        address = peer[0] if peer else "unknown"
+        if not self.networks or not self.trusts(address):
+            return address
+        forwarded: list[str] = []
+        for name, value in scope.get("headers", ()):
+            if name == b"x-forwarded-for":
+                forwarded += [a.strip() for a in value.decode("latin-1").split(",")]
+        for hop in reversed(forwarded):
+            if not hop:
+                continue
+            if not self.trusts(hop):
+                return hop
+            address = hop
+        return address
+
+
 class RateLimiter:
     """ASGI middleware answering 429 to clients over their per-minute budget."""
 
-    def __init__(self, app: ASGIApp, *, per_minute: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, per_minute: int, trusted_proxies: Sequence[str] = ()
+    ) -> None:
         self.app = app
         self.buckets = TokenBuckets(per_minute)
+        self.proxies = TrustedProxies(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        key = client[0] if client else "unknown"
-        wait = self.buckets.take(key)
+        wait = self.buckets.take(self.proxies.client(scope))
         if wait <= 0.0:
             await self.app(scope, receive, send)
             return

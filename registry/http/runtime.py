@@ -14,8 +14,10 @@ import contextlib
 import logging
 
 from registry.federation.service import Federation
+from registry.http.quota import CreatorQuota
 from registry.index import LogIndex
 from registry.log import NodeLog, upgrade
+from registry.metrics import Metrics
 from registry.settings import Settings
 
 __all__ = ["Node"]
@@ -27,17 +29,27 @@ class Node:
     """One worker's view of the node: use :meth:`start` then :meth:`stop`."""
 
     def __init__(
-        self, settings: Settings, log: NodeLog, index: LogIndex, federation: Federation
+        self,
+        settings: Settings,
+        log: NodeLog,
+        index: LogIndex,
+        federation: Federation,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.log = log
         self.index = index
         self.federation = federation
+        self.metrics = metrics or Metrics()
+        limit = settings.creator_hourly_limit
+        self.quota = CreatorQuota(limit) if limit > 0 else None  # per creator key (issue 7)
         self._follower: asyncio.Task[None] | None = None
 
     @classmethod
-    async def start(cls, settings: Settings) -> Node:
+    async def start(cls, settings: Settings, *, metrics: Metrics | None = None) -> Node:
         """Migrate, open the log, build the index and start following the log.
+
+        ``metrics``: where to count events (the app's; a private one if None).
 
         Raises:
             Exception: whatever the database or the log raise; start-up then fails loudly.
@@ -46,6 +58,7 @@ class Node:
         if not settings.database_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         await upgrade(database_url)
+        metrics = metrics or Metrics()
         log = await NodeLog.open(
             database_url,
             origin=settings.origin,
@@ -53,6 +66,7 @@ class Node:
             batch_interval=settings.batch_interval,
             max_batch=settings.max_batch,
             max_pending=settings.max_pending,
+            on_batch=metrics.observe_batch,
         )
         try:
             index = LogIndex(log.origin, poll_interval=settings.index_poll_interval)
@@ -76,7 +90,7 @@ class Node:
             stats.seconds,
             len(index.mirrored),
         )
-        node = cls(settings, log, index, federation)
+        node = cls(settings, log, index, federation, metrics)
         node._follower = asyncio.create_task(
             index.follow(log, mirrors=federation.store), name="index-follower"
         )

@@ -4,6 +4,11 @@ A declaration is accepted only if :func:`registry.core.records.load_record` acce
 bytes (canonical form, schema, limits, signature); those bytes become the log entry. After the
 log answers, the index is caught up to the new entry so that the submitter can read its write
 from this worker at once.
+
+Abuse limits (issue 7): after its signature verifies, a declaration counts against its
+creator key's hourly quota (:class:`registry.http.quota.CreatorQuota`); one over the quota is
+answered 429 ``rate-limited`` with ``Retry-After`` (in a batch: that item only). Every outcome
+is counted in the node's metrics (``registry_submissions_total{result, problem}``).
 """
 
 from __future__ import annotations
@@ -15,8 +20,14 @@ from typing import Final
 import msgspec
 
 from registry.core.errors import EncodingError, ProtocolError
-from registry.core.records import load_record
-from registry.http.problems import ProblemError, problem_for_protocol_error
+from registry.core.records import Record, load_record, record_id
+from registry.http.problems import (
+    Problem,
+    ProblemError,
+    make_problem,
+    problem_for_protocol_error,
+    retry_after_header,
+)
 from registry.http.runtime import Node
 from registry.http.wire import BatchItemResult, BatchResult, SubmitResult
 
@@ -46,9 +57,28 @@ async def submit_one(node: Node, body: bytes) -> SubmitResult:
     """
     # RFC 8259 §2: whitespace around the JSON value is insignificant; the entry is the value.
     entry = body.strip(JSON_WHITESPACE)
-    load_record(entry)
-    submitted = await node.log.submit(entry)
-    if not submitted.duplicate:
+    try:
+        record = load_record(entry)
+    except ProtocolError as exc:
+        node.metrics.submitted("rejected", _slug(problem_for_protocol_error(exc)))
+        raise
+    wait = await _reserve(node, record, entry)
+    if wait:
+        node.metrics.submitted("rejected", "rate-limited")
+        raise ProblemError(
+            "rate-limited", _quota_detail(node, wait), headers=retry_after_header(wait)
+        )
+    try:
+        submitted = await node.log.submit(entry)
+    except BaseException as exc:
+        _release(node, [record])
+        node.metrics.submitted("rejected", _failure_slug(exc))
+        raise
+    if submitted.duplicate:
+        _release(node, [record])
+        node.metrics.submitted("duplicate")
+    else:
+        node.metrics.submitted("accepted")
         node.federation.checkpoint_changed()  # spec §7.4: push the new checkpoint to peers
     await node.index.catch_up(node.log, until=submitted.index + 1)
     return SubmitResult(
@@ -78,17 +108,56 @@ def parse_batch(body: bytes, max_items: int) -> list[bytes]:
     return [bytes(raw) for raw in parsed.declarations]
 
 
-def _validate(entries: Sequence[bytes]) -> list[ProtocolError | None]:
-    """Check each entry with the core; None for a valid one, else its error."""
-    outcome: list[ProtocolError | None] = []
+def _validate(entries: Sequence[bytes]) -> list[Record | ProtocolError]:
+    """Check each entry with the core: its record if valid, else its error."""
+    outcome: list[Record | ProtocolError] = []
     for entry in entries:
         try:
-            load_record(entry)
+            outcome.append(load_record(entry))
         except ProtocolError as exc:
             outcome.append(exc)
-        else:
-            outcome.append(None)
     return outcome
+
+
+def _slug(problem: Problem) -> str:
+    return problem.type.rsplit("/", 1)[-1]
+
+
+def _failure_slug(exc: BaseException) -> str:
+    """The problem slug a failed submission is answered with (for metrics)."""
+    from registry.log import Overloaded  # noqa: PLC0415 - keep this module light to import
+
+    return "overloaded" if isinstance(exc, Overloaded) else "unavailable"
+
+
+async def _reserve(node: Node, record: Record, entry: bytes) -> float:
+    """Count ``record`` against its creator's hourly quota: 0.0, or seconds to wait.
+
+    A creator over the quota may still resubmit a declaration already logged (it is answered
+    as a duplicate, with a fresh receipt): that adds nothing to the log.
+    """
+    if node.quota is None:
+        return 0.0
+    wait = node.quota.reserve(record.creator)
+    if wait and await node.log.find(record_id(entry)) is not None:
+        node.quota.charge(record.creator)  # given back when it is answered as a duplicate
+        return 0.0
+    return wait
+
+
+def _release(node: Node, records: Sequence[Record]) -> None:
+    """Give back the quota of records that were not added (duplicates, failures)."""
+    if node.quota is not None:
+        for record in records:
+            node.quota.release(record.creator)
+
+
+def _quota_detail(node: Node, wait: float) -> str:
+    limit = node.settings.creator_hourly_limit
+    return (
+        f"this creator key reached its limit of {limit} declarations an hour on this node; "
+        f"retry in {max(1, round(wait))} s"
+    )
 
 
 async def submit_batch(node: Node, body: bytes) -> BatchResult:
@@ -102,23 +171,40 @@ async def submit_batch(node: Node, body: bytes) -> BatchResult:
     """
     entries = parse_batch(body, node.settings.max_batch_items)
     if len(entries) > _THREAD_THRESHOLD:
-        errors = await asyncio.to_thread(_validate, entries)
+        checked = await asyncio.to_thread(_validate, entries)
     else:
-        errors = _validate(entries)
-    valid = [entry for entry, error in zip(entries, errors, strict=True) if error is None]
-    submitted = iter(await node.log.submit_many(valid) if valid else [])
+        checked = _validate(entries)
+    outcome: list[Record | Problem] = []
+    for entry, item in zip(entries, checked, strict=True):
+        if isinstance(item, ProtocolError):
+            outcome.append(problem_for_protocol_error(item))
+        elif wait := await _reserve(node, item, entry):
+            outcome.append(make_problem("rate-limited", _quota_detail(node, wait)))
+        else:
+            outcome.append(item)
+    valid = [e for e, o in zip(entries, outcome, strict=True) if not isinstance(o, Problem)]
+    admitted = [o for o in outcome if not isinstance(o, Problem)]
+    for problem in (o for o in outcome if isinstance(o, Problem)):
+        node.metrics.submitted("rejected", _slug(problem))
+    try:
+        submitted = iter(await node.log.submit_many(valid) if valid else [])
+    except BaseException as exc:
+        _release(node, admitted)
+        node.metrics.submitted("rejected", _failure_slug(exc), len(valid))
+        raise
     results: list[BatchItemResult] = []
     accepted = duplicates = 0
     last = -1
-    for error in errors:
-        if error is not None:
-            problem = problem_for_protocol_error(error)
-            results.append(BatchItemResult(status=problem.status, problem=problem))
+    for answer in outcome:
+        if isinstance(answer, Problem):
+            results.append(BatchItemResult(status=answer.status, problem=answer))
             continue
         sub = next(submitted)
         last = max(last, sub.index)
         duplicates += sub.duplicate
         accepted += not sub.duplicate
+        if sub.duplicate:
+            _release(node, [answer])
         results.append(
             BatchItemResult(
                 status=200 if sub.duplicate else 201,
@@ -128,6 +214,8 @@ async def submit_batch(node: Node, body: bytes) -> BatchResult:
                 duplicate=sub.duplicate,
             )
         )
+    node.metrics.submitted("accepted", count=accepted)
+    node.metrics.submitted("duplicate", count=duplicates)
     if accepted:
         node.federation.checkpoint_changed()  # spec §7.4: push the new checkpoint to peers
     if last >= 0:

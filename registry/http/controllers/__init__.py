@@ -14,6 +14,7 @@ from registry.http.controllers import (
     federation,
     meta,
     near,
+    ops,
     queries,
     snapshots,
     tlog,
@@ -29,4 +30,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *near.HANDLERS,
     *snapshots.HANDLERS,
     *federation.HANDLERS,
+    *ops.HANDLERS,
 ]

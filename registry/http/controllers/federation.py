@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
@@ -28,6 +29,8 @@ from registry.http.runtime import Node
 from registry.http.wire import EvidenceView, PeerRequest, PeerView
 
 __all__ = ["HANDLERS"]
+
+_log = logging.getLogger("registry.admin")
 
 _WITNESS_PROBLEMS = {
     400: "bad-request",
@@ -136,6 +139,7 @@ async def add_peer(
         await node.federation.add_peer(spec)
     except PeerConfigError as exc:
         raise ProblemError("bad-peer", str(exc)) from None
+    _log.info("operator added or updated peer %s at %s", spec.origin, spec.url)
     statuses = {s.origin: s for s in await node.federation.peer_statuses()}
     return peer_view(statuses[spec.origin])
 
@@ -153,6 +157,7 @@ async def remove_peer(
     require_operator(request, node)
     if not await node.federation.remove_peer(origin.lstrip("/")):
         raise ProblemError("not-found", f"no peer {origin.lstrip('/')!r}")
+    _log.info("operator removed peer %s", origin.lstrip("/"))
 
 
 @post(

@@ -47,6 +47,7 @@ async def _search(
             hits = await near.search_iscc(queries, max_distance)
     except NearDupError as exc:
         raise ProblemError("bad-request", str(exc)) from None
+    node.metrics.checked(f"near_{kind}", len(queries))
     return near_response(node.index, kind, queries, hits)
 
 

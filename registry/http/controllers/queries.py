@@ -54,6 +54,7 @@ async def work_by_sha256(
     sha256: FromPath[str], node: NamedDependency[Node]
 ) -> Response[WorkAnswer]:
     """Resolved preferences, every claim and the declarations for the work with this hash."""
+    node.metrics.checked("work_sha256", 1)
     return _work_response(queries.work_by_sha256(node.index, sha256))
 
 
@@ -68,6 +69,7 @@ async def work_by_url(
     url: Annotated[str, QueryParameter(min_length=1, max_length=MAX_CHECK_URL_LENGTH)],
 ) -> Response[WorkAnswer]:
     """Resolved preferences and claims for works published at ``url`` (normalised first)."""
+    node.metrics.checked("work_url", 1)
     return _work_response(queries.work_by_url(node.index, url))
 
 
@@ -93,6 +95,7 @@ async def creator(did: FromPath[str], node: NamedDependency[Node]) -> Response[C
 async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> CheckResponse:
     """Up to ``max_batch_items`` SHA-256s and URLs in one request, answered in order."""
     _check_count(len(data.sha256s) + len(data.urls), node)
+    node.metrics.checked("check", len(data.sha256s) + len(data.urls))
     return queries.check(node.index, data)
 
 
@@ -111,6 +114,7 @@ async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningRespon
     except UnicodeDecodeError:
         raise ProblemError("bad-request", "the body must be UTF-8 text") from None
     _check_count(len(text.splitlines()), node)
+    node.metrics.checked("spawning", len(text.splitlines()))
     return queries.spawning_query(node.index, text)
 
 
