@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -139,14 +140,27 @@ def submit(node: Node, entries: list[bytes]) -> None:
             response.raise_for_status()
 
 
-def backfill(tmp: Path, entries: int, poll: float) -> None:
+@dataclass(frozen=True)
+class Backfill:
+    """Entries per second: mirrored by an empty follower, and ingested by the source (the same
+    entries through its batch endpoint, the same verify-and-store work: the baseline)."""
+
+    entries: int
+    mirror_rate: float
+    ingest_rate: float
+
+
+def backfill(tmp: Path, entries: int, poll: float) -> Backfill:
     """Measure how fast an empty node mirrors a source of ``entries`` declarations."""
     source = Node("source.bench/log", tmp / "source")
     follower = Node("follower.bench/log", tmp / "follower")
     source.start([], poll)
     try:
         print(f"signing and submitting {entries} declarations to the source...")
-        submit(source, declarations(entries, "backfill"))
+        signed = declarations(entries, "backfill")
+        submitted = time.monotonic()
+        submit(source, signed)
+        ingest_rate = entries / (time.monotonic() - submitted)
         started = time.monotonic()
         follower.start([source], poll)
         ready = time.monotonic()
@@ -162,6 +176,7 @@ def backfill(tmp: Path, entries: int, poll: float) -> None:
             f"backfill: {entries} entries verified and stored in {done - ready:.2f} s "
             f"({entries / (done - ready):,.0f} entries/s; {done - started:.2f} s with start-up)"
         )
+        return Backfill(entries, entries / (done - ready), ingest_rate)
     finally:
         follower.stop()
         source.stop()

@@ -89,6 +89,38 @@ def make_declarations(count: int, *, salt: str, creators: int = 50) -> list[tupl
     return out
 
 
+def make_work_declarations(
+    count: int, *, works: int, salt: str, creators: int = 50, seed: int = 11
+) -> tuple[list[bytes], list[str], list[str], list[str]]:
+    """``count`` signed declarations of ``works`` works each, every work with a URL and a PDQ
+    hash (quality 90): (entries, work SHA-256s, URLs, PDQ hashes), works in declaration order."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not crypto
+    keys = [
+        PrivateKey.from_seed(hashlib.sha256(f"bench-creator-{i}".encode()).digest())
+        for i in range(creators)
+    ]
+    entries, shas, urls, pdqs = [], [], [], []
+    for i in range(count):
+        items = []
+        for j in range(works):
+            sha = hashlib.sha256(f"{salt}-work-{i}-{j}".encode()).hexdigest()
+            url = f"https://example.com/{salt}/{i}/{j}.png"
+            pdq = f"{rng.getrandbits(256):064x}"
+            items.append(new_work(sha, pdq=pdq, pdq_quality=90, urls=[url]))
+            shas.append(sha)
+            urls.append(url)
+            pdqs.append(pdq)
+        key = keys[i % creators]
+        record = new_declaration(
+            creator=key.public_key.did,
+            issued_at=1_700_000_000 + i,
+            works=sorted(items, key=lambda w: w.sha256),
+            prefs={"train-ai": "n"},
+        )
+        entries.append(encode_record(sign_declaration(record, key)))
+    return entries, shas, urls, pdqs
+
+
 async def run_concurrently(
     jobs: Sequence[Callable[[], Awaitable[None]]], concurrency: int
 ) -> float:
@@ -130,6 +162,16 @@ def start_node(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def stop_node(process: subprocess.Popen[bytes]) -> None:
+    """Stop a node started by :func:`start_node` (SIGINT, then SIGKILL after 30 s)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 async def wait_ready(client: aiohttp.ClientSession, process: subprocess.Popen[bytes]) -> None:
@@ -202,55 +244,87 @@ def _blob(engine: AsyncEngine) -> str:
 
 
 async def bench_check(client: aiohttp.ClientSession, hashes: list[str], rounds: int) -> Result:
-    batches = [hashes[i : i + 10_000] for i in range(0, len(hashes), 10_000)] * rounds
+    return await bench_batch_query(
+        client, "/v1/check", "sha256s", hashes, per_request=10_000, rounds=rounds
+    )
+
+
+async def bench_batch_query(
+    client: aiohttp.ClientSession,
+    path: str,
+    field: str,
+    items: list[str],
+    *,
+    per_request: int,
+    rounds: int,
+    concurrency: int = 4,
+) -> Result:
+    """POST ``items`` to a batch endpoint as ``{field: [...]}``, ``per_request`` at a time."""
+    batches = [items[i : i + per_request] for i in range(0, len(items), per_request)] * rounds
 
     def job(batch: list[str]) -> Callable[[], Awaitable[None]]:
         async def post() -> None:
-            async with client.post("/v1/check", json={"sha256s": batch}) as response:
+            async with client.post(path, json={field: batch}) as response:
                 assert response.status == 200, await response.text()
                 await response.read()
 
         return post
 
-    seconds = await run_concurrently([job(b) for b in batches], concurrency=4)
-    return Result("check", "HTTP /v1/check, 10,000 per request", sum(map(len, batches)), seconds)
+    seconds = await run_concurrently([job(b) for b in batches], concurrency=concurrency)
+    how = f"HTTP {path}, {per_request:,} per request"
+    return Result("check", how, sum(map(len, batches)), seconds)
 
 
 async def bench_check_per_item(client: aiohttp.ClientSession, hashes: list[str]) -> Result:
-    def job(sha: str) -> Callable[[], Awaitable[None]]:
+    return await bench_get_per_item(client, [f"/v1/works/sha256/{sha}" for sha in hashes])
+
+
+async def bench_get_per_item(
+    client: aiohttp.ClientSession, paths: list[str], concurrency: int = 32
+) -> Result:
+    """One GET per item (the per-item HTTP baseline of a batch endpoint)."""
+
+    def job(path: str) -> Callable[[], Awaitable[None]]:
         async def get() -> None:
-            async with client.get(f"/v1/works/sha256/{sha}") as response:
-                assert response.status == 200
+            async with client.get(path) as response:
+                assert response.status == 200, await response.text()
                 await response.read()
 
         return get
 
-    seconds = await run_concurrently([job(h) for h in hashes], concurrency=32)
-    return Result("check", "HTTP, one GET per item (baseline)", len(hashes), seconds)
+    seconds = await run_concurrently([job(p) for p in paths], concurrency=concurrency)
+    return Result("check", "HTTP, one GET per item (baseline)", len(paths), seconds)
 
 
 async def bench_naive_sql_check(
     engine: AsyncEngine, declared: list[str], hashes: list[str]
 ) -> Result:
     """One SELECT per hash against a table of every declared hash (same database)."""
+    return await bench_naive_sql_lookup(engine, "naive_works", declared, hashes)
+
+
+async def bench_naive_sql_lookup(
+    engine: AsyncEngine, table: str, declared: list[str], keys: list[str]
+) -> Result:
+    """One SELECT per key against a fresh temporary ``table`` of every declared key (a plain
+    indexed SQL lookup, the same database as the node)."""
     async with engine.connect() as conn:
         await conn.execute(
             sa.text(
-                "CREATE TEMPORARY TABLE naive_works (sha256 VARCHAR(64) PRIMARY KEY, "
-                "prefs VARCHAR(64))"
+                f"CREATE TEMPORARY TABLE {table} (k VARCHAR(2048) PRIMARY KEY, prefs VARCHAR(64))"
             )
         )
         await conn.execute(
-            sa.text("INSERT INTO naive_works (sha256, prefs) VALUES (:s, 'train-ai=n')"),
-            [{"s": s} for s in declared],
+            sa.text(f"INSERT INTO {table} (k, prefs) VALUES (:k, 'train-ai=n')"),  # noqa: S608
+            [{"k": k} for k in declared],
         )
         await conn.commit()
-        query = sa.text("SELECT prefs FROM naive_works WHERE sha256 = :s")
+        query = sa.text(f"SELECT prefs FROM {table} WHERE k = :k")  # noqa: S608 - our table name
         started = time.perf_counter()
-        for sha in hashes:
-            (await conn.execute(query, {"s": sha})).first()
+        for key in keys:
+            (await conn.execute(query, {"k": key})).first()
         seconds = time.perf_counter() - started
-    return Result("check", "SQL, one SELECT per item (baseline)", len(hashes), seconds)
+    return Result("check", "SQL, one SELECT per item (baseline)", len(keys), seconds)
 
 
 async def main_async(args: argparse.Namespace) -> list[Result]:
@@ -294,11 +368,7 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
                 finally:
                     await engine.dispose()
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_node(process)
     return results
 
 
