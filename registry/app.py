@@ -104,6 +104,7 @@ def create_app(settings: Settings) -> Litestar:
             loggers={
                 "litestar": {"level": "INFO", "handlers": ["queue_listener"], "propagate": False},
                 "alembic": {"level": "WARNING"},
+                "aiosqlite": {"level": "INFO"},  # a line per statement at debug
                 # federation's HTTP client would log every request to every peer
                 "httpx": {"level": "WARNING"},
             },

@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import os
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -33,6 +34,7 @@ import registry
 from registry.index import IndexStats
 from registry.settings import (
     DEFAULT_PORT,
+    LOG_FORMATS,
     LOG_LEVELS,
     Settings,
     read_secret_file,
@@ -220,6 +222,38 @@ def cli() -> None:
     show_default=True,
     help="Seconds between refreshes of the offline snapshot chain (spec §8.7).",
 )
+@click.option(
+    "--log-format",
+    envvar="REGISTRY_LOG_FORMAT",
+    type=click.Choice(LOG_FORMATS),
+    default="auto",
+    show_default=True,
+    help="json: one JSON object a line; console: readable lines; auto: console if stderr is "
+    "a terminal, else json.",
+)
+@click.option(
+    "--creator-hourly-limit",
+    envvar="REGISTRY_CREATOR_HOURLY_LIMIT",
+    type=click.IntRange(min=0),
+    default=10_000,
+    show_default=True,
+    help="Declarations accepted per creator key in any hour, per worker (0: off); more are "
+    "answered 429.",
+)
+@click.option(
+    "--cors-origins",
+    envvar="REGISTRY_CORS_ORIGINS",
+    default="",
+    help="Browser origins allowed by CORS, comma separated (e.g. https://app.example), or "
+    "'*'. Default: none (no CORS headers).",
+)
+@click.option(
+    "--trusted-proxies",
+    envvar="REGISTRY_TRUSTED_PROXIES",
+    default="",
+    help="Reverse proxies (IP addresses or networks, comma separated) whose X-Forwarded-For "
+    "names the client for rate limiting. Default: none.",
+)
 def serve(host: str, port: int, workers: int, log_level: str, **options: Any) -> None:
     """Run a node: SQLite in --data-dir (created, with a node key, on first start) or the
     database at --database-url. With --peers it mirrors, verifies and cosigns the logs of the
@@ -229,22 +263,50 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
     from granian.server import Server  # noqa: PLC0415
 
     settings = _settings(host=host, port=port, workers=workers, log_level=log_level, **options)
+    from registry.logs import announce, granian_log_config  # noqa: PLC0415
+
     origin, vkey = _run(_initialise(settings))
-    click.echo(f"registry: origin {origin}", err=True)
-    click.echo(f"registry: verifier key {vkey}", err=True)
-    click.echo(f"registry: witness key {_run(_witness_key(settings))}", err=True)
-    click.echo(f"registry: listening on http://{host}:{port}", err=True)
+    announce(settings.log_format, f"registry: origin {origin}")
+    announce(settings.log_format, f"registry: verifier key {vkey}")
+    announce(settings.log_format, f"registry: witness key {_run(_witness_key(settings))}")
+    announce(settings.log_format, f"registry: listening on http://{host}:{port}")
+
     os.environ.update(settings.to_env())
-    Server(
-        "registry.app:create_app_from_env",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        factory=True,
-        log_level=LogLevels(log_level),
-        log_access=log_level == "debug",
-    ).serve()
+    metrics_dir, owned = _metrics_dir(settings)
+    try:
+        Server(
+            "registry.app:create_app_from_env",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            log_level=LogLevels(log_level),
+            log_dictconfig=granian_log_config(settings.log_format),
+            # the node logs its own access lines at debug level, with the request id
+            log_access=False,
+        ).serve()
+    finally:
+        if owned:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(settings: Settings) -> tuple[Path, bool]:
+    """Prepare prometheus-client's multiprocess directory before the workers start.
+
+    Every worker writes its counters there and the one answering ``/metrics`` adds them up
+    (:mod:`registry.metrics`). The directory is ``PROMETHEUS_MULTIPROC_DIR`` if the operator
+    set it, else ``<data dir>/metrics``; the last run's files are removed first (counters
+    restart at zero with the node, as Prometheus expects). Returns the directory and whether
+    it is ours to remove on exit (``<data dir>/metrics`` is).
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(given) if given else settings.data_dir / "metrics"
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path.resolve())
+    return path, not given
 
 
 async def _witness_key(settings: Settings) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "LOG_FORMATS",
     "ConsoleFormatter",
     "JsonFormatter",
+    "announce",
     "granian_log_config",
     "install_request_id_factory",
     "request_id_var",
@@ -125,6 +126,18 @@ def granian_log_config(log_format: str) -> dict[str, Any]:
             "access": {**stream, "formatter": "access"},
         },
     }
+
+
+def announce(log_format: str, message: str, stream: IO[str] | None = None) -> None:
+    """Print one start-up line on stderr: as is on a console, a JSON log line otherwise (so
+    that a JSON log stays parseable from its first line)."""
+    stream = sys.stderr if stream is None else stream
+    if resolve_log_format(log_format, stream) == "json":
+        record = logging.makeLogRecord(
+            {"name": "registry.cli", "levelname": "INFO", "msg": message}
+        )
+        message = JsonFormatter().format(record)
+    print(message, file=stream, flush=True)
 
 
 def _rfc3339(created: float) -> str:
