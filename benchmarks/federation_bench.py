@@ -130,14 +130,24 @@ def declarations(count: int, salt: str) -> list[bytes]:
 
 
 def submit(node: Node, entries: list[bytes]) -> None:
-    """Submit in batches of 1000."""
+    """Submit in batches of 1000; items shed with 503 (the pool is full) are sent again."""
     with httpx.Client(base_url=node.url, timeout=120) as client:
         for start in range(0, len(entries), 1000):
-            body = b'{"declarations":[' + b",".join(entries[start : start + 1000]) + b"]}"
-            response = client.post(
-                "/v1/declarations:batch", content=body, headers={"Content-Type": "application/json"}
-            )
-            response.raise_for_status()
+            pending = entries[start : start + 1000]
+            while pending:
+                body = b'{"declarations":[' + b",".join(pending) + b"]}"
+                response = client.post(
+                    "/v1/declarations:batch",
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                response.raise_for_status()
+                results = response.json()["results"]
+                if any(r["status"] not in (200, 201, 503) for r in results):
+                    raise SystemExit(f"the source rejected a declaration: {results}")
+                pending = [e for e, r in zip(pending, results, strict=True) if r["status"] == 503]
+                if pending:
+                    time.sleep(0.2)
 
 
 @dataclass(frozen=True)

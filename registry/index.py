@@ -8,6 +8,10 @@ processes sharing one database each keep their own index and all stay current by
 log's size. Nothing is stored: ``registry index rebuild`` and every start-up rebuild it from the
 log.
 
+Beside the state, :attr:`LogIndex.near` (:class:`registry.nearindex.NearIndex`) indexes every
+newly seen work's PDQ hash (quality 50 or more) and ISCC Content-Code for near-duplicate search
+(spec §6.8.3); its adds are applied in bulk at the end of each catch-up.
+
 Entries of the node's own log were verified (:func:`registry.core.records.load_record`) before
 they were appended, so indexing decodes them without re-checking signatures.
 
