@@ -23,6 +23,7 @@ import os
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -272,7 +273,7 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
     announce(settings.log_format, f"registry: listening on http://{host}:{port}")
 
     os.environ.update(settings.to_env())
-    metrics_dir, owned = _metrics_dir(settings)
+    metrics_dir, owned = _metrics_dir()
     try:
         Server(
             "registry.app:create_app_from_env",
@@ -291,22 +292,26 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _metrics_dir(settings: Settings) -> tuple[Path, bool]:
+def _metrics_dir() -> tuple[Path, bool]:
     """Prepare prometheus-client's multiprocess directory before the workers start.
 
     Every worker writes its counters there and the one answering ``/metrics`` adds them up
     (:mod:`registry.metrics`). The directory is ``PROMETHEUS_MULTIPROC_DIR`` if the operator
-    set it, else ``<data dir>/metrics``; the last run's files are removed first (counters
-    restart at zero with the node, as Prometheus expects). Returns the directory and whether
-    it is ours to remove on exit (``<data dir>/metrics`` is).
+    set it (the last run's files are removed first: counters restart with the node), else a
+    new temporary directory, removed on exit. Not the data directory: the files are
+    memory-mapped, and a worker writing a mapped page on a full disk is killed (SIGBUS).
+    Returns the directory and whether it is ours to remove.
     """
     given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    path = Path(given) if given else settings.data_dir / "metrics"
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path.resolve())
-    return path, not given
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        return path, False
+    path = Path(tempfile.mkdtemp(prefix="registry-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path, True
 
 
 async def _witness_key(settings: Settings) -> str:

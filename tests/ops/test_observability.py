@@ -48,7 +48,11 @@ def test_two_workers_share_metrics_and_log_json_with_request_ids(tmp_path: Path)
         "0",
         "--batch-interval",
         "0.005",
-        env={"REGISTRY_SIGNING_KEY": SIGNING_KEY, "REGISTRY_ADMIN_TOKEN": TOKEN},
+        env={
+            "REGISTRY_SIGNING_KEY": SIGNING_KEY,
+            "REGISTRY_ADMIN_TOKEN": TOKEN,
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        },
     ) as node:
         for entry in entries:  # a new connection each: the kernel spreads them over workers
             with httpx.Client(base_url=node.base, timeout=30) as client:
@@ -59,7 +63,7 @@ def test_two_workers_share_metrics_and_log_json_with_request_ids(tmp_path: Path)
                 )
                 assert posted.status_code == 201, posted.text
                 assert posted.headers["x-request-id"] == "submit-x"
-        metrics_dir = tmp_path / "data" / "metrics"
+        metrics_dir = tmp_path / "metrics"
         writers = {f.stem.rsplit("_", 1)[-1] for f in metrics_dir.glob("counter_*.db")}
         assert len(writers) >= 2, writers  # both workers count into the shared directory
         scrapes = []
@@ -75,7 +79,7 @@ def test_two_workers_share_metrics_and_log_json_with_request_ids(tmp_path: Path)
             )
             assert added.status_code == 201, added.text
             assert client.get("/.well-known/consent-registry").json()["verifier_key"] == vkey
-    assert not metrics_dir.exists()  # removed on exit: counters restart with the node
+    assert metrics_dir.is_dir()  # the operator's directory is kept (and emptied at start)
     accepted = "registry_submissions_total{problem=,result=accepted}"
     for scraped in scrapes:
         assert scraped[accepted] == len(entries), scraped.get(accepted)
@@ -100,3 +104,13 @@ def test_two_workers_share_metrics_and_log_json_with_request_ids(tmp_path: Path)
 
 def _peer_vkey() -> str:
     return NoteSigner.from_seed("peer.example", bytes(32)).verifier.vkey
+
+
+def test_default_metrics_directory_is_temporary_and_removed(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with serving(tmp_path, "--data-dir", str(tmp_path / "data"), env={"TMPDIR": str(scratch)}):
+        made = list(scratch.glob("registry-metrics-*"))
+        assert len(made) == 1, made
+        assert not (tmp_path / "data" / "metrics").exists()  # never on the data disk
+    assert not list(scratch.glob("registry-metrics-*"))
