@@ -232,7 +232,7 @@ def test_read_only_file_system_refuses_to_start_with_one_line(tmp_path: Path) ->
         with serving(tmp_path, "--data-dir", str(data), "--rate-limit", "0") as node:
             for entry in declarations(21, 3):
                 assert submit(node.base, entry).status_code == 201
-        before = {p.name: p.read_bytes() for p in data.iterdir()}
+        before = {str(p.relative_to(data)): p.read_bytes() for p in data.rglob("*") if p.is_file()}
         remount(mount, "ro")
         try:
             for data_dir in (data, mount / "fresh"):
@@ -246,7 +246,8 @@ def test_read_only_file_system_refuses_to_start_with_one_line(tmp_path: Path) ->
                 assert "database" in lines[0] or "Read-only file system" in lines[0]
         finally:
             remount(mount, "rw")
-        assert {p.name: p.read_bytes() for p in data.iterdir()} == before, "nothing written"
+        after = {str(p.relative_to(data)): p.read_bytes() for p in data.rglob("*") if p.is_file()}
+        assert after == before, "nothing written"
         verified = run_registry("log", "verify", "--data-dir", str(data))
         assert verified.returncode == 0, verified.stderr
         assert "size: 3" in verified.stdout
@@ -411,13 +412,6 @@ async def test_reads_survive_a_postgres_outage_and_writes_recover(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: during a database outage, reads served from the database (/checkpoint, "
-    "/v1/declarations/{id}, tiles) answer 500 internal-error, not 503 unavailable with "
-    "Retry-After (spec §6.10.2): registry/http/problems.py maps no database error; remove "
-    "this mark once it does",
-)
 async def test_database_backed_reads_answer_503_during_a_postgres_outage(
     proxied_postgres: tuple[str, CuttableProxy], tmp_path: Path
 ) -> None:
