@@ -113,11 +113,16 @@ class Node:
             self.process = None
 
 
-def declarations(count: int, salt: str) -> list[bytes]:
-    """``count`` signed declarations, one work each."""
-    key = PrivateKey.from_seed(hashlib.sha256(f"bench {salt}".encode()).digest())
+def declarations(count: int, salt: str, creators: int = 50) -> list[bytes]:
+    """``count`` signed declarations, one work each, by ``creators`` creators in turn (a node
+    limits the declarations one creator key may submit an hour)."""
+    keys = [
+        PrivateKey.from_seed(hashlib.sha256(f"bench {salt} {n}".encode()).digest())
+        for n in range(creators)
+    ]
     out = []
     for i in range(count):
+        key = keys[i % creators]
         digest = hashlib.sha256(f"{salt} work {i}".encode()).hexdigest()
         record = new_declaration(
             creator=key.public_key.did,
@@ -144,7 +149,8 @@ def submit(node: Node, entries: list[bytes]) -> None:
                 response.raise_for_status()
                 results = response.json()["results"]
                 if any(r["status"] not in (200, 201, 503) for r in results):
-                    raise SystemExit(f"the source rejected a declaration: {results}")
+                    bad = next(r for r in results if r["status"] not in (200, 201, 503))
+                    raise SystemExit(f"the source rejected a declaration: {str(bad)[:300]}")
                 pending = [e for e, r in zip(pending, results, strict=True) if r["status"] == 503]
                 if pending:
                     time.sleep(0.2)
