@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest vectors vectors-check bench clean
+.PHONY: run test lint typecheck pytest vectors vectors-check bench load clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ vectors: $(STAMP)
 
 vectors-check: $(STAMP)
 	$(BIN)/python spec/vectors/generate.py --check
+
+# Benchmarks (not tests): one table, each figure beside its baseline (benchmarks/README.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --quick --out benchmarks/results/latest.json
+
+load: $(STAMP)
+	$(BIN)/python benchmarks/load.py --duration 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
