@@ -207,10 +207,19 @@ def filter_with_spawning_client(base: str, urls: list[str]) -> list[str]:
         SpawningAPI,
     )
 
-    os.environ.setdefault("SPAWNING_OPTS_KEY", "ignored-by-the-node")
-    rule = SpawningAPI()
-    rule.SPAWNING_AI_API_URL = base + "/api/v2/query/urls/"
-    allowed: list[str] = rule.filter_allowed(urls=urls)
+    # The client insists on an API key (the node accepts and ignores it); set it only for
+    # this call, so that no later test's subprocess inherits it.
+    previous = os.environ.get("SPAWNING_OPTS_KEY")
+    os.environ["SPAWNING_OPTS_KEY"] = "ignored-by-the-node"
+    try:
+        rule = SpawningAPI()
+        rule.SPAWNING_AI_API_URL = base + "/api/v2/query/urls/"
+        allowed: list[str] = rule.filter_allowed(urls=urls)
+    finally:
+        if previous is None:
+            del os.environ["SPAWNING_OPTS_KEY"]
+        else:
+            os.environ["SPAWNING_OPTS_KEY"] = previous
     return allowed
 
 
