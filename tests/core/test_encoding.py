@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import importlib.util
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,31 +29,7 @@ from registry.core.encoding import (
     parse_json,
 )
 from registry.core.errors import EncodingError, NonCanonicalError
-
-SPEC_VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
-
-
-def _load_generator() -> Callable[[], dict[str, Any]]:
-    spec = importlib.util.spec_from_file_location("gen_records", SPEC_VECTORS / "gen_records.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    generate: Callable[[], dict[str, Any]] = module.generate
-    return generate
-
-
-def vector_cases(file_name: str) -> list[Any]:
-    """Cases from the generator and, once committed, from the JSON file too."""
-    generated = _load_generator()()[file_name]
-    params = [pytest.param(case, id=f"gen-{case['name']}") for case in generated["cases"]]
-    committed = SPEC_VECTORS / file_name
-    if committed.exists():
-        content = json.loads(committed.read_text(encoding="utf-8"))
-        assert content == json.loads(json.dumps(generated)), f"{file_name} is stale"
-        params += [pytest.param(case, id=f"file-{case['name']}") for case in content["cases"]]
-    return params
-
+from tests.core.vectors import generated, vector_cases
 
 # --- vectors --------------------------------------------------------------------------------
 
@@ -86,7 +59,7 @@ def test_canonical_json_vectors(case: dict[str, Any]) -> None:
 
 
 def test_vectors_cover_rfc8785_and_every_error_class() -> None:
-    cases = _load_generator()()["canonical-json.json"]["cases"]
+    cases = generated()["canonical-json.json"]["cases"]
     names = {case["name"] for case in cases}
     assert {"rfc8785-3.2.2-with-floats", "rfc8785-3.2.3-sorting", "jcs-testdata-weird"} <= names
     assert {case.get("error") for case in cases} == {None, "EncodingError", "NonCanonicalError"}

@@ -4,10 +4,6 @@ did:key test vectors), through spec/vectors/keys.json (spec §1.4, §1.5)."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,31 +14,7 @@ from registry.core import errors
 from registry.core.encoding import b58encode
 from registry.core.errors import KeyFormatError, SignatureError
 from registry.core.keys import PrivateKey, PublicKey
-
-SPEC_VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
-
-
-def _load_generator() -> Callable[[], dict[str, Any]]:
-    spec = importlib.util.spec_from_file_location("gen_records", SPEC_VECTORS / "gen_records.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    generate: Callable[[], dict[str, Any]] = module.generate
-    return generate
-
-
-def vector_cases(file_name: str) -> list[Any]:
-    """Cases from the generator and, once committed, from the JSON file too."""
-    generated = _load_generator()()[file_name]
-    params = [pytest.param(case, id=f"gen-{case['name']}") for case in generated["cases"]]
-    committed = SPEC_VECTORS / file_name
-    if committed.exists():
-        content = json.loads(committed.read_text(encoding="utf-8"))
-        assert content == json.loads(json.dumps(generated)), f"{file_name} is stale"
-        params += [pytest.param(case, id=f"file-{case['name']}") for case in content["cases"]]
-    return params
-
+from tests.core.vectors import generated, vector_cases
 
 # RFC 8032 §7.1 TEST 1, typed in here as well so this file stands on its own.
 TEST1_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
@@ -82,7 +54,7 @@ def test_key_vectors(case: dict[str, Any]) -> None:
 
 
 def test_vectors_include_every_rfc8032_ed25519_test() -> None:
-    cases = _load_generator()()["keys.json"]["cases"]
+    cases = generated()["keys.json"]["cases"]
     sources = {case.get("source") for case in cases}
     for name in ("TEST 1", "TEST 2", "TEST 3", "TEST 1024", "TEST SHA(abc)"):
         assert f"RFC 8032 §7.1 {name}" in sources

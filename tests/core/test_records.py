@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -53,32 +50,10 @@ from registry.core.records import (
     validate_record,
     verify_record,
 )
+from tests.core.vectors import generated, vector_cases
 
-SPEC_VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
 ALICE = PrivateKey.from_seed(hashlib.sha256(b"test alice").digest())
 BOB = PrivateKey.from_seed(hashlib.sha256(b"test bob").digest())
-
-
-def _load_generator() -> Callable[[], dict[str, Any]]:
-    spec = importlib.util.spec_from_file_location("gen_records", SPEC_VECTORS / "gen_records.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    generate: Callable[[], dict[str, Any]] = module.generate
-    return generate
-
-
-def vector_cases(file_name: str) -> list[Any]:
-    """Cases from the generator and, once committed, from the JSON file too."""
-    generated = _load_generator()()[file_name]
-    params = [pytest.param(case, id=f"gen-{case['name']}") for case in generated["cases"]]
-    committed = SPEC_VECTORS / file_name
-    if committed.exists():
-        content = json.loads(committed.read_text(encoding="utf-8"))
-        assert content == json.loads(json.dumps(generated)), f"{file_name} is stale"
-        params += [pytest.param(case, id=f"file-{case['name']}") for case in content["cases"]]
-    return params
 
 
 def sha(label: str) -> str:
@@ -124,7 +99,7 @@ def test_record_vectors(case: dict[str, Any]) -> None:
 
 
 def test_record_vectors_cover_every_decode_step_and_error_class() -> None:
-    cases = _load_generator()()["records.json"]["cases"]
+    cases = generated()["records.json"]["cases"]
     assert {case.get("error") for case in cases} == {
         None,
         "LimitError",

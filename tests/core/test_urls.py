@@ -4,10 +4,6 @@ the RFC 3986 §5.4 dot-segment examples, and properties (idempotence, only Recor
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,30 +13,7 @@ from hypothesis import strategies as st
 from registry.core import errors
 from registry.core.errors import LimitError, RecordError
 from registry.core.urls import MAX_URL_LENGTH, normalize_url
-
-SPEC_VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
-
-
-def _load_generator() -> Callable[[], dict[str, Any]]:
-    spec = importlib.util.spec_from_file_location("gen_records", SPEC_VECTORS / "gen_records.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    generate: Callable[[], dict[str, Any]] = module.generate
-    return generate
-
-
-def vector_cases(file_name: str) -> list[Any]:
-    """Cases from the generator and, once committed, from the JSON file too."""
-    generated = _load_generator()()[file_name]
-    params = [pytest.param(case, id=f"gen-{case['name']}") for case in generated["cases"]]
-    committed = SPEC_VECTORS / file_name
-    if committed.exists():
-        content = json.loads(committed.read_text(encoding="utf-8"))
-        assert content == json.loads(json.dumps(generated)), f"{file_name} is stale"
-        params += [pytest.param(case, id=f"file-{case['name']}") for case in content["cases"]]
-    return params
+from tests.core.vectors import vector_cases
 
 
 @pytest.mark.parametrize("case", vector_cases("urls.json"))
