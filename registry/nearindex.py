@@ -23,6 +23,7 @@ absorbing entries.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -46,6 +47,9 @@ PDQ_SEARCH_LIMIT: Final = 64
 """Largest ``max_distance`` a PDQ query may ask for (spec §6.8.3)."""
 ISCC_SEARCH_LIMIT: Final = 32
 """Largest ``max_distance`` an ISCC query may ask for (64-bit bodies; unrelated texts ~32)."""
+SEARCH_THREADS: Final = max(1, min(4, os.cpu_count() or 1))
+"""Threads one batch search is split over (NumPy releases the GIL; ADR 0006)."""
+_PARALLEL_BATCH: Final = 8  # smaller batches are searched on one thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,10 @@ class NearIndex:
         """
         async with self.lock:
             found = await asyncio.to_thread(
-                self.pdq.search_many, list(hashes), max_distance=max_distance
+                self.pdq.search_many,
+                list(hashes),
+                max_distance=max_distance,
+                workers=SEARCH_THREADS if len(hashes) >= _PARALLEL_BATCH else 1,
             )
         return [[self._pdq_hit(m) for m in matches] for matches in found]
 
@@ -149,7 +156,10 @@ class NearIndex:
         """
         async with self.lock:
             found = await asyncio.to_thread(
-                self.iscc.search_many, list(codes), max_distance=max_distance
+                self.iscc.search_many,
+                list(codes),
+                max_distance=max_distance,
+                workers=SEARCH_THREADS if len(codes) >= _PARALLEL_BATCH else 1,
             )
         return [[self._iscc_hit(m) for m in matches] for matches in found]
 

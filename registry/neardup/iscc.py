@@ -162,9 +162,10 @@ class IsccIndex:
         return index.search(content.body, max_distance=max_distance)
 
     def search_many(
-        self, codes: Sequence[str], *, max_distance: int | None = None
+        self, codes: Sequence[str], *, max_distance: int | None = None, workers: int = 1
     ) -> list[list[Match]]:
-        """One match list per code; each SubType's queries are searched as one batch."""
+        """One match list per code; each SubType's queries are searched as one batch
+        (split over ``workers`` threads, as :meth:`HammingIndex.search_arrays`)."""
         contents = [iscc_content(code) for code in codes]
         out: list[list[Match]] = [[] for _ in codes]
         for subtype, index in self._indexes.items():
@@ -173,7 +174,7 @@ class IsccIndex:
                 continue
             raw = b"".join(contents[i].body for i in positions)
             words = np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 1)
-            found = index.search_arrays(words, max_distance=max_distance)
+            found = index.search_arrays(words, max_distance=max_distance, workers=workers)
             for local, matches in enumerate(found.per_query(len(positions))):
                 out[positions[local]] = matches
         return out
