@@ -39,6 +39,7 @@ from registry.core.records import (
     Work,
     _decode_stepwise,
     decode_record,
+    decode_stored,
     encode_record,
     entry_size,
     load_record,
@@ -83,6 +84,7 @@ def test_record_vectors(case: dict[str, Any]) -> None:
         assert signing_input(record) == case["signing_input"].encode()
         assert encode_record(record) == entry
         assert _decode_stepwise(entry) == record
+        assert decode_stored(entry) == record  # what an index reads back (spec §6.11 item 3)
         assert len(record.works) == case["works"]
         assert entry_size(record) == len(entry) == case["size"]
         return
@@ -321,6 +323,28 @@ def test_decode_stepwise_names_each_step() -> None:
     with pytest.raises(NonCanonicalError, match="step 6"):
         _decode_stepwise(canonical_json({**value, "withdraw": False}))
     assert _decode_stepwise(entry) == signed
+
+
+def test_decode_stored_checks_shape_only() -> None:
+    """Bytes damaged at rest raise instead of decoding to a value of the wrong type; field
+    rules are not re-checked (spec §6.11 item 3), which is why only stored entries use it."""
+    signed = sign_declaration(declaration(), ALICE)
+    entry = encode_record(signed)
+    assert decode_stored(entry) == signed
+    with pytest.raises(errors.EncodingError, match="not JSON"):
+        decode_stored(entry[:-1])
+    with pytest.raises(errors.EncodingError, match="not JSON"):
+        decode_stored(b"\xff" + entry)
+    value = json.loads(entry)
+    with pytest.raises(RecordError, match="not a record"):
+        decode_stored(canonical_json({**value, "works": "none"}))
+    with pytest.raises(RecordError, match="not a record"):
+        decode_stored(canonical_json({**value, "type": "other"}))
+    # Field rules are decode_record's: an upper-case hash has the right shape only.
+    upper = canonical_json({**value, "creator": value["creator"].upper()})
+    assert decode_stored(upper).creator == value["creator"].upper()
+    with pytest.raises(ProtocolError):
+        decode_record(upper)
 
 
 def test_record_types_table() -> None:
