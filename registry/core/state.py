@@ -116,13 +116,16 @@ def subjects_of(record: Declaration) -> list[Subject]:
 class _Entry:
     """What the state keeps per declaration id."""
 
-    __slots__ = ("origins", "record", "subjects", "superseded_by")
+    __slots__ = ("origins", "record", "solo", "subjects", "superseded_by")
 
     def __init__(self, record: Declaration, subjects: list[Subject]) -> None:
         self.record = record
         self.subjects = subjects
         self.origins: set[str] = set()
         self.superseded_by: set[str] = set()
+        # The resolution of a subject this declaration alone speaks about, shared by all such
+        # subjects (the common case); reset when its origins or its creator's verification change.
+        self.solo: Resolution | None = None
 
 
 class ConsentState:
@@ -165,7 +168,9 @@ class ConsentState:
             self._verified.discard(did)
         touched: set[Subject] = set()
         for declaration_id in self._by_creator.get(did, ()):
-            touched.update(self._entries[declaration_id].subjects)
+            entry = self._entries[declaration_id]
+            entry.solo = None
+            touched.update(entry.subjects)
         self._refresh(touched)
 
     def add(self, declaration_id: str, record: Declaration, *, origin: str) -> bool:
@@ -187,6 +192,7 @@ class ConsentState:
                 raise RecordError(f"declaration {declaration_id} is bound to another record")
             if origin not in entry.origins:
                 entry.origins.add(origin)
+                entry.solo = None
                 self._refresh(entry.subjects)
             return False
 
@@ -275,15 +281,13 @@ class ConsentState:
 
     def _winner(self, creator: str, subject: Subject) -> str | None:
         """The creator's winning declaration id for a subject (spec §3.5.3), or None."""
-        best: tuple[int, str] | None = None
-        for declaration_id in self._by_subject.get(subject, ()):
-            entry = self._entries[declaration_id]
-            if entry.superseded_by or entry.record.creator != creator:
-                continue
-            key = (entry.record.issued_at, declaration_id)
-            if best is None or key > best:
-                best = key
-        return None if best is None else best[1]
+        keys = [
+            (entry.record.issued_at, declaration_id)
+            for declaration_id in self._by_subject.get(subject, ())
+            if not (entry := self._entries[declaration_id]).superseded_by
+            and entry.record.creator == creator
+        ]
+        return max(keys)[1] if keys else None
 
     def _refresh(self, subjects: Iterable[Subject]) -> None:
         for subject in subjects:
@@ -294,11 +298,35 @@ class ConsentState:
             else:
                 table.pop(subject[1], None)
 
+    def _claim(self, declaration_id: str, entry: _Entry) -> Claim:
+        return Claim(
+            creator=entry.record.creator,
+            declaration_id=declaration_id,
+            issued_at=entry.record.issued_at,
+            prefs=dict(sorted(entry.record.prefs.items())),
+            origins=tuple(sorted(entry.origins)),
+            verified=entry.record.creator in self._verified,
+        )
+
     def _compute(self, subject: Subject) -> Resolution:
+        ids = self._by_subject.get(subject, ())
+        if len(ids) == 1:
+            # One declaration speaks about the subject: the general rules below reduce to its
+            # own claim unless it is superseded or a withdrawal. The resolution object is
+            # shared by every subject it alone speaks about (a rebuild makes one per
+            # declaration, not one per work and URL).
+            (declaration_id,) = ids
+            entry = self._entries[declaration_id]
+            if entry.superseded_by or entry.record.withdraw:
+                return EMPTY_RESOLUTION
+            if entry.solo is None:
+                claim = self._claim(declaration_id, entry)
+                entry.solo = Resolution(claims=(claim,), prefs=combine([claim.prefs]))
+            return entry.solo
         # spec §3.5.3: per creator, the non-superseded declaration with the greatest
         # (issued_at, declaration id) wins; a winning withdrawal leaves no claim.
         winners: dict[str, tuple[int, str]] = {}
-        for declaration_id in self._by_subject.get(subject, ()):
+        for declaration_id in ids:
             entry = self._entries[declaration_id]
             if entry.superseded_by:
                 continue
@@ -309,20 +337,11 @@ class ConsentState:
                 winners[creator] = key
         claims: list[Claim] = []
         for creator in sorted(winners):
-            issued_at, declaration_id = winners[creator]
+            _, declaration_id = winners[creator]
             entry = self._entries[declaration_id]
             if entry.record.withdraw:
                 continue
-            claims.append(
-                Claim(
-                    creator=creator,
-                    declaration_id=declaration_id,
-                    issued_at=issued_at,
-                    prefs=dict(sorted(entry.record.prefs.items())),
-                    origins=tuple(sorted(entry.origins)),
-                    verified=creator in self._verified,
-                )
-            )
+            claims.append(self._claim(declaration_id, entry))
         if not claims:
             return EMPTY_RESOLUTION
         # spec §3.5.4: combined over all current claims, any disallow wins

@@ -92,6 +92,7 @@ def test_single_declaration_claims_sha256_and_url_subjects() -> None:
         assert claim.origin == "log-a"
         assert claim.verified is False
     assert set(state.subjects()) == {("sha256", sha(1)), ("sha256", sha(2)), ("url", url)}
+    assert state.subject_counts == (2, 1)
     assert state.resolve(("url", url)) == state.resolve_url(url)
     assert state.resolve(("sha256", sha(2))) == state.resolve_sha256(sha(2))
 
