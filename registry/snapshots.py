@@ -38,7 +38,7 @@ from typing import Final, Protocol
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
 from registry.core.note import NoteSigner
-from registry.core.records import Declaration, decode_record, record_id
+from registry.core.records import Declaration, decode_stored, record_id
 from registry.core.snapshot import (
     DEFAULT_CATEGORY,
     SnapshotHeader,
@@ -168,7 +168,7 @@ class SnapshotBuilder:
     ) -> AsyncIterator[tuple[str, Declaration]]:
         async for index, entry in source.entries(start, stop):
             try:
-                yield record_id(entry), decode_record(entry)
+                yield record_id(entry), decode_stored(entry)
             except ProtocolError as exc:  # the index logs and skips such entries too
                 self.skipped += 1
                 _log.error("entry %d not in snapshots: %s", index, exc)
