@@ -138,7 +138,9 @@ class ConsentState:
     def __init__(self, *, verified_creators: Iterable[str] = ()) -> None:
         self._entries: dict[str, _Entry] = {}
         # declaration ids mentioning a subject, superseded or not
-        self._by_subject: dict[Subject, set[str]] = {}
+        # (a subject one declaration alone mentions, the common case, maps to that id itself:
+        # a set per subject would double the state's memory)
+        self._by_subject: dict[Subject, str | set[str]] = {}
         # target id -> ids of declarations listing it in ``supersedes`` (target may be unseen)
         self._supersessions: dict[str, set[str]] = {}
         self._by_creator: dict[str, set[str]] = {}
@@ -201,7 +203,13 @@ class ConsentState:
         self._entries[declaration_id] = entry
         self._by_creator.setdefault(record.creator, set()).add(declaration_id)
         for subject in entry.subjects:
-            self._by_subject.setdefault(subject, set()).add(declaration_id)
+            known = self._by_subject.get(subject)
+            if known is None:
+                self._by_subject[subject] = declaration_id
+            elif isinstance(known, str):
+                self._by_subject[subject] = {known, declaration_id}
+            else:
+                known.add(declaration_id)
         touched: set[Subject] = set(entry.subjects)
 
         # spec §3.5.2: supersession counts only between declarations of the same creator; it
@@ -279,11 +287,16 @@ class ConsentState:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _mentions(self, subject: Subject) -> Iterable[str]:
+        """Ids of the declarations mentioning a subject, superseded or not."""
+        ids = self._by_subject.get(subject, ())
+        return (ids,) if isinstance(ids, str) else ids
+
     def _winner(self, creator: str, subject: Subject) -> str | None:
         """The creator's winning declaration id for a subject (spec §3.5.3), or None."""
         keys = [
             (entry.record.issued_at, declaration_id)
-            for declaration_id in self._by_subject.get(subject, ())
+            for declaration_id in self._mentions(subject)
             if not (entry := self._entries[declaration_id]).superseded_by
             and entry.record.creator == creator
         ]
@@ -310,12 +323,12 @@ class ConsentState:
 
     def _compute(self, subject: Subject) -> Resolution:
         ids = self._by_subject.get(subject, ())
-        if len(ids) == 1:
+        if isinstance(ids, str):
             # One declaration speaks about the subject: the general rules below reduce to its
             # own claim unless it is superseded or a withdrawal. The resolution object is
             # shared by every subject it alone speaks about (a rebuild makes one per
             # declaration, not one per work and URL).
-            (declaration_id,) = ids
+            declaration_id = ids
             entry = self._entries[declaration_id]
             if entry.superseded_by or entry.record.withdraw:
                 return EMPTY_RESOLUTION
