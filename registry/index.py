@@ -85,7 +85,7 @@ def _collector_paused(entries: int) -> Iterator[None]:
 
     Indexing allocates millions of long-lived containers (tuples, sets, structs) and no
     reference cycles, so every collection during a rebuild traverses an ever larger heap to free
-    nothing: with the collector paused, a rebuild ran 3.5x faster (ADR 0006, "Rebuild").
+    nothing: with the collector paused, a rebuild ran 3.5x faster (ADR 0009).
     Reference counting frees everything as usual; the collector resumes afterwards.
     """
     if entries <= BULK_ENTRIES or not gc.isenabled():
