@@ -27,7 +27,7 @@ from consent.errors import (
 from consent.fingerprint import Fingerprint, fingerprint, pdq_distance
 from consent.keyfile import generate_key, load_key, read_did, save_key
 from consent.proofs import VerifiedDeclaration, verify_entry
-from consent.wire import Answer, PdqResult, WorkAnswer
+from consent.wire import Answer, IsccResult, PdqResult, WorkAnswer
 
 __all__ = [
     "Answer",
@@ -35,6 +35,7 @@ __all__ = [
     "ConsentClient",
     "ConsentError",
     "Fingerprint",
+    "IsccResult",
     "KeyFileError",
     "NodeError",
     "NotSupportedError",

@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from consent.client import ConsentClient
-from consent.errors import ConsentError, NotSupportedError
+from consent.client import ISCC_ENDPOINT, PDQ_ENDPOINT, ConsentClient
+from consent.errors import ConsentError
 from consent.fingerprint import Fingerprint
-from consent.wire import Answer
+from consent.wire import Answer, IsccResult, PdqResult
 
 __all__ = ["run_check"]
 
@@ -85,6 +85,39 @@ def _answers(
     }
 
 
+def _near_results(
+    args: argparse.Namespace, client: ConsentClient, fps: Sequence[Fingerprint]
+) -> dict[str, PdqResult | IsccResult]:
+    """Near-duplicates of the files, by SHA-256 (spec §6.8.3): images by PDQ, other files
+    with an ISCC (text) by ISCC. Asked when the node lists the endpoint; with ``--near`` a
+    node without it is an error (:class:`~consent.errors.NotSupportedError`)."""
+    endpoints = client.info().endpoints
+    by_pdq = [(fp.sha256, fp.pdq) for fp in fps if fp.pdq]
+    by_iscc = [(fp.sha256, fp.iscc) for fp in fps if not fp.pdq and fp.iscc]
+    found: dict[str, PdqResult | IsccResult] = {}
+    if by_pdq and (args.near or PDQ_ENDPOINT in endpoints):
+        pdq_results = client.check_pdq([pdq for _, pdq in by_pdq])
+        found.update(zip([sha256 for sha256, _ in by_pdq], pdq_results, strict=True))
+    if by_iscc and (args.near or ISCC_ENDPOINT in endpoints):
+        iscc_results = client.check_iscc([code for _, code in by_iscc])
+        found.update(zip([sha256 for sha256, _ in by_iscc], iscc_results, strict=True))
+    return found
+
+
+def _near_row(
+    row: dict[str, object], answer: Answer, similar: PdqResult | IsccResult, category: str
+) -> None:
+    """Add a file's near-duplicates to its row; reserved if one of them is."""
+    by = "pdq" if isinstance(similar, PdqResult) else "iscc"
+    row["near"] = [
+        {"sha256": m.sha256, "distance": m.distance, "prefs": m.prefs, "by": by}
+        for m in similar.matches
+    ]
+    if similar.reserved(category) and not answer.reserved(category):
+        row["prefs"] = {**answer.prefs, category: "n"}
+        row["decided_by"] = "registry (near-duplicate)"
+
+
 def run_check(
     args: argparse.Namespace, client: ConsentClient, emit: Emit, fingerprints: Fingerprints
 ) -> int:
@@ -100,18 +133,7 @@ def run_check(
     rows: list[dict[str, object]] = []
     with client:
         answers, offline = _answers(args, client, [fp.sha256 for fp in fps], urls)
-        info = client.info()
-        near = args.near or "check_pdq" in info.endpoints
-        pdq_fps = [fp for fp in fps if fp.pdq is not None]
-        pdq_results = {}
-        if near and pdq_fps:
-            try:
-                results = client.check_pdq([fp.pdq for fp in pdq_fps if fp.pdq])
-            except NotSupportedError:
-                if args.near:
-                    raise
-                results = []
-            pdq_results = {fp.sha256: r for fp, r in zip(pdq_fps, results, strict=False)}
+        near = _near_results(args, client, fps)
         for answer, label in zip(answers, [str(fp.path) for fp in fps] + urls, strict=True):
             row: dict[str, object] = {
                 "item": label,
@@ -123,15 +145,9 @@ def run_check(
             }
             if answer.error:
                 row["error"] = answer.error
-            similar = pdq_results.get(answer.key)
+            similar = near.get(answer.key) if answer.kind == "sha256" else None
             if similar is not None:
-                row["near"] = [
-                    {"sha256": m.sha256, "distance": m.distance, "prefs": m.prefs}
-                    for m in similar.matches
-                ]
-                if similar.reserved(category) and not answer.reserved(category):
-                    row["prefs"] = {**answer.prefs, category: "n"}
-                    row["decided_by"] = "registry (near-duplicate)"
+                _near_row(row, answer, similar, category)
             if args.verify and answer.declarations:
                 verified = client.verify_answer(answer)
                 row["verified"] = [v.id for v in verified]

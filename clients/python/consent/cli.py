@@ -505,7 +505,11 @@ def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--urls", action="append", help="file of URLs, one a line ('-': stdin)")
     check.add_argument("--category", default="train-ai", help="AIPREF category (train-ai)")
     check.add_argument("--signals", action="store_true", help="also every web opt-out signal")
-    check.add_argument("--near", action="store_true", help="near-duplicates by PDQ (node)")
+    check.add_argument(
+        "--near",
+        action="store_true",
+        help="require the node's near-duplicate search: PDQ for images, ISCC for texts",
+    )
     check.add_argument(
         "--offline",
         action="store_true",

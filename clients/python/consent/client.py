@@ -30,6 +30,7 @@ from consent._version import __version__
 from consent.errors import NodeError, NotSupportedError, TransportError, VerificationError
 from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
 from consent.wire import (
+    ISCC_MATCH_DISTANCE,
     PDQ_MATCH_DISTANCE,
     Answer,
     BatchAnswer,
@@ -37,6 +38,8 @@ from consent.wire import (
     CheckAnswer,
     CreatorAnswer,
     DeclarationView,
+    IsccAnswer,
+    IsccResult,
     NodeInfo,
     PdqAnswer,
     PdqResult,
@@ -50,6 +53,7 @@ from registry.core.note import NoteVerifier
 __all__ = ["AsyncConsentClient", "ConsentClient", "RetryPolicy"]
 
 T = TypeVar("T")
+NearAnswer = TypeVar("NearAnswer", PdqAnswer, IsccAnswer)
 
 USER_AGENT: Final = f"consent-registry-client/{__version__}"
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
@@ -61,6 +65,22 @@ NEAR_CHUNK: Final = 1000
 """Queries per near-duplicate request unless the node says otherwise (spec §6.8.3)."""
 PDQ_ENDPOINT: Final = "check_pdq"
 """Key of the near-duplicate endpoint in the node's ``endpoints`` (``POST /v1/check/pdq``)."""
+ISCC_ENDPOINT: Final = "check_iscc"
+"""Key of the ISCC near-duplicate endpoint in the node's ``endpoints`` (``POST /v1/check/iscc``)."""
+
+
+@dataclass(frozen=True)
+class _Near:
+    """One near-duplicate endpoint of spec §6.8.3: its key in the node's ``endpoints``, the
+    request member holding the queries, and what it is called in errors."""
+
+    endpoint: str
+    member: str
+    label: str
+
+
+_PDQ: Final = _Near(PDQ_ENDPOINT, "hashes", "near-duplicate (PDQ)")
+_ISCC: Final = _Near(ISCC_ENDPOINT, "codes", "ISCC near-duplicate")
 
 
 @dataclass(frozen=True)
@@ -259,20 +279,42 @@ class _Api:
             )
         return out
 
-    def pdq_path(self) -> str:
-        endpoint = self.info.endpoints.get(PDQ_ENDPOINT) if self.info else None
+    def near_path(self, near: _Near) -> str:
+        """The path of a near-duplicate endpoint, as the node lists it (spec §6.2).
+
+        Raises:
+            NotSupportedError: the node does not list it.
+        """
+        endpoint = self.info.endpoints.get(near.endpoint) if self.info else None
         if not endpoint:
             raise NotSupportedError(
                 404,
                 "not-supported",
-                "this node offers no near-duplicate (PDQ) lookup: its /.well-known/"
-                f"consent-registry lists no '{PDQ_ENDPOINT}' endpoint",
+                f"this node offers no {near.label} lookup: its /.well-known/"
+                f"consent-registry lists no '{near.endpoint}' endpoint",
             )
         return endpoint
 
     @staticmethod
-    def pdq_body(hashes: Sequence[str], max_distance: int) -> bytes:
-        return _ENCODER.encode({"hashes": list(hashes), "max_distance": max_distance})
+    def near_body(near: _Near, queries: Sequence[str], max_distance: int) -> bytes:
+        return _ENCODER.encode({near.member: list(queries), "max_distance": max_distance})
+
+    @staticmethod
+    def near_answer(response: httpx.Response, kind: type[NearAnswer], asked: int) -> NearAnswer:
+        """Decode a near-duplicate answer: one result per query, in request order (§6.8.3).
+
+        Raises:
+            NodeError: the node refused the request, or answered another number of results.
+        """
+        answer = _decode(response, kind)
+        if len(answer.results) != asked:
+            raise NodeError(
+                response.status_code,
+                "bad-answer",
+                f"{len(answer.results)} results for {asked} queries",
+                url=str(response.url),
+            )
+        return answer
 
 
 def _items(sha256s: Iterable[str], urls: Iterable[str]) -> list[tuple[str, str]]:
@@ -500,22 +542,44 @@ class ConsentClient:
     def check_pdq(
         self, hashes: Sequence[str], *, max_distance: int = PDQ_MATCH_DISTANCE
     ) -> list[PdqResult]:
-        """Near-duplicate check by PDQ hash: declared works within ``max_distance`` bits.
+        """Near-duplicate check by PDQ hash: declared works within ``max_distance`` bits
+        (0..64), one result per hash in the order given (spec §6.8.3).
 
         Raises:
             NotSupportedError: the node lists no ``check_pdq`` endpoint.
+            NodeError: the node refused a hash (400 ``bad-request``) or the distance.
         """
-        if not hashes:
+        answers = self._near(_PDQ, hashes, max_distance, PdqAnswer)
+        return [result for answer in answers for result in answer.results]
+
+    def check_iscc(
+        self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE
+    ) -> list[IsccResult]:
+        """Near-duplicate check by ISCC: declared works of the same content kind whose
+        Content-Code is within ``max_distance`` bits (0..32), one result per code in the order
+        given (spec §6.8.3). A lightly edited text keeps a nearby Text-Code.
+
+        Raises:
+            NotSupportedError: the node lists no ``check_iscc`` endpoint.
+            NodeError: the node refused a code (400 ``bad-request``: malformed, or without a
+                Content-Code) or the distance.
+        """
+        answers = self._near(_ISCC, codes, max_distance, IsccAnswer)
+        return [result for answer in answers for result in answer.results]
+
+    def _near(
+        self, near: _Near, queries: Sequence[str], max_distance: int, kind: type[NearAnswer]
+    ) -> list[NearAnswer]:
+        if not queries:
             return []
         self.info()
-        path = self._api.pdq_path()
-        results: list[PdqResult] = []
-        for chunk in _chunks(hashes, self._api.near_chunk_size()):
-            body = self._api.pdq_body(chunk, max_distance)
-            results.extend(
-                _decode(self._request("POST", path, content=body, headers=_JSON), PdqAnswer).results
-            )
-        return results
+        path = self._api.near_path(near)
+        answers: list[NearAnswer] = []
+        for chunk in _chunks(queries, self._api.near_chunk_size()):
+            body = self._api.near_body(near, chunk, max_distance)
+            response = self._request("POST", path, content=body, headers=_JSON)
+            answers.append(self._api.near_answer(response, kind, len(chunk)))
+        return answers
 
 
 class AsyncConsentClient:
@@ -590,6 +654,13 @@ class AsyncConsentClient:
             response = await self._request("GET", "/.well-known/consent-registry")
             return self._api.accept_info(_decode(response, NodeInfo), self._node_key)
         return self._api.info
+
+    async def get_bytes(self, path: str) -> bytes:
+        """The body of ``GET path`` on the node; see :meth:`ConsentClient.get_bytes`."""
+        response = await self._request("GET", path)
+        if response.status_code >= 400:
+            raise _problem_of(response)
+        return response.content
 
     async def checkpoint(self) -> bytes:
         """The node's latest signed checkpoint (C2SP tlog-checkpoint note)."""
@@ -687,13 +758,26 @@ class AsyncConsentClient:
         self, hashes: Sequence[str], *, max_distance: int = PDQ_MATCH_DISTANCE
     ) -> list[PdqResult]:
         """Near-duplicate check by PDQ hash; see :meth:`ConsentClient.check_pdq`."""
-        if not hashes:
+        answers = await self._near(_PDQ, hashes, max_distance, PdqAnswer)
+        return [result for answer in answers for result in answer.results]
+
+    async def check_iscc(
+        self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE
+    ) -> list[IsccResult]:
+        """Near-duplicate check by ISCC; see :meth:`ConsentClient.check_iscc`."""
+        answers = await self._near(_ISCC, codes, max_distance, IsccAnswer)
+        return [result for answer in answers for result in answer.results]
+
+    async def _near(
+        self, near: _Near, queries: Sequence[str], max_distance: int, kind: type[NearAnswer]
+    ) -> list[NearAnswer]:
+        if not queries:
             return []
         await self.info()
-        path = self._api.pdq_path()
-        results: list[PdqResult] = []
-        for chunk in _chunks(hashes, self._api.near_chunk_size()):
-            body = self._api.pdq_body(chunk, max_distance)
+        path = self._api.near_path(near)
+        answers: list[NearAnswer] = []
+        for chunk in _chunks(queries, self._api.near_chunk_size()):
+            body = self._api.near_body(near, chunk, max_distance)
             response = await self._request("POST", path, content=body, headers=_JSON)
-            results.extend(_decode(response, PdqAnswer).results)
-        return results
+            answers.append(self._api.near_answer(response, kind, len(chunk)))
+        return answers

@@ -11,6 +11,7 @@ from typing import Final, Literal
 import msgspec
 
 __all__ = [
+    "ISCC_MATCH_DISTANCE",
     "PDQ_MATCH_DISTANCE",
     "TRAIN_AI",
     "Answer",
@@ -19,7 +20,13 @@ __all__ = [
     "CreatorAnswer",
     "CreatorDeclaration",
     "DeclarationView",
+    "IsccAnswer",
+    "IsccMatch",
+    "IsccResult",
+    "NearMatch",
+    "NearResult",
     "NodeInfo",
+    "PdqAnswer",
     "PdqMatch",
     "PdqResult",
     "PeerView",
@@ -31,6 +38,8 @@ __all__ = [
 TRAIN_AI: Final = "train-ai"
 PDQ_MATCH_DISTANCE: Final = 31
 """Hamming distance up to which two PDQ hashes are taken as the same image (Meta's default)."""
+ISCC_MATCH_DISTANCE: Final = 12
+"""Default Hamming distance between ISCC Content-Codes' first 64 bits (spec §6.8.3; at most 32)."""
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
@@ -202,22 +211,33 @@ class CheckAnswer(msgspec.Struct, frozen=True, kw_only=True):
     urls: list[CheckItem]
 
 
-class PdqMatch(msgspec.Struct, frozen=True, kw_only=True):
-    """A declared work whose PDQ hash is within the asked distance of the query."""
+class NearMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """A declared work within the asked distance of a near-duplicate query (spec §6.8.3 item 4):
+    its SHA-256, the distance, and its current resolution as ``/v1/works/sha256`` answers it."""
 
     sha256: str
-    pdq: str
     distance: int
     prefs: dict[str, str] = msgspec.field(default_factory=dict)
     declarations: list[str] = msgspec.field(default_factory=list)
     claims: list[ClaimView] = msgspec.field(default_factory=list)
 
 
-class PdqResult(msgspec.Struct, frozen=True, kw_only=True):
-    """The near-duplicates of one queried PDQ hash, nearest first, and their combined prefs."""
+class PdqMatch(NearMatch, frozen=True, kw_only=True):
+    """A declared work whose PDQ hash (``pdq``) is within the asked distance of the query."""
 
     pdq: str
-    matches: list[PdqMatch] = msgspec.field(default_factory=list)
+
+
+class IsccMatch(NearMatch, frozen=True, kw_only=True):
+    """A declared work whose ISCC Content-Code is within the asked distance of the query;
+    ``iscc`` is the code the node indexed for it."""
+
+    iscc: str
+
+
+class NearResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The near-duplicates of one query: their combined preferences (§3.2: any disallow wins)."""
+
     prefs: dict[str, str] = msgspec.field(default_factory=dict)
 
     def reserved(self, category: str = TRAIN_AI) -> bool:
@@ -225,7 +245,27 @@ class PdqResult(msgspec.Struct, frozen=True, kw_only=True):
         return self.prefs.get(category) == "n"
 
 
+class PdqResult(NearResult, frozen=True, kw_only=True):
+    """The near-duplicates of one queried PDQ hash, nearest first, and their combined prefs."""
+
+    pdq: str
+    matches: list[PdqMatch] = msgspec.field(default_factory=list)
+
+
+class IsccResult(NearResult, frozen=True, kw_only=True):
+    """The near-duplicates of one queried ISCC code, nearest first, and their combined prefs."""
+
+    iscc: str
+    matches: list[IsccMatch] = msgspec.field(default_factory=list)
+
+
 class PdqAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """The ``POST /v1/check/pdq`` answer (spec §6.8.3), in request order."""
 
     results: list[PdqResult]
+
+
+class IsccAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """The ``POST /v1/check/iscc`` answer (spec §6.8.3), in request order."""
+
+    results: list[IsccResult]
