@@ -11,28 +11,42 @@ means the item was not reserved at the chain's log size; a hit may be a false po
 
 Declarations logged after the chain's size are not in it: the node refreshes its chain every
 minute or so, and :meth:`OfflineChecker.sync` fetches only the files the cache lacks.
+
+Both clients are served: :meth:`OfflineChecker.sync` and :func:`check_offline` take a
+:class:`~consent.client.ConsentClient`, :meth:`OfflineChecker.async_sync` and
+:func:`acheck_offline` an :class:`~consent.client.AsyncConsentClient`. What they do apart from
+fetching is written once: :func:`_sync_steps` is the whole download-and-verify procedure as a
+generator that yields each path to fetch and is sent its body, and :class:`_Filtered` splits
+the items into those the chain rules out and those asked of the node.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
-from consent.client import ConsentClient
+from consent.client import AsyncConsentClient, ConsentClient
 from consent.errors import ConsentError, VerificationError
 from consent.proofs import verifier_from_key
-from consent.wire import Answer
+from consent.wire import Answer, NodeInfo
 from registry.core.errors import ProtocolError
 from registry.core.snapshot import SnapshotChain, open_snapshot, verify_chain
 from registry.core.urls import normalize_url
 
-__all__ = ["OfflineChecker", "OfflineReport", "check_offline", "default_cache_dir"]
+__all__ = [
+    "OfflineChecker",
+    "OfflineReport",
+    "acheck_offline",
+    "check_offline",
+    "default_cache_dir",
+]
 
 SNAPSHOTS_ENDPOINT: Final = "snapshots"
 
@@ -74,6 +88,58 @@ def _safe_name(name: str) -> str:
     return name
 
 
+def _sync_steps(
+    info: NodeInfo, cache_dir: Path, category: str
+) -> Generator[str, bytes, tuple[SnapshotChain, int]]:
+    """Download and verify the node's chain without doing I/O with the node: yields the path
+    of each resource to fetch (the listing, then every file the cache lacks) and is sent its
+    body. Returns the verified chain and how many files were fetched.
+
+    Nothing is trusted before it verifies: a file is used only if its SHA-256 is the
+    listing's, then :func:`open_snapshot` checks its signature by the node's key and its
+    binding to a signed checkpoint (spec §8.5), and :func:`verify_chain` the delta links
+    (spec §8.7). The listing itself is not signed, so it can only cost a download.
+
+    Raises:
+        ConsentError: the chain holds another category's reservations.
+        VerificationError: the listing is malformed, a file differs from it, or a snapshot or
+            the chain does not verify.
+    """
+    path = info.endpoints.get(SNAPSHOTS_ENDPOINT, "/v1/snapshots")
+    try:
+        listing = msgspec.json.decode((yield path), type=SnapshotListing)
+    except msgspec.DecodeError as exc:
+        raise VerificationError(f"the node's snapshot listing is malformed: {exc}") from exc
+    if listing.category != category:
+        raise ConsentError(
+            f"the node's snapshots hold {listing.category!r} reservations, not {category!r}"
+        )
+    verifier = verifier_from_key(info.verifier_key)
+    folder = cache_dir / hashlib.sha256(info.origin.encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    snapshots, downloaded = [], 0
+    for entry in listing.chain:
+        file = folder / _safe_name(entry.name)
+        data = file.read_bytes() if file.exists() else b""
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            data = yield entry.url
+            downloaded += 1
+            if hashlib.sha256(data).hexdigest() != entry.sha256:
+                raise VerificationError(f"snapshot {entry.name} differs from its listing")
+            temporary = file.with_name(f".{file.name}.tmp")
+            temporary.write_bytes(data)
+            temporary.replace(file)
+        try:
+            snapshots.append(open_snapshot(data, verifier, category=category))
+        except ProtocolError as exc:
+            raise VerificationError(f"snapshot {entry.name}: {exc}") from exc
+    try:
+        chain = verify_chain(snapshots)
+    except ProtocolError as exc:
+        raise VerificationError(f"snapshot chain: {exc}") from exc
+    return chain, downloaded
+
+
 @dataclass(frozen=True)
 class OfflineChecker:
     """A verified snapshot chain of one node, for local checks."""
@@ -81,7 +147,7 @@ class OfflineChecker:
     chain: SnapshotChain
     category: str
     downloaded: int
-    """Files fetched by :meth:`sync` (the others came from the cache)."""
+    """Files fetched by :meth:`sync` or :meth:`async_sync` (the others came from the cache)."""
 
     @property
     def size(self) -> int:
@@ -104,39 +170,41 @@ class OfflineChecker:
 
         Raises:
             NotSupportedError / NodeError: the node has no snapshots (yet).
-            VerificationError: a file's hash differs from the listing, or a snapshot or the
-                chain does not verify (spec §8.5, §8.7), or its category is not ``category``.
+            VerificationError: the node's key is not the pinned one, the listing is
+                malformed, a file's hash differs from the listing, or a snapshot or the chain
+                does not verify (spec §8.5, §8.7).
+            ConsentError: the snapshots hold another category than ``category``.
         """
-        info = client.info()
-        path = info.endpoints.get(SNAPSHOTS_ENDPOINT, "/v1/snapshots")
-        listing = msgspec.json.decode(client.get_bytes(path), type=SnapshotListing)
-        if listing.category != category:
-            raise ConsentError(
-                f"the node's snapshots hold {listing.category!r} reservations, not {category!r}"
-            )
-        verifier = verifier_from_key(info.verifier_key)
-        folder = cache_dir / hashlib.sha256(info.origin.encode()).hexdigest()[:16]
-        folder.mkdir(parents=True, exist_ok=True)
-        snapshots, downloaded = [], 0
-        for entry in listing.chain:
-            file = folder / _safe_name(entry.name)
-            data = file.read_bytes() if file.exists() else b""
-            if hashlib.sha256(data).hexdigest() != entry.sha256:
-                data = client.get_bytes(entry.url)
-                downloaded += 1
-                if hashlib.sha256(data).hexdigest() != entry.sha256:
-                    raise VerificationError(f"snapshot {entry.name} differs from its listing")
-                temporary = file.with_name(f".{file.name}.tmp")
-                temporary.write_bytes(data)
-                temporary.replace(file)
-            try:
-                snapshots.append(open_snapshot(data, verifier, category=category))
-            except ProtocolError as exc:
-                raise VerificationError(f"snapshot {entry.name}: {exc}") from exc
+        steps = _sync_steps(client.info(), cache_dir, category)
         try:
-            chain = verify_chain(snapshots)
-        except ProtocolError as exc:
-            raise VerificationError(f"snapshot chain: {exc}") from exc
+            path = next(steps)
+            while True:
+                path = steps.send(client.get_bytes(path))
+        except StopIteration as done:
+            chain, downloaded = done.value
+        finally:
+            steps.close()
+        return cls(chain, category, downloaded)
+
+    @classmethod
+    async def async_sync(
+        cls, client: AsyncConsentClient, cache_dir: Path, *, category: str = "train-ai"
+    ) -> OfflineChecker:
+        """:meth:`sync` through an :class:`~consent.client.AsyncConsentClient`: the same
+        verification, the same cache.
+
+        Raises:
+            NotSupportedError / NodeError, VerificationError, ConsentError: as :meth:`sync`.
+        """
+        steps = _sync_steps(await client.info(), cache_dir, category)
+        try:
+            path = next(steps)
+            while True:
+                path = steps.send(await client.get_bytes(path))
+        except StopIteration as done:
+            chain, downloaded = done.value
+        finally:
+            steps.close()
         return cls(chain, category, downloaded)
 
     def hits_sha256(self, hashes: Sequence[str]) -> list[bool]:
@@ -188,6 +256,47 @@ class OfflineReport:
     checker: OfflineChecker
 
 
+@dataclass(frozen=True)
+class _Filtered:
+    """The items of one offline check and which of them the chain could not rule out."""
+
+    sha256s: Sequence[str]
+    urls: Sequence[str]
+    hash_hits: list[bool]
+    url_hits: list[bool]
+
+    @classmethod
+    def of(cls, checker: OfflineChecker, sha256s: Sequence[str], urls: Sequence[str]) -> _Filtered:
+        return cls(sha256s, urls, checker.hits_sha256(sha256s), checker.hits_urls(urls))
+
+    @property
+    def asked_hashes(self) -> list[str]:
+        return [h for h, hit in zip(self.sha256s, self.hash_hits, strict=True) if hit]
+
+    @property
+    def asked_urls(self) -> list[str]:
+        return [u for u, hit in zip(self.urls, self.url_hits, strict=True) if hit]
+
+    def report(self, online: Sequence[Answer], checker: OfflineChecker) -> OfflineReport:
+        """Merge the node's answers about the hits (hashes then URLs, as asked) with "nothing
+        known" for every item the chain ruled out, in the order of the items."""
+        answers_online = iter(online)
+        answers = [
+            next(answers_online) if hit else Answer(kind="sha256", key=h)
+            for h, hit in zip(self.sha256s, self.hash_hits, strict=True)
+        ]
+        answers += [
+            next(answers_online) if hit else Answer(kind="url", key=u)
+            for u, hit in zip(self.urls, self.url_hits, strict=True)
+        ]
+        return OfflineReport(
+            answers=answers,
+            checked=len(answers),
+            asked=sum(self.hash_hits) + sum(self.url_hits),
+            checker=checker,
+        )
+
+
 def check_offline(
     client: ConsentClient,
     *,
@@ -206,22 +315,29 @@ def check_offline(
         VerificationError: the snapshots do not verify (see :meth:`OfflineChecker.sync`).
     """
     checker = OfflineChecker.sync(client, cache_dir or default_cache_dir(), category=category)
-    hash_hits = checker.hits_sha256(sha256s)
-    url_hits = checker.hits_urls(urls)
-    asked_hashes = [h for h, hit in zip(sha256s, hash_hits, strict=True) if hit]
-    asked_urls = [u for u, hit in zip(urls, url_hits, strict=True) if hit]
-    online = iter(client.check(sha256s=asked_hashes, urls=asked_urls))
-    answers = [
-        next(online) if hit else Answer(kind="sha256", key=h)
-        for h, hit in zip(sha256s, hash_hits, strict=True)
-    ]
-    answers += [
-        next(online) if hit else Answer(kind="url", key=u)
-        for u, hit in zip(urls, url_hits, strict=True)
-    ]
-    return OfflineReport(
-        answers=answers,
-        checked=len(answers),
-        asked=len(asked_hashes) + len(asked_urls),
-        checker=checker,
-    )
+    filtered = _Filtered.of(checker, sha256s, urls)
+    online = client.check(sha256s=filtered.asked_hashes, urls=filtered.asked_urls)
+    return filtered.report(online, checker)
+
+
+async def acheck_offline(
+    client: AsyncConsentClient,
+    *,
+    sha256s: Sequence[str] = (),
+    urls: Sequence[str] = (),
+    cache_dir: Path | None = None,
+    category: str = "train-ai",
+) -> OfflineReport:
+    """:func:`check_offline` through an :class:`~consent.client.AsyncConsentClient`.
+
+    The local lookups (NumPy, a few seconds for tens of millions of items) run in a worker
+    thread, so they do not stall the event loop.
+
+    Raises:
+        VerificationError: the snapshots do not verify (see :meth:`OfflineChecker.sync`).
+    """
+    cache = cache_dir or default_cache_dir()
+    checker = await OfflineChecker.async_sync(client, cache, category=category)
+    filtered = await asyncio.to_thread(_Filtered.of, checker, sha256s, urls)
+    online = await client.check(sha256s=filtered.asked_hashes, urls=filtered.asked_urls)
+    return filtered.report(online, checker)
