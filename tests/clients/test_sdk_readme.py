@@ -85,4 +85,6 @@ def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> Non
     assert "declared: 0 declarations logged, 2 works, 2 already declared" in text
     assert "OK: declaration " in text
     assert "sunset.png reserved decided by registry" in text  # re-declared by the SDK block
+    assert "poem-draft.txt reserved by ISCC" in text  # the poem, re-declared by the SDK block
+    assert "100000 checked offline," in text  # the asyncio offline check
     assert (tmp_path / "answers.json").read_text().startswith("{")
