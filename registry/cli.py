@@ -7,7 +7,7 @@
     registry keygen           print a new node signing key (or, with --creator, a creator key)
     registry sign-declaration sign a declaration with a creator key and print its JSON
     registry verify-receipt   check a receipt offline against a declaration and a log key
-    registry log verify       recompute the tree from the entries, check checkpoint and tiles
+    registry log verify       recompute own and mirrored trees from the entries; check checkpoints
     registry index rebuild    re-index the whole log in memory and report counts
     registry db upgrade       apply the database migrations
 
@@ -540,7 +540,8 @@ def log_group() -> None:
 @log_group.command("verify")
 @database_options
 def log_verify(data_dir: Path, database_url: str | None) -> None:
-    """Recompute the tree from every entry; check tiles, checkpoint and signatures."""
+    """Recompute the tree from every entry; check tiles, checkpoint and signatures (own log
+    and mirrored peer logs)."""
     from registry.log import verify_log  # noqa: PLC0415
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
@@ -552,6 +553,12 @@ def log_verify(data_dir: Path, database_url: str | None) -> None:
     click.echo(f"root hash: {report.root_hash.hex()}")
     click.echo(f"entries checked: {report.entries_checked}")
     click.echo(f"tiles checked: {report.tiles_checked}")
+    for mirror in report.mirrors:
+        how = "checkpoint signed by the peer" if mirror.signed else "peer no longer configured"
+        click.echo(
+            f"mirrored log {mirror.origin}: size {mirror.size}, "
+            f"{mirror.entries_checked} entries checked ({how})"
+        )
     click.echo("log OK")
 
 

@@ -39,7 +39,7 @@ from registry.log.errors import (
     UnknownEntryError,
 )
 from registry.log.node import NodeLog
-from registry.log.types import BatchObserver, BatchReport, LogReport, Submitted
+from registry.log.types import BatchObserver, BatchReport, LogReport, MirrorReport, Submitted
 from registry.log.verify import verify_log
 from registry.storage.engine import database_url_for_data_dir
 from registry.storage.migrate import upgrade
@@ -52,6 +52,7 @@ __all__ = [
     "LogCorruptError",
     "LogError",
     "LogReport",
+    "MirrorReport",
     "NodeConfigError",
     "NodeLog",
     "Overloaded",

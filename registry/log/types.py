@@ -41,6 +41,19 @@ BatchObserver = Callable[[BatchReport], None]
 
 
 @dataclass(frozen=True, slots=True)
+class MirrorReport:
+    """What :func:`registry.log.verify_log` checked of one mirrored peer log (spec §7.2)."""
+
+    origin: str
+    size: int
+    root_hash: bytes
+    entries_checked: int
+    signed: bool
+    """The stored checkpoint verified under the configured peer's key (False: the peer is no
+    longer configured, so only the root was recomputed)."""
+
+
+@dataclass(frozen=True, slots=True)
 class LogReport:
     """What :func:`registry.log.verify_log` checked and found consistent."""
 
@@ -50,3 +63,5 @@ class LogReport:
     root_hash: bytes
     entries_checked: int
     tiles_checked: int
+    mirrors: tuple[MirrorReport, ...] = ()
+    """Every mirrored log with committed entries, by origin."""

@@ -3,23 +3,30 @@
 The tree is recomputed from the stored entries, streaming in pages with the core's append
 step, and compared with every stored tile and with the signed checkpoint; every entry must
 decode as a record whose id is the stored id (and, by default, carry a valid signature).
+
+Mirrored peer logs (spec §7.2) are checked the same way up to their committed checkpoint:
+the checkpoint note verifies under the configured peer key, and the root recomputed from the
+mirrored entries, each decoded in full (spec §2.7, §2.8), is the checkpoint's. This is what
+makes it safe for the indexes to decode stored entries by shape alone (spec §6.11 item 3).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
 from registry.core.merkle import HASH_SIZE, append_leaves, leaf_hash, tiles_for_append
-from registry.core.note import NoteSigner
+from registry.core.note import NoteSigner, NoteVerifier
 from registry.core.records import decode_record, load_record, record_id
 from registry.core.tiles import TileCoord, tiles_for_size
 from registry.log.errors import LogCorruptError
 from registry.log.keys import ORIGIN_META
 from registry.log.startup import check_schema
-from registry.log.types import LogReport
+from registry.log.types import LogReport, MirrorReport
 from registry.storage.engine import create_engine
+from registry.storage.federation import FederationStore, MirrorHead
 from registry.storage.repository import Head, LogStore
 
 __all__ = ["VERIFY_PAGE", "verify_log"]
@@ -37,15 +44,18 @@ async def verify_log(database_url: str, *, check_signatures: bool = True) -> Log
     signature verifies, unless ``check_signatures`` is False) and has the stored id; the tree
     recomputed from the entries has the checkpoint's root and its tiles equal the stored ones.
     If no writer moved the log meanwhile, it also checks that nothing (entry or tile) lies
-    beyond the checkpoint. Returns a LogReport; raises LogCorruptError on any damage and
+    beyond the checkpoint. Then each mirrored log, up to its committed checkpoint (see the
+    module docstring). Returns a LogReport; raises LogCorruptError on any damage and
     NodeConfigError if the schema is not migrated.
     """
     engine = create_engine(database_url)
     try:
         await check_schema(engine)
-        return await _verify(LogStore(engine), check_signatures)
+        report = await _verify(LogStore(engine), check_signatures)
+        mirrors = await _verify_mirrors(FederationStore(engine), check_signatures)
     finally:
         await engine.dispose()
+    return dataclasses.replace(report, mirrors=mirrors)
 
 
 async def _verify(store: LogStore, check_signatures: bool) -> LogReport:
@@ -147,3 +157,69 @@ async def _compare_tiles(
             state = "missing" if have is None else "different from the recomputed tile"
             raise LogCorruptError(f"hash tile level {coord.level} index {coord.index} is {state}")
     return len(due)
+
+
+async def _verify_mirrors(
+    store: FederationStore, check_signatures: bool
+) -> tuple[MirrorReport, ...]:
+    peers = {peer.origin: peer for peer in await store.peers()}
+    reports: list[MirrorReport] = []
+    for origin, head in sorted((await store.mirror_heads()).items()):
+        if head.size == 0:
+            continue
+        signed = False
+        peer = peers.get(origin)
+        if peer is not None and head.note is not None:
+            _check_mirror_checkpoint(head, NoteVerifier.from_vkey(peer.vkey))
+            signed = True
+        root = await _mirror_root(store, head, check_signatures)
+        if root != head.root:
+            raise LogCorruptError(
+                f"mirrored log {origin}: the root recomputed from its entries differs from its "
+                f"checkpoint at size {head.size}"
+            )
+        reports.append(MirrorReport(origin, head.size, head.root, head.size, signed))
+    return tuple(reports)
+
+
+def _check_mirror_checkpoint(head: MirrorHead, verifier: NoteVerifier) -> None:
+    try:
+        opened = open_checkpoint(head.note or b"", verifier)
+    except ProtocolError as exc:
+        raise LogCorruptError(
+            f"mirrored log {head.origin}: the stored checkpoint does not verify: {exc}"
+        ) from exc
+    if opened.checkpoint.size != head.size or opened.checkpoint.root_hash != head.root:
+        raise LogCorruptError(
+            f"mirrored log {head.origin}: the signed checkpoint disagrees with the stored head"
+        )
+
+
+async def _mirror_root(store: FederationStore, head: MirrorHead, check_signatures: bool) -> bytes:
+    decode = load_record if check_signatures else decode_record
+    edge: Mapping[TileCoord, bytes] = {}
+    position, root = 0, append_leaves(0, {}, []).root
+    while position < head.size:
+        rows = await store.mirror_entries(
+            head.origin, position, min(position + VERIFY_PAGE, head.size)
+        )
+        leaves: list[bytes] = []
+        for index, data in rows:
+            if index != position + len(leaves):
+                break
+            try:
+                decode(data)
+            except ProtocolError as exc:
+                raise LogCorruptError(
+                    f"mirrored log {head.origin}: entry {index} is not a valid record: {exc}"
+                ) from exc
+            leaves.append(leaf_hash(data))
+        if not leaves or (len(leaves) != len(rows)):
+            raise LogCorruptError(
+                f"mirrored log {head.origin}: entry {position + len(leaves)} is missing"
+            )
+        grown = append_leaves(position, edge, leaves)
+        merged = {**edge, **grown.tiles}
+        edge = {c: merged[c] for c in tiles_for_append(grown.size)}
+        position, root = grown.size, grown.root
+    return root

@@ -7,9 +7,13 @@ from collections.abc import Awaitable, Callable
 import pytest
 import sqlalchemy as sa
 
+from registry.core.checkpoint import Checkpoint, sign_checkpoint
+from registry.core.merkle import append_leaves, leaf_hash
+from registry.core.note import NoteSigner
 from registry.core.records import record_id
 from registry.log import LogCorruptError, NodeLog, verify_log
 from registry.storage import create_engine, schema
+from registry.storage.federation import FederationStore, PeerRow
 
 OpenLog = Callable[..., Awaitable[NodeLog]]
 MakeEntries = Callable[..., list[bytes]]
@@ -142,3 +146,89 @@ async def test_start_refuses_a_forged_checkpoint(filled: list[bytes], migrated_u
     await execute(migrated_url, sa.update(schema.checkpoint).values(note=other))
     with pytest.raises(LogCorruptError, match="checkpoint does not verify"):
         await NodeLog.open(migrated_url)
+
+
+# --- mirrored peer logs (spec §7.2): checked up to their committed checkpoint ---------------
+
+PEER = NoteSigner.from_seed("peer.test/log", bytes(range(32)))
+
+
+async def mirror(database_url: str, entries: list[bytes], *, vkey: str | None = None) -> bytes:
+    """Store ``entries`` as the committed mirror of PEER's log; return the signed note."""
+    grown = append_leaves(0, {}, [leaf_hash(e) for e in entries])
+    note = sign_checkpoint(Checkpoint(PEER.name, len(entries), grown.root), PEER)
+    engine = create_engine(database_url)
+    store = FederationStore(engine)
+    try:
+        await store.put_peer(
+            PeerRow(PEER.name, "http://127.0.0.1:9", vkey or PEER.verifier.vkey, None, "file")
+        )
+        await store.init_mirror(PEER.name, append_leaves(0, {}, []).root)
+        rows = [(i, record_id(e), e) for i, e in enumerate(entries)]
+        tiles = [(c.level, c.index, data) for c, data in grown.tiles.items()]
+        assert await store.write_chunk(PEER.name, 0, len(entries), rows, tiles)
+        assert await store.commit_mirror(PEER.name, 0, len(entries), grown.root, note)
+    finally:
+        await engine.dispose()
+    return note
+
+
+async def test_mirrored_logs_are_verified(
+    filled: list[bytes], migrated_url: str, entry_maker: MakeEntries
+) -> None:
+    theirs = entry_maker(50, seed=7)
+    await mirror(migrated_url, theirs)
+    report = await verify_log(migrated_url)
+    (checked,) = report.mirrors
+    assert (checked.origin, checked.size, checked.entries_checked, checked.signed) == (
+        PEER.name,
+        50,
+        50,
+        True,
+    )
+
+    # The peer is removed from the configuration: the root is still recomputed.
+    await execute(migrated_url, sa.delete(schema.peers))
+    assert [m.signed for m in (await verify_log(migrated_url)).mirrors] == [False]
+
+    # A mirrored entry altered at rest (still a valid record, so only the root can tell).
+    other = entry_maker(1, seed=8)[0]
+    await execute(
+        migrated_url,
+        sa.update(schema.mirror_entries).where(schema.mirror_entries.c.idx == 7).values(data=other),
+    )
+    with pytest.raises(LogCorruptError, match=r"mirrored log peer\.test/log: the root recomputed"):
+        await verify_log(migrated_url)
+    # ... or no longer a valid record.
+    await execute(
+        migrated_url,
+        sa.update(schema.mirror_entries)
+        .where(schema.mirror_entries.c.idx == 7)
+        .values(data=theirs[7].replace(b'"train-ai":"n"', b'"train-ai":"x"')),
+    )
+    with pytest.raises(LogCorruptError, match="entry 7 is not a valid record"):
+        await verify_log(migrated_url)
+    # ... or gone.
+    await execute(
+        migrated_url, sa.delete(schema.mirror_entries).where(schema.mirror_entries.c.idx == 7)
+    )
+    with pytest.raises(LogCorruptError, match="entry 7 is missing"):
+        await verify_log(migrated_url)
+
+
+async def test_mirrored_checkpoint_must_verify_under_the_peer_key(
+    filled: list[bytes], migrated_url: str, entry_maker: MakeEntries
+) -> None:
+    stranger = NoteSigner.from_seed(PEER.name, bytes(32))
+    await mirror(migrated_url, entry_maker(5, seed=7), vkey=stranger.verifier.vkey)
+    with pytest.raises(LogCorruptError, match="the stored checkpoint does not verify"):
+        await verify_log(migrated_url)
+
+
+async def test_mirrored_head_must_match_its_note(
+    filled: list[bytes], migrated_url: str, entry_maker: MakeEntries
+) -> None:
+    await mirror(migrated_url, entry_maker(5, seed=7))
+    await execute(migrated_url, sa.update(schema.mirror_heads).values(root=bytes(32)))
+    with pytest.raises(LogCorruptError, match="disagrees with the stored head"):
+        await verify_log(migrated_url)
