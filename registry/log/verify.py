@@ -116,12 +116,29 @@ def _check_checkpoint(head: Head, signer: NoteSigner) -> None:
         raise LogCorruptError("the signed checkpoint disagrees with the checkpoint row")
 
 
+class _Tree:
+    """A tree grown page by page with the core's append step, keeping only its edge tiles."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.root = append_leaves(0, {}, []).root
+        self._edge: Mapping[TileCoord, bytes] = {}
+
+    def append(self, leaves: list[bytes]) -> Mapping[TileCoord, bytes]:
+        """Append leaf hashes; return the tiles they completed or changed."""
+        grown = append_leaves(self.size, self._edge, leaves)
+        merged = {**self._edge, **grown.tiles}
+        self._edge = {c: merged[c] for c in tiles_for_append(grown.size)}
+        self.size, self.root = grown.size, grown.root
+        return grown.tiles
+
+
 async def _recompute(store: LogStore, size: int, check_signatures: bool) -> tuple[bytes, int]:
     """Rebuild the tree from entries 0..size-1; compare every tile. Returns (root, tiles)."""
     decode = load_record if check_signatures else decode_record
-    edge: Mapping[TileCoord, bytes] = {}
-    position, root, checked = 0, append_leaves(0, {}, []).root, 0
-    while position < size:
+    tree, checked = _Tree(), 0
+    while tree.size < size:
+        position = tree.size
         rows = await store.entries(position, min(position + VERIFY_PAGE, size))
         leaves: list[bytes] = []
         for index, stored_id, data in rows:
@@ -136,12 +153,9 @@ async def _recompute(store: LogStore, size: int, check_signatures: bool) -> tupl
             leaves.append(leaf_hash(data))
         if not leaves:
             raise LogCorruptError(f"entry {position} is missing")
-        grown = append_leaves(position, edge, leaves)
-        checked += await _compare_tiles(store, grown.tiles, final=grown.size == size)
-        merged = {**edge, **grown.tiles}
-        edge = {c: merged[c] for c in tiles_for_append(grown.size)}
-        position, root = grown.size, grown.root
-    return root, checked
+        tiles = tree.append(leaves)
+        checked += await _compare_tiles(store, tiles, final=tree.size == size)
+    return tree.root, checked
 
 
 async def _compare_tiles(
@@ -170,7 +184,7 @@ async def _verify_mirrors(
         signed = False
         peer = peers.get(origin)
         if peer is not None and head.note is not None:
-            _check_mirror_checkpoint(head, NoteVerifier.from_vkey(peer.vkey))
+            _check_mirror_checkpoint(head, head.note, NoteVerifier.from_vkey(peer.vkey))
             signed = True
         root = await _mirror_root(store, head, check_signatures)
         if root != head.root:
@@ -182,9 +196,9 @@ async def _verify_mirrors(
     return tuple(reports)
 
 
-def _check_mirror_checkpoint(head: MirrorHead, verifier: NoteVerifier) -> None:
+def _check_mirror_checkpoint(head: MirrorHead, note: bytes, verifier: NoteVerifier) -> None:
     try:
-        opened = open_checkpoint(head.note or b"", verifier)
+        opened = open_checkpoint(note, verifier)
     except ProtocolError as exc:
         raise LogCorruptError(
             f"mirrored log {head.origin}: the stored checkpoint does not verify: {exc}"
@@ -197,14 +211,12 @@ def _check_mirror_checkpoint(head: MirrorHead, verifier: NoteVerifier) -> None:
 
 async def _mirror_root(store: FederationStore, head: MirrorHead, check_signatures: bool) -> bytes:
     decode = load_record if check_signatures else decode_record
-    edge: Mapping[TileCoord, bytes] = {}
-    position, root = 0, append_leaves(0, {}, []).root
-    while position < head.size:
-        rows = await store.mirror_entries(
-            head.origin, position, min(position + VERIFY_PAGE, head.size)
-        )
+    tree = _Tree()
+    while tree.size < head.size:
+        position = tree.size
+        stop = min(position + VERIFY_PAGE, head.size)
         leaves: list[bytes] = []
-        for index, data in rows:
+        for index, data in await store.mirror_entries(head.origin, position, stop):
             if index != position + len(leaves):
                 break
             try:
@@ -214,12 +226,9 @@ async def _mirror_root(store: FederationStore, head: MirrorHead, check_signature
                     f"mirrored log {head.origin}: entry {index} is not a valid record: {exc}"
                 ) from exc
             leaves.append(leaf_hash(data))
-        if not leaves or (len(leaves) != len(rows)):
+        if len(leaves) != stop - position:
             raise LogCorruptError(
                 f"mirrored log {head.origin}: entry {position + len(leaves)} is missing"
             )
-        grown = append_leaves(position, edge, leaves)
-        merged = {**edge, **grown.tiles}
-        edge = {c: merged[c] for c in tiles_for_append(grown.size)}
-        position, root = grown.size, grown.root
-    return root
+        tree.append(leaves)
+    return tree.root
