@@ -40,6 +40,7 @@ SubjectKind = Literal["sha256", "url"]
 Subject = tuple[SubjectKind, str]
 
 _HEX: Final = frozenset("0123456789abcdef")
+_NOBODY: Final[frozenset[str]] = frozenset()
 
 
 class Claim(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,11 +119,12 @@ class _Entry:
 
     __slots__ = ("origins", "record", "solo", "subjects", "superseded_by")
 
-    def __init__(self, record: Declaration, subjects: list[Subject]) -> None:
+    def __init__(self, record: Declaration, subjects: list[Subject], origin: str) -> None:
         self.record = record
         self.subjects = subjects
-        self.origins: set[str] = set()
-        self.superseded_by: set[str] = set()
+        # Both change rarely, so they are immutable (a set costs 216 bytes even when empty).
+        self.origins: tuple[str, ...] = (origin,)  # sorted
+        self.superseded_by: frozenset[str] = _NOBODY
         # The resolution of a subject this declaration alone speaks about, shared by all such
         # subjects (the common case); reset when its origins or its creator's verification change.
         self.solo: Resolution | None = None
@@ -193,13 +195,12 @@ class ConsentState:
             if entry.record != record:
                 raise RecordError(f"declaration {declaration_id} is bound to another record")
             if origin not in entry.origins:
-                entry.origins.add(origin)
+                entry.origins = tuple(sorted((*entry.origins, origin)))
                 entry.solo = None
                 self._refresh(entry.subjects)
             return False
 
-        entry = _Entry(record, subjects_of(record))
-        entry.origins.add(origin)
+        entry = _Entry(record, subjects_of(record), origin)
         self._entries[declaration_id] = entry
         self._by_creator.setdefault(record.creator, set()).add(declaration_id)
         for subject in entry.subjects:
@@ -216,12 +217,12 @@ class ConsentState:
         # is monotone, so it applies whichever of the two declarations arrives first.
         for superseder in self._supersessions.get(declaration_id, ()):
             if self._entries[superseder].record.creator == record.creator:
-                entry.superseded_by.add(superseder)
+                entry.superseded_by |= {superseder}
         for target in record.supersedes:
             self._supersessions.setdefault(target, set()).add(declaration_id)
             superseded = self._entries.get(target)
             if superseded is not None and superseded.record.creator == record.creator:
-                superseded.superseded_by.add(declaration_id)
+                superseded.superseded_by |= {declaration_id}
                 touched.update(superseded.subjects)
         self._refresh(touched)
         return True
@@ -265,7 +266,7 @@ class ConsentState:
                 CreatorDeclaration(
                     declaration_id=declaration_id,
                     record=entry.record,
-                    origins=tuple(sorted(entry.origins)),
+                    origins=entry.origins,
                     status=status,
                     superseded_by=tuple(sorted(entry.superseded_by)),
                 )
@@ -317,7 +318,7 @@ class ConsentState:
             declaration_id=declaration_id,
             issued_at=entry.record.issued_at,
             prefs=dict(sorted(entry.record.prefs.items())),
-            origins=tuple(sorted(entry.origins)),
+            origins=entry.origins,
             verified=entry.record.creator in self._verified,
         )
 
@@ -334,7 +335,8 @@ class ConsentState:
                 return EMPTY_RESOLUTION
             if entry.solo is None:
                 claim = self._claim(declaration_id, entry)
-                entry.solo = Resolution(claims=(claim,), prefs=combine([claim.prefs]))
+                # combine() of one claim is its (validated, sorted) prefs: share the dict
+                entry.solo = Resolution(claims=(claim,), prefs=claim.prefs)
             return entry.solo
         # spec §3.5.3: per creator, the non-superseded declaration with the greatest
         # (issued_at, declaration id) wins; a winning withdrawal leaves no claim.
