@@ -67,6 +67,8 @@ PDQ_ENDPOINT: Final = "check_pdq"
 """Key of the near-duplicate endpoint in the node's ``endpoints`` (``POST /v1/check/pdq``)."""
 ISCC_ENDPOINT: Final = "check_iscc"
 """Key of the ISCC near-duplicate endpoint in the node's ``endpoints`` (``POST /v1/check/iscc``)."""
+PEERS_ENDPOINT: Final = "peers"
+"""Key of the peer list in the node's ``endpoints`` (``GET /v1/peers``, spec §7.2.3)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,11 @@ class _Api:
             and self.peer_keys is None
         )
 
+    def peers_path(self) -> str:
+        """Where the node lists its peers (spec §7.2.3)."""
+        endpoints = self.info.endpoints if self.info else {}
+        return endpoints.get(PEERS_ENDPOINT, "/v1/peers")
+
     def accept_peers(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
             self.peer_keys = {}
@@ -363,6 +370,7 @@ class ConsentClient:
             transport=transport,
             headers={"User-Agent": USER_AGENT, **(headers or {})},
         )
+        self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._api = _Api(chunk_size, log_keys)
         self._concurrency = max(1, concurrency)
@@ -374,6 +382,17 @@ class ConsentClient:
     def base_url(self) -> str:
         """The node's base URL."""
         return str(self._http.base_url).rstrip("/")
+
+    @property
+    def log_keys(self) -> Mapping[str, str]:
+        """The verifier keys the caller pinned for other logs (``log_keys=``), by origin."""
+        return dict(self._api.log_keys)
+
+    def peer_client(self, base_url: str) -> ConsentClient:
+        """A client for another node, such as a peer this node lists (:meth:`peers`), with
+        this client's timeout and retry policy but none of its headers, transport or pinned
+        keys: what was given for this node is not sent to another."""
+        return ConsentClient(base_url, timeout=self._timeout, retry=self._retry, sleep=self._sleep)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -432,6 +451,16 @@ class ConsentClient:
         if response.status_code >= 400:
             raise _problem_of(response)
         return response.content
+
+    def peers(self) -> list[PeerView]:
+        """The logs the node mirrors (``GET /v1/peers``, spec §7.2.3): origin, URL, verifier
+        key, the size it verified, whether it is flagged for equivocation.
+
+        Raises:
+            NodeError: the node answered an error. TransportError.
+        """
+        self.info()
+        return _decode(self._request("GET", self._api.peers_path()), list[PeerView])
 
     # --- creators ---------------------------------------------------------------------------
 
@@ -495,7 +524,7 @@ class ConsentClient:
         self.info()
         view = self.declaration(declaration_id)
         if self._api.needs_peers(view.origin):
-            self._api.accept_peers(self._request("GET", "/v1/peers"))
+            self._api.accept_peers(self._request("GET", self._api.peers_path()))
         verified = verify_view(view, self._api.verifier(view.origin))
         return self._api.check_covers(verified, sha256, url)
 
@@ -608,6 +637,7 @@ class AsyncConsentClient:
             transport=transport,
             headers={"User-Agent": USER_AGENT, **(headers or {})},
         )
+        self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._api = _Api(chunk_size, log_keys)
         self._concurrency = max(1, concurrency)
@@ -618,6 +648,17 @@ class AsyncConsentClient:
     def base_url(self) -> str:
         """The node's base URL."""
         return str(self._http.base_url).rstrip("/")
+
+    @property
+    def log_keys(self) -> Mapping[str, str]:
+        """The verifier keys the caller pinned for other logs (``log_keys=``), by origin."""
+        return dict(self._api.log_keys)
+
+    def peer_client(self, base_url: str) -> AsyncConsentClient:
+        """A client for another node; see :meth:`ConsentClient.peer_client`."""
+        return AsyncConsentClient(
+            base_url, timeout=self._timeout, retry=self._retry, sleep=self._sleep
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -669,6 +710,11 @@ class AsyncConsentClient:
             raise _problem_of(response)
         return response.content
 
+    async def peers(self) -> list[PeerView]:
+        """The logs the node mirrors; see :meth:`ConsentClient.peers`."""
+        await self.info()
+        return _decode(await self._request("GET", self._api.peers_path()), list[PeerView])
+
     async def submit(self, entry: bytes) -> SubmitResult:
         """Submit one signed declaration; see :meth:`ConsentClient.submit`."""
         response = await self._request(
@@ -716,7 +762,7 @@ class AsyncConsentClient:
         await self.info()
         view = await self.declaration(declaration_id)
         if self._api.needs_peers(view.origin):
-            self._api.accept_peers(await self._request("GET", "/v1/peers"))
+            self._api.accept_peers(await self._request("GET", self._api.peers_path()))
         verified = verify_view(view, self._api.verifier(view.origin))
         return self._api.check_covers(verified, sha256, url)
 

@@ -121,6 +121,8 @@ class PeerView(msgspec.Struct, frozen=True, kw_only=True):
     origin: str
     url: str = ""
     verifier_key: str
+    verified_size: int | None = None
+    """Size of the peer's log the node verified and serves (spec §7.2.3); None if not said."""
     flagged: bool = False
 
 
