@@ -32,6 +32,10 @@ _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 _PATH_SAFE: Final = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
 _QUERY_SAFE: Final = _PATH_SAFE | frozenset("?")
 _HEX: Final = frozenset("0123456789abcdefABCDEF")
+# Text that percent-encoding normalisation leaves as it is: safe characters and no "%".
+_PLAIN_PATH: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+_PLAIN_QUERY: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
+_CONTROL: Final = re.compile(r"[\x00-\x20\x7f]")  # spec §2.5 step 2
 
 
 def _fail(url: str, why: str) -> RecordError:
@@ -39,12 +43,18 @@ def _fail(url: str, why: str) -> RecordError:
     return RecordError(f"invalid URL {shown!r}: {why} (spec §2.5)")
 
 
-def _normalise_percent(url: str, text: str, safe: frozenset[str]) -> str:
+def _normalise_percent(
+    url: str, text: str, safe: frozenset[str], plain: re.Pattern[str]
+) -> str:
     """Percent-encoding normalisation of a path or query (spec §2.5 step 6).
 
     Escapes of unreserved characters are decoded, other escapes get uppercase hex, and every
-    character outside ``safe`` is percent-encoded from its UTF-8 bytes.
+    character outside ``safe`` is percent-encoded from its UTF-8 bytes. ``plain`` matches
+    exactly the texts made of ``safe`` characters other than "%", which stay as they are (the
+    common case, checked in C).
     """
+    if plain.fullmatch(text):
+        return text
     out: list[str] = []
     index = 0
     while index < len(text):
@@ -124,7 +134,7 @@ def normalize_url(url: str) -> str:
     if len(url) > MAX_URL_LENGTH:
         raise LimitError(f"URL longer than {MAX_URL_LENGTH} characters (spec §2.6)")
     # spec §2.5 step 2
-    if any(char <= " " or char == "\x7f" for char in url):
+    if _CONTROL.search(url):
         raise _fail(url, "whitespace or control character")
     try:
         url.encode("utf-8")
@@ -160,10 +170,10 @@ def normalize_url(url: str) -> str:
             port = f":{number}"
     host = _normalise_host(url, host)
     # spec §2.5 steps 6 and 7
-    path = _remove_dot_segments(_normalise_percent(url, path or "/", _PATH_SAFE))
+    path = _remove_dot_segments(_normalise_percent(url, path or "/", _PATH_SAFE, _PLAIN_PATH))
     result = f"{scheme}://{host}{port}{path}"
     if has_query:
-        result += "?" + _normalise_percent(url, query, _QUERY_SAFE)
+        result += "?" + _normalise_percent(url, query, _QUERY_SAFE, _PLAIN_QUERY)
     # spec §2.5 step 9
     if len(result) > MAX_URL_LENGTH:
         raise LimitError(f"normalised URL longer than {MAX_URL_LENGTH} characters (spec §2.6)")

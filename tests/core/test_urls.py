@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from registry.core import errors
 from registry.core.errors import LimitError, RecordError
-from registry.core.urls import MAX_URL_LENGTH, normalize_url
+from registry.core.urls import (
+    _PATH_SAFE,
+    _PLAIN_PATH,
+    _PLAIN_QUERY,
+    _QUERY_SAFE,
+    MAX_URL_LENGTH,
+    normalize_url,
+)
 from tests.core.vectors import vector_cases
 
 
@@ -116,3 +123,12 @@ def test_normalisation_is_idempotent_and_raises_only_record_errors(
 def test_arbitrary_text_raises_only_record_errors(text: str) -> None:
     with contextlib.suppress(RecordError):
         normalize_url(text)
+
+
+def test_plain_text_patterns_match_exactly_the_safe_characters() -> None:
+    """The regex fast paths of percent-encoding normalisation accept exactly the characters
+    that the character-by-character loop would copy unchanged (and never "%")."""
+    for safe, plain in ((_PATH_SAFE, _PLAIN_PATH), (_QUERY_SAFE, _PLAIN_QUERY)):
+        copied = {chr(c) for c in range(0x3000) if plain.fullmatch(chr(c))}
+        assert copied == safe - {"%"}
+        assert plain.fullmatch("".join(sorted(safe)))
