@@ -1,4 +1,4 @@
-"""Offline checks against a node's signed snapshot chain (spec §8): ``consent check --offline``.
+"""Offline checks against a node's signed snapshot chains (spec §8): ``consent check --offline``.
 
 A crawler downloads the node's snapshot chain once (``GET /v1/snapshots`` and each file,
 cached on disk by name: a name always denotes the same bytes, spec §8.8), verifies every file
@@ -9,15 +9,24 @@ means the item was not reserved at the chain's log size; a hit may be a false po
 :attr:`OfflineChecker.fpr`) or a stale entry, so only hits are asked of the node
 (``POST /v1/check``), whose answer is authoritative.
 
-Declarations logged after the chain's size are not in it: the node refreshes its chain every
+A node's snapshot covers its own log only (spec §8.1 item 6), while its answers also cover
+every log it mirrors (§7.7). So the checker also syncs the chain of every log the node lists in
+``GET /v1/peers`` (§7.2.3), from that peer, verified under that log's key (the caller's
+``log_keys`` first), and an item is a hit if any chain holds it (spec §8.9). A mirrored log
+whose chain cannot be used (the peer is down, its snapshots do not verify, it is flagged for
+equivocation) is *uncovered*: then every item is asked of the node, so that the check never
+answers "not reserved" where the node would answer "reserved".
+
+Declarations logged after a chain's size are not in it: nodes refresh their chains every
 minute or so, and :meth:`OfflineChecker.sync` fetches only the files the cache lacks.
 
 Both clients are served: :meth:`OfflineChecker.sync` and :func:`check_offline` take a
 :class:`~consent.client.ConsentClient`, :meth:`OfflineChecker.async_sync` and
 :func:`acheck_offline` an :class:`~consent.client.AsyncConsentClient`. What they do apart from
-fetching is written once: :func:`_sync_steps` is the whole download-and-verify procedure as a
-generator that yields each path to fetch and is sent its body, and :class:`_Filtered` splits
-the items into those the chain rules out and those asked of the node.
+fetching is written once: :func:`_sync_steps` is the whole download-and-verify procedure of
+one log's chain as a generator that yields each path to fetch and is sent its body,
+:func:`_plan` chooses the mirrored logs, and :class:`_Filtered` splits the items into those the
+chains rule out and those asked of the node.
 """
 
 from __future__ import annotations
@@ -25,30 +34,35 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import httpx
 import msgspec
 
-from consent.client import AsyncConsentClient, ConsentClient
-from consent.errors import ConsentError, VerificationError
+from consent.client import PEERS_ENDPOINT, AsyncConsentClient, ConsentClient
+from consent.errors import ConsentError, NodeError, TransportError, VerificationError
 from consent.proofs import verifier_from_key
-from consent.wire import Answer, NodeInfo
+from consent.wire import Answer, NodeInfo, PeerView
 from registry.core.errors import ProtocolError
 from registry.core.snapshot import SnapshotChain, open_snapshot, verify_chain
 from registry.core.urls import normalize_url
 
 __all__ = [
+    "MirroredChain",
     "OfflineChecker",
     "OfflineReport",
+    "UncoveredLog",
     "acheck_offline",
     "check_offline",
     "default_cache_dir",
 ]
 
 SNAPSHOTS_ENDPOINT: Final = "snapshots"
+LISTING_PATH: Final = "/v1/snapshots"
+"""Where a node lists its chain (spec §8.8), unless its description names another path."""
 
 
 class SnapshotEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,38 +98,56 @@ def default_cache_dir() -> Path:
 
 def _safe_name(name: str) -> str:
     if not name or not all(c.isalnum() or c in "-_" for c in name):
-        raise VerificationError(f"the node lists a snapshot with an unsafe name {name[:80]!r}")
+        raise VerificationError(f"a listing names a snapshot with an unsafe name {name[:80]!r}")
     return name
 
 
-def _sync_steps(
-    info: NodeInfo, cache_dir: Path, category: str
-) -> Generator[str, bytes, tuple[SnapshotChain, int]]:
-    """Download and verify the node's chain without doing I/O with the node: yields the path
-    of each resource to fetch (the listing, then every file the cache lacks) and is sent its
-    body. Returns the verified chain and how many files were fetched.
+@dataclass(frozen=True)
+class _Log:
+    """A log whose chain is synced: its origin, the verifier key its snapshots must be signed
+    with, and the path of its listing on the server publishing it."""
+
+    origin: str
+    verifier_key: str
+    listing: str = LISTING_PATH
+
+
+Steps = Generator[str, bytes, tuple[SnapshotChain, int]]
+
+
+def _sync_steps(log: _Log, cache_dir: Path, category: str) -> Steps:
+    """Download and verify one log's chain without doing I/O: yields the path of each
+    resource to fetch (the listing, then every file the cache lacks) and is sent its body.
+    Returns the verified chain and how many files were fetched.
 
     Nothing is trusted before it verifies: a file is used only if its SHA-256 is the
-    listing's, then :func:`open_snapshot` checks its signature by the node's key and its
-    binding to a signed checkpoint (spec §8.5), and :func:`verify_chain` the delta links
-    (spec §8.7). The listing itself is not signed, so it can only cost a download.
+    listing's, then :func:`open_snapshot` checks its signature by the log's key and its
+    header (spec §8.5), and :func:`verify_chain` the delta links (spec §8.7). The listing
+    itself is not signed, so it can only cost a download. Files are cached in one folder per
+    origin.
 
     Raises:
         ConsentError: the chain holds another category's reservations.
-        VerificationError: the listing is malformed, a file differs from it, or a snapshot or
-            the chain does not verify.
+        VerificationError: the key is not the log's, the listing is malformed or of another
+            log, a file differs from it, or a snapshot or the chain does not verify.
     """
-    path = info.endpoints.get(SNAPSHOTS_ENDPOINT, "/v1/snapshots")
+    verifier = verifier_from_key(log.verifier_key)
+    if verifier.name != log.origin:  # spec §8.5 step 3 binds the snapshots to the key's name
+        raise VerificationError(f"the key given for {log.origin} is a key of {verifier.name}")
     try:
-        listing = msgspec.json.decode((yield path), type=SnapshotListing)
+        listing = msgspec.json.decode((yield log.listing), type=SnapshotListing)
     except msgspec.DecodeError as exc:
-        raise VerificationError(f"the node's snapshot listing is malformed: {exc}") from exc
+        raise VerificationError(
+            f"the snapshot listing of {log.origin} is malformed: {exc}"
+        ) from exc
+    if listing.origin != log.origin:
+        raise VerificationError(f"the snapshot listing of {log.origin} is of {listing.origin}")
     if listing.category != category:
         raise ConsentError(
-            f"the node's snapshots hold {listing.category!r} reservations, not {category!r}"
+            f"the snapshots of {log.origin} hold {listing.category!r} reservations,"
+            f" not {category!r}"
         )
-    verifier = verifier_from_key(info.verifier_key)
-    folder = cache_dir / hashlib.sha256(info.origin.encode()).hexdigest()[:16]
+    folder = cache_dir / hashlib.sha256(log.origin.encode()).hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
     snapshots, downloaded = [], 0
     for entry in listing.chain:
@@ -136,83 +168,243 @@ def _sync_steps(
     try:
         chain = verify_chain(snapshots)
     except ProtocolError as exc:
-        raise VerificationError(f"snapshot chain: {exc}") from exc
+        raise VerificationError(f"snapshot chain of {log.origin}: {exc}") from exc
     return chain, downloaded
+
+
+def _run(steps: Steps, get: Callable[[str], bytes]) -> tuple[SnapshotChain, int]:
+    """Drive :func:`_sync_steps` with a synchronous ``get``."""
+    try:
+        path = next(steps)
+        while True:
+            path = steps.send(get(path))
+    except StopIteration as done:
+        result: tuple[SnapshotChain, int] = done.value
+        return result
+    finally:
+        steps.close()
+
+
+async def _arun(steps: Steps, get: Callable[[str], Awaitable[bytes]]) -> tuple[SnapshotChain, int]:
+    """Drive :func:`_sync_steps` with an awaitable ``get``."""
+    try:
+        path = next(steps)
+        while True:
+            path = steps.send(await get(path))
+    except StopIteration as done:
+        result: tuple[SnapshotChain, int] = done.value
+        return result
+    finally:
+        steps.close()
+
+
+def _own_log(info: NodeInfo) -> _Log:
+    """The node's own log, under the key the client trusts for it (spec §8.5)."""
+    return _Log(
+        info.origin, info.verifier_key, info.endpoints.get(SNAPSHOTS_ENDPOINT, LISTING_PATH)
+    )
+
+
+@dataclass(frozen=True)
+class MirroredChain:
+    """The verified snapshot chain of a log the node mirrors, fetched from that peer."""
+
+    origin: str
+    url: str
+    chain: SnapshotChain
+    downloaded: int
+    """Files fetched (the others came from the cache)."""
+
+    @property
+    def size(self) -> int:
+        """The size of the peer's log the chain covers."""
+        return self.chain.size
+
+
+@dataclass(frozen=True)
+class UncoveredLog:
+    """A log the node mirrors whose snapshots could not be used, and why: every item of the
+    check is then asked of the node (spec §8.9)."""
+
+    origin: str
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Peer:
+    """A mirrored log to sync: where its snapshots are and the key they must verify under."""
+
+    url: str
+    log: _Log
+
+
+def _plan(
+    peers: Sequence[PeerView], own_origin: str, pinned: Mapping[str, str]
+) -> tuple[list[_Peer], list[UncoveredLog]]:
+    """Which of the node's peers need a chain (spec §8.9 items 2-3), and which are uncovered
+    from the start.
+
+    A log the node has verified nothing of (``verified_size`` 0) adds nothing to its answers
+    and needs no chain. A flagged peer (spec §7.6.4) is uncovered: the node still serves the
+    entries it verified before the equivocation, but the peer's snapshots may describe the
+    other history, so they cannot rule anything out. Keys the caller pinned win over the
+    node's word about its peers.
+    """
+    chosen: list[_Peer] = []
+    uncovered: list[UncoveredLog] = []
+    seen = {own_origin}
+    for peer in peers:
+        if peer.origin in seen or peer.verified_size == 0:
+            continue
+        seen.add(peer.origin)
+        if peer.flagged:
+            reason = "flagged for equivocation (spec §7.6.4): its snapshots cannot be trusted"
+            uncovered.append(UncoveredLog(peer.origin, peer.url, reason))
+        elif not peer.url:
+            uncovered.append(UncoveredLog(peer.origin, "", "the node lists no URL for it"))
+        else:
+            key = pinned.get(peer.origin, peer.verifier_key)
+            chosen.append(_Peer(peer.url, _Log(peer.origin, key)))
+    return chosen, uncovered
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, NodeError | TransportError | httpx.InvalidURL):
+        return f"snapshots unavailable ({exc})"
+    return f"snapshots rejected ({exc})"
+
+
+def _sync_peer(
+    client: ConsentClient, peer: _Peer, cache_dir: Path, category: str
+) -> MirroredChain | UncoveredLog:
+    """One mirrored log's chain from the peer itself (spec §8.9 item 3), or why not."""
+    try:
+        with client.peer_client(peer.url) as remote:
+            chain, downloaded = _run(_sync_steps(peer.log, cache_dir, category), remote.get_bytes)
+    except (ConsentError, httpx.InvalidURL) as exc:
+        return UncoveredLog(peer.log.origin, peer.url, _why(exc))
+    return MirroredChain(peer.log.origin, peer.url, chain, downloaded)
+
+
+async def _async_sync_peer(
+    client: AsyncConsentClient, peer: _Peer, cache_dir: Path, category: str
+) -> MirroredChain | UncoveredLog:
+    """:func:`_sync_peer` through an :class:`~consent.client.AsyncConsentClient`."""
+    try:
+        async with client.peer_client(peer.url) as remote:
+            steps = _sync_steps(peer.log, cache_dir, category)
+            chain, downloaded = await _arun(steps, remote.get_bytes)
+    except (ConsentError, httpx.InvalidURL) as exc:
+        return UncoveredLog(peer.log.origin, peer.url, _why(exc))
+    return MirroredChain(peer.log.origin, peer.url, chain, downloaded)
 
 
 @dataclass(frozen=True)
 class OfflineChecker:
-    """A verified snapshot chain of one node, for local checks."""
+    """The verified snapshot chains of one node's log and of the logs it mirrors, for local
+    checks."""
 
     chain: SnapshotChain
+    """The node's own log's chain."""
     category: str
     downloaded: int
-    """Files fetched by :meth:`sync` or :meth:`async_sync` (the others came from the cache)."""
+    """Files fetched by :meth:`sync` or :meth:`async_sync`, of every chain (the others came
+    from the cache)."""
+    mirrored: tuple[MirroredChain, ...] = ()
+    """The chains of the logs the node mirrors, by origin."""
+    uncovered: tuple[UncoveredLog, ...] = ()
+    """Mirrored logs without a usable chain: while any is, every item is a hit."""
 
     @property
     def size(self) -> int:
-        """The node's log size the chain covers."""
+        """The node's own log size its chain covers."""
         return self.chain.size
 
     @property
+    def chains(self) -> tuple[SnapshotChain, ...]:
+        """The node's chain, then the mirrored logs' chains."""
+        return (self.chain, *(m.chain for m in self.mirrored))
+
+    @property
+    def complete(self) -> bool:
+        """True if every log the node listed is covered by a chain (nothing uncovered)."""
+        return not self.uncovered
+
+    @property
     def fpr(self) -> float:
-        """Upper bound of the chain's false-positive rate (spec §8.4.4)."""
-        return self.chain.fpr
+        """Upper bound of the false-positive rate of the chains' union (spec §8.4.4)."""
+        return sum(chain.fpr for chain in self.chains)
+
+    @classmethod
+    def _of(
+        cls,
+        own: tuple[SnapshotChain, int],
+        category: str,
+        peers: Sequence[MirroredChain | UncoveredLog],
+        uncovered: Sequence[UncoveredLog],
+    ) -> OfflineChecker:
+        mirrored = tuple(p for p in peers if isinstance(p, MirroredChain))
+        failed = [p for p in peers if isinstance(p, UncoveredLog)]
+        downloaded = own[1] + sum(m.downloaded for m in mirrored)
+        return cls(own[0], category, downloaded, mirrored, (*uncovered, *failed))
 
     @classmethod
     def sync(
         cls, client: ConsentClient, cache_dir: Path, *, category: str = "train-ai"
     ) -> OfflineChecker:
-        """List the node's chain, fetch the files the cache lacks, verify every one.
+        """List the node's chain, fetch the files the cache lacks, verify every one; then the
+        same for every log the node mirrors, from its peer (spec §8.9).
 
         The node's key is the one ``client`` trusts (its pinned ``node_key``, else the key the
-        node presents).
+        node presents); a mirrored log's key is the one pinned in ``log_keys``, else the one
+        the node lists in ``GET /v1/peers``. A mirrored log whose chain cannot be fetched or
+        does not verify is not an error: it is in :attr:`uncovered`.
 
         Raises:
-            NotSupportedError / NodeError: the node has no snapshots (yet).
+            NotSupportedError / NodeError: the node has no snapshots (yet), or its peer list
+                fails.
             VerificationError: the node's key is not the pinned one, the listing is
                 malformed, a file's hash differs from the listing, or a snapshot or the chain
                 does not verify (spec §8.5, §8.7).
             ConsentError: the snapshots hold another category than ``category``.
         """
-        steps = _sync_steps(client.info(), cache_dir, category)
-        try:
-            path = next(steps)
-            while True:
-                path = steps.send(client.get_bytes(path))
-        except StopIteration as done:
-            chain, downloaded = done.value
-        finally:
-            steps.close()
-        return cls(chain, category, downloaded)
+        info = client.info()
+        own = _run(_sync_steps(_own_log(info), cache_dir, category), client.get_bytes)
+        # spec §8.9 item 1: a node whose description lists no peer list mirrors no log
+        listed = client.peers() if PEERS_ENDPOINT in info.endpoints else []
+        peers, uncovered = _plan(listed, info.origin, client.log_keys)
+        synced = [_sync_peer(client, peer, cache_dir, category) for peer in peers]
+        return cls._of(own, category, synced, uncovered)
 
     @classmethod
     async def async_sync(
         cls, client: AsyncConsentClient, cache_dir: Path, *, category: str = "train-ai"
     ) -> OfflineChecker:
         """:meth:`sync` through an :class:`~consent.client.AsyncConsentClient`: the same
-        verification, the same cache.
+        verification, the same cache; the mirrored logs' chains are fetched concurrently.
 
         Raises:
             NotSupportedError / NodeError, VerificationError, ConsentError: as :meth:`sync`.
         """
-        steps = _sync_steps(await client.info(), cache_dir, category)
-        try:
-            path = next(steps)
-            while True:
-                path = steps.send(await client.get_bytes(path))
-        except StopIteration as done:
-            chain, downloaded = done.value
-        finally:
-            steps.close()
-        return cls(chain, category, downloaded)
+        info = await client.info()
+        own = await _arun(_sync_steps(_own_log(info), cache_dir, category), client.get_bytes)
+        listed = await client.peers() if PEERS_ENDPOINT in info.endpoints else []
+        peers, uncovered = _plan(listed, info.origin, client.log_keys)
+        synced = await asyncio.gather(
+            *(_async_sync_peer(client, peer, cache_dir, category) for peer in peers)
+        )
+        return cls._of(own, category, synced, uncovered)
 
     def hits_sha256(self, hashes: Sequence[str]) -> list[bool]:
-        """For each hash, True if the chain may hold it (ask the node). A malformed hash is a
-        "hit": the node's answer for it is then the same as online."""
+        """For each hash, True if a chain may hold it (ask the node). A malformed hash is a
+        "hit": the node's answer for it is then the same as online. Every hash is a hit while
+        a mirrored log is uncovered (spec §8.9 item 4)."""
+        out = [True] * len(hashes)
+        if self.uncovered:
+            return out
         digests = bytearray()
         valid: list[int] = []
-        out = [True] * len(hashes)
         for position, value in enumerate(hashes):
             if len(value) == 64:
                 try:
@@ -229,19 +421,31 @@ class OfflineChecker:
         try:
             from registry.snapshot_numpy import chain_contains, sha256_keys  # noqa: PLC0415
         except ImportError:  # pragma: no cover - numpy is an SDK dependency
-            return [self.chain.contains_sha256(digests[32 * i : 32 * i + 32]) for i in range(count)]
-        hits: list[bool] = chain_contains(self.chain, sha256_keys(digests)).tolist()
+            return [
+                any(c.contains_sha256(digests[32 * i : 32 * i + 32]) for c in self.chains)
+                for i in range(count)
+            ]
+        keys = sha256_keys(digests)
+        found = chain_contains(self.chain, keys)
+        for mirrored in self.mirrored:
+            found |= chain_contains(mirrored.chain, keys)
+        hits: list[bool] = found.tolist()
         return hits
 
     def hits_urls(self, urls: Sequence[str]) -> list[bool]:
-        """For each URL (normalised first, spec §2.5), True if the chain may hold it. A URL
-        that does not normalise is a "hit", so that the node reports its error."""
+        """For each URL (normalised first, spec §2.5), True if a chain may hold it. A URL that
+        does not normalise is a "hit", so that the node reports its error; so is every URL
+        while a mirrored log is uncovered."""
+        if self.uncovered:
+            return [True] * len(urls)
         out = []
         for url in urls:
             try:
-                out.append(self.chain.contains_url(normalize_url(url)))
+                normalized = normalize_url(url)
             except ProtocolError:
                 out.append(True)
+                continue
+            out.append(any(chain.contains_url(normalized) for chain in self.chains))
         return out
 
 
@@ -252,13 +456,18 @@ class OfflineReport:
     answers: list[Answer]
     checked: int
     asked: int
-    """Items the snapshot could not rule out, asked of the node."""
+    """Items the snapshots could not rule out, asked of the node."""
     checker: OfflineChecker
+
+    @property
+    def uncovered(self) -> tuple[UncoveredLog, ...]:
+        """Mirrored logs without a usable chain; if any, every item was asked of the node."""
+        return self.checker.uncovered
 
 
 @dataclass(frozen=True)
 class _Filtered:
-    """The items of one offline check and which of them the chain could not rule out."""
+    """The items of one offline check and which of them the chains could not rule out."""
 
     sha256s: Sequence[str]
     urls: Sequence[str]
@@ -279,7 +488,7 @@ class _Filtered:
 
     def report(self, online: Sequence[Answer], checker: OfflineChecker) -> OfflineReport:
         """Merge the node's answers about the hits (hashes then URLs, as asked) with "nothing
-        known" for every item the chain ruled out, in the order of the items."""
+        known" for every item the chains ruled out, in the order of the items."""
         answers_online = iter(online)
         answers = [
             next(answers_online) if hit else Answer(kind="sha256", key=h)
@@ -305,14 +514,16 @@ def check_offline(
     cache_dir: Path | None = None,
     category: str = "train-ai",
 ) -> OfflineReport:
-    """Check hashes and URLs against the node's snapshot chain; ask the node about hits only.
+    """Check hashes and URLs against the snapshot chains of the node and of every log it
+    mirrors; ask the node (only the node) about hits only.
 
     Answers come in the order asked, hashes then URLs, like :meth:`ConsentClient.check`; an
-    item the snapshot rules out is answered with no preferences (not reserved for
-    ``category`` at the chain's size).
+    item the chains rule out is answered with no preferences (not reserved for ``category``
+    at the chains' sizes). If a mirrored log is uncovered (:attr:`OfflineReport.uncovered`),
+    every item is asked of the node.
 
     Raises:
-        VerificationError: the snapshots do not verify (see :meth:`OfflineChecker.sync`).
+        VerificationError: the node's snapshots do not verify (see :meth:`OfflineChecker.sync`).
     """
     checker = OfflineChecker.sync(client, cache_dir or default_cache_dir(), category=category)
     filtered = _Filtered.of(checker, sha256s, urls)
@@ -334,7 +545,7 @@ async def acheck_offline(
     thread, so they do not stall the event loop.
 
     Raises:
-        VerificationError: the snapshots do not verify (see :meth:`OfflineChecker.sync`).
+        VerificationError: the node's snapshots do not verify (see :meth:`OfflineChecker.sync`).
     """
     cache = cache_dir or default_cache_dir()
     checker = await OfflineChecker.async_sync(client, cache, category=category)
