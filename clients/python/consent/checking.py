@@ -9,11 +9,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from consent.client import ISCC_ENDPOINT, PDQ_ENDPOINT, ConsentClient
 from consent.errors import ConsentError
 from consent.fingerprint import Fingerprint
 from consent.wire import Answer, IsccResult, PdqResult
+
+if TYPE_CHECKING:
+    from consent.offline import OfflineReport
 
 __all__ = ["run_check"]
 
@@ -63,8 +67,9 @@ def _pref(row: dict[str, object], category: str) -> object:
 
 def _answers(
     args: argparse.Namespace, client: ConsentClient, sha256s: list[str], urls: list[str]
-) -> tuple[list[Answer], dict[str, object] | None]:
-    """The registry's answers, online or (``--offline``) through the node's snapshot."""
+) -> tuple[list[Answer], OfflineReport | None]:
+    """The registry's answers, online or (``--offline``) through the snapshots of the node
+    and of the logs it mirrors."""
     if not args.offline:
         return client.check(sha256s=sha256s, urls=urls), None
     from consent.offline import check_offline  # noqa: PLC0415
@@ -76,13 +81,33 @@ def _answers(
         cache_dir=Path(args.cache) if args.cache else None,
         category=args.category,
     )
-    return report.answers, {
-        "snapshot_size": report.checker.size,
-        "fpr": report.checker.fpr,
+    return report.answers, report
+
+
+def _offline_document(report: OfflineReport) -> dict[str, object]:
+    """What ``--json`` says about an offline check: the chains used and what was asked."""
+    checker = report.checker
+    return {
+        "snapshot_size": checker.size,
+        "fpr": checker.fpr,
         "checked": report.checked,
         "asked": report.asked,
-        "downloaded": report.checker.downloaded,
+        "downloaded": checker.downloaded,
+        "mirrored": [
+            {"origin": m.origin, "url": m.url, "snapshot_size": m.size} for m in checker.mirrored
+        ],
+        "uncovered": [
+            {"origin": u.origin, "url": u.url, "reason": u.reason} for u in report.uncovered
+        ],
     }
+
+
+def _warn_uncovered(report: OfflineReport) -> None:
+    """One line on stderr per mirrored log the snapshots could not cover (spec §8.9)."""
+    for log in report.uncovered:
+        sys.stderr.write(
+            f"consent: peer {log.origin}: {log.reason}; asked the node about every item\n"
+        )
 
 
 def _near_results(
@@ -133,6 +158,8 @@ def run_check(
     rows: list[dict[str, object]] = []
     with client:
         answers, offline = _answers(args, client, [fp.sha256 for fp in fps], urls)
+        if offline is not None:
+            _warn_uncovered(offline)
         near = _near_results(args, client, fps)
         for answer, label in zip(answers, [str(fp.path) for fp in fps] + urls, strict=True):
             row: dict[str, object] = {
@@ -169,10 +196,12 @@ def run_check(
     summary = f"{len(rows)} checked, {reserved} reserved for {category}"
     document: dict[str, object] = {"results": rows, "reserved": reserved}
     if offline is not None:
-        document["offline"] = offline
+        document["offline"] = _offline_document(offline)
+        mirrored = len(offline.checker.mirrored)
         summary += (
-            f" (offline: snapshot at log size {offline['snapshot_size']},"
-            f" {offline['asked']} asked of the node)"
+            f" (offline: snapshot at log size {offline.checker.size}"
+            + (f" and {mirrored} mirrored logs' snapshots" if mirrored else "")
+            + f", {offline.asked} asked of the node)"
         )
     emit(args, document, _table(rows, category) + summary)
     return 3 if args.fail_on_reserved and reserved else 0
