@@ -242,7 +242,7 @@ class _Peer:
 def _plan(
     peers: Sequence[PeerView], own_origin: str, pinned: Mapping[str, str]
 ) -> tuple[list[_Peer], list[UncoveredLog]]:
-    """Which of the node's peers need a chain (spec §8.9 items 2-3), and which are uncovered
+    """Which of the node's peers need a chain (spec §8.9 items 2-4), and which are uncovered
     from the start.
 
     A log the node has verified nothing of (``verified_size`` 0) adds nothing to its answers
@@ -399,7 +399,7 @@ class OfflineChecker:
     def hits_sha256(self, hashes: Sequence[str]) -> list[bool]:
         """For each hash, True if a chain may hold it (ask the node). A malformed hash is a
         "hit": the node's answer for it is then the same as online. Every hash is a hit while
-        a mirrored log is uncovered (spec §8.9 item 4)."""
+        a mirrored log is uncovered (spec §8.9 item 5)."""
         out = [True] * len(hashes)
         if self.uncovered:
             return out
