@@ -43,9 +43,7 @@ def _fail(url: str, why: str) -> RecordError:
     return RecordError(f"invalid URL {shown!r}: {why} (spec §2.5)")
 
 
-def _normalise_percent(
-    url: str, text: str, safe: frozenset[str], plain: re.Pattern[str]
-) -> str:
+def _normalise_percent(url: str, text: str, safe: frozenset[str], plain: re.Pattern[str]) -> str:
     """Percent-encoding normalisation of a path or query (spec §2.5 step 6).
 
     Escapes of unreserved characters are decoded, other escapes get uppercase hex, and every
