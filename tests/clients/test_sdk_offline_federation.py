@@ -247,6 +247,17 @@ async def test_a_work_reserved_only_in_a_peer_log_is_reserved_offline(
     assert run.stderr == ""
     text = consent("check", IMAGE_B, "--offline", cwd=tmp_path, env=env).stdout
     assert "and 1 mirrored logs' snapshots, 1 asked of the node" in text
+    # --log-key pins B's key on the command line, as log_keys= does
+    args = ("check", IMAGE_B, IMAGE_NOWHERE, "--offline", "--json")
+    pinned_run = consent(*args, "--log-key", wrong, cwd=tmp_path, env=env)
+    document = json.loads(pinned_run.stdout)
+    assert [u["origin"] for u in document["offline"]["uncovered"]] == [b.keys.origin]
+    assert document["offline"]["asked"] == 2  # every item
+    assert [row["prefs"] for row in document["results"]] == [{"train-ai": "n"}, {}]
+    assert pinned_run.stderr.startswith(f"consent: peer {b.keys.origin}: snapshots rejected (")
+    right_run = consent(*args, "--log-key", b.keys.vkey, cwd=tmp_path, env=env)
+    assert json.loads(right_run.stdout)["offline"]["uncovered"] == []
+    assert right_run.stderr == ""
 
 
 def test_a_peer_without_usable_snapshots_makes_every_item_asked(tmp_path: Path) -> None:

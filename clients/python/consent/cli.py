@@ -102,9 +102,15 @@ def _client(args: argparse.Namespace, *, node_key: str | None = None) -> Consent
         _node(args),
         timeout=args.timeout,
         node_key=node_key,
+        log_keys=_log_keys(getattr(args, "log_key", None)),
         concurrency=concurrency,
         retry=RetryPolicy(max_retries=args.retries),
     )
+
+
+def _log_keys(values: Sequence[str] | None) -> dict[str, str]:
+    """``--log-key`` values by the log each names (a log key's name is its origin)."""
+    return {verifier_from_key(value).name: value.strip() for value in values or ()}
 
 
 def _prefs(args: argparse.Namespace, default: dict[str, str] | None) -> dict[str, str]:
@@ -517,6 +523,12 @@ def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     check.add_argument("--cache", help="snapshot cache folder (env CONSENT_CACHE)")
     check.add_argument("--node-key", help="pin the node's verifier key (origin+hex8+base64)")
+    check.add_argument(
+        "--log-key",
+        action="append",
+        metavar="KEY",
+        help="pin the verifier key of a log the node mirrors (origin+hex8+base64; repeatable)",
+    )
     check.add_argument("--verify", action="store_true", help="verify every positive answer")
     check.add_argument("--fail-on-reserved", action="store_true", help="exit 3 if reserved")
     check.add_argument("--concurrency", type=int, default=4, help="parallel requests")
