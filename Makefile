@@ -8,13 +8,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest vectors vectors-check bench load clean
+.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m pip install --quiet -e "clients/python[all]"
+# Every third-party package comes from the hash-checked lock (requirements/README.md); the two
+# local projects are then installed without resolving anything, and `pip check` proves the set
+# consistent. A changed lock gives a fresh environment, so nothing stale survives an upgrade.
+$(STAMP): requirements/dev.txt pyproject.toml clients/python/pyproject.toml
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e clients/python
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -47,6 +50,15 @@ bench: $(STAMP)
 
 load: $(STAMP)
 	$(BIN)/python benchmarks/load.py --duration 5
+
+# Upgrade the locks on purpose (the only way their versions change): resolve the newest
+# releases that pyproject.toml allows, for CPython 3.11 on x86-64 Linux, with hashes.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --upgrade --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu --no-emit-package consent-registry \
+	--no-emit-package consent-registry-client --no-header --annotation-style line
+lock: $(STAMP)
+	$(UV_COMPILE) requirements/dev.in -o requirements/dev.txt
+	$(UV_COMPILE) requirements/node.in -o requirements/node.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
