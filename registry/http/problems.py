@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from registry.core.errors import EncodingError, ProtocolError
@@ -162,7 +162,11 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if isinstance(exc, ProblemError):
         return problem_response(make_problem(exc.slug, exc.detail), exc.headers)
     errors: tuple[dict[str, Any], ...] | None = None
-    if isinstance(exc, ValidationException):
+    if isinstance(exc.__cause__, SerializationException):
+        # Litestar wraps a request body that does not decode (malformed JSON, invalid UTF-8)
+        # in a 400 whose wording follows msgspec's; spec §6.10.2 names it bad-encoding.
+        slug = "bad-encoding"
+    elif isinstance(exc, ValidationException):
         slug = "validation-error"
         if isinstance(exc.extra, list):
             errors = tuple(e for e in exc.extra if isinstance(e, dict))

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from litestar import Request, Response, delete, get, post
+from litestar import Response, delete, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
@@ -100,17 +102,22 @@ async def list_evidence(
     ]
 
 
-def require_operator(request: Request[Any, Any, Any], node: Node) -> None:
-    """Check ``Authorization: Bearer <operator token>`` (spec §7.2.2).
+def require_operator(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Guard: check ``Authorization: Bearer <operator token>`` (spec §7.2.2). A guard runs
+    before Litestar reads the request body, so an unauthenticated client cannot make the node
+    parse one.
 
     Raises:
         ProblemError: 403 ``forbidden`` when no token is configured (the admin API is off),
             401 ``unauthorized`` when the header is missing or wrong.
     """
+    node = cast(Node, connection.app.state.node)
     token = node.settings.admin_token
     if not token:
         raise ProblemError("forbidden", "the admin API is disabled: no operator token is set")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    scheme, _, given = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         given.strip().encode(), token.encode()
     ):
@@ -127,13 +134,11 @@ def require_operator(request: Request[Any, Any, Any], node: Node) -> None:
     summary="Add or update a peer",
     status_code=201,
     responses=problem_responses(400, 401, 403, 413, 415, 422),
+    guards=[require_operator],
 )
-async def add_peer(
-    request: Request[Any, Any, Any], data: JSONBody[PeerRequest], node: NamedDependency[Node]
-) -> PeerView:
+async def add_peer(data: JSONBody[PeerRequest], node: NamedDependency[Node]) -> PeerView:
     """Add a peer (its base URL and verifier key; optionally its witness key). The mirror
     starts within the poll interval; the answer is the peer's state."""
-    require_operator(request, node)
     try:
         spec = parse_peer(data.url, data.verifier_key, data.witness_key)
         await node.federation.add_peer(spec)
@@ -149,12 +154,10 @@ async def add_peer(
     tags=["admin"],
     summary="Remove a peer",
     responses=problem_responses(401, 403, 404),
+    guards=[require_operator],
 )
-async def remove_peer(
-    request: Request[Any, Any, Any], origin: FromPath[str], node: NamedDependency[Node]
-) -> None:
+async def remove_peer(origin: FromPath[str], node: NamedDependency[Node]) -> None:
     """Stop mirroring a peer. Its verified entries stay served, and its evidence kept."""
-    require_operator(request, node)
     if not await node.federation.remove_peer(origin.lstrip("/")):
         raise ProblemError("not-found", f"no peer {origin.lstrip('/')!r}")
     _log.info("operator removed peer %s", origin.lstrip("/"))
