@@ -1,0 +1,77 @@
+// The TypeScript and Python implementations on the same inputs. The Python answers are in
+// test/fixtures/python-answers.json, written by scripts/python_answers.py (`make test-js` checks
+// that it is up to date with the Python reference before running these tests).
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { PublicKey, canonicalJsonText, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
+import { SHARED, fixture, hex, loadJson, text } from "./helpers.js";
+
+interface Answers {
+  ed25519_cctv_accepted: boolean[];
+  canonical: { input: string; canonical?: string; error?: string }[];
+  dids: { did: string; public_key?: string; error?: string }[];
+  urls: { input: string; output?: string; error?: string }[];
+  content_usage: { field: string; prefs?: Record<string, string>; error?: string }[];
+}
+const answers = fixture<Answers>("python-answers.json");
+
+function outcome<T>(fn: () => T): { value: T } | { error: string } {
+  try {
+    return { value: fn() };
+  } catch (error) {
+    return { error: (error as ProtocolError).name };
+  }
+}
+
+interface Cctv {
+  number: number;
+  key: string;
+  sig: string;
+  msg: string;
+  flags: string[] | null;
+}
+
+test("Ed25519: the same verdict as the Python node (OpenSSL) on all of C2SP CCTV", () => {
+  const cases = loadJson<Cctv[]>(join(SHARED, "ed25519-cctv.json"));
+  assert.equal(cases.length, answers.ed25519_cctv_accepted.length);
+  const disagreements: number[] = [];
+  cases.forEach((c, i) => {
+    const key = PublicKey.fromBytes(hex(c.key));
+    const result = outcome(() => key.verify(hex(c.sig), text(c.msg)));
+    if (("value" in result) !== answers.ed25519_cctv_accepted[i]) disagreements.push(c.number);
+  });
+  assert.deepEqual(disagreements, [], `cases where TS and Python disagree`);
+  assert.ok(answers.ed25519_cctv_accepted.some((a) => a) && answers.ed25519_cctv_accepted.some((a) => !a));
+});
+
+test("canonical JSON: the same canonical form or error class as Python", () => {
+  for (const a of answers.canonical) {
+    const result = outcome(() => canonicalJsonText(parseJson(Buffer.from(a.input, "utf-8"))));
+    // Node encodes a lone surrogate in the input text as U+FFFD; Python (surrogatepass) keeps
+    // its bytes. Both reject: EncodingError.
+    if (a.error !== undefined) assert.deepEqual(result, { error: a.error }, a.input);
+    else assert.deepEqual(result, { value: a.canonical }, a.input);
+  }
+});
+
+test("did:key: the same key or error class as Python", () => {
+  for (const a of answers.dids) {
+    const result = outcome(() => PublicKey.fromDid(a.did).hex);
+    assert.deepEqual(result, a.error !== undefined ? { error: a.error } : { value: a.public_key }, a.did);
+  }
+});
+
+test("URL normalisation: the same output or error class as Python", () => {
+  for (const a of answers.urls) {
+    const result = outcome(() => normalizeUrl(a.input));
+    assert.deepEqual(result, a.error !== undefined ? { error: a.error } : { value: a.output }, a.input);
+  }
+});
+
+test("Content-Usage: the same statement or error class as Python", () => {
+  for (const a of answers.content_usage) {
+    const result = outcome(() => ({ ...parseContentUsage(a.field) }));
+    assert.deepEqual(result, a.error !== undefined ? { error: a.error } : { value: a.prefs }, a.field);
+  }
+});
