@@ -9,3 +9,5 @@ export * from "./keys.js";
 export * from "./urls.js";
 export * from "./prefs.js";
 export * from "./records.js";
+export * from "./merkle.js";
+export * from "./tiles.js";
