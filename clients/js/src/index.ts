@@ -11,3 +11,6 @@ export * from "./prefs.js";
 export * from "./records.js";
 export * from "./merkle.js";
 export * from "./tiles.js";
+export * from "./note.js";
+export * from "./checkpoint.js";
+export * from "./proof.js";
