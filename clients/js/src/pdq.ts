@@ -92,12 +92,47 @@ function box1D(input: Float32Array, output: Float32Array, offset: number, length
   }
 }
 
+/**
+ * The same box filter down every column at once, row by row (cache-friendly): each column sees
+ * exactly the operations of {@link box1D}, in the same order, so the results are identical.
+ */
+function boxAlongCols(input: Float32Array, output: Float32Array, rows: number, cols: number, window: number): void {
+  const half = Math.floor((window + 2) / 2);
+  const phase1 = half - 1;
+  const phase2 = window - half + 1;
+  const phase3 = rows - window;
+  const phase4 = half - 1;
+  const sums = new Float32Array(cols); // float32 storage: every sum is rounded as in the reference
+  let li = 0;
+  let ri = 0;
+  let oi = 0;
+  let current = 0;
+  for (let step = 0; step < phase1 + phase2 + phase3 + phase4; step++) {
+    const adds = step < phase1 + phase2 + phase3;
+    const subs = step >= phase1 + phase2;
+    if (adds) {
+      const base = ri++ * cols;
+      for (let j = 0; j < cols; j++) sums[j] = sums[j]! + input[base + j]!;
+    }
+    if (subs) {
+      const base = li++ * cols;
+      for (let j = 0; j < cols; j++) sums[j] = sums[j]! - input[base + j]!;
+    }
+    if (step < phase1 + phase2) current++;
+    else if (!adds) current--;
+    if (step >= phase1) {
+      const base = oi++ * cols;
+      for (let j = 0; j < cols; j++) output[base + j] = sums[j]! / current;
+    }
+  }
+}
+
 function jarosz(buffer1: Float32Array, buffer2: Float32Array, rows: number, cols: number): void {
   const alongRows = windowSize(cols, DIM);
   const alongCols = windowSize(rows, DIM);
   for (let pass = 0; pass < 2; pass++) {
     for (let i = 0; i < rows; i++) box1D(buffer1, buffer2, i * cols, cols, 1, alongRows);
-    for (let j = 0; j < cols; j++) box1D(buffer2, buffer1, j, rows, cols, alongCols);
+    boxAlongCols(buffer2, buffer1, rows, cols, alongCols);
   }
 }
 
