@@ -135,6 +135,7 @@ export interface PeerView {
   origin: string;
   url: string;
   verifier_key: string;
+  witness_key: string | null;
   verified_size: number;
   seen_size: number;
   lag: number;

@@ -72,7 +72,7 @@ const en = {
 
   "submit.button": "Sign and submit {n} works",
   "submit.progress": "Signing and submitting",
-  "submit.done": "Done: {n} declarations are in the node's log.",
+  "submit.done": "Done. Declarations now in the node's log: {n}.",
   "submit.failed": "The node refused the submission: {detail}",
   "submit.needKey": "Create, import or unlock your key first.",
 
@@ -245,7 +245,7 @@ const id: Record<MessageKey, string> = {
 
   "submit.button": "Tandatangani dan kirim {n} karya",
   "submit.progress": "Menandatangani dan mengirim",
-  "submit.done": "Selesai: {n} deklarasi sudah ada di log node.",
+  "submit.done": "Selesai. Deklarasi yang kini ada di log node: {n}.",
   "submit.failed": "Node menolak pengiriman: {detail}",
   "submit.needKey": "Buat, impor, atau buka kunci Anda terlebih dahulu.",
 

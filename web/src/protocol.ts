@@ -3,6 +3,7 @@
 // the app-level packing of works into declarations, which mirrors the Python SDK's
 // pack_declarations (clients/python/consent/creator.py, spec §2.10).
 import {
+  bytesToHex,
   canonicalJson,
   createSha256,
   entrySize,
@@ -11,13 +12,19 @@ import {
   MAX_WORKS,
   newDeclaration,
   newWork,
+  NoteVerifier,
+  openCheckpoint,
+  pdqHash,
+  type PdqResult,
   PrivateKey,
   recordId,
   signDeclaration,
+  verifyReceipt,
   type Work,
 } from "@consent-registry/protocol";
 
 export { b64decode, b64encode, canonicalJson, PrivateKey, PublicKey } from "@consent-registry/protocol";
+export type { PdqResult } from "@consent-registry/protocol";
 
 export interface WorkInput {
   sha256: string;
@@ -88,17 +95,9 @@ export async function sha256Stream(stream: ReadableStream<Uint8Array>): Promise<
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export interface PdqResult {
-  hash: string;
-  quality: number;
-}
-
-/** PDQ of RGBA pixels (clients/js). */
+/** PDQ hash and quality of RGBA pixels (clients/js pdqHash, spec §2.4). */
 export function fingerprintPixels(rgba: Uint8ClampedArray, width: number, height: number): PdqResult {
-  void rgba;
-  void width;
-  void height;
-  throw new Error("PDQ is not available yet in clients/js");
+  return pdqHash({ data: rgba, width, height });
 }
 
 export interface CheckpointSummary {
@@ -108,21 +107,28 @@ export interface CheckpointSummary {
   cosignatures: { name: string; timestamp: number | null }[];
 }
 
-/** Verify a checkpoint note under the node's verifier key (clients/js). */
-export function verifyCheckpointNote(note: string, verifierKey: string): CheckpointSummary {
-  void note;
-  void verifierKey;
-  throw new Error("checkpoint verification is not available yet in clients/js");
+/**
+ * Verify a checkpoint note under the node's verifier key, and the cosignatures of the given
+ * witness keys (spec §5.7, clients/js openCheckpoint). Throws the package's ProtocolError.
+ */
+export function verifyCheckpointNote(note: string, verifierKey: string, witnessKeys: string[] = []): CheckpointSummary {
+  const witnesses = witnessKeys.map((k) => NoteVerifier.fromVkey(k));
+  const signed = openCheckpoint(new TextEncoder().encode(note), NoteVerifier.fromVkey(verifierKey), { witnesses });
+  return {
+    origin: signed.checkpoint.origin,
+    size: signed.checkpoint.size,
+    rootHash: bytesToHex(signed.checkpoint.rootHash),
+    cosignatures: signed.cosignatures.map((c) => ({ name: c.name, timestamp: c.timestamp })),
+  };
 }
 
-/** Verify a tlog-proof receipt for `entry` under `verifierKey` (clients/js). */
+/** Verify a tlog-proof receipt for `entry` under `verifierKey` (spec §5.8.2, clients/js). */
 export function verifyReceiptFor(
   entry: Uint8Array,
   receipt: string,
   verifierKey: string,
 ): { index: number; origin: string; treeSize: number } {
-  void entry;
-  void receipt;
-  void verifierKey;
-  throw new Error("receipt verification is not available yet in clients/js");
+  const verified = verifyReceipt(receipt, entry, NoteVerifier.fromVkey(verifierKey));
+  const checkpoint = verified.signedCheckpoint.checkpoint;
+  return { index: verified.index, origin: checkpoint.origin, treeSize: checkpoint.size };
 }

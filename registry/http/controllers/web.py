@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from litestar import Request, Response, get
 from litestar.types import ControllerRouterHandler
@@ -37,13 +37,14 @@ CSP: Final = (
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 
 _TYPES: Final = {
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
+    # Litestar adds "; charset=utf-8" to text/* types itself.
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".json": "application/json",
-    ".txt": "text/plain; charset=utf-8",
+    ".txt": "text/plain",
 }
 _COMPRESSIBLE: Final = frozenset({".js", ".css", ".html", ".svg", ".json", ".txt"})
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
@@ -102,7 +103,7 @@ def web_assets() -> WebAssets:
     return WebAssets(STATIC_DIR)
 
 
-def _serve(request: Request[object, object, object], relative: str, cache: str) -> Response[bytes]:
+def _serve(request: Request[Any, Any, Any], relative: str, cache: str) -> Response[bytes]:
     gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
     data, packed = web_assets().read(relative, gzip_ok=gzip_ok)
     headers = {
@@ -124,20 +125,20 @@ def _serve(request: Request[object, object, object], relative: str, cache: str) 
 
 
 @get("/", include_in_schema=False, sync_to_thread=False)
-def index(request: Request[object, object, object]) -> Response[bytes]:
+def index(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The web app's page: creators declare works, anyone checks one, the node's status."""
     # no-cache: revalidated on every load, so a node upgrade reaches browsers at once.
     return _serve(request, "index.html", "no-cache")
 
 
 @get("/assets/{name:str}", include_in_schema=False, sync_to_thread=False)
-def asset(request: Request[object, object, object], name: str) -> Response[bytes]:
+def asset(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
     """A script, style sheet or icon of the web app; its name carries its content hash."""
     return _serve(request, f"assets/{name}", IMMUTABLE)
 
 
 @get("/licenses/{name:str}", include_in_schema=False, sync_to_thread=False)
-def license_text(request: Request[object, object, object], name: str) -> Response[bytes]:
+def license_text(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
     """Licence texts of the third-party code the node serves (Swagger UI)."""
     return _serve(request, f"licenses/{name}", "public, max-age=3600")
 

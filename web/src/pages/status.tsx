@@ -25,7 +25,8 @@ export function StatusPage() {
       let checkpoint: CheckpointSummary | null = null;
       let checkpointError: string | null = null;
       try {
-        checkpoint = verifyCheckpointNote(note, await nodeKey());
+        const witnessKeys = peers.flatMap((p) => (p.witness_key ? [p.witness_key] : []));
+        checkpoint = verifyCheckpointNote(note, await nodeKey(), witnessKeys);
       } catch (err) {
         checkpointError = describeError(err);
       }
