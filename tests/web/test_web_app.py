@@ -20,11 +20,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from consent.fingerprint import fingerprint, pdq_distance
 from consent.keyfile import load_key
 from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import WatchedPage, new_context
-from tests.web.images import near_duplicate, write_folder
+from tests.web.images import near_duplicate, photo, write_folder
 from tests.web.support import AXE_JS, ROOT
 
 PASSPHRASE = "correct horse battery staple"
@@ -270,3 +271,36 @@ def test_keyboard_only(node: str, watched: WatchedPage, shots: Path) -> None:
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Check a work")
     page.screenshot(path=shots / "check.png", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("size", "fmt", "bound"),
+    [
+        # lossless and not scaled: the very pixels Pillow decodes, the same hash
+        ((640, 480), "PNG", 0),
+        # JPEG: Chromium's and Pillow's decoders may round a few pixels differently
+        ((1732, 1155), "JPEG", 10),
+        # and scaled to PDQ_MAX_SIDE (2048) before hashing (measured: 4 bits)
+        ((4000, 3000), "JPEG", 10),
+    ],
+)
+def test_browser_pdq_is_the_python_sdks(
+    node: str,
+    watched: WatchedPage,
+    tmp_path: Path,
+    size: tuple[int, int],
+    fmt: str,
+    bound: int,
+) -> None:
+    """The PDQ the page computes (and asks the node about) is the Python SDK's, or within
+    ``bound`` bits of it where the page scales a large image down first."""
+    path = tmp_path / f"photo.{fmt.lower()}"
+    photo(7, *size).save(path, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    expected = fingerprint(path, iscc=False).pdq
+    assert expected is not None
+    page = watched.page
+    page.goto(node + "/#/check")
+    with page.expect_request(re.compile(r"/v1/works/pdq/")) as request:
+        page.get_by_test_id("lookup-file").set_input_files(path)
+    browser_pdq = request.value.url.rsplit("/", 1)[1]
+    assert pdq_distance(browser_pdq, expected) <= bound
