@@ -181,6 +181,19 @@ def test_imported_cli_key_signs(node: str, watched: WatchedPage, tmp_path: Path)
     page.get_by_role("button", name="Import a key file").click()
     expect(page.get_by_test_id("did")).to_have_text(did, timeout=60_000)
 
+    # it signs: one file declared, then its preference changed from the page
+    work = write_folder(tmp_path / "one", 1, first_seed=50)[0]
+    page.get_by_test_id("pick-files").set_input_files(work)
+    page.get_by_role("button", name="Sign and submit 1 works").click()
+    expect(page.get_by_test_id("submitted")).to_be_visible(timeout=60_000)
+    url = f"{node}/v1/works/sha256/{sha256_file(work)}"
+    assert httpx.get(url).json()["claims"][0]["creator"] == did
+    page.get_by_role("button", name="Allow AI training instead").click()
+    expect(page.get_by_test_id("mine")).to_contain_text("replaced", timeout=60_000)
+    answer = httpx.get(url).json()
+    assert answer["prefs"] == {"train-ai": "y"}
+    assert [c["creator"] for c in answer["claims"]] == [did]
+
 
 def test_status_page(node: str, watched: WatchedPage, shots: Path) -> None:
     page = watched.page
@@ -278,10 +291,10 @@ def test_keyboard_only(node: str, watched: WatchedPage, shots: Path) -> None:
     [
         # lossless and not scaled: the very pixels Pillow decodes, the same hash
         ((640, 480), "PNG", 0),
-        # JPEG: Chromium's and Pillow's decoders may round a few pixels differently
-        ((1732, 1155), "JPEG", 10),
-        # and scaled to PDQ_MAX_SIDE (2048) before hashing (measured: 4 bits)
-        ((4000, 3000), "JPEG", 10),
+        # JPEG, scaled to PDQ_MAX_SIDE (1024) before hashing, and Chromium's and Pillow's
+        # decoders may round a few pixels differently (measured: 4 and 8 bits)
+        ((1732, 1155), "JPEG", 12),
+        ((4000, 3000), "JPEG", 12),
     ],
 )
 def test_browser_pdq_is_the_python_sdks(

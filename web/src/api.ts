@@ -34,14 +34,6 @@ async function json<T>(path: string, init?: RequestInit): Promise<T> {
   return (await (await send(path, init)).json()) as T;
 }
 
-function post<T>(path: string, body: unknown): Promise<T> {
-  return json<T>(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-}
-
 export interface NodeInfo {
   origin: string;
   verifier_key: string;
@@ -167,5 +159,4 @@ export const api = {
       body,
     });
   },
-  post,
 };

@@ -31,6 +31,7 @@ export interface Fingerprint {
 export class HashPool {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<number, { resolve: (r: HashReply) => void }>();
+  private broken: string | null = null;
   private readonly queue: HashRequest[] = [];
   private readonly idle: Worker[] = [];
   private next = 0;
@@ -44,6 +45,12 @@ export class HashPool {
         this.waiting.delete(event.data.id);
         this.idle.push(worker);
         this.pump();
+      };
+      // A worker that cannot start (blocked, out of memory) fails every file still waiting.
+      worker.onerror = (event: ErrorEvent) => {
+        this.broken = event.message || "the hashing worker failed";
+        for (const [id, { resolve }] of this.waiting) resolve({ id, ok: false, error: this.broken });
+        this.waiting.clear();
       };
       this.workers.push(worker);
       this.idle.push(worker);
@@ -61,6 +68,7 @@ export class HashPool {
   hash(file: File): Promise<Fingerprint> {
     const id = this.next++;
     return new Promise<HashReply>((resolve) => {
+      if (this.broken !== null) return resolve({ id, ok: false, error: this.broken });
       this.waiting.set(id, { resolve });
       this.queue.push({ id, file });
       this.pump();

@@ -12,7 +12,7 @@ import type { HashReply, HashRequest } from "./hashing";
 
 declare const self: DedicatedWorkerGlobalScope;
 
-export const PDQ_MAX_SIDE = 2048;
+export const PDQ_MAX_SIDE = 1024;
 
 async function pixelsOf(file: Blob): Promise<{ data: Uint8ClampedArray; width: number; height: number } | null> {
   let bitmap: ImageBitmap;

@@ -57,10 +57,6 @@ class WebAssets:
     directory: Path
     _gzipped: dict[str, bytes] = field(default_factory=dict)
 
-    @property
-    def available(self) -> bool:
-        return (self.directory / "index.html").is_file()
-
     def manifest(self) -> dict[str, object]:
         """``manifest.json`` of the build (empty if the app was not built)."""
         try:

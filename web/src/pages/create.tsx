@@ -254,7 +254,6 @@ function nowAfter(times: number[]): number {
 }
 
 async function submitPlanned(
-  key: PrivateKey,
   plans: { entry: string; id: string; works: string[] }[],
   files: Record<string, string[]>,
   onProgress: (done: number) => void,
@@ -285,7 +284,6 @@ async function submitPlanned(
     });
     onProgress(Math.min(plans.length, start + CHUNK));
   }
-  void key;
   return addReceipts(receipts).filter((r) => receipts.some((x) => x.id === r.id));
 }
 
@@ -305,20 +303,42 @@ function WorksSection({ keyReady, onSubmitted }: { keyReady: boolean; onSubmitte
   const [error, setError] = useState<unknown>(null);
   const [note, setNote] = useState("");
 
+  // Fingerprints arrive from the workers one by one; the table is redrawn at most every
+  // 200 ms, so a folder of hundreds of photos keeps the main thread free.
+  const arrived = useRef(new Map<number, Partial<Item>>());
+  const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const flush = () => {
+    flushTimer.current = null;
+    const updates = arrived.current;
+    arrived.current = new Map();
+    setItems((old) => old.map((item, j) => (updates.has(j) ? { ...item, ...updates.get(j) } : item)));
+    setHashed((n) => n + updates.size);
+  };
+  // Clearing the list starts a new generation: answers for the old list are dropped.
+  const generation = useRef(0);
+  const clear = () => {
+    generation.current += 1;
+    arrived.current = new Map();
+    setItems([]);
+    setHashed(0);
+  };
+  const arrive = (gen: number, index: number, update: Partial<Item>) => {
+    if (gen !== generation.current) return;
+    arrived.current.set(index, update);
+    flushTimer.current ??= setTimeout(flush, 200);
+  };
+
   const add = (files: { file: File; path: string }[]) => {
     setDone(null);
-    const fresh: Item[] = files.map(({ file, path }) => ({ path, size: file.size }));
     const base = items.length;
-    setItems((old) => [...old, ...fresh]);
+    setItems((old) => [...old, ...files.map(({ file, path }) => ({ path, size: file.size }))]);
     const pool = hashPool();
+    const gen = generation.current;
     files.forEach(({ file }, i) => {
-      pool
-        .hash(file)
-        .then((fp) => {
-          setItems((old) => old.map((item, j) => (j === base + i ? { ...item, fp } : item)));
-        })
-        .catch(() => setItems((old) => old.map((item, j) => (j === base + i ? { ...item, failed: t("files.failed") } : item))))
-        .finally(() => setHashed((n) => n + 1));
+      pool.hash(file).then(
+        (fp) => arrive(gen, base + i, { fp }),
+        () => arrive(gen, base + i, { failed: t("files.failed") }),
+      );
     });
   };
 
@@ -352,10 +372,9 @@ function WorksSection({ keyReady, onSubmitted }: { keyReady: boolean; onSubmitte
     try {
       const plans = planDeclarations(unlocked, [...works.values()], { prefs, issuedAt: nowAfter([]) });
       setProgress({ done: 0, total: plans.length });
-      const receipts = await submitPlanned(unlocked, plans, files, (d) => setProgress({ done: d, total: plans.length }));
+      const receipts = await submitPlanned(plans, files, (d) => setProgress({ done: d, total: plans.length }));
       setDone(receipts);
-      setItems([]);
-      setHashed(0);
+      clear();
       onSubmitted();
     } catch (err) {
       setError(err);
@@ -419,7 +438,7 @@ function WorksSection({ keyReady, onSubmitted }: { keyReady: boolean; onSubmitte
               </tbody>
             </table>
           </div>
-          <button type="button" onClick={() => (setItems([]), setHashed(0))}>
+          <button type="button" onClick={clear}>
             {t("files.clear")}
           </button>
         </>
@@ -495,7 +514,7 @@ function MineSection({ version, onChanged }: { version: number; onChanged: () =>
         supersedes: [receipt.id],
         issuedAt: nowAfter([record.issued_at]),
       });
-      await submitPlanned(unlocked, plans, receipt.files, () => undefined);
+      await submitPlanned(plans, receipt.files, () => undefined);
       onChanged();
     } catch (err) {
       setError(err);
