@@ -15,3 +15,4 @@ export * from "./note.js";
 export * from "./checkpoint.js";
 export * from "./proof.js";
 export * from "./pdq.js";
+export * from "./snapshot.js";
