@@ -16,3 +16,4 @@ export * from "./checkpoint.js";
 export * from "./proof.js";
 export * from "./pdq.js";
 export * from "./snapshot.js";
+export * from "./state.js";
