@@ -126,9 +126,9 @@ URLS = [
 
 CONTENT_USAGE = [
     "train-ai=n",
-    "train-ai=y, train-ai, search=n, search=\"n\"",
+    'train-ai=y, train-ai, search=n, search="n"',
     "train-ai;allow=n, train-ai=y",
-    "a=1.5, b=-12.345, c=?1, d=:aGk=:, e=@1700000000, f=%\"caf%c3%a9\", train-ai=n",
+    'a=1.5, b=-12.345, c=?1, d=:aGk=:, e=@1700000000, f=%"caf%c3%a9", train-ai=n',
     "x=(1 2 y);p=1, search=y",
     "train-ai=n,\tsearch=y",
     "train-ai=n, ",
@@ -140,7 +140,7 @@ CONTENT_USAGE = [
     "search=y,   train-ai=n  ",
     "caf\u00e9=n",
     "%=n",
-    "a=%\"%ff\"",
+    'a=%"%ff"',
     "a=:aGk:, train-ai=n",
     "a=:a=Gk:",
     "*x=n, " + "k" * 65 + "=n",
