@@ -17,3 +17,4 @@ export * from "./proof.js";
 export * from "./pdq.js";
 export * from "./snapshot.js";
 export * from "./state.js";
+export * from "./keyfile.js";
