@@ -58,6 +58,8 @@ interface Entry {
 export class ConsentState {
   private readonly byId = new Map<string, Entry>();
   private readonly bySubject = new Map<string, Set<string>>();
+  /** id -> creators whose declarations list it in `supersedes` (spec §3.5.2) */
+  private readonly listedBy = new Map<string, Set<string>>();
 
   /** @param verifiedCreators DIDs the resolving party holds as identity-verified (spec §3.5.7). */
   constructor(private readonly verifiedCreators: ReadonlySet<string> = new Set()) {}
@@ -75,6 +77,10 @@ export class ConsentState {
       return;
     }
     this.byId.set(id, { id, record, origins: new Set([origin]) });
+    for (const listed of record.supersedes ?? []) {
+      if (!this.listedBy.has(listed)) this.listedBy.set(listed, new Set());
+      this.listedBy.get(listed)!.add(record.creator);
+    }
     for (const s of subjectsOf(record)) {
       const key = subjectId(s);
       if (!this.bySubject.has(key)) this.bySubject.set(key, new Set());
@@ -84,11 +90,7 @@ export class ConsentState {
 
   private superseded(id: string): boolean {
     // spec §3.5.2: D is superseded if a declaration of the same creator lists D's id
-    const target = this.byId.get(id)!;
-    for (const entry of this.byId.values()) {
-      if (entry.record.creator === target.record.creator && (entry.record.supersedes ?? []).includes(id)) return true;
-    }
-    return false;
+    return this.listedBy.get(id)?.has(this.byId.get(id)!.record.creator) ?? false;
   }
 
   /** Every subject some declaration mentions. */
