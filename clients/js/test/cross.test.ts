@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { PublicKey, canonicalJsonText, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
+import { PublicKey, canonicalJsonText, loadRecord, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
 import { SHARED, fixture, hex, loadJson, text } from "./helpers.js";
 
 interface Answers {
@@ -13,6 +13,7 @@ interface Answers {
   dids: { did: string; public_key?: string; error?: string }[];
   urls: { input: string; output?: string; error?: string }[];
   content_usage: { field: string; prefs?: Record<string, string>; error?: string }[];
+  records_mutated: { entry_hex: string; verdict: string }[];
 }
 const answers = fixture<Answers>("python-answers.json");
 
@@ -74,4 +75,17 @@ test("Content-Usage: the same statement or error class as Python", () => {
     const result = outcome(() => ({ ...parseContentUsage(a.field) }));
     assert.deepEqual(result, a.error !== undefined ? { error: a.error } : { value: a.prefs }, a.field);
   }
+});
+
+test("records: 400 mutated entries fail at the same step of spec §2.7 as in Python", () => {
+  const verdicts: Record<string, number> = {};
+  const disagreements: string[] = [];
+  for (const a of answers.records_mutated) {
+    const result = outcome(() => loadRecord(hex(a.entry_hex)));
+    const verdict = "value" in result ? "valid" : result.error;
+    verdicts[a.verdict] = (verdicts[a.verdict] ?? 0) + 1;
+    if (verdict !== a.verdict) disagreements.push(`${a.entry_hex}: TS ${verdict}, Python ${a.verdict}`);
+  }
+  assert.deepEqual(disagreements, []);
+  assert.ok(Object.keys(verdicts).length >= 5, JSON.stringify(verdicts));
 });
