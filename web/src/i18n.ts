@@ -382,17 +382,27 @@ export function t(key: MessageKey, vars: Record<string, string | number> = {}): 
   );
 }
 
+// Intl formatters are costly to build (a table of 100 files would build hundreds a redraw):
+// one of each per language.
+const LOCALES: Record<Lang, string> = { en: "en-GB", id: "id-ID" };
+const numbers = new Map<Lang, Intl.NumberFormat>();
+const dates = new Map<Lang, Intl.DateTimeFormat>();
+
 /** A number in the current language's format (1,234 / 1.234). */
 export function num(n: number): string {
-  return new Intl.NumberFormat(current === "id" ? "id-ID" : "en-GB").format(n);
+  let format = numbers.get(current);
+  if (format === undefined) numbers.set(current, (format = new Intl.NumberFormat(LOCALES[current])));
+  return format.format(n);
 }
 
 /** A human date and time for Unix seconds, in the current language. */
 export function date(seconds: number): string {
-  return new Intl.DateTimeFormat(current === "id" ? "id-ID" : "en-GB", {
-    dateStyle: "long",
-    timeStyle: "short",
-  }).format(new Date(seconds * 1000));
+  let format = dates.get(current);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat(LOCALES[current], { dateStyle: "long", timeStyle: "short" });
+    dates.set(current, format);
+  }
+  return format.format(new Date(seconds * 1000));
 }
 
 export function bytes(n: number): string {

@@ -15,3 +15,6 @@ export * from "./note.js";
 export * from "./checkpoint.js";
 export * from "./proof.js";
 export * from "./pdq.js";
+export * from "./snapshot.js";
+export * from "./state.js";
+export * from "./keyfile.js";

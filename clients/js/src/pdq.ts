@@ -127,12 +127,22 @@ function boxAlongCols(input: Float32Array, output: Float32Array, rows: number, c
   }
 }
 
+/** The columns the 64x64 decimation samples: the centres of a 64-cell grid. */
+function sampled(dimension: number): number[] {
+  return Array.from({ length: DIM }, (_, i) => Math.trunc(((i + 0.5) * dimension) / DIM));
+}
+
 function jarosz(buffer1: Float32Array, buffer2: Float32Array, rows: number, cols: number): void {
   const alongRows = windowSize(cols, DIM);
   const alongCols = windowSize(rows, DIM);
   for (let pass = 0; pass < 2; pass++) {
     for (let i = 0; i < rows; i++) box1D(buffer1, buffer2, i * cols, cols, 1, alongRows);
-    boxAlongCols(buffer2, buffer1, rows, cols, alongCols);
+    if (pass === 0) boxAlongCols(buffer2, buffer1, rows, cols, alongCols);
+    else {
+      // The last pass is needed only in the columns the decimation reads; every column is
+      // filtered independently, so the values read are exactly the full filter's.
+      for (const j of new Set(sampled(cols))) box1D(buffer2, buffer1, j, rows, cols, alongCols);
+    }
   }
 }
 
@@ -155,12 +165,10 @@ export function pdqFromLuma(luma: Float32Array, rows: number, cols: number): Pdq
   const buffer2 = new Float32Array(rows * cols);
   jarosz(buffer1, buffer2, rows, cols);
   const small = new Float32Array(DIM * DIM);
+  const sampledRows = sampled(rows);
+  const sampledCols = sampled(cols);
   for (let i = 0; i < DIM; i++) {
-    const ini = Math.trunc(((i + 0.5) * rows) / DIM);
-    for (let j = 0; j < DIM; j++) {
-      const inj = Math.trunc(((j + 0.5) * cols) / DIM);
-      small[i * DIM + j] = buffer1[ini * cols + inj]!;
-    }
+    for (let j = 0; j < DIM; j++) small[i * DIM + j] = buffer1[sampledRows[i]! * cols + sampledCols[j]!]!;
   }
   const q = quality(small);
   // B = D A D^T (16x16), in float32 as the reference does

@@ -80,7 +80,7 @@ export interface Declaration {
 }
 
 /** Every record type (a union once there is more than one). */
-export type Record_ = Declaration;
+export type AnyRecord = Declaration;
 /** Known record types by their `type` tag (spec §2.2). */
 export const RECORD_TYPES: readonly string[] = ["declaration"];
 

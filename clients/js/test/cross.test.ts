@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { PublicKey, canonicalJsonText, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
-import { SHARED, fixture, hex, loadJson, text } from "./helpers.js";
+import { NoteVerifier, PublicKey, canonicalJsonText, loadRecord, verifyReceipt, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
+import { SHARED, fixture, fromB64, hex, loadJson, text, vectors } from "./helpers.js";
 
 interface Answers {
   ed25519_cctv_accepted: boolean[];
@@ -13,6 +13,8 @@ interface Answers {
   dids: { did: string; public_key?: string; error?: string }[];
   urls: { input: string; output?: string; error?: string }[];
   content_usage: { field: string; prefs?: Record<string, string>; error?: string }[];
+  records_mutated: { entry_hex: string; verdict: string }[];
+  receipts_mutated: { case: string; receipt_hex: string; verdict: string }[];
 }
 const answers = fixture<Answers>("python-answers.json");
 
@@ -74,4 +76,34 @@ test("Content-Usage: the same statement or error class as Python", () => {
     const result = outcome(() => ({ ...parseContentUsage(a.field) }));
     assert.deepEqual(result, a.error !== undefined ? { error: a.error } : { value: a.prefs }, a.field);
   }
+});
+
+test("records: 400 mutated entries fail at the same step of spec §2.7 as in Python", () => {
+  const verdicts: Record<string, number> = {};
+  const disagreements: string[] = [];
+  for (const a of answers.records_mutated) {
+    const result = outcome(() => loadRecord(hex(a.entry_hex)));
+    const verdict = "value" in result ? "valid" : result.error;
+    verdicts[a.verdict] = (verdicts[a.verdict] ?? 0) + 1;
+    if (verdict !== a.verdict) disagreements.push(`${a.entry_hex}: TS ${verdict}, Python ${a.verdict}`);
+  }
+  assert.deepEqual(disagreements, []);
+  assert.ok(Object.keys(verdicts).length >= 5, JSON.stringify(verdicts));
+});
+
+test("receipts: 300 mutated receipts verify, or fail, exactly where Python's do", () => {
+  const cases = new Map(vectors("receipts.json").cases.map((c) => [c.name, c]));
+  const disagreements: string[] = [];
+  for (const a of answers.receipts_mutated) {
+    const c = cases.get(a.case)!;
+    const result = outcome(() =>
+      verifyReceipt(hex(a.receipt_hex), fromB64(c["entry"] as string), NoteVerifier.fromVkey(c["log_vkey"] as string), {
+        witnesses: (c["witness_vkeys"] as string[]).map((v) => NoteVerifier.fromVkey(v)),
+        minWitnesses: c["min_witnesses"] as number,
+      }),
+    );
+    const verdict = "value" in result ? "valid" : result.error;
+    if (verdict !== a.verdict) disagreements.push(`${a.receipt_hex}: TS ${verdict}, Python ${a.verdict}`);
+  }
+  assert.deepEqual(disagreements, []);
 });

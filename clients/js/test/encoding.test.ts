@@ -81,3 +81,12 @@ test("canonicalJsonText refuses values outside the model", () => {
   throwsExactly(() => canonicalJsonText(new Date(0)), "EncodingError");
   assert.equal(canonicalJsonText({ b: [true, null], a: -0, "\u{1F600}": 1, "\uFB33": 2 }), '{"a":0,"b":[true,null],"\u{1F600}":1,"\uFB33":2}');
 });
+
+test("SHA-256: noble, incremental and WebCrypto agree", async () => {
+  const { sha256Hex, sha256HexAsync, createSha256, bytesToHex } = await import("../src/index.js");
+  const data = new Uint8Array(3_000_001).map((_, i) => i * 31);
+  const expected = sha256Hex(data);
+  assert.equal(await sha256HexAsync(data), expected);
+  assert.equal(bytesToHex(createSha256().update(data.subarray(0, 1000)).update(data.subarray(1000)).digest()), expected);
+  assert.equal(sha256Hex(new Uint8Array(0)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+});
