@@ -408,7 +408,7 @@ function WorksSection({ keyReady, onSubmitted }: { keyReady: boolean; onSubmitte
       {items.length > 0 && pending > 0 && <ProgressBar label={t("files.hashing")} value={hashed} max={items.length} />}
       {items.length > 0 && pending === 0 && (
         <p role="status" data-testid="hashed">
-          {t("files.hashed", { n: ready.length })}
+          {ready.length === 1 ? t("files.hashed1") : t("files.hashed", { n: ready.length })}
         </p>
       )}
       {items.length === 0 && !done && <p class="muted">{t("files.none")}</p>}
@@ -461,7 +461,7 @@ function WorksSection({ keyReady, onSubmitted }: { keyReady: boolean; onSubmitte
         </p>
       </fieldset>
       <button type="button" class="primary" disabled={ready.length === 0 || pending > 0 || progress !== null || !keyReady} onClick={submit}>
-        {t("submit.button", { n: ready.length })}
+        {ready.length === 1 ? t("submit.button1") : t("submit.button", { n: ready.length })}
       </button>
       {!keyReady && <p class="hint">{t("submit.needKey")}</p>}
       {progress && <ProgressBar label={t("submit.progress")} value={progress.done} max={progress.total} />}

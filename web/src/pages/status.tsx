@@ -14,6 +14,8 @@ interface State {
   peers: PeerView[];
 }
 
+const entries = (n: number) => (n === 1 ? t("status.entry") : t("status.entries", { n: num(n) }));
+
 export function StatusPage() {
   const [state, setState] = useState<State | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -63,7 +65,7 @@ export function StatusPage() {
                 {state.info.software} {state.info.version}
               </dd>
               <dt>{t("status.size")}</dt>
-              <dd data-testid="log-size">{state.checkpoint ? t("status.entries", { n: num(state.checkpoint.size) }) : "?"}</dd>
+              <dd data-testid="log-size">{state.checkpoint ? entries(state.checkpoint.size) : "?"}</dd>
             </dl>
           </section>
           <section class="card" aria-labelledby="cp-title">
@@ -73,7 +75,7 @@ export function StatusPage() {
                 <p class="ok">{t("status.sigOk")}</p>
                 <dl class="facts">
                   <dt>{t("status.size")}</dt>
-                  <dd>{t("status.entries", { n: num(state.checkpoint.size) })}</dd>
+                  <dd>{entries(state.checkpoint.size)}</dd>
                   <dt>{t("status.root")}</dt>
                   <dd>
                     <code class="key">{state.checkpoint.rootHash}</code>
