@@ -2,11 +2,12 @@
 // declaration submitted with progress, receipts to download, and "my declarations" with
 // withdraw / change.
 import { zipSync, strToU8 } from "fflate";
+import { Component } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type CreatorView } from "../api";
 import { DropZone, ErrorMessage, Prefs, ProgressBar, describeError } from "../components";
 import { hashPool, type Fingerprint } from "../hashing";
-import { bytes, date, t } from "../i18n";
+import { bytes, date, lang, t } from "../i18n";
 import { KeyFileError, keyFileText, openKey, parseKeyFile, sealKey, type KeyFile } from "../keyfile";
 import { planDeclarations, PrivateKey, type WorkInput } from "../protocol";
 import { addReceipts, download, loadKeyFile, loadReceipts, receiptText, saveKeyFile, type StoredReceipt } from "../store";
@@ -248,6 +249,28 @@ interface Item {
   failed?: string;
 }
 
+/** One file of the table; redrawn only when its own item changes (a folder of hundreds of
+ * photos would otherwise redraw every row each time a fingerprint arrives). */
+class FileRow extends Component<{ item: Item; lang: string }> {
+  override shouldComponentUpdate(next: { item: Item; lang: string }): boolean {
+    return next.item !== this.props.item || next.lang !== this.props.lang;
+  }
+
+  override render() {
+    const { item } = this.props;
+    return (
+      <tr>
+        <td>{item.path}</td>
+        <td>{bytes(item.size)}</td>
+        <td>
+          <code title={item.fp?.sha256}>{item.fp ? `${item.fp.sha256.slice(0, 16)}…` : item.failed ?? "…"}</code>
+        </td>
+        <td>{item.fp ? (item.fp.quality ?? t("files.noImage")) : ""}</td>
+      </tr>
+    );
+  }
+}
+
 function nowAfter(times: number[]): number {
   // A revision must come after what it revises (spec §3.5): at least one second later.
   return Math.max(Math.floor(Date.now() / 1000), ...times.map((x) => x + 1));
@@ -426,14 +449,7 @@ function WorksSection({ keyReady, onSubmitted }: { keyReady: boolean; onSubmitte
               </thead>
               <tbody>
                 {items.map((item) => (
-                  <tr>
-                    <td>{item.path}</td>
-                    <td>{bytes(item.size)}</td>
-                    <td>
-                      <code title={item.fp?.sha256}>{item.fp ? `${item.fp.sha256.slice(0, 16)}…` : item.failed ?? "…"}</code>
-                    </td>
-                    <td>{item.fp ? (item.fp.quality ?? t("files.noImage")) : ""}</td>
-                  </tr>
+                  <FileRow item={item} lang={lang()} />
                 ))}
               </tbody>
             </table>
