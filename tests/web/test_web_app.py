@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from tests.web.images import near_duplicate, photo, write_folder
 from tests.web.support import AXE_JS, ROOT
 
 PASSPHRASE = "correct horse battery staple"
-CONSENT = str(Path(ROOT / ".venv" / "bin" / "consent"))
+CONSENT = str(Path(sys.executable).with_name("consent"))
 PAGES = ["declare", "check", "status"]
 
 
