@@ -61,7 +61,7 @@ from registry.federation.config import parse_peers
 from registry.federation.errors import PeerConfigError
 from registry.federation.witness import WitnessRequestError, parse_add_checkpoint
 from registry.http.problems import ProblemError
-from registry.http.submissions import parse_batch
+from registry.services.submissions import parse_batch
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -15,7 +15,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from registry.http.controllers.queries import QUERY_CACHE
-from registry.http.near import near_response
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.http.runtime import Node
@@ -28,6 +27,7 @@ from registry.http.wire import (
 )
 from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
 from registry.nearindex import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT
+from registry.services.near import near_response
 
 __all__ = ["HANDLERS"]
 

@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
-from registry.http import queries
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.http.runtime import Node
@@ -21,6 +20,7 @@ from registry.http.wire import (
     SpawningResponse,
     WorkAnswer,
 )
+from registry.services import queries
 
 __all__ = ["HANDLERS"]
 

@@ -6,7 +6,7 @@ log answers, the index is caught up to the new entry so that the submitter can r
 from this worker at once.
 
 Abuse limits (issue 7): after its signature verifies, a declaration counts against its
-creator key's hourly quota (:class:`registry.http.quota.CreatorQuota`); one over the quota is
+creator key's hourly quota (:class:`registry.services.quota.CreatorQuota`); one over the quota is
 answered 429 ``rate-limited`` with ``Retry-After`` (in a batch: that item only). Every outcome
 is counted in the node's metrics (``registry_submissions_total{result, problem}``).
 """

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from typing import Literal
 
 from registry.core.prefs import combine
-from registry.http.queries import claim_views, declaration_ids
 from registry.http.wire import NearMatch, NearResponse, NearResult
 from registry.index import LogIndex
 from registry.nearindex import NearHit
+from registry.services.queries import claim_views, declaration_ids
 
 __all__ = ["near_response"]
 
