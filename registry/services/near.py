@@ -11,23 +11,32 @@ distance.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from registry.core.prefs import combine
-from registry.http.wire import NearMatch, NearResponse, NearResult
+from registry.core.state import Resolution
 from registry.index import LogIndex
 from registry.nearindex import NearHit
 from registry.services.queries import claim_views, declaration_ids
+from registry.wire import (
+    ClaimView,
+    IsccMatch,
+    IsccResponse,
+    IsccResult,
+    PdqMatch,
+    PdqResponse,
+    PdqResult,
+)
 
-__all__ = ["near_response"]
+__all__ = ["iscc_response", "pdq_response"]
 
 
-def _result(
-    index: LogIndex, kind: Literal["pdq", "iscc"], query: str, hits: Sequence[NearHit]
-) -> NearResult:
+def _matches(
+    index: LogIndex, hits: Sequence[NearHit]
+) -> list[tuple[NearHit, Resolution, list[str], list[ClaimView]]]:
+    """The hits whose work has a current claim, one per work at its smallest distance."""
     state = index.state
     seen: set[str] = set()
-    matches: list[NearMatch] = []
+    found: list[tuple[NearHit, Resolution, list[str], list[ClaimView]]] = []
     for hit in hits:  # sorted by distance: the first hit of a work is its nearest
         if hit.sha256 in seen:
             continue
@@ -35,30 +44,50 @@ def _result(
         resolution = state.resolve_sha256(hit.sha256)
         if not resolution.claims:
             continue
-        matches.append(
-            NearMatch(
+        claims = claim_views(resolution.claims, index.flagged)
+        found.append((hit, resolution, declaration_ids(resolution.claims), claims))
+    return found
+
+
+def pdq_response(
+    index: LogIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
+) -> PdqResponse:
+    """One :class:`PdqResult` per queried PDQ hash, in request order."""
+    results: list[PdqResult] = []
+    for query, query_hits in zip(queries, hits, strict=True):
+        matches = [
+            PdqMatch(
                 sha256=hit.sha256,
-                pdq=hit.key if kind == "pdq" else None,
-                iscc=hit.key if kind == "iscc" else None,
+                pdq=hit.key,
                 distance=hit.distance,
                 prefs=dict(resolution.prefs),
-                declarations=declaration_ids(resolution.claims),
-                claims=claim_views(resolution.claims, index.flagged),
+                declarations=declarations,
+                claims=claims,
             )
-        )
-    prefs = combine(m.prefs for m in matches)  # spec §3.2: any disallow wins
-    if kind == "pdq":
-        return NearResult(pdq=query, prefs=prefs, matches=matches)
-    return NearResult(iscc=query, prefs=prefs, matches=matches)
+            for hit, resolution, declarations, claims in _matches(index, query_hits)
+        ]
+        prefs = combine(m.prefs for m in matches)  # spec §3.2: any disallow wins
+        results.append(PdqResult(pdq=query, prefs=prefs, matches=matches))
+    return PdqResponse(results=results)
 
 
-def near_response(
-    index: LogIndex,
-    kind: Literal["pdq", "iscc"],
-    queries: Sequence[str],
-    hits: Sequence[Sequence[NearHit]],
-) -> NearResponse:
-    """One :class:`NearResult` per query, in request order."""
-    return NearResponse(
-        results=[_result(index, kind, q, h) for q, h in zip(queries, hits, strict=True)]
-    )
+def iscc_response(
+    index: LogIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
+) -> IsccResponse:
+    """One :class:`IsccResult` per queried ISCC code, in request order."""
+    results: list[IsccResult] = []
+    for query, query_hits in zip(queries, hits, strict=True):
+        matches = [
+            IsccMatch(
+                sha256=hit.sha256,
+                iscc=hit.key,
+                distance=hit.distance,
+                prefs=dict(resolution.prefs),
+                declarations=declarations,
+                claims=claims,
+            )
+            for hit, resolution, declarations, claims in _matches(index, query_hits)
+        ]
+        prefs = combine(m.prefs for m in matches)  # spec §3.2: any disallow wins
+        results.append(IsccResult(iscc=query, prefs=prefs, matches=matches))
+    return IsccResponse(results=results)

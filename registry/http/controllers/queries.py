@@ -12,7 +12,8 @@ from litestar.types import ControllerRouterHandler
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.http.runtime import Node
-from registry.http.wire import (
+from registry.services import queries
+from registry.wire import (
     MAX_CHECK_URL_LENGTH,
     CheckRequest,
     CheckResponse,
@@ -20,7 +21,6 @@ from registry.http.wire import (
     SpawningResponse,
     WorkAnswer,
 )
-from registry.services import queries
 
 __all__ = ["HANDLERS"]
 
