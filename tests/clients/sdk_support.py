@@ -30,8 +30,8 @@ import httpx
 from consent import AsyncConsentClient, ConsentClient
 
 from registry.app import create_app
+from registry.config.settings import Settings
 from registry.core.keys import PrivateKey
-from registry.settings import Settings
 
 ORIGIN = "sdk.test/log"
 BIN = Path(sys.executable).parent
