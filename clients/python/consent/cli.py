@@ -270,6 +270,20 @@ def _finish(args: argparse.Namespace, report: SubmitReport, verb: str) -> int:
 def cmd_declare(args: argparse.Namespace) -> int:
     """Fingerprint, sign, submit and keep receipts."""
     prefs = _prefs(args, {"train-ai": "n"})
+    if args.from_export:
+        from consent.exports import run_declare_export  # noqa: PLC0415
+
+        return run_declare_export(
+            args,
+            prefs,
+            receipts=_receipts(args),
+            key_path=_key_path(args),
+            make_creator=_creator,
+            emit=_emit,
+            finish=_finish,
+        )
+    if not args.paths:
+        raise CommandError("say what to declare: files or folders, or --from-export FILE.zip")
     store_folder = _receipts(args)
     fps = _fingerprints(args, args.paths, exclude=[store_folder, _key_path(args)])
     urls = _url_map(args, fps)
@@ -459,7 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     declare = sub.add_parser("declare", help="declare works (default: --no-train)")
     _common(declare)
-    declare.add_argument("paths", nargs="+", help="files and folders of works")
+    declare.add_argument("paths", nargs="*", help="files and folders of works")
+    declare.add_argument(
+        "--from-export",
+        action="append",
+        metavar="EXPORT",
+        help="an Instagram or Facebook data export (.zip or folder; repeat for its parts)",
+    )
     _pref_options(declare)
     declare.add_argument("--base-url", help="works in a folder are published at BASE-URL/<path>")
     declare.add_argument("--url-map", help="file of 'PATH<TAB>URL' lines")
