@@ -17,6 +17,7 @@ from PIL import Image
 
 from tests.clients.test_cli_consent import PASSPHRASE, as_json, consent, make_image
 
+INBOX = "your_instagram_activity/messages/inbox/friend_1"
 CAPTION = "Sunset at the pier, Café del Mar ☀️"
 
 
@@ -87,7 +88,15 @@ def instagram_export(path: Path) -> dict[str, bytes]:
             }
         ).encode(),
         "your_instagram_activity/messages/inbox/friend_1/message_1.json": json.dumps(
-            {"messages": [{"photos": [{"uri": "your_instagram_activity/messages/inbox/friend_1/photos/1.jpg"}]}]}
+            {
+                "messages": [
+                    {
+                        "photos": [
+                            {"uri": "your_instagram_activity/messages/inbox/friend_1/photos/1.jpg"}
+                        ]
+                    }
+                ]
+            }
         ).encode(),
         "your_instagram_activity/messages/inbox/friend_1/photos/1.jpg": image_bytes(9),
         **media,
@@ -201,7 +210,9 @@ def test_declare_from_instagram_and_facebook_exports(
     insta_media = instagram_export(insta)
     face_media = facebook_export(face)
 
-    dry = consent("declare", "--from-export", str(insta), "--dry-run", cwd=tmp_path, env=creator_env)
+    dry = consent(
+        "declare", "--from-export", str(insta), "--dry-run", cwd=tmp_path, env=creator_env
+    )
     assert "5 works in 1 declarations (not sent); 3 files skipped" in dry.stdout
     assert CAPTION in dry.stdout  # shown locally...
 
@@ -214,7 +225,8 @@ def test_declare_from_instagram_and_facebook_exports(
     # ...and never sent: the node holds fingerprints only
     status = as_json(consent("status", "--json", cwd=tmp_path, env=creator_env))
     sent = json.dumps(status)
-    assert "Sunset" not in sent and "17901" not in sent
+    assert "Sunset" not in sent
+    assert "17901" not in sent
     declared = {w for d in status["declarations"] for w in d["works"]}
     expected = {_sha(data) for data in insta_media.values() if data}
     assert expected <= declared
@@ -231,15 +243,18 @@ def test_declare_from_instagram_and_facebook_exports(
     assert any(CAPTION in name and "2023-01-05" in name for name in names)
     mapped: dict[str, Any] = json.loads((receipts / "exports" / "instagram.json").read_text())
     entry = mapped["works"][_sha(insta_media["media/posts/202301/17901.jpg"])][0]
-    assert entry["caption"] == CAPTION and entry["date"] == "2023-01-05T18:30:00Z"
+    assert entry["caption"] == CAPTION
+    assert entry["date"] == "2023-01-05T18:30:00Z"
 
     again = consent("declare", "--from-export", str(insta), cwd=tmp_path, env=creator_env)
-    assert "0 declarations logged" in again.stdout and "5 already declared" in again.stdout
+    assert "0 declarations logged" in again.stdout
+    assert "5 already declared" in again.stdout
 
     fb = as_json(
         consent("declare", "--from-export", str(face), "--json", cwd=tmp_path, env=creator_env)
     )
-    assert fb["works"] == 2 and fb["skipped_files"] == []
+    assert fb["works"] == 2
+    assert fb["skipped_files"] == []
     fb_map = json.loads((receipts / "exports" / "facebook.json").read_text())
     captions = {e[0]["caption"] for e in fb_map["works"].values()}
     assert captions == {"Ölgemälde Nr. 5", "Aquarell, 2023"}

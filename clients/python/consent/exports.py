@@ -418,7 +418,7 @@ def write_export_map(path: Path, works: dict[str, list[ExportItem]]) -> None:
     write_atomic(path, data.encode("utf-8"))
 
 
-def run_declare_export(  # noqa: PLR0913 - the CLI's helpers, passed in to avoid a cycle
+def run_declare_export(
     args: argparse.Namespace,
     prefs: dict[str, str],
     *,
@@ -462,7 +462,7 @@ def run_declare_export(  # noqa: PLR0913 - the CLI's helpers, passed in to avoid
         did = read_did(key_path)
         works, _ = collect_works(fps)
         planned = pack_declarations(works, creator=did, issued_at=args.issued_at or 0, prefs=prefs)
-        document = {
+        plan: dict[str, object] = {
             "declarations": [msgspec.to_builtins(d) for d in planned],
             "works": [
                 {"sha256": sha, **item.to_json()} for sha, items in by_sha.items() for item in items
@@ -474,7 +474,7 @@ def run_declare_export(  # noqa: PLR0913 - the CLI's helpers, passed in to avoid
             f"{len(works)} works in {len(planned)} declarations (not sent); "
             f"{len(skipped)} files skipped"
         )
-        emit(args, document, "\n".join(lines))
+        emit(args, plan, "\n".join(lines))
         return 0
     creator = make_creator(args)
     with creator.client:
@@ -482,7 +482,11 @@ def run_declare_export(  # noqa: PLR0913 - the CLI's helpers, passed in to avoid
     map_file = _map_path(receipts, sources)
     write_export_map(map_file, by_sha)
     if args.json:
-        document = {**report.to_json(), "skipped_files": skipped_doc, "map": str(map_file)}
+        document: dict[str, object] = {
+            **report.to_json(),
+            "skipped_files": skipped_doc,
+            "map": str(map_file),
+        }
         emit(args, document, "")
         if report.rejected:
             first = report.rejected[0]
