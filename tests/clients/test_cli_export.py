@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from consent.exports import ExportError, fix_mojibake, scan_export
+from consent.signals import xmp_signal
 from PIL import Image
 
 from tests.clients.test_cli_consent import PASSPHRASE, as_json, consent, make_image
@@ -266,3 +267,10 @@ def test_declare_from_instagram_and_facebook_exports(
         "check", str(photo), "--fail-on-reserved", cwd=tmp_path, env=creator_env, ok=False
     )
     assert check.returncode == 3
+    # and `consent signals` tags copies of the imported photos, read from the ZIP files
+    tagged = as_json(consent("signals", "--out", "tagged", "--json", cwd=tmp_path, env=creator_env))
+    names = sorted(Path(i["file"]).name for i in tagged["images"])
+    assert names == ["101.jpg", "102.png", "17901.jpg", "17902.jpg", "17903.jpg", "17905.jpg"]
+    signal = xmp_signal((tmp_path / "tagged" / "images" / "17901.jpg").read_bytes())
+    assert signal is not None
+    assert signal.prefs == {"train-ai": "n"}

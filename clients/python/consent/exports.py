@@ -66,6 +66,7 @@ __all__ = [
     "ExportScan",
     "extracted",
     "fix_mojibake",
+    "read_member",
     "run_declare_export",
     "scan_export",
     "write_export_map",
@@ -193,6 +194,20 @@ class _Archive:
                 shutil.copyfileobj(src, dst, 1 << 20)
         else:
             shutil.copyfile(self.source / member, target)
+
+
+def read_member(source: Path, member: str) -> bytes:
+    """The bytes of one file of an export (ZIP member or file of an extracted folder).
+
+    Raises:
+        ExportError: the export cannot be opened.
+        KeyError: no such member.
+    """
+    archive = _Archive(source)
+    try:
+        return archive.read(member)
+    finally:
+        archive.close()
 
 
 def _platform(names: Sequence[str]) -> str:

@@ -37,9 +37,11 @@ that cannot express a preference (``y`` in ``ai.txt``, ``search`` in XMP...) omi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import io
 import json
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -51,6 +53,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from consent.client import ConsentClient
 from consent.errors import ConsentError
+from consent.exports import read_member
 from consent.proofs import verifier_from_key, verify_view
 from consent.receipts import ReceiptStore
 from registry.core.prefs import (
@@ -102,6 +105,8 @@ class CurrentWork:
     urls: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     media_type: str | None = None
+    archived: tuple[tuple[str, str], ...] = ()
+    """(export, member) pairs: where a work imported from a data export is (its export map)."""
 
     def paths_on(self, base: str) -> list[str]:
         """The URL paths of this work on the site at ``base`` (its URLs under ``base``)."""
@@ -153,6 +158,28 @@ def _current_from_records(
     return out
 
 
+def _archived(store: ReceiptStore) -> dict[str, list[tuple[str, str]]]:
+    """SHA-256 -> (export, member) from the export maps ``consent declare --from-export``
+    keeps in ``<receipts>/exports/``."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for path in sorted((store.folder / "exports").glob("*.json")):
+        try:
+            document = json.loads(path.read_bytes())
+            for sha256, items in dict(document.get("works", {})).items():
+                for item in items:
+                    found.setdefault(sha256, []).append((str(item["export"]), str(item["file"])))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue  # a damaged map only loses the image copies of its works
+    return found
+
+
+def _with_archived(works: list[CurrentWork], store: ReceiptStore) -> list[CurrentWork]:
+    archived = _archived(store)
+    return [
+        dataclasses.replace(work, archived=tuple(archived.get(work.sha256, ()))) for work in works
+    ]
+
+
 def current_works(store: ReceiptStore, did: str) -> list[CurrentWork]:
     """The works ``did`` currently declares, by the local receipts (every node's)."""
     records: dict[str, Declaration] = {}
@@ -165,7 +192,7 @@ def current_works(store: ReceiptStore, did: str) -> list[CurrentWork]:
         for sha256, paths in stored.files.items():
             files.setdefault(sha256, [])
             files[sha256] += [p for p in paths if p not in files[sha256]]
-    return _current_from_records(records.items(), files)
+    return _with_archived(_current_from_records(records.items(), files), store)
 
 
 # --- site files ---------------------------------------------------------------------------------
@@ -408,8 +435,7 @@ class SignalFiles:
         }
 
 
-def _copy_name(work: CurrentWork, source: Path, taken: set[str]) -> str:
-    name = source.name
+def _copy_name(work: CurrentWork, name: str, taken: set[str]) -> str:
     if name in taken:
         name = f"{work.sha256[:12]}-{name}"
     taken.add(name)
@@ -467,33 +493,47 @@ def write_signals(
         if source is None:
             report.skipped.append((work.sha256, "no local JPEG or PNG file with its bytes"))
             continue
-        data = source.read_bytes()
+        source_name, data = source
         try:
             data, media_type = embed_xmp(data, packet)
         except (SignalsError, OSError, UnidentifiedImageError) as exc:
-            report.skipped.append((work.sha256, f"{source}: {exc}"))
+            report.skipped.append((work.sha256, f"{source_name}: {exc}"))
             continue
         if cert_chain is not None and key is not None:
             signed = sign_c2pa(
-                data, media_type, work.prefs, cert_chain=cert_chain, key=key, title=source.name
+                data, media_type, work.prefs, cert_chain=cert_chain, key=key, title=source_name
             )
             data = signed if signed is not None else data
-        name = _copy_name(work, source, taken)
+        name = _copy_name(work, source_name, taken)
         report.images.append((work.sha256, put(f"images/{name}", data)))
     return report
 
 
-def _local_copy(work: CurrentWork) -> Path | None:
-    """The first of the work's local files that still holds its bytes (JPEG or PNG)."""
+_IMAGE_SUFFIXES: Final = (".jpg", ".jpeg", ".png")
+
+
+def _local_copy(work: CurrentWork) -> tuple[str, bytes] | None:
+    """(name, bytes) of the first local JPEG or PNG file that still holds the work's bytes:
+    one of its declared files, or its member of the data export it was imported from."""
     for name in work.files:
         path = Path(name)
-        if PurePosixPath(path.name).suffix.lower() not in (".jpg", ".jpeg", ".png"):
+        if path.suffix.lower() not in _IMAGE_SUFFIXES:
             continue
         try:
-            if hashlib.sha256(path.read_bytes()).hexdigest() == work.sha256:
-                return path
+            data = path.read_bytes()
         except OSError:
             continue
+        if hashlib.sha256(data).hexdigest() == work.sha256:
+            return path.name, data
+    for export, member in work.archived:
+        if PurePosixPath(member).suffix.lower() not in _IMAGE_SUFFIXES:
+            continue
+        try:
+            data = read_member(Path(export), member)
+        except (ConsentError, OSError, KeyError, zipfile.BadZipFile):
+            continue
+        if hashlib.sha256(data).hexdigest() == work.sha256:
+            return PurePosixPath(member).name, data
     return None
 
 
@@ -549,7 +589,7 @@ def run_signals(
         files = {w.sha256: list(w.files) for w in local}
         with make_client(args) as client:
             pinned = store.pinned_key(client.base_url)
-            works = works_from_node(client, did, files, node_key=pinned)
+            works = _with_archived(works_from_node(client, did, files, node_key=pinned), store)
     else:
         works = local
     works = _selected(works, args)
