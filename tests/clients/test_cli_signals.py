@@ -12,13 +12,21 @@ reads every signal back over HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from consent.signals import Signal, SignalEvaluator, robots_signals, xmp_signal
+from consent.signals import (
+    AsyncSignalEvaluator,
+    Signal,
+    SignalEvaluator,
+    Verdict,
+    robots_signals,
+    xmp_signal,
+)
 from PIL import Image
 
 from tests.clients.sdk_support import c2pa_test_chain, free_port
@@ -232,6 +240,13 @@ def test_every_signal_written_is_read_back(
 
         # the tagged copies carry their reservation wherever they go, offline too
         copy = evaluator.evaluate_file(site.root / "images" / "a.jpg")
+        synced = evaluator.evaluate_url(f"{base}/b.png")
+
+    async def read_async() -> Verdict:
+        async with AsyncSignalEvaluator() as async_evaluator:
+            return await async_evaluator.evaluate_url(f"{base}/b.png")
+
+    assert asyncio.run(read_async()).signals == synced.signals  # the asyncio twin agrees
     assert {s.name: dict(s.prefs) for s in copy.signals} == {"c2pa": N_ONLY, "xmp": N_ONLY}
     # and re-encoding strips both, as metadata is: the registry still has the work by PDQ
     with Image.open(site.root / "images" / "b.png") as image:

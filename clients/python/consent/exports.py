@@ -453,6 +453,8 @@ def run_declare_export(
     from consent.fingerprint import fingerprint  # noqa: PLC0415
     from consent.keyfile import read_did  # noqa: PLC0415
 
+    if args.paths or args.base_url or args.url_map:
+        raise ExportError("--from-export takes no PATH, --base-url or --url-map: run them apart")
     sources = [Path(p) for p in args.from_export]
     scan = scan_export(sources)
     fps: list[Fingerprint] = []

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -275,6 +275,17 @@ def _robots_groups(text: str) -> list[tuple[list[str], list[tuple[str, str]]]]:
     return groups
 
 
+def _select_group(
+    groups: list[tuple[list[str], list[tuple[str, str]]]], agent: str
+) -> list[tuple[str, str]]:
+    """The rules of the groups that apply to ``agent`` (RFC 9309 §2.2.1): the groups naming
+    its product token, merged, else the ``*`` groups."""
+    chosen = [rules for agents, rules in groups if agent and agent in agents]
+    if not chosen:
+        chosen = [rules for agents, rules in groups if "*" in agents]
+    return [rule for group in chosen for rule in group]
+
+
 def robots_signals(text: str, *, user_agent: str, path: str, source: str = "") -> list[Signal]:
     """The AIPREF ``Content-Usage`` and ``Content-Signal`` rules of robots.txt for ``path``.
 
@@ -283,12 +294,7 @@ def robots_signals(text: str, *, user_agent: str, path: str, source: str = "") -
     ``path`` (a rule without path matches everything) apply, the longest path winning
     (draft-ietf-aipref-attach); rules of equal length are combined (any disallow wins).
     """
-    agent = _agent_token(user_agent)
-    groups = _robots_groups(text)
-    chosen = [rules for agents, rules in groups if agent and agent in agents]
-    if not chosen:
-        chosen = [rules for agents, rules in groups if "*" in agents]
-    rules = [rule for group in chosen for rule in group]
+    rules = _select_group(_robots_groups(text), _agent_token(user_agent))
     signals: list[Signal] = []
     best: list[tuple[int, dict[str, str], str]] = []
     errors: list[str] = []
@@ -320,15 +326,6 @@ def robots_signals(text: str, *, user_agent: str, path: str, source: str = "") -
     return signals
 
 
-def _select_group(
-    groups: list[tuple[list[str], list[tuple[str, str]]]], agent: str
-) -> list[tuple[str, str]]:
-    chosen = [rules for agents, rules in groups if agent and agent in agents]
-    if not chosen:
-        chosen = [rules for agents, rules in groups if "*" in agents]
-    return [rule for group in chosen for rule in group]
-
-
 def ai_txt_signal(text: str, *, user_agent: str, path: str, source: str = "") -> Signal | None:
     """The ``ai.txt`` rule for ``path`` (Spawning; robots.txt syntax).
 
@@ -354,8 +351,6 @@ def ai_txt_signal(text: str, *, user_agent: str, path: str, source: str = "") ->
 
 def robots_license_urls(text: str, base: str) -> list[str]:
     """The RSL licence URLs a robots.txt names (``License:`` lines, any group), absolute."""
-    from urllib.parse import urljoin  # noqa: PLC0415
-
     urls = []
     for raw in text.splitlines():
         name, sep, value = raw.split("#", 1)[0].partition(":")
