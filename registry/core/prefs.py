@@ -58,8 +58,8 @@ __all__ = [
     "from_content_signals",
     "from_plus_data_mining",
     "from_robots_tags",
-    "from_tdmai",
     "from_rsl",
+    "from_tdmai",
     "from_tdmrep",
     "parse_content_usage",
     "parse_dictionary",
@@ -593,13 +593,9 @@ MAPPING: Final[tuple[MappingRow, ...]] = (
     _row("plus", "DMI-PROHIBITED", "search", "x---", "indexing is data mining too"),
     _row("plus", "DMI-PROHIBITED-AIMLTRAINING", "train-ai", "x---", "any AI/ML training"),
     _row("plus", "DMI-PROHIBITED-GENAIMLTRAINING", "train-ai", "x-x-", "same scope"),
-    _row(
-        "plus", "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING", "train-ai", "x---", "all but search"
-    ),
+    _row("plus", "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING", "train-ai", "x---", "all but search"),
     _row("plus", "DMI-PROHIBITED-SEECONSTRAINT", "train-ai", "x---", "conservative: constrained"),
-    _row(
-        "plus", "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR", "train-ai", "x---", "conservative: terms"
-    ),
+    _row("plus", "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR", "train-ai", "x---", "conservative: terms"),
     _row("plus", "DMI-PROHIBITED-SEELINKEDRIGHTSEXPR", "train-ai", "x---", "conservative: terms"),
 )
 
@@ -611,7 +607,7 @@ SCHEME_VALUES: Final[dict[str, tuple[str, str]]] = {
     "robots": ("directive present", ""),
     "content-signals": ("no", "yes"),
     "ai-txt": ("Disallow", "Allow"),
-    "rsl": ("<prohibits type=\"usage\">", "<permits type=\"usage\">"),
+    "rsl": ('<prohibits type="usage">', '<permits type="usage">'),
     "plus": ("DMI-PROHIBITED... value", "DMI-ALLOWED value"),
 }
 

@@ -518,9 +518,7 @@ def test_plus_data_mining_values() -> None:
     }
     assert prefs.from_plus_data_mining("DMI-PROHIBITED") == {"search": "n", "train-ai": "n"}
     assert prefs.from_plus_data_mining("DMI-ALLOWED") == {"search": "y", "train-ai": "y"}
-    assert prefs.from_plus_data_mining(vocab + "DMI-PROHIBITED-SEECONSTRAINT") == {
-        "train-ai": "n"
-    }
+    assert prefs.from_plus_data_mining(vocab + "DMI-PROHIBITED-SEECONSTRAINT") == {"train-ai": "n"}
     assert prefs.from_plus_data_mining("DMI-UNSPECIFIED") == {}
     with pytest.raises(PreferenceError):
         prefs.from_plus_data_mining("Prohibited for AI/ML training")

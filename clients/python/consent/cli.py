@@ -283,8 +283,9 @@ def cmd_declare(args: argparse.Namespace) -> int:
             emit=_emit,
             finish=_finish,
         )
-    if not args.paths:
-        raise CommandError("say what to declare: files or folders, or --from-export FILE.zip")
+    if not args.paths:  # a usage error (exit 2), as argparse reports a missing argument
+        sys.stderr.write("consent declare: error: give files or folders, or --from-export ZIP\n")
+        return 2
     store_folder = _receipts(args)
     fps = _fingerprints(args, args.paths, exclude=[store_folder, _key_path(args)])
     urls = _url_map(args, fps)
