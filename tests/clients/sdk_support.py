@@ -31,7 +31,7 @@ import httpx
 from consent import AsyncConsentClient, ConsentClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from registry.app import create_app
@@ -219,15 +219,22 @@ def _usage(*, sign: bool) -> x509.KeyUsage:
     )
 
 
-def c2pa_test_chain() -> tuple[bytes, bytes]:
-    """A C2PA signing certificate for tests: (PEM chain of an ES256 leaf with emailProtection
-    and the test CA that issued it, PEM PKCS#8 private key of the leaf)."""
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+def c2pa_test_chain(*, ed25519_leaf: bool = False) -> tuple[bytes, bytes]:
+    """A C2PA signing certificate for tests: (PEM chain of an ES256 leaf, or an Ed25519 one,
+    with emailProtection and the test CA that issued it, PEM PKCS#8 private key of the leaf)."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey = (
+        ed25519.Ed25519PrivateKey.generate()
+        if ed25519_leaf
+        else ec.generate_private_key(ec.SECP256R1())
+    )
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "consent tests CA")])
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "consent tests signer")])
 
     def build(
-        subject: x509.Name, public: ec.EllipticCurvePublicKey, serial: int
+        subject: x509.Name,
+        public: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey,
+        serial: int,
     ) -> x509.CertificateBuilder:
         return (
             x509.CertificateBuilder()

@@ -6,11 +6,21 @@ from __future__ import annotations
 
 import io
 
-from consent.signals import ai_txt_signal, header_signals, rsl_signal, xmp_signal
-from consent.signals_out import CurrentWork, ai_txt, embed_xmp, rsl_xml, xmp_packet
+import pytest
+from consent.signals import ai_txt_signal, c2pa_signal, header_signals, rsl_signal, xmp_signal
+from consent.signals_out import (
+    CurrentWork,
+    SignalsError,
+    ai_txt,
+    embed_xmp,
+    rsl_xml,
+    sign_c2pa,
+    xmp_packet,
+)
 from PIL import Image, PngImagePlugin
 
 from registry.core.prefs import PLUS_VOCAB
+from tests.clients.sdk_support import c2pa_test_chain
 
 AGENT = "consent-registry-client/test"
 
@@ -160,3 +170,24 @@ def test_content_signal_header() -> None:
     assert signal.prefs == {"search": "y", "train-ai": "n"}
     (bad,) = header_signals({"Content-Signal": "ai-train"}, user_agent=AGENT)
     assert bad.error is not None
+
+
+@pytest.mark.parametrize("ed25519_leaf", [False, True], ids=["es256", "ed25519"])
+def test_c2pa_manifest_signed_with_either_key_is_read(ed25519_leaf: bool) -> None:
+    chain, key = c2pa_test_chain(ed25519_leaf=ed25519_leaf)
+    source = io.BytesIO()
+    Image.new("RGB", (32, 32), (90, 20, 160)).save(source, "JPEG")
+    signed = sign_c2pa(
+        source.getvalue(), "image/jpeg", {"train-ai": "n"}, cert_chain=chain, key=key
+    )
+    assert signed is not None
+    found = c2pa_signal(signed, "image/jpeg")
+    assert found is not None
+    assert found.prefs == {"train-ai": "n"}
+    # search has no CAWG entry: nothing to sign
+    assert (
+        sign_c2pa(source.getvalue(), "image/jpeg", {"search": "n"}, cert_chain=chain, key=key)
+        is None
+    )
+    with pytest.raises(SignalsError, match="PEM private key"):
+        sign_c2pa(source.getvalue(), "image/jpeg", {"train-ai": "n"}, cert_chain=chain, key=b"x")

@@ -73,6 +73,7 @@ __all__ = [
     "PLUS_NS",
     "CurrentWork",
     "SignalFiles",
+    "SignalsError",
     "ai_txt",
     "current_works",
     "embed_xmp",
