@@ -274,3 +274,57 @@ def test_declare_from_instagram_and_facebook_exports(
     signal = xmp_signal((tmp_path / "tagged" / "images" / "17901.jpg").read_bytes())
     assert signal is not None
     assert signal.prefs == {"train-ai": "n"}
+
+
+def test_older_layouts_folders_and_split_parts(tmp_path: Path) -> None:
+    # Instagram before 2021: media.json with "caption", "taken_at" (ISO) and "path"
+    old = tmp_path / "old-instagram"
+    (old / "photos" / "201903").mkdir(parents=True)
+    (old / "photos" / "201903" / "a.jpg").write_bytes(image_bytes(11))
+    (old / "media.json").write_text(
+        json.dumps(
+            {
+                "photos": [
+                    {
+                        "caption": meta("Première"),
+                        "taken_at": "2019-03-01T12:00:00+00:00",
+                        "path": "photos/201903/a.jpg",
+                    }
+                ]
+            }
+        )
+    )
+    (item,) = scan_export([old]).items
+    assert (item.caption, item.date, item.member) == (
+        "Première",
+        "2019-03-01T12:00:00Z",
+        "photos/201903/a.jpg",
+    )
+    # Facebook before 2024, split in two parts: the JSON in one, the media in the other
+    part1, part2 = tmp_path / "facebook-1.zip", tmp_path / "facebook-2.zip"
+    with zipfile.ZipFile(part1, "w") as archive:
+        archive.writestr(
+            "posts/your_posts_1.json",
+            json.dumps(
+                [
+                    {
+                        "timestamp": 1500000000,
+                        "data": [{"post": "old post"}],
+                        "attachments": [{"data": [{"media": {"uri": "photos/1/b.png"}}]}],
+                    }
+                ]
+            ),
+        )
+    with zipfile.ZipFile(part2, "w") as archive:
+        archive.writestr("photos/1/b.png", image_bytes(12, "PNG"))
+    (fb,) = scan_export([part1, part2]).items
+    assert (fb.platform, fb.caption, fb.date, fb.source) == (
+        "facebook",
+        "old post",
+        "2017-07-14T02:40:00Z",
+        str(part2),
+    )
+    with pytest.raises(ExportError, match="no posts"):
+        scan_export([part2])
+    with pytest.raises(ExportError, match="not a ZIP"):
+        scan_export([old / "media.json"])

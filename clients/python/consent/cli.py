@@ -4,6 +4,7 @@
 
     consent keygen                       make a passphrase-protected creator key, print its DID
     consent declare PATH...              fingerprint files, sign, submit, store receipts
+    consent declare --from-export ZIP    the same for an Instagram or Facebook data export
     consent withdraw [PATH...]           withdraw earlier declarations (or single works)
     consent change [PATH...] --allow-train | --no-train | --prefs P
     consent verify RECEIPT               check a receipt offline against the node's key
