@@ -326,5 +326,15 @@ def test_older_layouts_folders_and_split_parts(tmp_path: Path) -> None:
     )
     with pytest.raises(ExportError, match="no posts"):
         scan_export([part2])
+    # Instagram from 2025: the content files moved to your_instagram_activity/media/
+    new = tmp_path / "instagram-2025.zip"
+    with zipfile.ZipFile(new, "w") as archive:
+        archive.writestr(
+            "your_instagram_activity/media/posts_1.json",
+            json.dumps([{"media": [{"uri": "media/posts/202501/c.jpg", "title": "new"}]}]),
+        )
+        archive.writestr("media/posts/202501/c.jpg", image_bytes(13))
+    (recent,) = scan_export([new]).items
+    assert (recent.caption, recent.member) == ("new", "media/posts/202501/c.jpg")
     with pytest.raises(ExportError, match="not a ZIP"):
         scan_export([old / "media.json"])

@@ -16,7 +16,8 @@ objects):
   a single-photo post has its caption in the media's ``title``, a carousel in the post's),
   ``reels.json`` (``{"ig_reels_media": [{"media": [...]}]}``), ``stories.json``
   (``{"ig_stories": [...]}``), ``archived_posts.json``, ``igtv_videos.json``,
-  ``profile_photos.json``; 2021-2023: the same files under ``content/`` at the top;
+  ``profile_photos.json`` (from 2025 under ``your_instagram_activity/media/``); 2021-2023: the
+  same files under ``content/`` at the top;
   before 2021: ``media.json`` (``{"photos": [{"caption", "taken_at", "path"}], "videos": ...}``).
 - Facebook, 2024 on: ``your_facebook_activity/posts/your_posts__check_ins__photos_and_videos_1
   .json`` (a list of ``{"timestamp", "data": [{"post": caption}], "attachments": [{"data":
@@ -79,7 +80,7 @@ _MEDIA_SUFFIXES: Final = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", ".mp4", ".mov", ".m4v", ".webm"}
 )
 # Folders of the creator's own content; anything under "messages" or "inbox" is other people's.
-_OWN_FOLDERS: Final = frozenset({"content", "posts", "photos_and_videos"})
+_OWN_FOLDERS: Final = frozenset({"content", "media", "posts", "photos_and_videos"})
 _OWN_FILES: Final = frozenset({"media.json"})
 _FOREIGN_FOLDERS: Final = frozenset({"messages", "inbox", "comments", "saved", "likes"})
 _CAPTION_KEYS: Final = ("caption", "title", "description")
