@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { NoteVerifier, PublicKey, canonicalJsonText, loadRecord, verifyReceipt, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
+import { NoteVerifier, PublicKey, canonicalJsonText, loadRecord, openNote, openSnapshot, verifyReceipt, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
 import { SHARED, fixture, fromB64, hex, loadJson, text, vectors } from "./helpers.js";
 
 interface Answers {
@@ -15,6 +15,7 @@ interface Answers {
   content_usage: { field: string; prefs?: Record<string, string>; error?: string }[];
   records_mutated: { entry_hex: string; verdict: string }[];
   receipts_mutated: { case: string; receipt_hex: string; verdict: string }[];
+  notes_and_snapshots_mutated: { kind: "note" | "snapshot"; data_hex: string; verdict: string }[];
 }
 const answers = fixture<Answers>("python-answers.json");
 
@@ -104,6 +105,21 @@ test("receipts: 300 mutated receipts verify, or fail, exactly where Python's do"
     );
     const verdict = "value" in result ? "valid" : result.error;
     if (verdict !== a.verdict) disagreements.push(`${a.receipt_hex}: TS ${verdict}, Python ${a.verdict}`);
+  }
+  assert.deepEqual(disagreements, []);
+});
+
+test("notes and snapshots: 300 mutated ones get the same verdict as Python's", () => {
+  const note = vectors("notes.json").cases.find((c) => c.name === "open-one-known-one-unknown")!;
+  const snapshot = vectors("snapshots.json").cases.find((c) => c.name === "snapshot-full")!;
+  const noteKeys = (note["vkeys"] as string[]).map((v) => NoteVerifier.fromVkey(v));
+  const nodeKey = NoteVerifier.fromVkey(snapshot["verifier_key"] as string);
+  const disagreements: string[] = [];
+  for (const a of answers.notes_and_snapshots_mutated) {
+    const data = hex(a.data_hex);
+    const result = outcome(() => (a.kind === "note" ? openNote(data, noteKeys) : openSnapshot(data, nodeKey)));
+    const verdict = "value" in result ? "valid" : result.error;
+    if (verdict !== a.verdict) disagreements.push(`${a.kind} ${a.data_hex}: TS ${verdict}, Python ${a.verdict}`);
   }
   assert.deepEqual(disagreements, []);
 });
