@@ -61,6 +61,13 @@ export class LimitError extends RecordError {
   override readonly slug: string = "limit-exceeded";
 }
 
+/** A record's `issued_at` is further ahead of the receiver's clock than it allows (spec §2.11). */
+export class FutureRecordError extends RecordError {
+  static override readonly slug: string = "future-dated";
+  override readonly name: string = "FutureRecordError";
+  override readonly slug: string = "future-dated";
+}
+
 /** A preference category or value is malformed (spec §3.1). */
 export class PreferenceError extends ProtocolError {
   static override readonly slug: string = "bad-preference";

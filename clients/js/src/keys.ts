@@ -3,7 +3,9 @@
  * `registry/core/keys.py`.
  *
  * Signing is RFC 8032 Ed25519 by `@noble/curves`. Verification must give the verdicts of the
- * reference node, which verifies with OpenSSL (spec §1.4.3). OpenSSL's `ossl_ed25519_verify`
+ * reference node, which refuses small-order and non-canonical points for keys and `R` by a
+ * byte-level check (spec §1.4.4, {@link pointEncodingProblem}) and then verifies with OpenSSL
+ * (spec §1.4.3). OpenSSL's `ossl_ed25519_verify`
  * rejects `S >= L`, decodes `A` leniently (a `y` coordinate at or above p is reduced, `x = 0`
  * with the sign bit set is accepted), and then checks the *cofactorless* equation by comparing
  * the encoding of `[S]B - [k]A` with the bytes of `R` (so a non-canonical `R` never verifies).
@@ -31,6 +33,33 @@ const MAX_DID_LENGTH = 64;
 const Point = ed25519.Point;
 const L = Point.CURVE().n;
 
+// spec §1.4.4: the field prime, and the canonical encodings of the eight small-order points
+// (the torsion subgroup E[8]); `encoding.test.ts` checks them against noble's list.
+const P = 2n ** 255n - 19n;
+const SMALL_ORDER = new Set([
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0000000000000000000000000000000000000000000000000000000000000080",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+]);
+
+/**
+ * Why a 32-byte point encoding is refused by spec §1.4.4, or null if it is not: a non-canonical
+ * encoding (y >= p, or x = 0 written with the sign bit set) or the encoding of a small-order
+ * point. A byte-level check, before any curve arithmetic.
+ */
+export function pointEncodingProblem(encoded: Uint8Array): string | null {
+  const y = bytesToNumberLE(encoded) & ((1n << 255n) - 1n);
+  if (y >= P) return "non-canonical encoding (y >= p)";
+  if (encoded[31]! & 0x80 && (y === 1n || y === P - 1n)) return "non-canonical encoding (x = 0 with the sign bit set)";
+  if (SMALL_ORDER.has(bytesToHex(encoded))) return "a small-order point";
+  return null;
+}
+
 function bytesToNumberLE(bytes: Uint8Array): bigint {
   let n = 0n;
   for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
@@ -41,11 +70,16 @@ function bytesToNumberLE(bytes: Uint8Array): bigint {
 export class PublicKey {
   private constructor(readonly raw: Uint8Array) {}
 
-  /** Load a 32-byte RFC 8032 public key; throws {@link KeyFormatError} otherwise. */
+  /**
+   * Load a 32-byte RFC 8032 public key. Throws {@link KeyFormatError} if it is not 32 bytes, or is
+   * a small-order point or a non-canonical encoding (spec §1.4.4): anyone could write as it.
+   */
   static fromBytes(raw: Uint8Array): PublicKey {
     if (raw.length !== PUBLIC_KEY_SIZE) {
       throw new KeyFormatError(`an Ed25519 public key is 32 bytes, got ${raw.length}`);
     }
+    const problem = pointEncodingProblem(raw);
+    if (problem !== null) throw new KeyFormatError(`refused Ed25519 public key: ${problem} (spec §1.4.4)`);
     return new PublicKey(Uint8Array.from(raw));
   }
 
@@ -83,13 +117,16 @@ export class PublicKey {
   }
 
   /**
-   * Check an Ed25519 signature over `message` as OpenSSL does (spec §1.4.3). Throws
-   * {@link SignatureError} if `signature` is not 64 bytes or does not verify.
+   * Check an Ed25519 signature over `message` (spec §1.4.3, §1.4.4). Throws
+   * {@link SignatureError} if `signature` is not 64 bytes, if its `R` is a small-order point or a
+   * non-canonical encoding, or if it does not verify (OpenSSL's cofactorless check).
    */
   verify(signature: Uint8Array, message: Uint8Array): void {
     if (signature.length !== SIGNATURE_SIZE) {
       throw new SignatureError(`an Ed25519 signature is 64 bytes, got ${signature.length}`);
     }
+    const problem = pointEncodingProblem(signature.subarray(0, 32));
+    if (problem !== null) throw new SignatureError(`refused Ed25519 signature: R is ${problem} (spec §1.4.4)`);
     if (!openSslVerify(signature, message, this.raw)) {
       throw new SignatureError(`signature does not verify under ${this.did}`);
     }

@@ -360,8 +360,8 @@ export function parseRobotsContentUsage(value: string): { path: string | null; p
 
 // --- the mapping table (spec §3.4) --------------------------------------------------------------
 
-export type Scheme = "tdmai" | "cawg" | "tdmrep" | "robots" | "content-signals";
-export const SCHEMES: readonly Scheme[] = ["tdmai", "cawg", "tdmrep", "robots", "content-signals"];
+export type Scheme = "tdmai" | "cawg" | "tdmrep" | "robots" | "content-signals" | "ai-txt" | "rsl" | "plus";
+export const SCHEMES: readonly Scheme[] = ["tdmai", "cawg", "tdmrep", "robots", "content-signals", "ai-txt", "rsl", "plus"];
 
 /** One row of the mapping table (spec §3.4.1). */
 export interface MappingRow {
@@ -396,6 +396,22 @@ export const MAPPING: readonly MappingRow[] = [
   row("robots", "noindex", "search", "x-x-", "not to be shown in search results"),
   row("content-signals", "ai-train", "train-ai", "xxx-", "training or fine-tuning any model"),
   row("content-signals", "search", "search", "xxxx", "same scope"),
+  row("ai-txt", "ai.txt", "train-ai", "xxx-", "AI datasets: training of any model"),
+  row("rsl", "all", "train-ai", "xx--", "every use contains AI training"),
+  row("rsl", "all", "search", "xx--", "every use contains search"),
+  row("rsl", "ai-all", "train-ai", "xx--", "every AI use contains AI training"),
+  row("rsl", "ai-train", "train-ai", "xxx-", "training or fine-tuning any model"),
+  row("rsl", "search", "search", "xxxx", "same scope"),
+  row("plus", "DMI-ALLOWED", "train-ai", "-x--", "all data mining allowed"),
+  row("plus", "DMI-ALLOWED", "search", "-x--", "all data mining allowed"),
+  row("plus", "DMI-PROHIBITED", "train-ai", "x---", "all data mining prohibited"),
+  row("plus", "DMI-PROHIBITED", "search", "x---", "indexing is data mining too"),
+  row("plus", "DMI-PROHIBITED-AIMLTRAINING", "train-ai", "x---", "any AI/ML training"),
+  row("plus", "DMI-PROHIBITED-GENAIMLTRAINING", "train-ai", "x-x-", "same scope"),
+  row("plus", "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING", "train-ai", "x---", "all but search"),
+  row("plus", "DMI-PROHIBITED-SEECONSTRAINT", "train-ai", "x---", "conservative: constrained"),
+  row("plus", "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR", "train-ai", "x---", "conservative: terms"),
+  row("plus", "DMI-PROHIBITED-SEELINKEDRIGHTSEXPR", "train-ai", "x---", "conservative: terms"),
 ];
 
 function rows(scheme: Scheme): MappingRow[] {
@@ -520,4 +536,61 @@ export function toContentSignals(prefs: Record<string, string>): string {
   return exportFacts("content-signals", prefs)
     .map(([k, v]) => `${k}=${v ? "yes" : "no"}`)
     .join(", ");
+}
+
+/** Import the `ai.txt` rule (Spawning) that applies to an asset: `Disallow` or `Allow` (spec §3.4.2 item 7). */
+export function fromAiTxt(rule: string): Prefs {
+  const kind = rule.trim().toLowerCase();
+  if (kind !== "allow" && kind !== "disallow") throw new PreferenceError(`ai.txt rule must be Allow or Disallow, not ${JSON.stringify(rule)}`);
+  return importFacts("ai-txt", new Map([["ai.txt", kind === "allow"]]));
+}
+
+/** Export to an `ai.txt` rule: `train-ai=n` -> "Disallow", else "" (no rule). */
+export function toAiTxt(prefs: Record<string, string>): string {
+  return exportFacts("ai-txt", prefs).length ? "Disallow" : "";
+}
+
+const RSL_TOKEN = /^[a-z][a-z-]*$/;
+
+/**
+ * Import the usage tokens of an RSL 1.0 `<license>`: `{permits: [...], prohibits: [...]}`. A token
+ * both permitted and prohibited is prohibited; `ai-input`, `ai-index` and unknown tokens are ignored.
+ */
+export function fromRsl(usage: Record<string, unknown>): Prefs {
+  const facts = new Map<string, boolean>();
+  for (const [member, allowed] of [
+    ["permits", true],
+    ["prohibits", false],
+  ] as const) {
+    const tokens = Object.hasOwn(usage, member) ? usage[member] : [];
+    if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === "string" && RSL_TOKEN.test(t))) {
+      throw new PreferenceError(`RSL ${JSON.stringify(member)} must be a list of usage tokens`);
+    }
+    for (const token of tokens as string[]) facts.set(token, allowed && (facts.get(token) ?? true));
+  }
+  return importFacts("rsl", facts);
+}
+
+/** Export to RSL usage tokens: `{permits: [...], prohibits: [...]}`, sorted. */
+export function toRsl(prefs: Record<string, string>): { permits: string[]; prohibits: string[] } {
+  const exported = exportFacts("rsl", prefs);
+  return { permits: exported.filter(([, a]) => a).map(([k]) => k), prohibits: exported.filter(([, a]) => !a).map(([k]) => k) };
+}
+
+/** The PLUS vocabulary's namespace: values of `plus:DataMining` are `PLUS_VOCAB + code`. */
+export const PLUS_VOCAB = "http://ns.useplus.org/ldf/vocab/";
+
+/** Import an IPTC/PLUS `plus:DataMining` value (the vocabulary URI or its code). */
+export function fromPlusDataMining(value: string): Prefs {
+  let code = value.trim();
+  if (code.startsWith(PLUS_VOCAB)) code = code.slice(PLUS_VOCAB.length);
+  if (code === "DMI-UNSPECIFIED") return {};
+  if (!rows("plus").some((r) => r.key === code)) throw new PreferenceError(`${JSON.stringify(value)} is not a PLUS Data Mining value`);
+  return importFacts("plus", new Map([[code, code === "DMI-ALLOWED"]]));
+}
+
+/** Export to a `plus:DataMining` value (a PLUS vocabulary URI), or "" if none applies. */
+export function toPlusDataMining(prefs: Record<string, string>): string {
+  const exported = exportFacts("plus", prefs);
+  return exported.length ? PLUS_VOCAB + exported[0]![0] : "";
 }

@@ -20,6 +20,7 @@ import {
 } from "./encoding.js";
 import {
   EncodingError,
+  FutureRecordError,
   LimitError,
   NonCanonicalError,
   RecordError,
@@ -249,6 +250,21 @@ export function encodeRecord(record: Declaration): Uint8Array {
  */
 export function entrySize(record: Declaration): number {
   return encode(record, SIG_PLACEHOLDER).length;
+}
+
+/** Seconds a record's `issued_at` may be ahead of a receiver's clock (spec §2.11). */
+export const DEFAULT_CLOCK_SKEW = 600;
+
+/**
+ * Refuse a record dated beyond `now + skew` (spec §2.11): {@link FutureRecordError}. `now` is the
+ * receiver's clock in Unix seconds, passed in (no function here reads a clock).
+ */
+export function checkIssuedAt(record: Declaration, now: number, skew: number = DEFAULT_CLOCK_SKEW): void {
+  if (record.issued_at > now + skew) {
+    throw new FutureRecordError(
+      `issued_at ${record.issued_at} is ${record.issued_at - now} s ahead of this receiver's clock; at most ${skew} s is allowed (spec §2.11)`,
+    );
+  }
 }
 
 /**

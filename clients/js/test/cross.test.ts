@@ -4,17 +4,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { NoteVerifier, PublicKey, canonicalJsonText, loadRecord, verifyReceipt, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
+import { NoteVerifier, PublicKey, canonicalJsonText, loadRecord, openNote, openSnapshot, verifyReceipt, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
 import { SHARED, fixture, fromB64, hex, loadJson, text, vectors } from "./helpers.js";
 
 interface Answers {
-  ed25519_cctv_accepted: boolean[];
+  ed25519_cctv: string[];
   canonical: { input: string; canonical?: string; error?: string }[];
   dids: { did: string; public_key?: string; error?: string }[];
   urls: { input: string; output?: string; error?: string }[];
   content_usage: { field: string; prefs?: Record<string, string>; error?: string }[];
   records_mutated: { entry_hex: string; verdict: string }[];
   receipts_mutated: { case: string; receipt_hex: string; verdict: string }[];
+  notes_and_snapshots_mutated: { kind: "note" | "snapshot"; data_hex: string; verdict: string }[];
 }
 const answers = fixture<Answers>("python-answers.json");
 
@@ -34,17 +35,34 @@ interface Cctv {
   flags: string[] | null;
 }
 
-test("Ed25519: the same verdict as the Python node (OpenSSL) on all of C2SP CCTV", () => {
+test("Ed25519: the same verdict as the Python node on all of C2SP CCTV (spec §1.4.3, §1.4.4)", () => {
   const cases = loadJson<Cctv[]>(join(SHARED, "ed25519-cctv.json"));
-  assert.equal(cases.length, answers.ed25519_cctv_accepted.length);
-  const disagreements: number[] = [];
+  assert.equal(cases.length, answers.ed25519_cctv.length);
+  const disagreements: string[] = [];
+  const counts: Record<string, number> = {};
   cases.forEach((c, i) => {
-    const key = PublicKey.fromBytes(hex(c.key));
-    const result = outcome(() => key.verify(hex(c.sig), text(c.msg)));
-    if (("value" in result) !== answers.ed25519_cctv_accepted[i]) disagreements.push(c.number);
+    const result = outcome(() => PublicKey.fromBytes(hex(c.key)).verify(hex(c.sig), text(c.msg)));
+    const verdict = "value" in result ? "valid" : result.error;
+    counts[verdict] = (counts[verdict] ?? 0) + 1;
+    if (verdict !== answers.ed25519_cctv[i]) disagreements.push(`case ${c.number}: TS ${verdict}, Python ${answers.ed25519_cctv[i]}`);
   });
-  assert.deepEqual(disagreements, [], `cases where TS and Python disagree`);
-  assert.ok(answers.ed25519_cctv_accepted.some((a) => a) && answers.ed25519_cctv_accepted.some((a) => !a));
+  assert.deepEqual(disagreements, []);
+  assert.equal(counts["valid"], 43, JSON.stringify(counts)); // spec §1.4.4
+});
+
+test("Ed25519: each CCTV verdict follows from the case's flags as spec §1.4.4 says", () => {
+  const cases = loadJson<Cctv[]>(join(SHARED, "ed25519-cctv.json"));
+  for (const c of cases) {
+    const flags = new Set(c.flags ?? []);
+    const expected =
+      flags.has("low_order_A") || flags.has("non_canonical_A")
+        ? "KeyFormatError"
+        : flags.has("low_order_R") || flags.has("non_canonical_R") || flags.has("low_order_residue")
+          ? "SignatureError"
+          : "valid";
+    const result = outcome(() => PublicKey.fromBytes(hex(c.key)).verify(hex(c.sig), text(c.msg)));
+    assert.equal("value" in result ? "valid" : result.error, expected, `case ${c.number} ${[...flags].join(",")}`);
+  }
 });
 
 test("canonical JSON: the same canonical form or error class as Python", () => {
@@ -104,6 +122,21 @@ test("receipts: 300 mutated receipts verify, or fail, exactly where Python's do"
     );
     const verdict = "value" in result ? "valid" : result.error;
     if (verdict !== a.verdict) disagreements.push(`${a.receipt_hex}: TS ${verdict}, Python ${a.verdict}`);
+  }
+  assert.deepEqual(disagreements, []);
+});
+
+test("notes and snapshots: 300 mutated ones get the same verdict as Python's", () => {
+  const note = vectors("notes.json").cases.find((c) => c.name === "open-one-known-one-unknown")!;
+  const snapshot = vectors("snapshots.json").cases.find((c) => c.name === "snapshot-full")!;
+  const noteKeys = (note["vkeys"] as string[]).map((v) => NoteVerifier.fromVkey(v));
+  const nodeKey = NoteVerifier.fromVkey(snapshot["verifier_key"] as string);
+  const disagreements: string[] = [];
+  for (const a of answers.notes_and_snapshots_mutated) {
+    const data = hex(a.data_hex);
+    const result = outcome(() => (a.kind === "note" ? openNote(data, noteKeys) : openSnapshot(data, nodeKey)));
+    const verdict = "value" in result ? "valid" : result.error;
+    if (verdict !== a.verdict) disagreements.push(`${a.kind} ${a.data_hex}: TS ${verdict}, Python ${a.verdict}`);
   }
   assert.deepEqual(disagreements, []);
 });

@@ -90,3 +90,16 @@ test("SHA-256: noble, incremental and WebCrypto agree", async () => {
   assert.equal(bytesToHex(createSha256().update(data.subarray(0, 1000)).update(data.subarray(1000)).digest()), expected);
   assert.equal(sha256Hex(new Uint8Array(0)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 });
+
+test("the refused small-order points are the curve's torsion subgroup (spec §1.4.4)", async () => {
+  const { ED25519_TORSION_SUBGROUP, ed25519 } = await import("@noble/curves/ed25519.js");
+  const { pointEncodingProblem } = await import("../src/index.js");
+  assert.equal(ED25519_TORSION_SUBGROUP.length, 8);
+  for (const encoded of ED25519_TORSION_SUBGROUP) {
+    const point = ed25519.Point.fromHex(encoded);
+    assert.ok(point.multiply(8n).equals(ed25519.Point.ZERO) || point.clearCofactor().is0());
+    assert.equal(pointEncodingProblem(hex(point.toHex())), "a small-order point", encoded);
+  }
+  assert.equal(pointEncodingProblem(PrivateKey.fromSeed(new Uint8Array(32)).publicKey.raw), null);
+  assert.match(pointEncodingProblem(hex("ed" + "ff".repeat(30) + "7f")) ?? "", /non-canonical/);
+});

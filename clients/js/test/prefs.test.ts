@@ -10,6 +10,12 @@ import {
   fromRobotsTags,
   fromTdmai,
   fromTdmrep,
+  fromAiTxt,
+  fromRsl,
+  fromPlusDataMining,
+  toAiTxt,
+  toRsl,
+  toPlusDataMining,
   parseContentUsage,
   parseRobotsContentUsage,
   toCawg,
@@ -39,6 +45,9 @@ const importers: Record<string, (input: never) => unknown> = {
   tdmrep: fromTdmrep,
   robots: fromRobotsTags,
   "content-signals": fromContentSignals,
+  "ai-txt": fromAiTxt,
+  rsl: fromRsl,
+  plus: fromPlusDataMining,
 };
 
 test("mapping.json: the table and every conversion", () => {
@@ -55,7 +64,9 @@ test("mapping.json: the table and every conversion", () => {
     } else {
       const prefs = c["prefs"] as Record<string, string>;
       if (c.result === "invalid") {
-        for (const fn of [toTdmai, toCawg, toTdmrep, toRobotsTags, toContentSignals]) throwsExactly(() => fn(prefs), c.error!, c.name);
+        for (const fn of [toTdmai, toCawg, toTdmrep, toRobotsTags, toContentSignals, toAiTxt, toRsl, toPlusDataMining]) {
+          throwsExactly(() => fn(prefs), c.error!, c.name);
+        }
         continue;
       }
       assert.deepEqual(toTdmai(prefs), c["tdmai"], c.name);
@@ -63,6 +74,9 @@ test("mapping.json: the table and every conversion", () => {
       assert.deepEqual(toTdmrep(prefs), c["tdmrep"], c.name);
       assert.equal(toRobotsTags(prefs), c["robots"], c.name);
       assert.equal(toContentSignals(prefs), c["content-signals"], c.name);
+      assert.equal(toAiTxt(prefs), c["ai-txt"], c.name);
+      assert.deepEqual(toRsl(prefs), c["rsl"], c.name);
+      assert.equal(toPlusDataMining(prefs), c["plus"], c.name);
     }
   }
 });

@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  DEFAULT_CLOCK_SKEW,
   MAX_ENTRY_BYTES,
+  checkIssuedAt,
   PrivateKey,
   decodeRecord,
   encodeRecord,
@@ -16,7 +18,7 @@ import {
   verifyRecord,
   sha256Hex,
 } from "../src/index.js";
-import { hex, text, throwsExactly, vectors } from "./helpers.js";
+import { hex, text, throwsClass, throwsExactly, vectors } from "./helpers.js";
 
 const decoder = new TextDecoder();
 
@@ -82,4 +84,13 @@ test("the entry size limit binds before the work count (spec §2.6)", () => {
   const unsigned = newDeclaration({ creator: alice.publicKey.did, issued_at: 1, works, prefs: { "train-ai": "n" } });
   assert.ok(entrySize(unsigned) > MAX_ENTRY_BYTES);
   throwsExactly(() => signDeclaration(unsigned, alice), "LimitError");
+});
+
+test("a record dated beyond the receiver's clock and skew is refused (spec §2.11)", () => {
+  const work = newWork({ sha256: "e".repeat(64) });
+  const record = newDeclaration({ creator: alice.publicKey.did, issued_at: 1_000_000 + DEFAULT_CLOCK_SKEW, works: [work], prefs: { "train-ai": "n" } });
+  checkIssuedAt(record, 1_000_000);
+  throwsExactly(() => checkIssuedAt(record, 999_999), "FutureRecordError");
+  throwsClass(() => checkIssuedAt(record, 999_999), "RecordError"); // a subclass, as in Python
+  checkIssuedAt(record, 0, 2 ** 40);
 });
