@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# the web app's npm packages, installed by `npm ci` from web/package-lock.json (below)
+WEB_DEPS := web/node_modules/.package-lock.json
 
 .PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean test-js \
 	web web-typecheck web-screenshots web-bench
@@ -44,7 +46,6 @@ pytest: $(STAMP) $(WEB_DEPS)
 # repository so that `make run` needs no Node.js; tests/web/test_serving.py fails when the
 # committed build is not what the sources build. The browser tests (tests/web) drive Debian's
 # chromium; `make web-screenshots` refreshes docs/web/*.png from them.
-WEB_DEPS := web/node_modules/.package-lock.json
 $(WEB_DEPS): web/package-lock.json web/package.json
 	cd web && npm ci --ignore-scripts --no-audit --no-fund
 	touch $(WEB_DEPS)
