@@ -27,7 +27,7 @@ $(STAMP): requirements/bootstrap.txt requirements/dev.txt pyproject.toml clients
 run: $(STAMP)
 	$(BIN)/registry serve --data-dir ./data
 
-test: lint typecheck web-typecheck vectors-check pytest test-js
+test: lint typecheck web-typecheck vectors-check test-js pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
