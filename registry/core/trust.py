@@ -295,7 +295,7 @@ class TrustState:
                     continue
                 binding_id = self._covered(member, domain, issued_at)
                 if binding_id is not None:
-                    levels.append(f"domain:{host}")
+                    levels.append(f"domain:{domain}")
                     evidence.add(binding_id)
         for attestation_id in self._attestations.get(subject, ()):
             record = self._records[attestation_id]

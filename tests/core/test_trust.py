@@ -111,10 +111,10 @@ def test_without_a_verified_claim_every_claim_counts_except_under_verified_only(
 def test_domain_binding_covers_subdomains_but_not_lookalikes() -> None:
     urls = ("https://www.alice.example/a", "https://evilalice.example/a", "http://[::1]/a")
     trust = state(decl(ALICE, 100, [(1, urls)]), binding(ALICE, "alice.example", 10))
-    assert trust.resolve(("url", urls[0])).claims[0].level == "domain:www.alice.example"
+    assert trust.resolve(("url", urls[0])).claims[0].level == "domain:alice.example"
     assert trust.resolve(("url", urls[1])).claims[0].level == "none"
     assert trust.resolve(("url", urls[2])).claims[0].level == "none"
-    assert trust.resolve(("sha256", sha(1))).claims[0].levels == ("domain:www.alice.example",)
+    assert trust.resolve(("sha256", sha(1))).claims[0].levels == ("domain:alice.example",)
 
 
 def test_bindings_count_only_from_trusted_nodes_and_for_the_bound_key() -> None:
