@@ -23,11 +23,14 @@ from registry.core.records import (
     Revocation,
     Rotation,
     Work,
+    load_entry,
     pack_hashes,
+    record_id,
 )
 from registry.core.state import ConsentState, Subject
 from registry.core.trust import TrustState, url_host
 from tests.core.test_state import ALICE, BOB, CAROL, decl, declaration_sets, sha
+from tests.core.vectors import SPEC_VECTORS, generated
 
 NODE = "did:key:z6MkNode"
 OTHER_NODE = "did:key:z6MkOtherNode"
@@ -398,8 +401,8 @@ def test_any_arrival_order_of_declarations_and_trust_records_gives_one_answer(
     for _ in range(3):
         rnd.shuffle(sequence)
         trust = TrustState(platforms={ART: "art"}, nodes=[NODE])
-        for record_id, record, origin in sequence:
-            trust.add(record_id, record, origin=origin)
+        for identifier, record, origin in sequence:
+            trust.add(identifier, record, origin=origin)
             if rnd.random() < 0.3:  # answers asked mid-way must not leave stale caches
                 trust.resolve(("sha256", sha(1)))
         answers.append(
@@ -410,3 +413,33 @@ def test_any_arrival_order_of_declarations_and_trust_records_gives_one_answer(
             }
         )
     assert answers[0] == answers[1] == answers[2]
+
+
+# -- vectors (spec/vectors/trust-resolution.json) -----------------------------------------------
+
+
+def _trust_vector_files() -> list[dict[str, Any]]:
+    out = [json.loads(json.dumps(generated("gen_trust")["trust-resolution.json"]))]
+    committed = SPEC_VECTORS / "trust-resolution.json"
+    if committed.exists():
+        out.append(json.loads(committed.read_text(encoding="utf-8")))
+    return out
+
+
+def test_trust_resolution_vectors_in_every_order() -> None:
+    for data in _trust_vector_files():
+        assert len(data["cases"]) >= 8
+        for case in data["cases"]:
+            entries = [
+                (e["id"], load_entry(e["entry"].encode()), e["origin"]) for e in case["entries"]
+            ]
+            assert all(record_id(e["entry"].encode()) == e["id"] for e in case["entries"])
+            for sequence in (entries, entries[::-1], entries + entries):
+                trust = TrustState(platforms=case["config"]["platforms"],
+                                   nodes=case["config"]["nodes"])  # fmt: skip
+                for identifier, record, origin in sequence:
+                    trust.add(identifier, record, origin=origin)
+                for want in case["expected"]:
+                    subject: Subject = (want["subject"][0], want["subject"][1])
+                    got = _plain(trust.resolve(subject, want["policy"]))
+                    assert got == want["resolution"], case["name"]
