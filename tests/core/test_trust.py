@@ -23,6 +23,7 @@ from registry.core.records import (
     Revocation,
     Rotation,
     Work,
+    attested_hashes,
     load_entry,
     pack_hashes,
     record_id,
@@ -443,3 +444,169 @@ def test_trust_resolution_vectors_in_every_order() -> None:
                     subject: Subject = (want["subject"][0], want["subject"][1])
                     got = _plain(trust.resolve(subject, want["policy"]))
                     assert got == want["resolution"], case["name"]
+
+
+# -- property: against a reference written from the spec text (spec §9.4) ----------------------
+
+
+def reference_resolution(
+    added: dict[str, AnyRecord],
+    origins: dict[str, set[str]],
+    platforms: dict[str, str],
+    nodes: set[str],
+    subject: Subject,
+    policy: str,
+) -> dict[str, Any]:
+    never = float("inf")
+    kinds: dict[type, list[tuple[str, Any]]] = {}
+    for identifier, record in added.items():
+        kinds.setdefault(type(record), []).append((identifier, record))
+    attestations = [
+        (i, r) for i, r in kinds.get(PlatformAttestation, []) if r.platform in platforms
+    ]
+    # §9.4.1
+    revoked: dict[str, float] = {}
+    for _, r in kinds.get(Revocation, []):
+        if r.creator == r.key or any(a.platform == r.creator and a.creator == r.key
+                                     for _, a in attestations):  # fmt: skip
+            revoked[r.key] = min(revoked.get(r.key, never), r.since)
+    # §9.4.2
+    rotated: dict[str, int] = {}
+    predecessor: dict[str, str] = {}
+
+    def chain(key: str) -> list[str]:
+        out = [key]
+        while out[-1] in predecessor:
+            out.append(predecessor[out[-1]])
+        return out
+
+    for _, r in sorted(kinds.get(Rotation, []), key=lambda p: (p[1].issued_at, p[0])):
+        if r.issued_at >= revoked.get(r.creator, never) or r.creator in rotated:
+            continue
+        if r.new_key in predecessor or r.new_key in chain(r.creator):
+            continue
+        rotated[r.creator] = r.issued_at
+        predecessor[r.new_key] = r.creator
+
+    def counts(key: str, at: int) -> bool:
+        return at < revoked.get(key, never) and (key not in rotated or at <= rotated[key])
+
+    decls = {i: r for i, r in kinds.get(Declaration, []) if counts(r.creator, r.issued_at)}
+    superseded = {
+        t
+        for s in decls.values()
+        for t in s.supersedes
+        if t in decls and chain(decls[t].creator)[-1] == chain(s.creator)[-1]
+    }
+    winners: dict[str, tuple[int, str]] = {}
+    for i, r in decls.items():
+        if i in superseded or subject not in _subjects(r):
+            continue
+        principal = chain(r.creator)[-1]
+        winners[principal] = max(winners.get(principal, (-1, "")), (r.issued_at, i))
+
+    # §9.4.3
+    def covered(key: str, domain: str, at: int) -> str | None:
+        events = sorted((b.issued_at, b.lapsed, i) for i, b in kinds.get(Binding, [])
+                        if b.creator == key and b.domain == domain and b.node in nodes)  # fmt: skip
+
+        def in_force(x: int) -> str | None:
+            before = [e for e in events if e[0] <= x]
+            return before[-1][2] if before and not before[-1][1] else None
+
+        if in_force(at) is not None:
+            return in_force(at)
+        later = [in_force(e[0]) for e in events if e[0] > at and not e[1]]
+        return next((i for i in later if i is not None), None)
+
+    # §9.4.4
+    def levels(key: str, at: int, hosts: list[str]) -> tuple[list[str], set[str]]:
+        found: set[str] = set()
+        evidence: set[str] = set()
+        domains = {b.domain for _, b in kinds.get(Binding, [])}
+        for member, domain, host in itertools.product(chain(key), domains, hosts):
+            if host == domain or host.endswith("." + domain):
+                binding_id = covered(member, domain, at)
+                if binding_id is not None:
+                    found.add(f"domain:{domain}")
+                    evidence.add(binding_id)
+        for i, a in attestations:
+            listed = {("sha256", h) for h in attested_hashes(a)}
+            listed |= {s for w in a.works for s in _subjects(_one_work(w))}
+            if a.creator in chain(key) and subject in listed:
+                found.add(f"platform:{platforms[a.platform]}")
+                evidence.add(i)
+        return sorted(found, key=lambda x: (not x.startswith("domain:"), x)), evidence
+
+    def hosts_of(urls: list[str]) -> list[str]:
+        return [h for u in urls if (h := url_host(u)) is not None]
+
+    claims: list[dict[str, Any]] = []
+    for principal in sorted(winners):
+        i = winners[principal][1]
+        r = decls[i]
+        if r.withdraw:
+            continue
+        urls = ([subject[1]] if subject[0] == "url" else
+                [u for w in r.works if w.sha256 == subject[1] for u in w.urls])  # fmt: skip
+        found, evidence = levels(r.creator, r.issued_at, hosts_of(urls))
+        # §9.4.6
+        disputes = []
+        for c_id, c in kinds.get(CounterStatement, []):
+            if c.target != i or not counts(c.creator, c.issued_at):
+                continue
+            if chain(c.creator)[-1] == principal:
+                continue
+            c_hosts = hosts_of([subject[1]]) if subject[0] == "url" else []
+            if levels(c.creator, c.issued_at, c_hosts)[0]:
+                disputes.append(c_id)
+        claims.append({"creator": r.creator, "principal": principal, "declaration_id": i,
+                       "issued_at": r.issued_at, "prefs": dict(sorted(r.prefs.items())),
+                       "origins": sorted(origins[i]), "level": found[0] if found else "none",
+                       "levels": found, "evidence": sorted(evidence),
+                       "disputed_by": sorted(disputes)})  # fmt: skip
+    # §9.4.7
+    any_verified = any(c["levels"] for c in claims)
+    for c in claims:
+        if policy == "any":
+            c["counted"] = True
+        elif policy == "verified-only" or any_verified:
+            c["counted"] = bool(c["levels"])
+        else:
+            c["counted"] = not c["disputed_by"]
+    combined: dict[str, str] = {}
+    for c in claims:
+        for category, value in c["prefs"].items() if c["counted"] else ():
+            if value == "n" or combined.get(category) != "n":
+                combined[category] = value
+    return {"policy": policy, "claims": claims, "prefs": dict(sorted(combined.items()))}
+
+
+def _one_work(work: Work) -> Declaration:
+    return Declaration(v=1, creator=ALICE, issued_at=0, works=(work,), prefs={"x": "n"})
+
+
+@settings(max_examples=150, deadline=None)
+@given(declaration_sets(), st.data())
+def test_trust_state_matches_the_reference_reading_of_the_spec(
+    added: list[tuple[str, Declaration, str]], data: st.DataObject
+) -> None:
+    extra = data.draw(trust_records([d for d, _, _ in added]))
+    trust = TrustState(platforms={ART: "art"}, nodes=[NODE])
+    records: dict[str, AnyRecord] = {}
+    origins: dict[str, set[str]] = {}
+    everything = [*added, *((rid(f"trust-{i}"), r, "log-a") for i, r in enumerate(extra))]
+    for identifier, record, origin in everything:
+        trust.add(identifier, record, origin=origin)
+        records[identifier] = record
+        origins.setdefault(identifier, set()).add(origin)
+    subjects: set[Subject] = {s for _, r, _ in added for s in _subjects(r)}
+    for subject, policy in itertools.product(sorted(subjects), POLICY_NAMES):
+        want = reference_resolution(records, origins, {ART: "art"}, {NODE}, subject, policy)
+        got = _plain(trust.resolve(subject, policy))  # type: ignore[arg-type]
+        for claim in want["claims"]:
+            claim["levels"] = list(claim["levels"])
+        assert got == want, (subject, policy)
+
+
+POLICY_NAMES = ("any", "verified", "verified-only")
