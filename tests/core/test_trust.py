@@ -362,17 +362,18 @@ KEYS = [ALICE, BOB, CAROL, ALICE2]
 @st.composite
 def trust_records(draw: st.DrawFn, declaration_ids: list[str]) -> list[AnyRecord]:
     out: list[AnyRecord] = []
-    for _ in range(draw(st.integers(0, 6))):
+    for _ in range(draw(st.integers(0, 10))):
         kind = draw(st.sampled_from(["binding", "attestation", "rotation", "revocation",
                                      "counter"]))  # fmt: skip
-        key = draw(st.sampled_from(KEYS))
+        key = draw(st.sampled_from([*KEYS, ALICE, BOB]))
         at = draw(st.integers(0, 4))
         if kind == "binding":
-            out.append(binding(key, "a.example", at, lapsed=draw(st.booleans()),
-                               node=draw(st.sampled_from([NODE, OTHER_NODE]))))  # fmt: skip
+            lapsed = draw(st.sampled_from([False, False, True]))
+            node = draw(st.sampled_from([NODE, NODE, OTHER_NODE]))
+            out.append(binding(key, "a.example", at, lapsed=lapsed, node=node))
         elif kind == "attestation":
-            out.append(attestation(key, tuple(draw(st.sets(st.integers(1, 3), max_size=2))),
-                                   platform=draw(st.sampled_from([ART, ROGUE]))))  # fmt: skip
+            out.append(attestation(key, tuple(draw(st.sets(st.integers(1, 3), max_size=3))),
+                                   platform=draw(st.sampled_from([ART, ART, ROGUE]))))  # fmt: skip
         elif kind == "rotation":
             new = draw(st.sampled_from([k for k in KEYS if k != key]))
             out.append(Rotation(v=1, creator=key, new_key=new, issued_at=at))
