@@ -611,3 +611,12 @@ def test_trust_state_matches_the_reference_reading_of_the_spec(
 
 
 POLICY_NAMES = ("any", "verified", "verified-only")
+
+
+def test_the_spec_example_prints_what_the_spec_says(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (SPEC_VECTORS.parent / "09-trust.md").read_text(encoding="utf-8")
+    section = text.split("## §9.7 Using the reference implementation")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    output = section.split("```text\n")[1].split("```")[0]
+    exec(compile(code, "spec/09-trust.md", "exec"), {})  # noqa: S102 - the spec's own example
+    assert capsys.readouterr().out == output
