@@ -618,5 +618,5 @@ def test_the_spec_example_prints_what_the_spec_says(capsys: pytest.CaptureFixtur
     section = text.split("## §9.7 Using the reference implementation")[1]
     code = section.split("```python\n")[1].split("```")[0]
     output = section.split("```text\n")[1].split("```")[0]
-    exec(compile(code, "spec/09-trust.md", "exec"), {})  # noqa: S102 - the spec's own example
+    exec(compile(code, "spec/09-trust.md", "exec"), {})  # the spec's own example
     assert capsys.readouterr().out == output
