@@ -12,6 +12,13 @@ checks the signature: it is what a node calls on a submission or on a peer's ent
 
 Building a record (spec §2.10): :func:`new_work` and :func:`new_declaration` sort and normalise
 their inputs; :func:`sign_declaration` signs; :func:`entry_size` tells how big the entry will be.
+
+Trust records (spec §9.3: :class:`Binding`, :class:`PlatformAttestation`, :class:`Rotation`,
+:class:`Revocation`, :class:`CounterStatement`) share the encoding, decoding and signature rules.
+:func:`decode_entry` and :func:`load_entry` read an entry of any kind; :func:`decode_record` and
+:func:`load_record` keep reading declarations only, so that a reader not yet implementing spec §9
+refuses trust records as unknown types (spec §0.3). :func:`sign_record` signs a trust record with
+the key :func:`signer_of` names.
 """
 
 from __future__ import annotations
@@ -371,7 +378,8 @@ def _validate_signature_format(sig: str) -> bytes:
 
 
 def validate_record(record: AnyRecord, *, signed: bool = True) -> None:
-    """Check every schema rule and limit of spec §2.3-§2.6 except the entry size and signature.
+    """Check every schema rule and limit of spec §2.3-§2.6 (a declaration) or §9.3 (a trust
+    record) except the entry size and signature.
 
     With ``signed=True`` the ``sig`` field must be well-formed (not verified: see
     :func:`verify_record`); with ``signed=False`` it is ignored. Checks run in the order of
