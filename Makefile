@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean
+.PHONY: lock run test test-slow lint typecheck pytest vectors vectors-check bench load clean
 
 # Every third-party package comes from the hash-checked lock (requirements/README.md); the two
 # local projects are then installed without resolving anything, and `pip check` proves the set
@@ -33,9 +33,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Branch coverage of the whole package is measured; the protocol core must be at 100%.
+# The soak loops (>= 100 kill cycles, tens of minutes) are left to `make test-slow`.
 pytest: $(STAMP)
-	$(BIN)/pytest --cov=registry --cov-branch --cov-report= $(PYTEST_ARGS)
+	$(BIN)/pytest --cov=registry --cov-branch --cov-report= -m "not soak" $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='registry/core/*' --show-missing --skip-covered --fail-under=100
+
+# The long-running tests only (marker `slow`: crash and kill loops, multi-process federation),
+# the soak loops included: `make test-slow PYTEST_ARGS="-k sigkill"`.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 # Regenerate spec/vectors/*.json from fixed seeds; vectors-check fails if that changes anything.
 vectors: $(STAMP)
