@@ -239,6 +239,15 @@ def cli() -> None:
     "answered 429.",
 )
 @click.option(
+    "--clock-skew",
+    envvar="REGISTRY_CLOCK_SKEW",
+    type=click.IntRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds a declaration's issued_at may be ahead of this node's clock; later ones are "
+    "answered 422 future-dated (spec §2.11).",
+)
+@click.option(
     "--cors-origins",
     envvar="REGISTRY_CORS_ORIGINS",
     default="",

@@ -1,7 +1,8 @@
 """Accepting declarations (spec §6.4): verify with the core, submit to the log, index.
 
 A declaration is accepted only if :func:`registry.core.records.load_record` accepts its exact
-bytes (canonical form, schema, limits, signature); those bytes become the log entry. After the
+bytes (canonical form, schema, limits, signature) and its ``issued_at`` is not beyond the node's
+clock plus ``clock_skew`` (spec §2.11); those bytes become the log entry. After the
 log answers, the index is caught up to the new entry so that the submitter can read its write
 from this worker at once.
 
@@ -15,13 +16,14 @@ is counted in the node's metrics (``registry_submissions_total{result, problem}`
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
 import msgspec
 
 from registry.core.errors import EncodingError, ProtocolError
-from registry.core.records import Record, load_record, record_id
+from registry.core.records import Record, check_issued_at, load_record, record_id
 from registry.services.errors import BatchTooLargeError, QuotaExceededError
 from registry.wire import (
     BatchItem,
@@ -93,6 +95,7 @@ async def submit_one(node: SubmissionContext, body: bytes) -> SubmitResult:
     entry = body.strip(JSON_WHITESPACE)
     try:
         record = load_record(entry)
+        check_issued_at(record, now=int(time.time()), skew=node.settings.clock_skew)
     except ProtocolError as exc:
         node.metrics.submitted("rejected", _slug(problem_for_protocol_error(exc)))
         raise
@@ -139,12 +142,15 @@ def parse_batch(body: bytes, max_items: int) -> list[bytes]:
     return [bytes(raw) for raw in parsed.declarations]
 
 
-def _validate(entries: Sequence[bytes]) -> list[Record | ProtocolError]:
-    """Check each entry with the core: its record if valid, else its error."""
+def _validate(entries: Sequence[bytes], now: int, skew: int) -> list[Record | ProtocolError]:
+    """Check each entry with the core, and its issue time against ``now`` (spec §2.11): its
+    record if valid, else its error."""
     outcome: list[Record | ProtocolError] = []
     for entry in entries:
         try:
-            outcome.append(load_record(entry))
+            record = load_record(entry)
+            check_issued_at(record, now=now, skew=skew)
+            outcome.append(record)
         except ProtocolError as exc:
             outcome.append(exc)
     return outcome
@@ -201,10 +207,11 @@ async def submit_batch(node: SubmissionContext, body: bytes) -> BatchResult:
         registry.log.Overloaded: the log's pool cannot take the valid items (answered 503).
     """
     entries = parse_batch(body, node.settings.max_batch_items)
+    now, skew = int(time.time()), node.settings.clock_skew
     if len(entries) > _THREAD_THRESHOLD:
-        checked = await asyncio.to_thread(_validate, entries)
+        checked = await asyncio.to_thread(_validate, entries, now, skew)
     else:
-        checked = _validate(entries)
+        checked = _validate(entries, now, skew)
     outcome: list[Record | Problem] = []
     for entry, item in zip(entries, checked, strict=True):
         if isinstance(item, ProtocolError):

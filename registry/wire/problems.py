@@ -49,6 +49,7 @@ PROBLEM_TYPES: Final[dict[str, tuple[int, str]]] = {
     "bad-signature": (422, "Signature does not verify"),
     "bad-record": (422, "Invalid record"),
     "limit-exceeded": (422, "Record exceeds a limit"),
+    "future-dated": (422, "Record dated in the future"),
     "bad-preference": (422, "Invalid preference"),
     "bad-structured-field": (422, "Invalid structured field"),
     "bad-proof": (422, "Invalid proof"),
