@@ -10,8 +10,8 @@ STAMP  := $(VENV)/.installed-stamp
 # the web app's npm packages, installed by `npm ci` from web/package-lock.json (below)
 WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean test-js \
-	web web-typecheck web-screenshots web-bench
+.PHONY: lock run test test-slow lint typecheck pytest vectors vectors-check bench load clean \
+	test-js web web-typecheck web-screenshots web-bench
 
 # Every third-party package comes from the hash-checked lock (requirements/README.md); the two
 # local projects are then installed without resolving anything, and `pip check` proves the set
@@ -37,8 +37,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Branch coverage of the whole package is measured; the protocol core must be at 100%.
+# The soak loops (>= 100 kill cycles, tens of minutes) are left to `make test-slow`.
 pytest: $(STAMP) $(WEB_DEPS)
-	$(BIN)/pytest --cov=registry --cov-branch --cov-report= $(PYTEST_ARGS)
+	$(BIN)/pytest --cov=registry --cov-branch --cov-report= -m "not soak" $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='registry/core/*' --show-missing --skip-covered --fail-under=100
 
 # The web app (web/, README "The web app"): its npm packages come from web/package-lock.json
@@ -61,6 +62,11 @@ web-screenshots: $(STAMP) $(WEB_DEPS)
 
 web-bench: $(STAMP) $(WEB_DEPS)
 	$(BIN)/python benchmarks/web_hashing.py
+
+# The long-running tests only (marker `slow`: crash and kill loops, multi-process federation),
+# the soak loops included: `make test-slow PYTEST_ARGS="-k sigkill"`.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 # The TypeScript protocol package (clients/js, npm): the Python answers its cross-implementation
 # test compares against must be current; then a clean install from the lock, type check, build
