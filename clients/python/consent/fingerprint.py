@@ -18,9 +18,9 @@ The work's bytes never leave the machine: only these fingerprints go into a decl
   :data:`REDUCE_ABOVE` is hashed from a box-filtered downsample whose longer side is at least
   :data:`REDUCED_SIDE` (JPEG: decoded at a reduced DCT scale; other formats: reduced in bands of
   rows), so nothing but the decoded image itself is ever held at full size. PDQ reduces every
-  image to 64x64 anyway; the downsample changes the hash by a few bits at most (measured in
-  ``tests/clients/test_cli_inputs.py``: 0 to 6 of 256 on generated images, far below the match
-  threshold of 31).
+  image to 64x64 anyway; the downsample changes the hash by a few bits: 0 to 8 of 256 (mean
+  2.6) over 24 generated PNG and JPEG images of 2,100 to 6,000 pixels a side, far below the
+  match threshold of 31 (``tests/clients/test_cli_inputs.py`` checks it stays within 12).
 - ISCC: ``iscc-core``. For text (UTF-8 ``text/*``) and images, an ISCC-CODE of the content
   code (Text-Code of the decoded text; Image-Code of the 32x32 grey image iscc-sdk's way:
   EXIF transpose, transparency on white, grey, bicubic resize, without border trimming), the
@@ -247,16 +247,18 @@ def _reduced(image: Image.Image) -> Image.Image:
     factor = max(image.size) // REDUCED_SIDE
     if factor < 2:
         return image  # still carries its EXIF: made upright where it is hashed
-    mode = image.mode if image.mode in ("L", "RGB", "RGBA") else None
-    if mode is None:
+    width, height = image.size
+    if image.mode in ("L", "RGB", "RGBA"):
+        out = image.reduce(factor)  # box filter straight from the decoded pixels, no copy
+    else:
+        # Converted band by band, so no full-size converted copy is ever made.
         alpha = "A" in image.getbands() or "transparency" in image.info
         mode = "RGBA" if alpha else "RGB"
-    width, height = image.size
-    out = Image.new(mode, (-(-width // factor), -(-height // factor)))
-    band = factor * 64
-    for top in range(0, height, band):
-        part = image.crop((0, top, width, min(height, top + band)))
-        out.paste(part.convert(mode).reduce(factor), (0, top // factor))
+        out = Image.new(mode, (-(-width // factor), -(-height // factor)))
+        band = factor * 64
+        for top in range(0, height, band):
+            part = image.crop((0, top, width, min(height, top + band)))
+            out.paste(part.convert(mode).reduce(factor), (0, top // factor))
     image.close()
     method = _ORIENTATION.get(orientation) if isinstance(orientation, int) else None
     return out.transpose(method) if method is not None else out
