@@ -98,7 +98,8 @@ def test_files_are_checked_by_near_duplicate_too(
     original = tmp_path / "original.png"
     _picture(original, 7)
     declared = fingerprint(original)
-    assert declared.pdq is not None and declared.pdq_quality is not None
+    assert declared.pdq is not None
+    assert declared.pdq_quality is not None
     key = creator_key(51)
     record = new_declaration(
         creator=key.public_key.did,

@@ -10,6 +10,7 @@ in, so the phrase alone is the key, and must be kept like the key.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from mnemonic import Mnemonic
@@ -21,6 +22,7 @@ __all__ = ["PHRASE_WORDS", "key_from_phrase", "phrase_from_key", "printable_back
 
 PHRASE_WORDS: Final = 24
 _ENGLISH: Final = Mnemonic("english")
+_NUMBERED: Final = re.compile(r"(?<![0-9])([0-9]{1,2})\.\s+([A-Za-z]+)")
 
 
 def phrase_from_key(key: PrivateKey) -> str:
@@ -30,12 +32,18 @@ def phrase_from_key(key: PrivateKey) -> str:
 
 
 def key_from_phrase(text: str) -> PrivateKey:
-    """The key a recovery phrase encodes; spaces, line breaks, case and numbering are ignored.
+    """The key a recovery phrase encodes: the 24 words in order, or the numbered words of the
+    page :func:`printable_backup` wrote (``1. word``, in any layout). Case, spaces and line
+    breaks are ignored.
 
     Raises:
         KeyFileError: not 24 words of the BIP-39 English list, or the checksum fails.
     """
-    words = [w.lower() for w in text.replace(",", " ").split() if not w.rstrip(".").isdigit()]
+    numbered = _NUMBERED.findall(text)
+    if numbered:
+        words = [w.lower() for _, w in sorted(numbered, key=lambda item: int(item[0]))]
+    else:
+        words = [w.lower() for w in text.replace(",", " ").split()]
     if len(words) != PHRASE_WORDS:
         raise KeyFileError(f"a recovery phrase has {PHRASE_WORDS} words, this one {len(words)}")
     unknown = [w for w in words if w not in _ENGLISH.wordlist]
