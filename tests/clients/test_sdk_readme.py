@@ -47,6 +47,7 @@ def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> Non
     # which are not on loopback: the examples run as a reader without one would.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSENT_", "SPAWNING_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")  # the reader's per-user data directory
     server = ThreadingHTTPServer(
         ("127.0.0.1", free_port()), partial(QuietHandler, directory=str(portfolio))
     )
