@@ -125,6 +125,9 @@ def test_an_old_receipts_folder_is_migrated(served_node: str, tmp_path: Path) ->
     assert not legacy.exists()
     assert (tmp_path / "consent-receipts.migrated").is_dir()
     assert len(_receipts_in(tmp_path / "data")) == 1
+    # the command's own files (key, data, old receipts) are never taken for works
+    plan = as_json(consent("declare", ".", "--dry-run", "--json", cwd=tmp_path, env=env))
+    assert len(plan["works"]) == 4
 
 
 def test_recovery_phrase_round_trip(tmp_path: Path) -> None:

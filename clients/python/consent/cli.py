@@ -381,7 +381,13 @@ def cmd_declare(args: argparse.Namespace) -> int:
     prefs = _prefs(args, {"train-ai": "n"})
     did = read_did(_key_path(args))
     home = data_home(args.data_dir)
-    own = [home, Path(args.receipts or os.environ.get("CONSENT_RECEIPTS") or home), _key_path(args)]
+    own = [
+        home,
+        Path(args.receipts or os.environ.get("CONSENT_RECEIPTS") or home),
+        _key_path(args),
+        LEGACY_FOLDER,
+        *Path().glob(f"{LEGACY_FOLDER}.migrated*"),
+    ]
     fps, skipped = _hash_inputs(args, args.paths, exclude=own)
     urls = _url_map(args, fps)
     for note in protection_notes(fps, urls):
