@@ -256,3 +256,9 @@ def test_data_dir_option_and_the_xdg_default(served_node: str, tmp_path: Path) -
     xdg = {**env, "XDG_DATA_HOME": str(tmp_path / "xdg")}
     consent("status", cwd=tmp_path, env=xdg)
     assert len(_receipts_in(tmp_path / "xdg" / "consent")) == 1
+    # anyone may look at a creator's works; nothing of theirs is kept
+    did = json.loads((tmp_path / "key.json").read_text())["did"]
+    reader = {"CONSENT_NODE": served_node, "XDG_DATA_HOME": str(tmp_path / "reader")}
+    seen = as_json(consent("status", "--did", did, "--json", cwd=tmp_path, env=reader))
+    assert seen["summary"]["current_works"] == 4
+    assert not (tmp_path / "reader").exists()
