@@ -91,10 +91,11 @@ class Migration:
 def migrate_legacy(source: Path, store: ReceiptStore, did: str) -> Migration | None:
     """Move the receipts of ``did`` found in an old per-folder ``source`` into ``store``.
 
-    Receipts of other keys stay where they are. Node keys pinned there are pinned in ``store``
-    unless it already pins another key for that node (then the store's pin wins). Declarations
-    ``source`` had pending are kept pending, unless ``store`` has its own. When nothing of
-    another key is left, ``source`` is renamed ``<source>.migrated`` (never deleted).
+    Each receipt is written into ``store`` before it is removed from ``source``; receipts of
+    other keys stay where they are. Node keys pinned there are pinned in ``store`` unless it
+    already pins another key for that node (then the store's pin wins). Declarations ``source``
+    had pending move too, unless ``store`` has its own. When nothing of another key is left,
+    ``source`` is renamed ``<source>.migrated`` (never deleted).
     Returns None when there is nothing to migrate.
 
     Raises:
@@ -106,12 +107,15 @@ def migrate_legacy(source: Path, store: ReceiptStore, did: str) -> Migration | N
     mine = [r for r in old if r.record.creator == did]
     others = len(old) - len(mine)
     pending = old.pending(did) if _pending_is_mine(old, did) else []
+    if old.state_path.exists() and not _pending_is_mine(old, did):
+        others += 1  # another key's interrupted run: its owner migrates it
     if not mine and not pending:
         return None
     migration = Migration(source=source, left=others)
     for stored in mine:
         if store.get(stored.id) is None:
             store.add(stored)
+        old.path_of(stored.id).unlink()
         migration.moved.append(stored.id)
     nodes = source / ".nodes.json"
     if nodes.exists():
@@ -122,6 +126,7 @@ def migrate_legacy(source: Path, store: ReceiptStore, did: str) -> Migration | N
                 store.pin_key(str(node), str(key))
     if pending and not store.pending(did):
         store.set_pending(did, pending, old.pending_files())
+        old.state_path.unlink()
     if not others:
         target = source.with_name(source.name + ".migrated")
         n = 1
