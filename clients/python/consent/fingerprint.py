@@ -20,7 +20,8 @@ The work's bytes never leave the machine: only these fingerprints go into a decl
   rows), so nothing but the decoded image itself is ever held at full size. PDQ reduces every
   image to 64x64 anyway; the downsample changes the hash by a few bits: 0 to 8 of 256 (mean
   2.6) over 24 generated PNG and JPEG images of 2,100 to 6,000 pixels a side, far below the
-  match threshold of 31 (``tests/clients/test_cli_inputs.py`` checks it stays within 12).
+  match threshold of 31 (``tests/clients/test_cli_inputs.py`` checks it stays within 12). The
+  ISCC Image-Code (32x32 grey) came out identical on 10 such images.
 - ISCC: ``iscc-core``. For text (UTF-8 ``text/*``) and images, an ISCC-CODE of the content
   code (Text-Code of the decoded text; Image-Code of the 32x32 grey image iscc-sdk's way:
   EXIF transpose, transparency on white, grey, bicubic resize, without border trimming), the
