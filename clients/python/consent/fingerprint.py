@@ -49,7 +49,7 @@ import pdqhash  # type: ignore[import-untyped]
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from consent.errors import InputError
-from consent.wire import PDQ_MATCH_DISTANCE
+from registry.wire import PDQ_MATCH_DISTANCE
 
 __all__ = [
     "MAX_IMAGE_PIXELS",

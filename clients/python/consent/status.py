@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from consent.receipts import StoredReceipt
-from consent.wire import CreatorAnswer, CreatorDeclaration
 from registry.core.records import Declaration
+from registry.wire import CreatorAnswer, CreatorDeclarationView
 
 __all__ = ["WorkStatus", "human_time", "status_document", "status_text", "work_statuses"]
 
@@ -27,7 +27,7 @@ def human_time(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _stated(record: Declaration | CreatorDeclaration) -> str:
+def _stated(record: Declaration | CreatorDeclarationView) -> str:
     if record.withdraw:
         return "withdrawn"
     return ", ".join(f"{k}={v}" for k, v in sorted(record.prefs.items()))
@@ -123,7 +123,7 @@ def work_statuses(
     return sorted(works.values(), key=lambda w: (w.name, w.sha256))
 
 
-def _declaration_state(declaration: CreatorDeclaration) -> str:
+def _declaration_state(declaration: CreatorDeclarationView) -> str:
     if declaration.status == "superseded":
         by = ", ".join(i[:16] for i in declaration.superseded_by)
         return f"superseded by {by}" if by else "superseded"
