@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> Litestar:
                 interval=settings.snapshot_interval,
                 directory=settings.data_dir / "snapshots",
                 is_leader=lambda: node.federation.is_leader,
+                signer=node.log.signer,
             )
         except BaseException:
             await node.stop()
