@@ -31,6 +31,7 @@ from consent.errors import NodeError, NotSupportedError, TransportError, Verific
 from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
 from consent.wire import (
     ISCC_MATCH_DISTANCE,
+    PDQ_CUT_DISTANCE,
     PDQ_MATCH_DISTANCE,
     Answer,
     BatchAnswer,
@@ -47,6 +48,7 @@ from consent.wire import (
     Problem,
     SubmitResult,
     WorkAnswer,
+    merge_pdq_results,
 )
 from registry.core.note import NoteVerifier
 
@@ -581,6 +583,29 @@ class ConsentClient:
         answers = self._near(_PDQ, hashes, max_distance, PdqAnswer)
         return [result for answer in answers for result in answer.results]
 
+    def check_pdq_copies(
+        self,
+        copies: Sequence[tuple[Sequence[str], Sequence[str]]],
+        *,
+        max_distance: int = PDQ_MATCH_DISTANCE,
+        cut_distance: int = PDQ_CUT_DISTANCE,
+    ) -> list[PdqResult]:
+        """Near-duplicate check of images by all their query hashes (spec §6.8.3, recommended
+        check): each copy is ``(whole, cuts)`` as :func:`consent.fingerprint.pdq_query_hashes`
+        gives them; whole-image hashes are asked within ``max_distance``, cuts within
+        ``cut_distance``. One result per copy, its ``pdq`` the first whole-image hash, each
+        declared work once at its smallest distance.
+
+        Raises:
+            NotSupportedError: the node lists no ``check_pdq`` endpoint.
+            NodeError: the node refused a hash or a distance.
+        """
+        wholes = self.check_pdq(
+            [h for whole, _ in copies for h in whole], max_distance=max_distance
+        )
+        cuts = self.check_pdq([h for _, cut in copies for h in cut], max_distance=cut_distance)
+        return _merge_copies(copies, wholes, cuts)
+
     def check_iscc(
         self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE
     ) -> list[IsccResult]:
@@ -609,6 +634,23 @@ class ConsentClient:
             response = self._request("POST", path, content=body, headers=_JSON)
             answers.append(self._api.near_answer(response, kind, len(chunk)))
         return answers
+
+
+def _merge_copies(
+    copies: Sequence[tuple[Sequence[str], Sequence[str]]],
+    wholes: Sequence[PdqResult],
+    cuts: Sequence[PdqResult],
+) -> list[PdqResult]:
+    """Split the flat answers back per copy and merge each copy's results."""
+    out: list[PdqResult] = []
+    w = c = 0
+    for whole, cut in copies:
+        if not whole:
+            raise ValueError("a copy needs at least one whole-image hash")
+        mine = [*wholes[w : w + len(whole)], *cuts[c : c + len(cut)]]
+        w, c = w + len(whole), c + len(cut)
+        out.append(merge_pdq_results(whole[0], mine))
+    return out
 
 
 class AsyncConsentClient:
@@ -806,6 +848,23 @@ class AsyncConsentClient:
         """Near-duplicate check by PDQ hash; see :meth:`ConsentClient.check_pdq`."""
         answers = await self._near(_PDQ, hashes, max_distance, PdqAnswer)
         return [result for answer in answers for result in answer.results]
+
+    async def check_pdq_copies(
+        self,
+        copies: Sequence[tuple[Sequence[str], Sequence[str]]],
+        *,
+        max_distance: int = PDQ_MATCH_DISTANCE,
+        cut_distance: int = PDQ_CUT_DISTANCE,
+    ) -> list[PdqResult]:
+        """Near-duplicate check of images by all their query hashes; see
+        :meth:`ConsentClient.check_pdq_copies`."""
+        wholes = await self.check_pdq(
+            [h for whole, _ in copies for h in whole], max_distance=max_distance
+        )
+        cuts = await self.check_pdq(
+            [h for _, cut in copies for h in cut], max_distance=cut_distance
+        )
+        return _merge_copies(copies, wholes, cuts)
 
     async def check_iscc(
         self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE

@@ -6,12 +6,16 @@ fields are ignored, so a newer node with more fields still works with this clien
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final, Literal
 
 import msgspec
 
+from registry.core.prefs import combine
+
 __all__ = [
     "ISCC_MATCH_DISTANCE",
+    "PDQ_CUT_DISTANCE",
     "PDQ_MATCH_DISTANCE",
     "TRAIN_AI",
     "Answer",
@@ -33,11 +37,15 @@ __all__ = [
     "Problem",
     "SubmitResult",
     "WorkAnswer",
+    "merge_pdq_results",
 ]
 
 TRAIN_AI: Final = "train-ai"
 PDQ_MATCH_DISTANCE: Final = 31
 """Hamming distance up to which two PDQ hashes are taken as the same image (Meta's default)."""
+PDQ_CUT_DISTANCE: Final = 24
+"""Distance the cuts of a copy are asked at (spec §6.8.3, recommended check; ADR 0011): 45
+cuts per image are asked, so a tighter radius keeps false matches down."""
 ISCC_MATCH_DISTANCE: Final = 12
 """Default Hamming distance between ISCC Content-Codes' first 64 bits (spec §6.8.3; at most 32)."""
 
@@ -252,6 +260,19 @@ class PdqResult(NearResult, frozen=True, kw_only=True):
 
     pdq: str
     matches: list[PdqMatch] = msgspec.field(default_factory=list)
+
+
+def merge_pdq_results(pdq: str, results: Iterable[PdqResult]) -> PdqResult:
+    """One result for a copy asked about by several hashes (spec §6.8.3, recommended check):
+    each declared work once, at its smallest distance, nearest first; prefs combined (any
+    disallow wins, spec §3.2)."""
+    best: dict[str, PdqMatch] = {}
+    for result in results:
+        for match in result.matches:
+            if match.sha256 not in best or match.distance < best[match.sha256].distance:
+                best[match.sha256] = match
+    matches = sorted(best.values(), key=lambda m: (m.distance, m.sha256))
+    return PdqResult(pdq=pdq, prefs=combine(m.prefs for m in matches), matches=matches)
 
 
 class IsccResult(NearResult, frozen=True, kw_only=True):
