@@ -460,9 +460,7 @@ def _image_work(sha256: str, variants: int = 9) -> records.Work:
     )
 
 
-def _largest(
-    key: keys.PrivateKey, make: Callable[[int], records.Work]
-) -> records.Declaration:
+def _largest(key: keys.PrivateKey, make: Callable[[int], records.Work]) -> records.Declaration:
     """The declaration with the most works built by ``make`` that fits MAX_ENTRY_BYTES
     (spec §2.6)."""
     works = [make(i) for i in range(records.MAX_WORKS)]

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,7 +51,7 @@ def _caption(image: Image.Image) -> Image.Image:
     return image
 
 
-COPIES = {
+COPIES: dict[str, Callable[[Image.Image], Image.Image]] = {
     "cropped-5-right-bottom.jpg": lambda im: _crop(im, 0.05, 1.0, 1.0),
     "cropped-10-centre.jpg": lambda im: _crop(im, 0.10, 0.5, 0.5),
     "framed.png": lambda im: ImageOps.expand(im, (im.width // 20, im.height // 20), fill="white"),
@@ -103,7 +105,7 @@ def test_query_hashes_line_up_with_declared_crops() -> None:
     assert len(pdq_query_hashes(framed)[0]) == 9  # ... and the copy without its frame
 
 
-def _consent(*args: str, node: str, cwd: Path) -> dict[str, object]:
+def _consent(*args: str, node: str, cwd: Path) -> dict[str, Any]:
     result = subprocess.run(
         [CONSENT, *args, "--json"],
         capture_output=True,
@@ -116,7 +118,7 @@ def _consent(*args: str, node: str, cwd: Path) -> dict[str, object]:
         timeout=300,
         check=True,
     )
-    document: dict[str, object] = json.loads(result.stdout)
+    document: dict[str, Any] = json.loads(result.stdout)
     return document
 
 
@@ -138,7 +140,7 @@ def test_edited_copies_check_as_reserved_through_a_real_node(
         assert {m.sha256 for r in found for m in r.matches} == {declared[0].sha256}
 
     report = _consent("check", str(copies), "--near", node=served_node, cwd=tmp_path)
-    rows = {Path(str(row["item"])).name: row for row in report["results"]}  # type: ignore[union-attr, index]
+    rows = {Path(row["item"]).name: row for row in report["results"]}
     for name in COPIES:
         assert rows[name]["prefs"] == {"train-ai": "n"}, name
         assert rows[name]["decided_by"] == "registry (near-duplicate)"

@@ -123,8 +123,10 @@ def test_new_work_sorts_pdq_variants_and_drops_the_pdq_itself() -> None:
     work = new_work(sha("w"), pdq=sha("p"), pdq_quality=70,
                     pdq_variants=[sha("b"), sha("p"), sha("a"), sha("b")])  # fmt: skip
     assert work.pdq_variants == tuple(sorted({sha("a"), sha("b")}))
-    entry = encode_record(sign_declaration(new_declaration(
-        creator=ALICE.public_key.did, issued_at=1, works=[work], prefs={"train-ai": "n"}), ALICE))  # fmt: skip
+    record = new_declaration(
+        creator=ALICE.public_key.did, issued_at=1, works=[work], prefs={"train-ai": "n"}
+    )
+    entry = encode_record(sign_declaration(record, ALICE))
     assert b'"pdq_variants":["' in entry
     assert load_record(entry).works[0].pdq_variants == work.pdq_variants
 
