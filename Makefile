@@ -8,13 +8,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean
+.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean test-js
 
 # Every third-party package comes from the hash-checked lock (requirements/README.md); the two
 # local projects are then installed without resolving anything, and `pip check` proves the set
 # consistent. A changed lock gives a fresh environment, so nothing stale survives an upgrade.
-$(STAMP): requirements/dev.txt pyproject.toml clients/python/pyproject.toml
+$(STAMP): requirements/bootstrap.txt requirements/dev.txt pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/bootstrap.txt
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e clients/python
 	$(BIN)/python -m pip check
@@ -23,7 +24,7 @@ $(STAMP): requirements/dev.txt pyproject.toml clients/python/pyproject.toml
 run: $(STAMP)
 	$(BIN)/registry serve --data-dir ./data
 
-test: lint typecheck vectors-check pytest
+test: lint typecheck vectors-check pytest test-js
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,6 +37,13 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest --cov=registry --cov-branch --cov-report= $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='registry/core/*' --show-missing --skip-covered --fail-under=100
+
+# The TypeScript protocol package (clients/js, npm): the Python answers its cross-implementation
+# test compares against must be current; then a clean install from the lock, type check, build
+# (dist/: ESM + .d.ts) and every test (all of spec/vectors and ../shared/vectors).
+test-js: $(STAMP)
+	$(BIN)/python clients/js/scripts/python_answers.py --check
+	cd clients/js && npm ci --no-audit --no-fund && npm run typecheck && npm test
 
 # Regenerate spec/vectors/*.json from fixed seeds; vectors-check fails if that changes anything.
 vectors: $(STAMP)
@@ -59,6 +67,7 @@ UV_COMPILE := $(BIN)/uv pip compile --quiet --upgrade --generate-hashes --python
 lock: $(STAMP)
 	$(UV_COMPILE) requirements/dev.in -o requirements/dev.txt
 	$(UV_COMPILE) requirements/node.in -o requirements/node.txt
+	$(UV_COMPILE) requirements/bootstrap.in -o requirements/bootstrap.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

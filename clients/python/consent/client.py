@@ -27,35 +27,46 @@ import httpx
 import msgspec
 
 from consent._version import __version__
+from consent.answers import Answer
 from consent.errors import NodeError, NotSupportedError, TransportError, VerificationError
 from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
-from consent.wire import (
+from registry.core.note import NoteVerifier
+from registry.core.prefs import combine
+from registry.wire import (
     ISCC_MATCH_DISTANCE,
-    PDQ_CUT_DISTANCE,
     PDQ_MATCH_DISTANCE,
-    Answer,
-    BatchAnswer,
     BatchItem,
-    CheckAnswer,
+    BatchResult,
+    CheckResponse,
     CreatorAnswer,
     DeclarationView,
-    IsccAnswer,
+    IsccResponse,
     IsccResult,
     NodeInfo,
-    PdqAnswer,
+    PdqMatch,
+    PdqResponse,
     PdqResult,
     PeerView,
     Problem,
     SubmitResult,
     WorkAnswer,
-    merge_pdq_results,
 )
-from registry.core.note import NoteVerifier
 
-__all__ = ["AsyncConsentClient", "ConsentClient", "RetryPolicy"]
+__all__ = [
+    "PDQ_CUT_DISTANCE",
+    "AsyncConsentClient",
+    "ConsentClient",
+    "RetryPolicy",
+    "merge_pdq_results",
+]
+
+PDQ_CUT_DISTANCE: Final = 31
+"""Distance the cuts of a copy are asked at (spec §6.8.3 item 6, ADR 0011). The same as for
+whole images: over 11.4M non-matching pairs the 45 cuts per copy added no false match at 31,
+and a tighter radius lost recall on crops."""
 
 T = TypeVar("T")
-NearAnswer = TypeVar("NearAnswer", PdqAnswer, IsccAnswer)
+NearAnswer = TypeVar("NearAnswer", PdqResponse, IsccResponse)
 
 USER_AGENT: Final = f"consent-registry-client/{__version__}"
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
@@ -272,7 +283,7 @@ class _Api:
 
     @staticmethod
     def check_answers(items: Sequence[tuple[str, str]], response: httpx.Response) -> list[Answer]:
-        answer = _decode(response, CheckAnswer)
+        answer = _decode(response, CheckResponse)
         hashes, urls = iter(answer.sha256s), iter(answer.urls)
         out = []
         for kind, key in items:
@@ -499,7 +510,7 @@ class ConsentClient:
                 content=_batch_body(chunk),
                 headers={"Content-Type": "application/json"},
             )
-            answer = _decode(response, BatchAnswer)
+            answer = _decode(response, BatchResult)
             if on_chunk is not None:
                 on_chunk(chunk, answer.results)
             results.extend(answer.results)
@@ -580,7 +591,7 @@ class ConsentClient:
             NotSupportedError: the node lists no ``check_pdq`` endpoint.
             NodeError: the node refused a hash (400 ``bad-request``) or the distance.
         """
-        answers = self._near(_PDQ, hashes, max_distance, PdqAnswer)
+        answers = self._near(_PDQ, hashes, max_distance, PdqResponse)
         return [result for answer in answers for result in answer.results]
 
     def check_pdq_copies(
@@ -618,7 +629,7 @@ class ConsentClient:
             NodeError: the node refused a code (400 ``bad-request``: malformed, or without a
                 Content-Code) or the distance.
         """
-        answers = self._near(_ISCC, codes, max_distance, IsccAnswer)
+        answers = self._near(_ISCC, codes, max_distance, IsccResponse)
         return [result for answer in answers for result in answer.results]
 
     def _near(
@@ -634,6 +645,19 @@ class ConsentClient:
             response = self._request("POST", path, content=body, headers=_JSON)
             answers.append(self._api.near_answer(response, kind, len(chunk)))
         return answers
+
+
+def merge_pdq_results(pdq: str, results: Iterable[PdqResult]) -> PdqResult:
+    """One result for a copy asked about by several hashes (spec §6.8.3 item 6): each declared
+    work once, at its smallest distance, nearest first; prefs combined (any disallow wins,
+    spec §3.2)."""
+    best: dict[str, PdqMatch] = {}
+    for result in results:
+        for match in result.matches:
+            if match.sha256 not in best or match.distance < best[match.sha256].distance:
+                best[match.sha256] = match
+    matches = sorted(best.values(), key=lambda m: (m.distance, m.sha256))
+    return PdqResult(pdq=pdq, prefs=combine(m.prefs for m in matches), matches=matches)
 
 
 def _merge_copies(
@@ -782,7 +806,7 @@ class AsyncConsentClient:
                 content=_batch_body(chunk),
                 headers={"Content-Type": "application/json"},
             )
-            answer = _decode(response, BatchAnswer)
+            answer = _decode(response, BatchResult)
             if on_chunk is not None:
                 on_chunk(chunk, answer.results)
             results.extend(answer.results)
@@ -846,7 +870,7 @@ class AsyncConsentClient:
         self, hashes: Sequence[str], *, max_distance: int = PDQ_MATCH_DISTANCE
     ) -> list[PdqResult]:
         """Near-duplicate check by PDQ hash; see :meth:`ConsentClient.check_pdq`."""
-        answers = await self._near(_PDQ, hashes, max_distance, PdqAnswer)
+        answers = await self._near(_PDQ, hashes, max_distance, PdqResponse)
         return [result for answer in answers for result in answer.results]
 
     async def check_pdq_copies(
@@ -870,7 +894,7 @@ class AsyncConsentClient:
         self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE
     ) -> list[IsccResult]:
         """Near-duplicate check by ISCC; see :meth:`ConsentClient.check_iscc`."""
-        answers = await self._near(_ISCC, codes, max_distance, IsccAnswer)
+        answers = await self._near(_ISCC, codes, max_distance, IsccResponse)
         return [result for answer in answers for result in answer.results]
 
     async def _near(

@@ -33,11 +33,10 @@ import numpy as np
 import pdqhash  # type: ignore[import-untyped]
 from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
-from consent.wire import PDQ_CUT_DISTANCE, PDQ_MATCH_DISTANCE
 from registry.core.records import MAX_PDQ_VARIANTS
+from registry.wire import PDQ_MATCH_DISTANCE
 
 __all__ = [
-    "PDQ_CUT_DISTANCE",
     "PDQ_MATCH_DISTANCE",
     "PDQ_MIN_QUALITY",
     "Fingerprint",
@@ -175,8 +174,8 @@ def trim_border(image: Image.Image) -> Image.Image:
 
 def pdq_query_hashes(image: Image.Image) -> tuple[list[str], list[str]]:
     """The PDQ hashes a checker asks about for one image (spec §6.8.3, recommended check), as
-    two lists to be asked at their own distances (:data:`PDQ_MATCH_DISTANCE`,
-    :data:`PDQ_CUT_DISTANCE`):
+    two lists to be asked at their own distances (:data:`PDQ_MATCH_DISTANCE` and
+    :data:`consent.client.PDQ_CUT_DISTANCE`, both 31):
 
     - *whole*: the image and its 7 flips and rotations, and the image without a uniform border;
     - *cuts*: at each of the 9 anchors, the cut sized to line up with a declared crop

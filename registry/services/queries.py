@@ -16,7 +16,8 @@ from registry.core.keys import PublicKey
 from registry.core.prefs import format_content_usage
 from registry.core.state import Claim, Resolution
 from registry.core.urls import normalize_url
-from registry.http.wire import (
+from registry.index import LogIndex
+from registry.wire import (
     CheckItem,
     CheckRequest,
     CheckResponse,
@@ -27,7 +28,6 @@ from registry.http.wire import (
     SpawningResponse,
     WorkAnswer,
 )
-from registry.index import LogIndex
 
 __all__ = [
     "check",

@@ -1,0 +1,93 @@
+"""Near-duplicate answers (spec §6.8.3): index hits resolved through the consent state.
+
+The near index (:class:`registry.nearindex.NearIndex`) never deletes; each hit is resolved
+through the worker's :class:`registry.core.state.ConsentState` when answering, so a match
+reports the work's current resolution and claims, exactly like ``/v1/works/sha256/{sha256}``,
+and hits whose work has no current claim (withdrawn everywhere) are dropped. A work indexed
+several times (declared by several creators, or twice by one) answers once, at its smallest
+distance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from registry.core.prefs import combine
+from registry.core.state import Resolution
+from registry.index import LogIndex
+from registry.nearindex import NearHit
+from registry.services.queries import claim_views, declaration_ids
+from registry.wire import (
+    ClaimView,
+    IsccMatch,
+    IsccResponse,
+    IsccResult,
+    PdqMatch,
+    PdqResponse,
+    PdqResult,
+)
+
+__all__ = ["iscc_response", "pdq_response"]
+
+
+def _matches(
+    index: LogIndex, hits: Sequence[NearHit]
+) -> list[tuple[NearHit, Resolution, list[str], list[ClaimView]]]:
+    """The hits whose work has a current claim, one per work at its smallest distance."""
+    state = index.state
+    seen: set[str] = set()
+    found: list[tuple[NearHit, Resolution, list[str], list[ClaimView]]] = []
+    for hit in hits:  # sorted by distance: the first hit of a work is its nearest
+        if hit.sha256 in seen:
+            continue
+        seen.add(hit.sha256)
+        resolution = state.resolve_sha256(hit.sha256)
+        if not resolution.claims:
+            continue
+        claims = claim_views(resolution.claims, index.flagged)
+        found.append((hit, resolution, declaration_ids(resolution.claims), claims))
+    return found
+
+
+def pdq_response(
+    index: LogIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
+) -> PdqResponse:
+    """One :class:`PdqResult` per queried PDQ hash, in request order."""
+    results: list[PdqResult] = []
+    for query, query_hits in zip(queries, hits, strict=True):
+        matches = [
+            PdqMatch(
+                sha256=hit.sha256,
+                pdq=hit.key,
+                distance=hit.distance,
+                prefs=dict(resolution.prefs),
+                declarations=declarations,
+                claims=claims,
+            )
+            for hit, resolution, declarations, claims in _matches(index, query_hits)
+        ]
+        prefs = combine(m.prefs for m in matches)  # spec §3.2: any disallow wins
+        results.append(PdqResult(pdq=query, prefs=prefs, matches=matches))
+    return PdqResponse(results=results)
+
+
+def iscc_response(
+    index: LogIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
+) -> IsccResponse:
+    """One :class:`IsccResult` per queried ISCC code, in request order."""
+    results: list[IsccResult] = []
+    for query, query_hits in zip(queries, hits, strict=True):
+        matches = [
+            IsccMatch(
+                sha256=hit.sha256,
+                iscc=hit.key,
+                distance=hit.distance,
+                prefs=dict(resolution.prefs),
+                declarations=declarations,
+                claims=claims,
+            )
+            for hit, resolution, declarations, claims in _matches(index, query_hits)
+        ]
+        prefs = combine(m.prefs for m in matches)  # spec §3.2: any disallow wins
+        results.append(IsccResult(iscc=query, prefs=prefs, matches=matches))
+    return IsccResponse(results=results)
