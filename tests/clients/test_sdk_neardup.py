@@ -26,8 +26,14 @@ from consent.fingerprint import (
 from consent.receipts import ReceiptStore
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from registry.core.records import MAX_PDQ_VARIANTS
-from tests.clients.sdk_support import CONSENT, creator_key
+from registry.core.records import (
+    MAX_PDQ_VARIANTS,
+    encode_record,
+    new_declaration,
+    new_work,
+    sign_declaration,
+)
+from tests.clients.sdk_support import CONSENT, creator_key, in_process_node
 
 
 def _photo(name: str) -> Image.Image:
@@ -148,3 +154,29 @@ def test_edited_copies_check_as_reserved_through_a_real_node(
     assert rows["unrelated-coffee.png"]["prefs"] == {}
     assert "near" not in rows["unrelated-coffee.png"] or not rows["unrelated-coffee.png"]["near"]
     assert report["reserved"] == len(COPIES)
+
+
+async def test_async_client_checks_copies_and_merges_their_matches(tmp_path: Path) -> None:
+    """``AsyncConsentClient.check_pdq_copies``: one result per copy, the work once at its
+    smallest distance, reserved through a declared crop; an undeclared photograph is not."""
+    astronaut = _photo("astronaut")
+    path = tmp_path / "astronaut.png"
+    astronaut.save(path)
+    fp = fingerprint(path, iscc=False)
+    work = new_work(fp.sha256, pdq=fp.pdq, pdq_quality=fp.pdq_quality,
+                    pdq_variants=fp.pdq_variants)  # fmt: skip
+    key = creator_key(15)
+    record = new_declaration(
+        creator=key.public_key.did, issued_at=1_700_000_000, works=[work], prefs={"train-ai": "n"}
+    )
+    async with in_process_node(tmp_path / "node") as node:
+        await node.submit(encode_record(sign_declaration(record, key)))
+        cropped = pdq_query_hashes(_crop(astronaut, 0.10, 0.0, 1.0))
+        unrelated = pdq_query_hashes(_photo("coffee"))
+        found, other = await node.check_pdq_copies([cropped, unrelated])
+    assert found.pdq == cropped[0][0]
+    assert found.reserved()
+    assert [m.sha256 for m in found.matches] == [fp.sha256]
+    assert found.matches[0].distance <= 31
+    assert other.matches == []
+    assert not other.reserved()
