@@ -4,12 +4,14 @@ A :class:`NearIndex` sits beside the :class:`registry.core.state.ConsentState` o
 :class:`registry.index.LogIndex` (spec §6.8.3, ADR 0006). Every work of every newly seen
 declaration (own log and mirrored logs alike) is indexed:
 
-- its PDQ hash, unless its quality is below :data:`registry.neardup.PDQ_MIN_QUALITY`
-  (spec §2.4: such hashes are too unreliable to match);
+- its PDQ hashes (:func:`pdq_hashes_of`: ``pdq`` and the ``pdq_variants`` of its crops),
+  unless its quality is below :data:`registry.neardup.PDQ_MIN_QUALITY` (spec §2.4, §6.8.3:
+  such hashes are too unreliable to match);
 - its ISCC code's Content-Code, if it has one (codes without a Content-Code are skipped).
 
 The payload id of an indexed item is its position in a list of the works' SHA-256s (kept as
-packed bytes: 32 bytes per item, plus the 32-byte PDQ hash). The index never deletes: a match
+packed bytes: 32 bytes per item, plus the 32-byte PDQ hash); a work's several PDQ hashes are
+several items with the same SHA-256. The index never deletes: a match
 is resolved through the consent state at answer time, so a withdrawn or superseded claim stops
 answering at once, and matches whose work has no current claim are dropped.
 
@@ -30,7 +32,7 @@ from typing import Final
 
 import numpy as np
 
-from registry.core.records import Declaration
+from registry.core.records import Declaration, Work
 from registry.neardup import (
     PDQ_MIN_QUALITY,
     InvalidIsccError,
@@ -41,7 +43,7 @@ from registry.neardup import (
     pdq_index,
 )
 
-__all__ = ["ISCC_SEARCH_LIMIT", "PDQ_SEARCH_LIMIT", "NearHit", "NearIndex"]
+__all__ = ["ISCC_SEARCH_LIMIT", "PDQ_SEARCH_LIMIT", "NearHit", "NearIndex", "pdq_hashes_of"]
 
 PDQ_SEARCH_LIMIT: Final = 64
 """Largest ``max_distance`` a PDQ query may ask for (spec §6.8.3)."""
@@ -50,6 +52,15 @@ ISCC_SEARCH_LIMIT: Final = 32
 SEARCH_THREADS: Final = max(1, min(4, os.cpu_count() or 1))
 """Threads one batch search is split over (NumPy releases the GIL; ADR 0006)."""
 _PARALLEL_BATCH: Final = 8  # smaller batches are searched on one thread
+
+
+def pdq_hashes_of(work: Work) -> tuple[str, ...]:
+    """The PDQ hashes a node indexes for a work (spec §6.8.3 item 1): its ``pdq`` and its
+    ``pdq_variants`` (crops of the image, spec §2.4), or none if ``pdq_quality`` is below
+    :data:`~registry.neardup.PDQ_MIN_QUALITY`. Each is indexed under the work's SHA-256."""
+    if work.pdq is None or (work.pdq_quality or 0) < PDQ_MIN_QUALITY:
+        return ()
+    return (work.pdq, *work.pdq_variants)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +94,9 @@ class NearIndex:
         here, so payload ids stay dense.
         """
         for work in record.works:
-            if work.pdq is not None and (work.pdq_quality or 0) >= PDQ_MIN_QUALITY:
-                self._pdq_items += bytes.fromhex(work.sha256) + bytes.fromhex(work.pdq)
-                self._pending_pdq.append(work.pdq)
+            for pdq in pdq_hashes_of(work):
+                self._pdq_items += bytes.fromhex(work.sha256) + bytes.fromhex(pdq)
+                self._pending_pdq.append(pdq)
                 self._pending_quality.append(work.pdq_quality or 0)
             if work.iscc is not None:
                 try:

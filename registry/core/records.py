@@ -63,6 +63,7 @@ __all__ = [
     "MAX_ISSUED_AT",
     "MAX_MEDIA_TYPE_PART",
     "MAX_ORIGIN_LENGTH",
+    "MAX_PDQ_VARIANTS",
     "MAX_PREFS",
     "MAX_PREF_KEY_LENGTH",
     "MAX_SUPERSEDES",
@@ -114,6 +115,8 @@ MAX_SUPERSEDES: Final = 1000
 MAX_PREFS: Final = 32
 MAX_PREF_KEY_LENGTH: Final = MAX_CATEGORY_LENGTH
 MAX_ISCC_LENGTH: Final = 128
+MAX_PDQ_VARIANTS: Final = 16
+"""PDQ hashes of crops of an image a work may carry besides its own ``pdq`` (spec §2.4)."""
 MAX_MEDIA_TYPE_PART: Final = 127
 MAX_ISSUED_AT: Final = MAX_SAFE_INTEGER
 PREF_VALUES: Final = (DISALLOW, ALLOW)
@@ -139,6 +142,9 @@ class Work(
     """Lowercase hex 256-bit PDQ perceptual hash of an image, for near-duplicate lookup."""
     pdq_quality: int | None = None
     """PDQ quality 0..100; present if and only if ``pdq`` is."""
+    pdq_variants: tuple[str, ...] = ()
+    """PDQ hashes of crops of the image (spec §2.4): matched like ``pdq``, so that cropped,
+    bordered or captioned copies are found; only with ``pdq``, sorted, unique."""
     iscc: str | None = None
     """An ISCC code, ``ISCC:`` and RFC 4648 base32 (uppercase, no padding)."""
     urls: tuple[str, ...] = ()
@@ -334,6 +340,7 @@ def _validate_work(work: Work, index: int) -> None:
             raise RecordError(f"{where}.pdq is not 64 lowercase hex digits (spec §2.4)")
         if work.pdq_quality is None or not 0 <= work.pdq_quality <= 100:
             raise RecordError(f"{where}.pdq_quality must be 0..100 with pdq (spec §2.4)")
+    _validate_pdq_variants(work, where)
     if work.iscc is not None:
         _validate_iscc(work.iscc, where)
     if len(work.urls) > MAX_URLS_PER_WORK:
@@ -344,6 +351,23 @@ def _validate_work(work: Work, index: int) -> None:
     _check_sorted_unique(work.urls, f"{where}.urls")
     if work.media_type is not None and not _MEDIA_TYPE.fullmatch(work.media_type):
         raise RecordError(f"{where}.media_type is not a lowercase type/subtype (spec §2.4)")
+
+
+def _validate_pdq_variants(work: Work, where: str) -> None:
+    """spec §2.4: ``pdq_variants`` only with ``pdq``, at most MAX_PDQ_VARIANTS hex hashes,
+    sorted, unique and none equal to ``pdq``."""
+    if not work.pdq_variants:
+        return
+    if work.pdq is None:
+        raise RecordError(f"{where}.pdq_variants without pdq (spec §2.4)")
+    if len(work.pdq_variants) > MAX_PDQ_VARIANTS:
+        raise LimitError(f"{where} has more than {MAX_PDQ_VARIANTS} pdq_variants (spec §2.6)")
+    for variant in work.pdq_variants:
+        if not _HEX64.fullmatch(variant):
+            raise RecordError(f"{where}.pdq_variants holds a non-hash (spec §2.4)")
+        if variant == work.pdq:
+            raise RecordError(f"{where}.pdq_variants repeats pdq (spec §2.4)")
+    _check_sorted_unique(work.pdq_variants, f"{where}.pdq_variants")
 
 
 def _validate_iscc(code: str, where: str) -> None:
@@ -769,11 +793,13 @@ def new_work(
     *,
     pdq: str | None = None,
     pdq_quality: int | None = None,
+    pdq_variants: Iterable[str] = (),
     iscc: str | None = None,
     urls: Iterable[str] = (),
     media_type: str | None = None,
 ) -> Work:
-    """Build a valid :class:`Work`: URLs are normalised (spec §2.5), deduplicated and sorted.
+    """Build a valid :class:`Work`: URLs are normalised (spec §2.5), deduplicated and sorted;
+    ``pdq_variants`` are deduplicated, sorted, and any equal to ``pdq`` dropped.
 
     Raises :class:`RecordError` (or :class:`LimitError`) if a field is invalid.
     """
@@ -782,6 +808,7 @@ def new_work(
         sha256=sha256,
         pdq=pdq,
         pdq_quality=pdq_quality,
+        pdq_variants=tuple(sorted(set(pdq_variants) - {pdq})),
         iscc=iscc,
         urls=normalised,
         media_type=media_type,

@@ -457,8 +457,18 @@ def _valid_records(
     entries["other-creator-five-works"] = records.encode_record(
         records.sign_declaration(other, bob)
     )
-    biggest = _largest_sha256_only(alice)
+    # spec §2.4: an image's PDQ hash with the PDQ hashes of its crops, as the SDK declares it.
+    variants = records.new_declaration(
+        creator=alice.public_key.did, issued_at=ISSUED_AT + 180,
+        works=[_image_work(_sha("work-3"))], prefs={"train-ai": "n"},
+    )  # fmt: skip
+    entries["pdq-variants"] = records.encode_record(records.sign_declaration(variants, alice))
+    biggest = _largest(alice, lambda i: records.new_work(_sha(f"many-{i}")))
     entries["largest-sha256-only"] = records.encode_record(records.sign_declaration(biggest, alice))
+    biggest = _largest(alice, lambda i: _image_work(_sha(f"many-{i}")))
+    entries["largest-images-with-variants"] = records.encode_record(
+        records.sign_declaration(biggest, alice)
+    )
     cases: list[dict[str, object]] = []
     for name, entry in entries.items():
         record = records.load_record(entry)
@@ -471,9 +481,23 @@ def _valid_records(
     return cases, entries
 
 
-def _largest_sha256_only(key: keys.PrivateKey) -> records.Declaration:
-    """The declaration with the most sha256-only works that fits MAX_ENTRY_BYTES (spec §2.6)."""
-    works = [records.new_work(_sha(f"many-{i}")) for i in range(records.MAX_WORKS)]
+def _image_work(sha256: str, variants: int = 9) -> records.Work:
+    """An image as the SDK declares it: PDQ, its quality, ``pdq_variants`` of its 9 crops, an
+    ISCC-CODE and a media type (spec §2.4)."""
+    return records.new_work(
+        sha256,
+        pdq=_sha(f"pdq-{sha256}"),
+        pdq_quality=100,
+        pdq_variants=[_sha(f"crop-{i}-{sha256}") for i in range(variants)],
+        iscc="ISCC:KACYPXW445FTYNJ3CYSXHAFJMA2HUWULUNRFE3BLHRSCXYH2M5AEGQY",
+        media_type="image/jpeg",
+    )
+
+
+def _largest(key: keys.PrivateKey, make: Callable[[int], records.Work]) -> records.Declaration:
+    """The declaration with the most works built by ``make`` that fits MAX_ENTRY_BYTES
+    (spec §2.6)."""
+    works = [make(i) for i in range(records.MAX_WORKS)]
     count = len(works)
     while True:
         record = records.new_declaration(
@@ -560,6 +584,22 @@ def _invalid_records(
                                           alice), "RecordError"),
         ("pdq-quality-101", _sign_raw(_base(alice, works=[
             {**work, "pdq": _sha("p"), "pdq_quality": 101}]), alice), "RecordError"),
+        ("pdq-variants-without-pdq", _sign_raw(_base(alice, works=[
+            {**work, "pdq_variants": [_sha("v")]}]), alice), "RecordError"),
+        ("pdq-variant-uppercase", _sign_raw(_base(alice, works=[
+            {**work, "pdq": _sha("p"), "pdq_quality": 80, "pdq_variants": [_sha("v").upper()]}]),
+            alice), "RecordError"),
+        ("pdq-variants-unsorted", _sign_raw(_base(alice, works=[
+            {**work, "pdq": _sha("p"), "pdq_quality": 80,
+             "pdq_variants": sorted([_sha("v"), _sha("w")], reverse=True)}]), alice),
+         "RecordError"),
+        ("pdq-variant-repeats-pdq", _sign_raw(_base(alice, works=[
+            {**work, "pdq": _sha("p"), "pdq_quality": 80, "pdq_variants": [_sha("p")]}]),
+            alice), "RecordError"),
+        ("too-many-pdq-variants", _sign_raw(_base(alice, works=[
+            {**work, "pdq": _sha("p"), "pdq_quality": 80, "pdq_variants": sorted(
+                _sha(f"v{i}") for i in range(records.MAX_PDQ_VARIANTS + 1))}]), alice),
+         "LimitError"),
         ("iscc-lowercase", _sign_raw(_base(alice, works=[
             {**work, "iscc": "ISCC:kacypxw445ftynj3"}]), alice), "RecordError"),
         ("iscc-padded", _sign_raw(_base(alice, works=[
@@ -607,6 +647,9 @@ def _invalid_records(
         ("explicit-empty-urls", _sign_raw(_base(alice, works=[{**work, "urls": []}]), alice),
          "NonCanonicalError"),
         ("explicit-null-pdq", _sign_raw(_base(alice, works=[{**work, "pdq": None}]), alice),
+         "NonCanonicalError"),
+        ("explicit-empty-pdq-variants", _sign_raw(_base(alice, works=[
+            {**work, "pdq": _sha("p"), "pdq_quality": 80, "pdq_variants": []}]), alice),
          "NonCanonicalError"),
         # spec §2.8: the signature.
         ("bad-signature", bytes(flipped_sig), "SignatureError"),

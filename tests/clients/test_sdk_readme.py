@@ -98,4 +98,5 @@ def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> Non
     assert "sunset.png reserved decided by registry" in text  # re-declared by the SDK block
     assert "poem-draft.txt reserved by ISCC" in text  # the poem, re-declared by the SDK block
     assert "100000 checked offline," in text  # the asyncio offline check
+    assert "hashes asked; near-duplicates: [(" in text  # the cropped sunset.png, declared
     assert (tmp_path / "answers.json").read_text().startswith("{")

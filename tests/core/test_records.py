@@ -29,6 +29,7 @@ from registry.core.errors import (
 from registry.core.keys import PrivateKey
 from registry.core.records import (
     MAX_ENTRY_BYTES,
+    MAX_PDQ_VARIANTS,
     MAX_PREFS,
     MAX_SUPERSEDES,
     MAX_URLS_PER_WORK,
@@ -114,6 +115,20 @@ def test_record_vectors_cover_every_decode_step_and_error_class() -> None:
     }
     largest = next(case for case in cases if case["name"] == "largest-sha256-only")
     assert largest["works"] == 836  # the bound quoted in spec §2.6
+    images = next(case for case in cases if case["name"] == "largest-images-with-variants")
+    assert images["works"] == 73  # spec §2.6: images as the SDK declares them
+
+
+def test_new_work_sorts_pdq_variants_and_drops_the_pdq_itself() -> None:
+    work = new_work(sha("w"), pdq=sha("p"), pdq_quality=70,
+                    pdq_variants=[sha("b"), sha("p"), sha("a"), sha("b")])  # fmt: skip
+    assert work.pdq_variants == tuple(sorted({sha("a"), sha("b")}))
+    record = new_declaration(
+        creator=ALICE.public_key.did, issued_at=1, works=[work], prefs={"train-ai": "n"}
+    )
+    entry = encode_record(sign_declaration(record, ALICE))
+    assert b'"pdq_variants":["' in entry
+    assert load_record(entry).works[0].pdq_variants == work.pdq_variants
 
 
 # --- signing and verification ---------------------------------------------------------------
@@ -238,6 +253,16 @@ def raw_record(**changes: Any) -> Declaration:
         ({"works": (Work(sha256=sha("w"), pdq=sha("p"), pdq_quality=-1),)}, RecordError,
          "pdq_quality"),
         ({"works": (Work(sha256=sha("w"), pdq_quality=1),)}, RecordError, "without pdq"),
+        ({"works": (Work(sha256=sha("w"), pdq_variants=(sha("v"),)),)}, RecordError,
+         "pdq_variants without pdq"),
+        ({"works": (Work(sha256=sha("w"), pdq=sha("p"), pdq_quality=60, pdq_variants=tuple(
+            f"{i:064x}" for i in range(MAX_PDQ_VARIANTS + 1))),)}, LimitError, "pdq_variants"),
+        ({"works": (Work(sha256=sha("w"), pdq=sha("p"), pdq_quality=60,
+                         pdq_variants=("0" * 63,)),)}, RecordError, "non-hash"),
+        ({"works": (Work(sha256=sha("w"), pdq=sha("p"), pdq_quality=60,
+                         pdq_variants=(sha("p"),)),)}, RecordError, "repeats pdq"),
+        ({"works": (Work(sha256=sha("w"), pdq=sha("p"), pdq_quality=60,
+                         pdq_variants=("1" * 64, "0" * 64)),)}, RecordError, "sorted"),
         ({"works": (Work(sha256=sha("w"), iscc="ISCC:" + "A" * 17),)}, RecordError,
          "not valid base32"),
         ({"works": (Work(sha256=sha("w"), iscc="ISCC:" + "A" * 17 + "B"),)}, RecordError,
@@ -278,6 +303,7 @@ def test_valid_edge_values() -> None:
                     sha256=sha("w"),
                     pdq="0" * 64,
                     pdq_quality=100,
+                    pdq_variants=tuple(f"{i + 1:064x}" for i in range(MAX_PDQ_VARIANTS)),
                     iscc="ISCC:" + "A" * 16,
                     urls=("http://a.example/",),
                     media_type="application/vnd.example+json",

@@ -188,3 +188,39 @@ async def test_iscc_search_finds_edited_texts(database_url: str, tmp_path: Path)
         assert pdq.json()["results"][0]["matches"] == []  # quality below 50: not indexed
         meta = {"codes": ["ISCC:AAAZXZ6OU74YAZIM"]}  # a Meta-Code has no Content-Code
         assert_problem(await client.post("/v1/check/iscc", json=meta), 400, "bad-request")
+
+
+async def test_pdq_variants_are_indexed_like_pdq(database_url: str, tmp_path: Path) -> None:
+    """spec §6.8.3 item 1: a work's ``pdq_variants`` (crops, §2.4) are searched like its
+    ``pdq``: a query near any of them finds the work once, at its smallest distance, naming
+    the indexed hash that matched; a work below quality 50 has none of them indexed."""
+    rng = random.Random(11)
+    pdq, crop_b = rng.getrandbits(256), rng.getrandbits(256)
+    crop_a = _flip(pdq, 20, rng)  # a crop that hashes close to the whole image
+    blurry, blurry_crop = rng.getrandbits(256), rng.getrandbits(256)
+    works = [
+        new_work(_sha("framed photo"), pdq=_hex(pdq), pdq_quality=90,
+                 pdq_variants=[_hex(crop_a), _hex(crop_b)]),
+        new_work(_sha("blurry photo"), pdq=_hex(blurry), pdq_quality=40,
+                 pdq_variants=[_hex(blurry_crop)]),
+    ]  # fmt: skip
+    key = creator_key(33)
+    record = new_declaration(
+        creator=key.public_key.did, issued_at=1_700_000_000, works=works, prefs={"train-ai": "n"}
+    )
+    async with running_node(make_settings(database_url, tmp_path / "data")) as client:
+        await submit(client, encode_record(sign_declaration(record, key)))
+        near_b = _flip(crop_b, 7, rng)
+        body = {"hashes": [_hex(near_b), _hex(_flip(crop_a, 3, rng)), _hex(blurry_crop)]}
+        response = await client.post("/v1/check/pdq", json=body)
+        assert response.status_code == 200, response.text
+        by_b, by_a, by_blurry = response.json()["results"]
+        assert [(m["sha256"], m["pdq"], m["distance"]) for m in by_b["matches"]] == [
+            (_sha("framed photo"), _hex(crop_b), 7)
+        ]
+        assert by_b["prefs"] == {"train-ai": "n"}
+        assert [(m["pdq"], m["distance"]) for m in by_a["matches"]] == [(_hex(crop_a), 3)]
+        assert by_blurry["matches"] == []
+        # a query within reach of the pdq (0) and of a variant (20) answers the work once
+        both = (await client.get(f"/v1/works/pdq/{_hex(pdq)}")).json()
+        assert [(m["pdq"], m["distance"]) for m in both["matches"]] == [(_hex(pdq), 0)]

@@ -36,6 +36,8 @@ export const RECORD_VERSION = 1;
 export const MAX_ENTRY_BYTES = 65535;
 export const MAX_WORKS = 1000;
 export const MAX_URLS_PER_WORK = 16;
+/** PDQ hashes of crops a work may carry in `pdq_variants` (spec §2.6). */
+export const MAX_PDQ_VARIANTS = 16;
 export const MAX_SUPERSEDES = 1000;
 export const MAX_PREFS = 32;
 export const MAX_PREF_KEY_LENGTH = MAX_CATEGORY_LENGTH;
@@ -52,6 +54,8 @@ export interface Work {
   pdq?: string | undefined;
   /** PDQ quality 0..100; present if and only if `pdq` is. */
   pdq_quality?: number | undefined;
+  /** PDQ hashes of crops of the image (spec §2.4), sorted, unique; absent when empty. */
+  pdq_variants?: string[] | undefined;
   /** An ISCC code: `ISCC:` and canonical RFC 4648 base32. */
   iscc?: string | undefined;
   /** Normalised (spec §2.5) http(s) URLs, sorted, unique; absent when empty. */
@@ -113,6 +117,20 @@ function validateIscc(code: string, where: string): void {
   }
 }
 
+function validatePdqVariants(work: Work, where: string): void {
+  const variants = work.pdq_variants ?? [];
+  if (!variants.length) return;
+  if (work.pdq === undefined) throw new RecordError(`${where}.pdq_variants without pdq (spec §2.4)`);
+  if (variants.length > MAX_PDQ_VARIANTS) {
+    throw new LimitError(`${where} has more than ${MAX_PDQ_VARIANTS} pdq_variants (spec §2.6)`);
+  }
+  for (const variant of variants) {
+    if (!HEX64.test(variant)) throw new RecordError(`${where}.pdq_variants holds a non-hash (spec §2.4)`);
+    if (variant === work.pdq) throw new RecordError(`${where}.pdq_variants repeats pdq (spec §2.4)`);
+  }
+  checkSortedUnique(variants, `${where}.pdq_variants`);
+}
+
 function validateWork(work: Work, index: number): void {
   const where = `works[${index}]`;
   if (!HEX64.test(work.sha256)) throw new RecordError(`${where}.sha256 is not 64 lowercase hex digits (spec §2.4)`);
@@ -124,6 +142,7 @@ function validateWork(work: Work, index: number): void {
       throw new RecordError(`${where}.pdq_quality must be 0..100 with pdq (spec §2.4)`);
     }
   }
+  validatePdqVariants(work, where);
   if (work.iscc !== undefined) validateIscc(work.iscc, where);
   const urls = work.urls ?? [];
   if (urls.length > MAX_URLS_PER_WORK) throw new LimitError(`${where} has more than ${MAX_URLS_PER_WORK} urls (spec §2.6)`);
@@ -192,6 +211,7 @@ function plainWork(work: Work): Record<string, JSONValue | undefined> {
     sha256: work.sha256,
     pdq: work.pdq,
     pdq_quality: work.pdq_quality,
+    pdq_variants: work.pdq_variants && work.pdq_variants.length ? work.pdq_variants : undefined,
     iscc: work.iscc,
     urls: work.urls && work.urls.length ? work.urls : undefined,
     media_type: work.media_type,
@@ -333,7 +353,7 @@ function stringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every(isStr);
 }
 
-const WORK_MEMBERS = new Set(["sha256", "pdq", "pdq_quality", "iscc", "urls", "media_type"]);
+const WORK_MEMBERS = new Set(["sha256", "pdq", "pdq_quality", "pdq_variants", "iscc", "urls", "media_type"]);
 const DECLARATION_MEMBERS = new Set(["type", "v", "creator", "issued_at", "works", "prefs", "supersedes", "withdraw", "sig"]);
 
 function convertWork(value: unknown, index: number): Work {
@@ -346,11 +366,13 @@ function convertWork(value: unknown, index: number): Work {
   const work: Work = { sha256 };
   const pdq = member(value, "pdq", isStr, "a string", true);
   const quality = member(value, "pdq_quality", isInt, "an integer", true);
+  const variants = member(value, "pdq_variants", stringArray, "an array of strings", false);
   const iscc = member(value, "iscc", isStr, "a string", true);
   const urls = member(value, "urls", stringArray, "an array of strings", false);
   const mediaType = member(value, "media_type", isStr, "a string", true);
   if (pdq !== undefined) work.pdq = pdq;
   if (quality !== undefined) work.pdq_quality = quality;
+  if (variants !== undefined) work.pdq_variants = variants;
   if (iscc !== undefined) work.iscc = iscc;
   if (urls !== undefined) work.urls = urls;
   if (mediaType !== undefined) work.media_type = mediaType;
@@ -435,6 +457,7 @@ export interface WorkInit {
   sha256: string;
   pdq?: string | undefined;
   pdq_quality?: number | undefined;
+  pdq_variants?: Iterable<string> | undefined;
   iscc?: string | undefined;
   urls?: Iterable<string> | undefined;
   media_type?: string | undefined;
@@ -449,6 +472,8 @@ export function newWork(init: WorkInit): Work {
   const work: Work = { sha256: init.sha256 };
   if (init.pdq !== undefined) work.pdq = init.pdq;
   if (init.pdq_quality !== undefined) work.pdq_quality = init.pdq_quality;
+  const variants = [...new Set(init.pdq_variants ?? [])].filter((v) => v !== init.pdq).sort();
+  if (variants.length) work.pdq_variants = variants;
   if (init.iscc !== undefined) work.iscc = init.iscc;
   if (urls.length) work.urls = urls;
   if (init.media_type !== undefined) work.media_type = init.media_type;

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from consent.answers import Answer
 from consent.client import ISCC_ENDPOINT, PDQ_ENDPOINT, ConsentClient
 from consent.errors import ConsentError
-from consent.fingerprint import Fingerprint
+from consent.fingerprint import Fingerprint, pdq_query_hashes_of_file
 from registry.wire import IsccResult, PdqResult
 
 if TYPE_CHECKING:
@@ -124,16 +124,18 @@ def _warn_uncovered(report: OfflineReport) -> None:
 def _near_results(
     args: argparse.Namespace, client: ConsentClient, fps: Sequence[Fingerprint]
 ) -> dict[str, PdqResult | IsccResult]:
-    """Near-duplicates of the files, by SHA-256 (spec §6.8.3): images by PDQ, other files
-    with an ISCC (text) by ISCC. Asked when the node lists the endpoint; with ``--near`` a
-    node without it is an error (:class:`~consent.errors.NotSupportedError`)."""
+    """Near-duplicates of the files, by SHA-256 (spec §6.8.3): images by their PDQ query
+    hashes (flips, rotations, without border, cuts: the recommended check), other files with
+    an ISCC (text) by ISCC. Asked when the node lists the endpoint; with ``--near`` a node
+    without it is an error (:class:`~consent.errors.NotSupportedError`)."""
     endpoints = client.info().endpoints
-    by_pdq = [(fp.sha256, fp.pdq) for fp in fps if fp.pdq]
+    by_pdq = [fp for fp in fps if fp.pdq]
     by_iscc = [(fp.sha256, fp.iscc) for fp in fps if not fp.pdq and fp.iscc]
     found: dict[str, PdqResult | IsccResult] = {}
     if by_pdq and (args.near or PDQ_ENDPOINT in endpoints):
-        pdq_results = client.check_pdq([pdq for _, pdq in by_pdq])
-        found.update(zip([sha256 for sha256, _ in by_pdq], pdq_results, strict=True))
+        copies = [pdq_query_hashes_of_file(fp) for fp in by_pdq]
+        pdq_results = client.check_pdq_copies(copies)
+        found.update(zip([fp.sha256 for fp in by_pdq], pdq_results, strict=True))
     if by_iscc and (args.near or ISCC_ENDPOINT in endpoints):
         iscc_results = client.check_iscc([code for _, code in by_iscc])
         found.update(zip([sha256 for sha256, _ in by_iscc], iscc_results, strict=True))

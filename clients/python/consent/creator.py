@@ -107,6 +107,7 @@ def collect_works(
             sha,
             pdq=fp.pdq,
             pdq_quality=fp.pdq_quality,
+            pdq_variants=fp.pdq_variants,
             iscc=fp.iscc,
             media_type=fp.media_type,
             urls=sorted(work_urls[sha]),

@@ -46,14 +46,16 @@ from typing import IO, Final
 import filetype  # type: ignore[import-untyped]
 import numpy as np
 import pdqhash  # type: ignore[import-untyped]
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 from consent.errors import InputError
+from registry.core.records import MAX_PDQ_VARIANTS
 from registry.wire import PDQ_MATCH_DISTANCE
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
     "PDQ_MATCH_DISTANCE",
+    "PDQ_MIN_QUALITY",
     "REDUCED_SIDE",
     "REDUCE_ABOVE",
     "Fingerprint",
@@ -65,6 +67,9 @@ __all__ = [
     "media_type_of",
     "pdq_distance",
     "pdq_of_image",
+    "pdq_query_hashes",
+    "pdq_query_hashes_of_file",
+    "pdq_variants_of_image",
     "sha256_of",
 ]
 
@@ -112,6 +117,8 @@ class Fingerprint:
     pdq: str | None = None
     pdq_quality: int | None = None
     iscc: str | None = None
+    pdq_variants: tuple[str, ...] = ()
+    """PDQ hashes of crops of the image (spec §2.4), declared beside ``pdq``."""
 
 
 def sha256_of(path: Path) -> str:
@@ -132,6 +139,132 @@ def pdq_of_image(image: Image.Image) -> tuple[str, int]:
     for bit in bits:
         value = (value << 1) | int(bit)
     return value.to_bytes(32, "big").hex(), int(quality)
+
+
+# spec §2.4 / ADR 0011: the crops whose PDQ hashes a declaration carries as ``pdq_variants``.
+# Each keeps CROP_KEEP of the width and height, anchored at one of the 9 points of a 3x3 grid
+# (left/centre/right x top/middle/bottom), so that a copy cropped from one or two edges, or
+# around its centre, or captioned along an edge, still holds one of these crops whole.
+CROP_KEEP: Final = 0.8
+CROP_ANCHORS: Final = tuple((x, y) for y in (0.0, 0.5, 1.0) for x in (0.0, 0.5, 1.0))
+# Check side: how much a copy may have lost on each axis; the copy is cut at each anchor to the
+# fraction CROP_KEEP / (1 - lost) of its size, so one cut lines up with a declared crop.
+CROP_LOSSES: Final = (0.0, 0.025, 0.05, 0.075, 0.1)
+# Crops are hashed on the image scaled down to at most this many pixels on its longer side
+# (PDQ itself works on a 64x64 reduction; this bounds the cost of 9 or 45 hashes).
+VARIANT_SIDE: Final = 256
+PDQ_MIN_QUALITY: Final = 50
+"""Below this PDQ quality a node does not index a hash (spec §6.8.3); cuts below it are dropped."""
+DIHEDRAL_SIDE: Final = 1024  # the 8 flips/rotations are hashed at most this size
+_BORDER_TOLERANCE: Final = 24  # grey levels a border pixel may differ from the corner's
+
+
+def _bits_hex(bits: object) -> str:
+    value = 0
+    for bit in bits:  # type: ignore[attr-defined]
+        value = (value << 1) | int(bit)
+    return value.to_bytes(32, "big").hex()
+
+
+def _rgb_small(image: Image.Image) -> Image.Image:
+    upright = ImageOps.exif_transpose(image).convert("RGB")
+    if max(upright.size) > VARIANT_SIDE:
+        upright = upright.copy()
+        upright.thumbnail((VARIANT_SIDE, VARIANT_SIDE), Image.Resampling.LANCZOS)
+    return upright
+
+
+def _crop(image: Image.Image, keep_x: float, keep_y: float, ax: float, ay: float) -> Image.Image:
+    width, height = image.size
+    w, h = max(1, round(width * keep_x)), max(1, round(height * keep_y))
+    x, y = round((width - w) * ax), round((height - h) * ay)
+    return image.crop((x, y, x + w, y + h))
+
+
+def _pdq(image: Image.Image) -> tuple[str, int]:
+    bits, quality = pdqhash.compute(np.asarray(image))
+    return _bits_hex(bits), int(quality)
+
+
+def pdq_variants_of_image(image: Image.Image, *, min_quality: int = PDQ_MIN_QUALITY) -> list[str]:
+    """PDQ hashes of the 9 anchored crops of an image (``pdq_variants``, spec §2.4), sorted
+    and unique; crops whose PDQ quality is below ``min_quality`` are left out."""
+    small = _rgb_small(image)
+    found = set()
+    for ax, ay in CROP_ANCHORS:
+        hex_hash, quality = _pdq(_crop(small, CROP_KEEP, CROP_KEEP, ax, ay))
+        if quality >= min_quality:
+            found.add(hex_hash)
+    return sorted(found)
+
+
+def trim_border(image: Image.Image) -> Image.Image:
+    """The image without a uniform border (a frame or letterbox of the top-left corner's
+    colour, within a small tolerance); the image itself if there is none or all is border."""
+    rgb = image.convert("RGB")
+    corner = Image.new("RGB", rgb.size, rgb.getpixel((0, 0)))
+    diff = (
+        ImageChops.difference(rgb, corner)
+        .convert("L")
+        .point(lambda v: 255 if v > _BORDER_TOLERANCE else 0)
+    )
+    box = diff.getbbox()
+    if box is None or box == (0, 0, *rgb.size):
+        return rgb
+    return rgb.crop(box)
+
+
+def pdq_query_hashes(image: Image.Image) -> tuple[list[str], list[str]]:
+    """The PDQ hashes a checker asks about for one image (spec §6.8.3, recommended check), as
+    two lists to be asked at their own distances (:data:`PDQ_MATCH_DISTANCE` and
+    :data:`consent.client.PDQ_CUT_DISTANCE`, both 31):
+
+    - *whole*: the image and its 7 flips and rotations, and the image without a uniform border;
+    - *cuts*: at each of the 9 anchors, the cut sized to line up with a declared crop
+      (``pdq_variants``) after a loss of 0 to 10% per axis; cuts of quality below 50 are left
+      out.
+
+    Each list is unique; a cut equal to a whole hash is left out of the cuts.
+    """
+    upright = ImageOps.exif_transpose(image).convert("RGB")
+    small = _rgb_small(upright)
+    whole_image = upright
+    if max(whole_image.size) > DIHEDRAL_SIDE:
+        whole_image = whole_image.copy()
+        whole_image.thumbnail((DIHEDRAL_SIDE, DIHEDRAL_SIDE), Image.Resampling.LANCZOS)
+    # Each flip/rotation hashed on its own: PDQ's one-pass dihedral hashes differ from the
+    # hash of the flipped image by up to 86 bits on textures (its box filter is not symmetric).
+    whole = [_pdq(whole_image)[0]]
+    whole += [_pdq(whole_image.transpose(method))[0] for method in Image.Transpose]
+    trimmed = trim_border(small)
+    if trimmed.size != small.size:
+        whole.append(_pdq(trimmed)[0])
+    cuts = []
+    for loss in CROP_LOSSES:
+        keep = min(1.0, CROP_KEEP / (1.0 - loss))
+        for ax, ay in CROP_ANCHORS:
+            hex_hash, quality = _pdq(_crop(small, keep, keep, ax, ay))
+            if quality >= PDQ_MIN_QUALITY:
+                cuts.append(hex_hash)
+    whole = list(dict.fromkeys(whole))
+    return whole, [h for h in dict.fromkeys(cuts) if h not in set(whole)]
+
+
+def pdq_query_hashes_of_file(fp: Fingerprint) -> tuple[list[str], list[str]]:
+    """:func:`pdq_query_hashes` of the image file ``fp`` was computed from; just ``fp.pdq``
+    if the file no longer decodes as an image.
+
+    Raises:
+        ValueError: ``fp`` has no PDQ hash.
+    """
+    if fp.pdq is None:
+        raise ValueError(f"{fp.path} has no PDQ hash")
+    image = _open_image(fp.path)
+    if image is None:
+        return [fp.pdq], []
+    with image:
+        whole, cuts = pdq_query_hashes(image)
+    return list(dict.fromkeys([fp.pdq, *whole])), cuts
 
 
 def pdq_distance(a: str, b: str) -> int:
@@ -302,11 +435,15 @@ def _too_large(size: tuple[int, int] | None) -> str:
     )
 
 
-def fingerprint(path: Path, *, pdq: bool = True, iscc: bool = True) -> Fingerprint:
+def fingerprint(
+    path: Path, *, pdq: bool = True, iscc: bool = True, variants: bool = True
+) -> Fingerprint:
     """Compute every fingerprint the SDK knows for the file at ``path``.
 
-    A file is an image if Pillow can decode it; images get PDQ (with ``pdq``). Text and
-    images get an ISCC (with ``iscc``). Large images are decoded with bounded memory.
+    A file is an image if Pillow can decode it; images get PDQ (with ``pdq``) and, with
+    ``variants`` too, the PDQ hashes of its crops (:func:`pdq_variants_of_image`) if the
+    image's own PDQ quality is at least 50 (a node ignores them otherwise). Text and images
+    get an ISCC (with ``iscc``). Large images are decoded with bounded memory.
 
     Raises:
         InputError: the file is empty, or an image over :data:`MAX_IMAGE_PIXELS`.
@@ -326,8 +463,11 @@ def fingerprint(path: Path, *, pdq: bool = True, iscc: bool = True) -> Fingerpri
     image = decoded[0] if decoded is not None else None
     media_type = media_type_of(path, decoded[1] if decoded is not None else None, head=head)
     pdq_hex = quality = None
+    crops: list[str] = []
     if image is not None and pdq:
         pdq_hex, quality = pdq_of_image(image)
+        if variants and quality >= PDQ_MIN_QUALITY:
+            crops = [h for h in pdq_variants_of_image(image) if h != pdq_hex]
     code = iscc_for(path, media_type, image) if iscc else None
     if image is not None:
         image.close()
@@ -339,6 +479,7 @@ def fingerprint(path: Path, *, pdq: bool = True, iscc: bool = True) -> Fingerpri
         pdq=pdq_hex,
         pdq_quality=quality,
         iscc=code,
+        pdq_variants=tuple(crops[:MAX_PDQ_VARIANTS]),
     )
 
 

@@ -1,0 +1,460 @@
+"""Near-duplicate recall and false matches of the declared and queried PDQ hash sets (issue 14).
+
+What a node matches (spec §6.8.3): a query hash within ``max_distance`` bits of any indexed PDQ
+hash of a work, the work's ``pdq`` or one of its ``pdq_variants`` (spec §2.4). A *pair* (a
+copy, a declared work) matches if ANY query hash of the copy lies within the threshold of ANY
+declared hash of the work, exactly as a checker asking the node about every query hash sees it.
+
+- **Declared side** (:func:`consent.fingerprint.pdq_variants_of_image`): PDQ of the image and
+  of 9 crops keeping 80% of each side, anchored on a 3x3 grid.
+- **Query side** (:func:`consent.fingerprint.pdq_query_hashes`): the 8 flips/rotations of the
+  copy, the copy without a uniform border, and 45 cuts (9 anchors x 5 assumed losses 0-10%).
+- **Baseline**, measured in the same run: one PDQ hash each side, threshold 31 (what nodes
+  and the SDK did before).
+
+Images: scikit-image's bundled sample images (no download; ``cat`` is ``chelsea`` and the
+right stereo view is the left one, so both are left out), 2x2 tiles of each (distinct
+content), the 200 faces of ``lfw_subset``, and procedurally generated pictures (shapes,
+gradients, texture, text). Images whose PDQ quality is below 50 are not indexed by a node
+(spec §6.8.3) and are counted apart.
+
+Transforms per recall image: JPEG q70 and q40, 50% and 25% resize, horizontal flip, 90°
+rotation, 5% and 10% crop from the edges (each axis loses its share on one side or evenly on
+both: the crops editors and platforms make), 5% and 10% crop at a uniformly random offset,
+a 5% border, a text caption along the top or bottom edge.
+
+False matches: every transformed copy and every original, against every OTHER indexed image
+(pairs of distinct images), searched with the node's own exact index
+(:class:`registry.neardup.HammingIndex`).
+
+    .venv/bin/python benchmarks/neardup_recall.py               # full run (>= 10M pairs)
+    .venv/bin/python benchmarks/neardup_recall.py --generated 300  # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from consent.fingerprint import pdq_of_image, pdq_query_hashes, pdq_variants_of_image
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from registry.neardup import HammingIndex, parse_hashes
+
+BASELINE_THRESHOLD = 31
+# Rules tried: (distance for the whole-image hashes, distance for the cuts).
+RULES = ((31, 31), (31, 24), (28, 24), (24, 24), (24, 20), (20, 20))
+SAMPLES = [
+    "astronaut",
+    "brick",
+    "camera",
+    "cell",
+    "chelsea",
+    "clock",
+    "coffee",
+    "coins",
+    "colorwheel",
+    "grass",
+    "gravel",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "logo",
+    "microaneurysms",
+    "moon",
+    "page",
+    "retina",
+    "rocket",
+    "text",
+    "shepp_logan_phantom",
+]
+SIDE = 512  # sample images are scaled down to at most this (a web-sized copy)
+WORDS = [
+    "sunset",
+    "over",
+    "the",
+    "hills",
+    "my",
+    "art",
+    "do",
+    "not",
+    "repost",
+    "summer",
+    "vibes",
+    "wow",
+    "look",
+    "at",
+    "this",
+]
+
+
+# --- the image set ----------------------------------------------------------------------------
+
+
+def _to_image(array: np.ndarray) -> Image.Image:
+    if array.dtype != np.uint8:
+        array = (array.astype(np.float64) / max(1e-9, float(array.max())) * 255).astype(np.uint8)
+    image = Image.fromarray(array)
+    if image.mode in ("RGBA", "LA", "P"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    image = image.convert("RGB")
+    image.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS)
+    return image
+
+
+def sample_images() -> list[tuple[str, Image.Image]]:
+    """scikit-image's bundled samples (no download), and the left stereo view."""
+    import skimage.data  # noqa: PLC0415
+
+    out = [(name, _to_image(getattr(skimage.data, name)())) for name in SAMPLES]
+    left, _, _ = skimage.data.stereo_motorcycle()  # type: ignore[no-untyped-call]
+    out.append(("stereo_motorcycle", _to_image(left)))
+    return out
+
+
+def tiles(samples: list[tuple[str, Image.Image]]) -> list[tuple[str, Image.Image]]:
+    out = []
+    for name, image in samples:
+        w, h = image.size
+        for i, (x, y) in enumerate(((0, 0), (1, 0), (0, 1), (1, 1))):
+            box = (x * w // 2, y * h // 2, (x + 1) * w // 2, (y + 1) * h // 2)
+            out.append((f"{name}/tile{i}", image.crop(box)))
+    return out
+
+
+def faces() -> list[tuple[str, Image.Image]]:
+    import skimage.data  # noqa: PLC0415
+
+    return [
+        (f"lfw/{i}", _to_image(face).resize((100, 100), Image.Resampling.BICUBIC))
+        for i, face in enumerate(skimage.data.lfw_subset())  # type: ignore[no-untyped-call]
+    ]
+
+
+def _colour(rng: random.Random) -> tuple[int, int, int]:
+    return (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+
+
+def generated(seed: int, side: int = 256) -> Image.Image:
+    """A distinct synthetic picture: gradient, blotchy texture, shapes, sometimes text."""
+    rng = random.Random(seed)  # noqa: S311 - test pictures, not secrets
+    wide, high = rng.choice(((4, 4), (4, 3), (3, 4), (4, 2)))
+    w, h = side * wide // 4, side * high // 4
+    a, b = np.array(_colour(rng), float), np.array(_colour(rng), float)
+    t = np.linspace(0, 1, w if rng.random() < 0.5 else h)
+    ramp = a + (b - a) * t[:, None]
+    grid = ramp[None, :, :].repeat(h, 0) if len(t) == w else ramp[:, None, :].repeat(w, 1)
+    noise = np.random.default_rng(seed).normal(0, 1, (h // 16 + 1, w // 16 + 1))
+    blotch = np.asarray(Image.fromarray(noise.astype(np.float32)).resize((w, h)))
+    grid = np.clip(grid + 40 * blotch[:, :, None], 0, 255).astype(np.uint8)
+    image = Image.fromarray(grid)
+    draw = ImageDraw.Draw(image)
+    for _ in range(rng.randint(4, 16)):
+        x0, y0 = rng.uniform(-0.2, 1) * w, rng.uniform(-0.2, 1) * h
+        x1, y1 = x0 + rng.uniform(0.05, 0.6) * w, y0 + rng.uniform(0.05, 0.6) * h
+        kind = rng.random()
+        if kind < 0.4:
+            draw.ellipse((x0, y0, x1, y1), fill=_colour(rng))
+        elif kind < 0.75:
+            draw.rectangle((x0, y0, x1, y1), fill=_colour(rng))
+        elif kind < 0.9:
+            points = [(rng.uniform(0, w), rng.uniform(0, h)) for _ in range(rng.randint(3, 6))]
+            draw.polygon(points, fill=_colour(rng))
+        else:
+            draw.line((x0, y0, x1, y1), fill=_colour(rng), width=rng.randint(2, 12))
+    if rng.random() < 0.3:
+        font = ImageFont.load_default(size=rng.randint(14, 40))
+        text = " ".join(rng.sample(WORDS, 3))
+        draw.text((rng.uniform(0, w / 2), rng.uniform(0, h * 0.8)), text, font=font,
+                  fill=_colour(rng))  # fmt: skip
+    return image
+
+
+# --- transforms -------------------------------------------------------------------------------
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def _scale(image: Image.Image, factor: float) -> Image.Image:
+    w, h = image.size
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def _cut(image: Image.Image, loss: float, ax: float, ay: float) -> Image.Image:
+    w, h = image.size
+    cw, ch = round(w * (1 - loss)), round(h * (1 - loss))
+    x, y = round((w - cw) * ax), round((h - ch) * ay)
+    return image.crop((x, y, x + cw, y + ch))
+
+
+def _crop_edges(loss: float) -> Callable[[Image.Image, random.Random], Image.Image]:
+    def crop(image: Image.Image, rng: random.Random) -> Image.Image:
+        return _cut(image, loss, rng.choice((0.0, 0.5, 1.0)), rng.choice((0.0, 0.5, 1.0)))
+
+    return crop
+
+
+def _crop_random(loss: float) -> Callable[[Image.Image, random.Random], Image.Image]:
+    def crop(image: Image.Image, rng: random.Random) -> Image.Image:
+        return _cut(image, loss, rng.random(), rng.random())
+
+    return crop
+
+
+def _border(image: Image.Image, rng: random.Random) -> Image.Image:
+    w, h = image.size
+    fill = rng.choice(((255, 255, 255), (0, 0, 0), _colour(rng)))
+    return ImageOps.expand(image, (round(0.05 * w), round(0.05 * h)), fill=fill)
+
+
+def _caption(image: Image.Image, rng: random.Random) -> Image.Image:
+    image = image.copy()
+    w, h = image.size
+    size = max(10, h // 12)
+    font = ImageFont.load_default(size=size)
+    draw = ImageDraw.Draw(image)
+    text = " ".join(rng.sample(WORDS, 4))
+    while draw.textlength(text, font=font) > 0.9 * w and len(text) > 4:
+        text = text[:-2]
+    x = (w - draw.textlength(text, font=font)) / 2
+    y = size * 0.3 if rng.random() < 0.5 else h - size * 1.4
+    draw.text((x, y), text, font=font, fill="white", stroke_width=max(1, size // 12),
+              stroke_fill="black")  # fmt: skip
+    return image
+
+
+TRANSFORMS: dict[str, Callable[[Image.Image, random.Random], Image.Image]] = {
+    "jpeg q70": lambda im, rng: _jpeg(im, 70),
+    "jpeg q40": lambda im, rng: _jpeg(im, 40),
+    "resize 50%": lambda im, rng: _scale(im, 0.5),
+    "resize 25%": lambda im, rng: _scale(im, 0.25),
+    "horizontal flip": lambda im, rng: ImageOps.mirror(im),
+    "rotate 90°": lambda im, rng: im.transpose(Image.Transpose.ROTATE_90),
+    "crop 5% (edges)": _crop_edges(0.05),
+    "crop 10% (edges)": _crop_edges(0.10),
+    "crop 5% (random offset)": _crop_random(0.05),
+    "crop 10% (random offset)": _crop_random(0.10),
+    "border 5%": _border,
+    "text caption": _caption,
+}
+
+
+# --- hashing (in worker processes) ------------------------------------------------------------
+
+
+@dataclass
+class Declared:
+    name: str
+    quality: int
+    hashes: list[str]  # pdq first, then the variants
+
+
+def declare(item: tuple[str, Image.Image]) -> Declared:
+    name, image = item
+    pdq, quality = pdq_of_image(image)
+    return Declared(name, quality, [pdq, *pdq_variants_of_image(image)])
+
+
+def query(job: tuple[int, str, Image.Image]) -> tuple[int, str, str, list[str], list[str]]:
+    """(image id, transform, the copy's single PDQ, its whole-image and its cut hashes)."""
+    index, transform, image = job
+    whole, cuts = pdq_query_hashes(image)
+    return index, transform, pdq_of_image(image)[0], whole, cuts
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def _distance(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def _min_distances(
+    declared: list[Declared], query_sets: list[tuple[int, list[str]]], radius: int
+) -> dict[tuple[int, int], int]:
+    """For every (query set, OTHER declared image) pair with some hash pair within ``radius``:
+    the smallest distance, found with the node's exact index."""
+    hashes, owners = [], []
+    for i, item in enumerate(declared):
+        hashes += item.hashes
+        owners += [i] * len(item.hashes)
+    index = HammingIndex.from_arrays(
+        parse_hashes(hashes), np.arange(len(hashes), dtype=np.int64), bits=256
+    )
+    flat, flat_set = [], []
+    for s, (_, qs) in enumerate(query_sets):
+        flat += qs
+        flat_set += [s] * len(qs)
+    found: dict[tuple[int, int], int] = {}
+    step = 20_000
+    for start in range(0, len(flat), step):
+        results = index.search_many(flat[start : start + step], max_distance=radius, workers=2)
+        for offset, matches in enumerate(results):
+            s = flat_set[start + offset]
+            own = query_sets[s][0]
+            for match in matches:
+                target = owners[match.payload]
+                if target == own:
+                    continue
+                key = (s, target)
+                if match.distance < found.get(key, 999):
+                    found[key] = match.distance
+    return found
+
+
+def _jobs(
+    recall: list[int], originals: list[int], images: list[Image.Image], seed: int
+) -> Iterator[tuple[int, str, Image.Image]]:
+    for i in recall:
+        rng = random.Random(seed * 1_000_003 + i)  # noqa: S311 - reproducible edits
+        for name, transform in TRANSFORMS.items():
+            yield i, name, transform(images[i], rng)
+    for i in originals:
+        yield i, "original", images[i]
+
+
+def main() -> None:  # noqa: PLR0915 - one linear measurement script
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--generated", type=int, default=6000, help="generated images")
+    parser.add_argument("--recall-generated", type=int, default=40,
+                        help="generated images also transformed for recall")  # fmt: skip
+    parser.add_argument("--gen-side", type=int, default=160, help="generated images' side")
+    parser.add_argument(
+        "--originals", type=int, default=0, help="untransformed images also asked about"
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--seed", type=int, default=14)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    samples = sample_images()
+    items = samples + tiles(samples) + faces()
+    items += [
+        (f"gen/{i}", generated(args.seed * 100_000 + i, args.gen_side))
+        for i in range(args.generated)
+    ]
+    names = [name for name, _ in items]
+    images = [image for _, image in items]
+    with ProcessPoolExecutor(args.workers) as pool:
+        declared = list(pool.map(declare, items, chunksize=16))
+        indexed = [i for i, d in enumerate(declared) if d.quality >= 50]
+        low = len(items) - len(indexed)
+        sample_count = len(samples) + 4 * len(samples)
+        recall = [i for i in indexed if i < sample_count or names[i] in
+                  {f"gen/{k}" for k in range(args.recall_generated)}]  # fmt: skip
+        others = [i for i in indexed if i not in set(recall)][: args.originals]
+        jobs = _jobs(recall, recall + others, images, args.seed)
+        results = list(pool.map(query, jobs, chunksize=8))
+    hashed = time.perf_counter() - started
+
+    # Only indexed images are declared (spec §6.8.3 item 1); ids are positions in `kept`.
+    kept = [declared[i] for i in indexed]
+    position = {image: k for k, image in enumerate(indexed)}
+    owner = [position.get(r[0], -1) for r in results]
+    whole = _min_distances(kept, list(zip(owner, (r[3] for r in results), strict=True)), 31)
+    cuts = _min_distances(kept, list(zip(owner, (r[4] for r in results), strict=True)), 31)
+    base = _min_distances([Declared(d.name, d.quality, d.hashes[:1]) for d in kept],
+                          [(o, [r[2]]) for o, r in zip(owner, results, strict=True)],
+                          BASELINE_THRESHOLD)  # fmt: skip
+    pairs = sum(len(kept) - (1 if own >= 0 else 0) for own in owner)
+
+    def false_pairs(rule: tuple[int, int]) -> set[tuple[int, int]]:
+        return {k for k, d in whole.items() if d <= rule[0]} | {
+            k for k, d in cuts.items() if d <= rule[1]
+        }
+
+    recall_ids = set(recall)
+    rows = []
+    for transform in [*TRANSFORMS, "original"]:
+        sets = [s for s, r in enumerate(results) if r[1] == transform and r[0] in recall_ids]
+        hit_base = 0
+        hit = dict.fromkeys(RULES, 0)
+        for s in sets:
+            _, _, single, qw, qc = results[s]
+            own = kept[position[results[s][0]]].hashes
+            hit_base += _distance(single, own[0]) <= BASELINE_THRESHOLD
+            best_whole = min(_distance(q, d) for q in qw for d in own)
+            best_cut = min((_distance(q, d) for q in qc for d in own), default=256)
+            for rule in RULES:
+                hit[rule] += best_whole <= rule[0] or best_cut <= rule[1]
+        rows.append((transform, len(sets), hit_base, hit))
+
+    per_copy = sum(len(r[3]) + len(r[4]) for r in results) / len(results)
+    declared_per_image = sum(len(d.hashes) for d in kept) / len(kept)
+    print(f"images: {len(items)} ({len(samples)} scikit-image samples, {4 * len(samples)} tiles,"
+          f" {len(faces())} lfw faces, {args.generated} generated); {low} below PDQ quality 50"
+          f" (not indexed); {len(kept)} indexed; recall set {len(recall)} images")  # fmt: skip
+    print(
+        f"declared hashes per image {declared_per_image:.2f}; query hashes per copy "
+        f"{per_copy:.2f}; hashing {hashed:.0f} s on {args.workers} processes"
+    )
+    print(f"non-matching pairs (copy or original, other indexed image): {pairs:,}")
+    print("ours@W/C: a whole-image hash within W bits or a cut within C bits of a declared hash")
+    print()
+    head = f"{'transform':26} {'n':>5} {'baseline@31':>12}"
+    head += "".join(f" {f'ours@{w}/{c}':>10}" for w, c in RULES)
+    print(head)
+    print("-" * len(head))
+    for transform, n, hit_base, hit in rows:
+        line = f"{transform:26} {n:5d} {hit_base / n:12.1%}"
+        line += "".join(f" {hit[rule] / n:10.1%}" for rule in RULES)
+        print(line)
+    false_base = {k for k, d in base.items() if d <= BASELINE_THRESHOLD}
+    hard = {k for k in set(whole) | set(cuts) | set(base) if _same_source(names, results, kept, k)}
+    for label, exclude in (("all pairs", set()), ("without tiles of one image", hard)):
+        n_pairs = pairs - len(exclude)
+        counts = [len(false_base - exclude)] + [len(false_pairs(r) - exclude) for r in RULES]
+        print(f"false matches per pair, {label} ({n_pairs:,} pairs)")
+        print(
+            f"{'':32}{counts[0] / n_pairs:12.1e}"
+            + "".join(f" {c / n_pairs:10.1e}" for c in counts[1:])
+        )
+        print(
+            f"{'  false-matching pairs':32}{counts[0]:12d}"
+            + "".join(f" {c:10d}" for c in counts[1:])
+        )
+
+    print(f"\nfalse-matching pairs (baseline@31, ours@{RULES[1]}) by kind (copy -> declared):")
+    kinds: dict[str, list[int]] = {}
+    for found, slot in ((false_base, 0), (false_pairs(RULES[1]), 1)):
+        for s, target in found:
+            a, b = names[results[s][0]], kept[target].name
+            kind = f"{_kind(a)} -> {_kind(b)}"
+            if _same_source(names, results, kept, (s, target)):
+                kind += " (tiles of one image)"
+            kinds.setdefault(kind, [0, 0])[slot] += 1
+    for kind, (b_count, o_count) in sorted(kinds.items()):
+        print(f"  {kind:50} baseline {b_count:5d}  ours {o_count:5d}")
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+def _same_source(
+    names: list[str], results: list[tuple[int, str, str, list[str], list[str]]],
+    kept: list[Declared], key: tuple[int, int],
+) -> bool:  # fmt: skip
+    a, b = names[results[key[0]][0]], kept[key[1]].name
+    return "/tile" in a and "/tile" in b and a.split("/")[0] == b.split("/")[0]
+
+
+def _kind(name: str) -> str:
+    if "/tile" in name:
+        return "tile"
+    if name.startswith(("lfw/", "gen/")):
+        return name.split("/", maxsplit=1)[0]
+    return "sample"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Near-duplicates that survive what copies go through (spec §2.4 ``pdq_variants``, §6.8.3,
+ADR 0011): a creator declares real photographs (scikit-image's bundled samples) through a real
+``registry serve`` process; a crawler holding a cropped, framed, captioned, flipped or rotated
+copy finds the reservation with ``consent check``, where one PDQ hash per side does not."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import skimage.data
+from consent import ConsentClient, fingerprint, pdq_distance
+from consent.creator import Creator
+from consent.fingerprint import (
+    CROP_ANCHORS,
+    pdq_query_hashes,
+    pdq_variants_of_image,
+    trim_border,
+)
+from consent.receipts import ReceiptStore
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from registry.core.records import (
+    MAX_PDQ_VARIANTS,
+    encode_record,
+    new_declaration,
+    new_work,
+    sign_declaration,
+)
+from tests.clients.sdk_support import CONSENT, creator_key, in_process_node
+
+
+def _photo(name: str) -> Image.Image:
+    array: np.ndarray = getattr(skimage.data, name)()
+    return Image.fromarray(array).convert("RGB")
+
+
+def _crop(image: Image.Image, loss: float, ax: float, ay: float) -> Image.Image:
+    w, h = image.size
+    cw, ch = round(w * (1 - loss)), round(h * (1 - loss))
+    x, y = round((w - cw) * ax), round((h - ch) * ay)
+    return image.crop((x, y, x + cw, y + ch))
+
+
+def _caption(image: Image.Image) -> Image.Image:
+    image = image.copy()
+    w, h = image.size
+    font = ImageFont.load_default(size=h // 12)
+    ImageDraw.Draw(image).text((w // 6, h - h // 8), "do not repost", font=font, fill="white",
+                               stroke_width=3, stroke_fill="black")  # fmt: skip
+    return image
+
+
+COPIES: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "cropped-5-right-bottom.jpg": lambda im: _crop(im, 0.05, 1.0, 1.0),
+    "cropped-10-centre.jpg": lambda im: _crop(im, 0.10, 0.5, 0.5),
+    "framed.png": lambda im: ImageOps.expand(im, (im.width // 20, im.height // 20), fill="white"),
+    "captioned.jpg": _caption,
+    "mirrored.jpg": ImageOps.mirror,
+    "rotated.png": lambda im: im.transpose(Image.Transpose.ROTATE_90),
+}
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The creator's folder (two photographs) and a crawler's folder of edited copies of the
+    first, plus an unrelated photograph nobody declared."""
+    root = tmp_path_factory.mktemp("neardup")
+    works, copies = root / "works", root / "copies"
+    works.mkdir()
+    copies.mkdir()
+    astronaut = _photo("astronaut")
+    astronaut.save(works / "astronaut.png")
+    _photo("rocket").save(works / "rocket.png")
+    for name, make in COPIES.items():
+        make(astronaut).save(copies / name, quality=85)
+    _photo("coffee").save(copies / "unrelated-coffee.png")
+    return works, copies
+
+
+def test_a_declared_image_carries_the_pdq_of_its_crops(folders: tuple[Path, Path]) -> None:
+    works, _ = folders
+    fp = fingerprint(works / "astronaut.png")
+    assert fp.pdq is not None
+    assert fp.pdq_quality is not None
+    assert fp.pdq_quality >= 50
+    assert 1 <= len(fp.pdq_variants) <= min(len(CROP_ANCHORS), MAX_PDQ_VARIANTS)
+    assert list(fp.pdq_variants) == sorted(set(fp.pdq_variants))
+    assert fp.pdq not in fp.pdq_variants
+    # ``variants=False`` (what a checker uses) and images without PDQ carry none
+    assert fingerprint(works / "astronaut.png", variants=False).pdq_variants == ()
+    assert fingerprint(works / "astronaut.png", pdq=False).pdq_variants == ()
+
+
+def test_query_hashes_line_up_with_declared_crops() -> None:
+    image = _photo("astronaut")
+    declared = [*pdq_variants_of_image(image)]
+    whole, cuts = pdq_query_hashes(_crop(image, 0.10, 0.0, 0.0))
+    assert len(whole) == 8  # the copy and its 7 flips and rotations (no border to trim)
+    assert 9 <= len(cuts) <= 45
+    assert min(pdq_distance(q, d) for q in cuts for d in declared) <= 24
+    framed = ImageOps.expand(image, 25, fill=(0, 0, 0))
+    assert trim_border(framed).size == image.size
+    assert trim_border(image).size == image.size
+    assert len(pdq_query_hashes(framed)[0]) == 9  # ... and the copy without its frame
+
+
+def _consent(*args: str, node: str, cwd: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        [CONSENT, *args, "--json"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")},
+            "CONSENT_NODE": node,
+        },
+        timeout=300,
+        check=True,
+    )
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def test_edited_copies_check_as_reserved_through_a_real_node(
+    served_node: str, folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    works, copies = folders
+    declared = [fingerprint(works / name) for name in ("astronaut.png", "rocket.png")]
+    with ConsentClient(served_node) as node:
+        creator = Creator(creator_key(14), node, ReceiptStore(tmp_path / "receipts"))
+        creator.declare(declared, prefs={"train-ai": "n"})
+        # one PDQ hash per side (what checkers did before) misses every edited copy
+        singles = node.check_pdq([fingerprint(copies / name).pdq or "" for name in COPIES])
+        assert [r.matches for r in singles[:3]] == [[]] * 3  # the crops and the frame
+        # every query hash of each copy, as the recommended check asks (spec §6.8.3)
+        copy_hashes = [pdq_query_hashes(Image.open(copies / name)) for name in COPIES]
+        found = node.check_pdq_copies(copy_hashes)
+        assert [r.reserved() for r in found] == [True] * len(COPIES)
+        assert {m.sha256 for r in found for m in r.matches} == {declared[0].sha256}
+
+    report = _consent("check", str(copies), "--near", node=served_node, cwd=tmp_path)
+    rows = {Path(row["item"]).name: row for row in report["results"]}
+    for name in COPIES:
+        assert rows[name]["prefs"] == {"train-ai": "n"}, name
+        assert rows[name]["decided_by"] == "registry (near-duplicate)"
+        assert [m["sha256"] for m in rows[name]["near"]] == [declared[0].sha256]
+    assert rows["unrelated-coffee.png"]["prefs"] == {}
+    assert "near" not in rows["unrelated-coffee.png"] or not rows["unrelated-coffee.png"]["near"]
+    assert report["reserved"] == len(COPIES)
+
+
+async def test_async_client_checks_copies_and_merges_their_matches(tmp_path: Path) -> None:
+    """``AsyncConsentClient.check_pdq_copies``: one result per copy, the work once at its
+    smallest distance, reserved through a declared crop; an undeclared photograph is not."""
+    astronaut = _photo("astronaut")
+    path = tmp_path / "astronaut.png"
+    astronaut.save(path)
+    fp = fingerprint(path, iscc=False)
+    work = new_work(fp.sha256, pdq=fp.pdq, pdq_quality=fp.pdq_quality,
+                    pdq_variants=fp.pdq_variants)  # fmt: skip
+    key = creator_key(15)
+    record = new_declaration(
+        creator=key.public_key.did, issued_at=1_700_000_000, works=[work], prefs={"train-ai": "n"}
+    )
+    async with in_process_node(tmp_path / "node") as node:
+        await node.submit(encode_record(sign_declaration(record, key)))
+        cropped = pdq_query_hashes(_crop(astronaut, 0.10, 0.0, 1.0))
+        unrelated = pdq_query_hashes(_photo("coffee"))
+        found, other = await node.check_pdq_copies([cropped, unrelated])
+    assert found.pdq == cropped[0][0]
+    assert found.reserved()
+    assert [m.sha256 for m in found.matches] == [fp.sha256]
+    assert found.matches[0].distance <= 31
+    assert other.matches == []
+    assert not other.reserved()
