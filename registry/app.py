@@ -26,6 +26,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import registry
 from registry.http.controllers import ROUTE_HANDLERS
+from registry.http.hygiene import hygienic
 from registry.http.observe import ObserveMiddleware
 from registry.http.problems import exception_handlers
 from registry.http.ratelimit import RateLimiter
@@ -83,7 +84,7 @@ def create_app(settings: Settings) -> Litestar:
                 trusted_proxies=settings.trusted_proxy_list,
             )
         )
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"node": Provide(_node, sync_to_thread=False)},
         lifespan=[lifespan],
@@ -113,6 +114,10 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+    # Outside Litestar's router: HEAD for every GET route, security headers on every answer
+    # (404 and 405 included), spec §6.1.3.
+    app.asgi_handler = hygienic(app.asgi_handler)
+    return app
 
 
 def _cors(settings: Settings) -> CORSConfig | None:

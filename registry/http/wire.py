@@ -15,8 +15,13 @@ from msgspec import Meta
 from registry.http.problems import Problem
 
 __all__ = [
+    "DEFAULT_CLAIMS_PAGE",
+    "MAX_CHECK_DECLARATIONS",
     "MAX_CHECK_URL_LENGTH",
+    "MAX_CLAIMS_PAGE",
+    "MAX_MATCH_CLAIMS",
     "MAX_NEAR_BATCH",
+    "MAX_NEAR_MATCHES",
     "PROTOCOL_VERSION",
     "BatchItemResult",
     "BatchResult",
@@ -53,6 +58,19 @@ PdqHex = Annotated[str, Meta(min_length=64, max_length=64, description="lowercas
 IsccCode = Annotated[str, Meta(min_length=1, max_length=256, description="ISCC:...")]
 MAX_NEAR_BATCH: Final = 1000
 """Query hashes (or codes) per near-duplicate batch (spec §6.8.3)."""
+
+# Bounded answers (spec §6.1.4): however many creators claim a work, an answer lists at most
+# these many items; counts say how many there are, and per-work answers page through them.
+DEFAULT_CLAIMS_PAGE: Final = 100
+"""Claims listed by a per-work answer unless ``limit`` asks otherwise (spec §6.6.1)."""
+MAX_CLAIMS_PAGE: Final = 1000
+"""Largest ``limit`` of a per-work or per-creator answer (spec §6.6.1, §6.7)."""
+MAX_CHECK_DECLARATIONS: Final = 16
+"""Declaration ids listed per item of a batch check (spec §6.8.1)."""
+MAX_NEAR_MATCHES: Final = 10
+"""Matches listed per near-duplicate query, nearest first (spec §6.8.3)."""
+MAX_MATCH_CLAIMS: Final = 4
+"""Claims listed per near-duplicate match (spec §6.8.3)."""
 
 
 class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -125,7 +143,13 @@ class ClaimView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A work's resolved preferences, every claim behind them and their declarations."""
+    """A work's resolved preferences, a page of the claims behind them and their declarations.
+
+    ``prefs`` are resolved over every claim; ``claims`` lists at most ``limit`` of the
+    ``claims_total`` claims from ``offset`` on (sorted by creator DID), ``declarations`` the
+    declarations of the listed claims; ``next_offset`` is where the next page starts, absent
+    on the last one (spec §6.6.1).
+    """
 
     sha256: str | None = None
     url: str | None = None
@@ -133,6 +157,8 @@ class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     content_usage: str
     claims: list[ClaimView]
     declarations: list[str]
+    claims_total: int | None = None
+    next_offset: int | None = None
 
 
 class CreatorDeclarationView(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,12 +175,15 @@ class CreatorDeclarationView(msgspec.Struct, frozen=True, kw_only=True):
     origins: list[str]
 
 
-class CreatorAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """A creator's declarations, oldest first, each with its status."""
+class CreatorAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of a creator's declarations, oldest first, each with its status; of
+    ``declarations_total``, and ``next_offset`` where the next page starts (spec §6.7)."""
 
     creator: str
     verified: bool
     declarations: list[CreatorDeclarationView]
+    declarations_total: int | None = None
+    next_offset: int | None = None
 
 
 class CheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -172,6 +201,8 @@ class CheckItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     prefs: dict[str, str] = msgspec.field(default_factory=dict)
     declarations: list[str] = msgspec.field(default_factory=list)
     error: str | None = None
+    declarations_total: int | None = None
+    """Present when more than :data:`MAX_CHECK_DECLARATIONS` declarations are behind the item."""
 
 
 class CheckResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -279,6 +310,9 @@ class NearMatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     prefs: dict[str, str]
     declarations: list[str]
     claims: list[ClaimView]
+    claims_total: int | None = None
+    """Present when more than :data:`MAX_MATCH_CLAIMS` claims are behind the match: the rest
+    are listed by ``GET /v1/works/sha256/{sha256}``."""
 
 
 class NearResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -288,6 +322,9 @@ class NearResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     iscc: str | None = None
     prefs: dict[str, str]
     matches: list[NearMatch]
+    more_matches: int | None = None
+    """Present when more than :data:`MAX_NEAR_MATCHES` works match: how many more (farther)
+    works were not listed; ``prefs`` combines them all."""
 
 
 class NearResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,7 +7,8 @@ every declared work within ``max_distance`` bits, with its current resolution an
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import asyncio
+from typing import Annotated, Final, Literal
 
 from litestar import Response, get, post
 from litestar.di import NamedDependency
@@ -29,7 +30,10 @@ from registry.http.wire import (
 from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
 from registry.nearindex import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "NEAR_SLICE"]
+
+NEAR_SLICE: Final = 50
+"""Queries answered between two returns to the event loop."""
 
 
 async def _search(
@@ -48,7 +52,12 @@ async def _search(
     except NearDupError as exc:
         raise ProblemError("bad-request", str(exc)) from None
     node.metrics.checked(f"near_{kind}", len(queries))
-    return near_response(node.index, kind, queries, hits)
+    results: list[NearResult] = []
+    for start in range(0, len(queries), NEAR_SLICE):
+        stop = start + NEAR_SLICE
+        results += near_response(node.index, kind, queries[start:stop], hits[start:stop]).results
+        await asyncio.sleep(0)  # let /healthz and other clients in (spec §6.1.4)
+    return NearResponse(results=results)
 
 
 @post(
