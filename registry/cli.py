@@ -99,9 +99,11 @@ def _settings(**options: Any) -> Settings:
         options["admin_token"] = read_secret_file(token_file, "admin token")
     settings = Settings.from_env(**options)
     if settings.peers_file is not None:
-        from registry.federation.config import load_peers_file  # noqa: PLC0415
+        from registry.federation.config import load_peers_file, require_https  # noqa: PLC0415
 
-        load_peers_file(settings.peers_file)  # fail now, with the line number, not in a worker
+        # fail now, with the line number, not in a worker
+        peers = load_peers_file(settings.peers_file)
+        require_https(peers, allow_http=settings.peer_allow_http)
     return settings
 
 
@@ -214,6 +216,22 @@ def cli() -> None:
     default=10.0,
     show_default=True,
     help="Seconds before a request to a peer is given up.",
+)
+@click.option(
+    "--peer-allow-http",
+    envvar="REGISTRY_PEER_ALLOW_HTTP",
+    is_flag=True,
+    default=False,
+    help="Allow plain http:// peer URLs (only between nodes on a trusted network); by default "
+    "peers must be https.",
+)
+@click.option(
+    "--peer-round-timeout",
+    envvar="REGISTRY_PEER_ROUND_TIMEOUT",
+    type=click.FloatRange(min=0.1),
+    default=900.0,
+    show_default=True,
+    help="Seconds one mirroring round of a peer may take before it is abandoned.",
 )
 @click.option(
     "--snapshot-interval",
