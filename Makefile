@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean
+.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load abuse clean
 
 # Every third-party package comes from the hash-checked lock (requirements/README.md); the two
 # local projects are then installed without resolving anything, and `pip check` proves the set
@@ -50,6 +50,10 @@ bench: $(STAMP)
 
 load: $(STAMP)
 	$(BIN)/python benchmarks/load.py --duration 5
+
+# The audit's attacks replayed against a real node (issue 11): one row per attack.
+abuse: $(STAMP)
+	$(BIN)/python benchmarks/abuse.py --seconds 5
 
 # Upgrade the locks on purpose (the only way their versions change): resolve the newest
 # releases that pyproject.toml allows, for CPython 3.11 on x86-64 Linux, with hashes.

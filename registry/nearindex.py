@@ -177,9 +177,16 @@ class NearIndex:
         items = np.frombuffer(self._pdq_items, dtype=np.uint8, count=64 * self._pdq_count)
         works = items.reshape(-1, 64)[found.payload, :32]  # a copy: the buffer may grow later
         del items
-        keys = np.concatenate([found.query.astype(">i8").view(np.uint8).reshape(-1, 8), works], 1)
-        _, first = np.unique(np.ascontiguousarray(keys).view("V40").ravel(), return_index=True)
-        for i in np.sort(first).tolist():  # still by (query, distance, payload)
+        # Group by (query, SHA-256), keeping the match order within a group (lexsort is
+        # stable): each group's first match is that work's nearest.
+        words = np.ascontiguousarray(works).view(">u8")  # (matches, 4): the SHA-256 as 4 words
+        order = np.lexsort((words[:, 3], words[:, 2], words[:, 1], words[:, 0], found.query))
+        queries, words = found.query[order], words[order]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = queries[1:] != queries[:-1]
+        for column in range(4):
+            new[1:] |= words[1:, column] != words[:-1, column]
+        for i in np.sort(order[new]).tolist():  # back in (query, distance, payload) order
             out[int(found.query[i])].append(
                 self._pdq_hit(Match(int(found.payload[i]), int(found.distance[i])))
             )

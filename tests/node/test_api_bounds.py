@@ -13,6 +13,7 @@ from registry.core.keys import PrivateKey
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
 from registry.http.controllers.federation import ADMIN_MAX_BODY
 from registry.http.wire import MAX_CHECK_DECLARATIONS, MAX_MATCH_CLAIMS, MAX_NEAR_MATCHES
+from registry.nearindex import NearIndex
 from tests.node.api_support import (
     assert_problem,
     creator_key,
@@ -190,3 +191,27 @@ async def test_admin_token_is_checked_before_the_body_and_the_body_is_small(
     assert_problem(anonymous, 401, "unauthorized")
     assert_problem(too_big, 413, "payload-too-large")
     assert_problem(witness, 413, "payload-too-large")
+
+
+async def test_near_index_answers_each_work_once_even_with_a_shared_prefix() -> None:
+    # Works whose SHA-256s share their first 8 bytes, each declared several times, at several
+    # distances: every work once, at its smallest distance, nearest first.
+    index = NearIndex()
+    shared = "00" * 8
+    works = {shared + "aa" * 24: (3, 1), shared + "bb" * 24: (2, 5), "cc" * 32: (0, 4)}
+    for n, (sha256, distances) in enumerate(works.items()):
+        for d in distances:
+            record = new_declaration(
+                creator=creator_key(n * 10 + d).public_key.did,
+                issued_at=1_700_000_000,
+                works=[new_work(sha256, pdq=f"{(1 << d) - 1:064x}", pdq_quality=100)],
+                prefs={"train-ai": "n"},
+            )
+            index.add(record)
+    index.flush()
+    [hits] = await index.search_pdq([f"{QUERY:064x}"], 64)
+    assert [(h.sha256, h.distance) for h in hits] == [
+        ("cc" * 32, 0),
+        (shared + "aa" * 24, 1),
+        (shared + "bb" * 24, 2),
+    ]

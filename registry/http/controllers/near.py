@@ -18,7 +18,13 @@ from litestar.types import ControllerRouterHandler
 from registry.http.controllers.queries import QUERY_CACHE
 from registry.http.near import near_response
 from registry.http.problems import ProblemError
-from registry.http.responses import problem_responses
+from registry.http.responses import (
+    encode_items,
+    json_object,
+    json_response,
+    json_success,
+    problem_responses,
+)
 from registry.http.runtime import Node
 from registry.http.wire import (
     MAX_NEAR_BATCH,
@@ -28,7 +34,7 @@ from registry.http.wire import (
     PdqCheckRequest,
 )
 from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
-from registry.nearindex import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT
+from registry.nearindex import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT, NearHit
 
 __all__ = ["HANDLERS", "NEAR_SLICE"]
 
@@ -38,7 +44,7 @@ NEAR_SLICE: Final = 50
 
 async def _search(
     node: Node, kind: Literal["pdq", "iscc"], queries: list[str], max_distance: int
-) -> NearResponse:
+) -> list[list[NearHit]]:
     if len(queries) > MAX_NEAR_BATCH:
         raise ProblemError(
             "batch-too-large", f"{len(queries)} queries; at most {MAX_NEAR_BATCH} per request"
@@ -52,12 +58,30 @@ async def _search(
     except NearDupError as exc:
         raise ProblemError("bad-request", str(exc)) from None
     node.metrics.checked(f"near_{kind}", len(queries))
-    results: list[NearResult] = []
+    return hits
+
+
+async def _batch(
+    node: Node, kind: Literal["pdq", "iscc"], queries: list[str], max_distance: int
+) -> Response[bytes]:
+    """A batch answer, resolved and encoded :data:`NEAR_SLICE` queries at a time with the
+    event loop free between slices (spec §6.1.4)."""
+    hits = await _search(node, kind, queries, max_distance)
+    parts: list[bytes] = []
     for start in range(0, len(queries), NEAR_SLICE):
         stop = start + NEAR_SLICE
-        results += near_response(node.index, kind, queries[start:stop], hits[start:stop]).results
-        await asyncio.sleep(0)  # let /healthz and other clients in (spec §6.1.4)
-    return NearResponse(results=results)
+        answer = near_response(node.index, kind, queries[start:stop], hits[start:stop])
+        parts.append(encode_items(answer.results))
+        await asyncio.sleep(0)  # let /healthz and other clients in
+    return json_response(json_object({"results": parts}))
+
+
+async def _single(
+    node: Node, kind: Literal["pdq", "iscc"], query: str, max_distance: int
+) -> Response[NearResult]:
+    hits = await _search(node, kind, [query], max_distance)
+    answer = near_response(node.index, kind, [query], hits)
+    return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
 
 
 @post(
@@ -65,12 +89,17 @@ async def _search(
     tags=["works"],
     summary="Near-duplicates by PDQ hash",
     status_code=200,
-    responses=problem_responses(400, 413, 415),
+    responses={
+        **problem_responses(400, 413, 415),
+        **json_success(NearResponse, "one result per query, in request order"),
+    },
 )
-async def check_pdq(data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]) -> NearResponse:
+async def check_pdq(
+    data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]
+) -> Response[bytes]:
     """Declared works within ``max_distance`` (default 31, at most 64) bits of each of up to
     1,000 PDQ hashes, answered in request order."""
-    return await _search(node, "pdq", data.hashes, data.max_distance)
+    return await _batch(node, "pdq", data.hashes, data.max_distance)
 
 
 @post(
@@ -78,12 +107,17 @@ async def check_pdq(data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]
     tags=["works"],
     summary="Near-duplicates by ISCC",
     status_code=200,
-    responses=problem_responses(400, 413, 415),
+    responses={
+        **problem_responses(400, 413, 415),
+        **json_success(NearResponse, "one result per query, in request order"),
+    },
 )
-async def check_iscc(data: JSONBody[IsccCheckRequest], node: NamedDependency[Node]) -> NearResponse:
+async def check_iscc(
+    data: JSONBody[IsccCheckRequest], node: NamedDependency[Node]
+) -> Response[bytes]:
     """Declared works whose ISCC Content-Code of the same kind is within ``max_distance``
     (default 12, at most 32) bits of each of up to 1,000 codes, in request order."""
-    return await _search(node, "iscc", data.codes, data.max_distance)
+    return await _batch(node, "iscc", data.codes, data.max_distance)
 
 
 @get(
@@ -98,8 +132,7 @@ async def work_by_pdq(
     max_distance: Annotated[int, QueryParameter(ge=0, le=PDQ_SEARCH_LIMIT)] = PDQ_MAX_DISTANCE,
 ) -> Response[NearResult]:
     """Declared works within ``max_distance`` bits of this PDQ hash (64 lowercase hex)."""
-    answer = await _search(node, "pdq", [pdq], max_distance)
-    return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
+    return await _single(node, "pdq", pdq, max_distance)
 
 
 @get(
@@ -114,8 +147,7 @@ async def work_by_iscc(
     max_distance: Annotated[int, QueryParameter(ge=0, le=ISCC_SEARCH_LIMIT)] = ISCC_MAX_DISTANCE,
 ) -> Response[NearResult]:
     """Declared works whose Content-Code is within ``max_distance`` bits of this code's."""
-    answer = await _search(node, "iscc", [iscc], max_distance)
-    return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
+    return await _single(node, "iscc", iscc, max_distance)
 
 
 HANDLERS: list[ControllerRouterHandler] = [check_pdq, check_iscc, work_by_pdq, work_by_iscc]
