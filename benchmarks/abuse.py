@@ -224,6 +224,7 @@ class Tally:
 @dataclass
 class Row:
     attack: str
+    healthz_p50_ms: float
     healthz_p99_ms: float
     rss_growth_mb: float
     server_errors: int
@@ -311,7 +312,8 @@ def measure(
     bystanders.join(35)
     sampler.join(5)
     note = notes[0] if notes else "attack did not finish"
-    p99 = statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) >= 2 else 0.0
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    p50, p99 = cuts[49] * 1000, cuts[98] * 1000
     errors = attack_tally.server_errors + sum(
         n for s, n in [*probe_statuses.items(), *other_statuses.items()] if s >= 500
     )
@@ -320,7 +322,7 @@ def measure(
     served = (
         f"{'yes' if served_ok == served_all and served_all else 'NO'} ({served_ok}/{served_all})"
     )
-    return Row(name, p99, max(0, rss_peak[0] - before) / 1e6, errors, served, note)
+    return Row(name, p50, p99, max(0, rss_peak[0] - before) / 1e6, errors, served, note)
 
 
 def _run_attack(
@@ -608,8 +610,10 @@ def machine() -> str:
         memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
     except OSError:
         memory = 0.0
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     return (
-        f"{os.cpu_count()} CPUs ({cpu}), {memory:.1f} GiB, {platform.system()} {platform.release()}"
+        f"{os.cpu_count()} CPUs ({cpu}), {memory:.1f} GiB, {platform.system()} "
+        f"{platform.release()}, load average {load}"
     )
 
 
@@ -641,14 +645,15 @@ def main() -> None:
     )
     print("targets: /healthz p99 <= 100 ms, worker RSS growth <= 100 MB, no 5xx, others served")
     header = (
-        f"{'attack':44} {'healthz p99':>11} {'RSS +MB':>8} {'5xx':>4} {'others served':>16}"
-        "  ok  what happened"
+        f"{'attack':44} {'p50':>7} {'healthz p99':>11} {'RSS +MB':>8} {'5xx':>4}"
+        f" {'others served':>16}  ok  what happened"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row.attack:44} {row.healthz_p99_ms:9.1f}ms {row.rss_growth_mb:8.1f} "
+            f"{row.attack:44} {row.healthz_p50_ms:5.1f}ms {row.healthz_p99_ms:9.1f}ms "
+            f"{row.rss_growth_mb:8.1f} "
             f"{row.server_errors:4d} {row.others_served:>16}  {'yes' if row.ok else 'NO ':3} "
             f"{row.note}"
         )
