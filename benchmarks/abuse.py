@@ -111,9 +111,11 @@ class Node:
 
 
 @contextmanager
-def node(directory: Path) -> Iterator[Node]:
+def node(directory: Path, source: Path | None = None) -> Iterator[Node]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    if source is not None:  # another version of the node's code, for a before/after run
+        env["PYTHONPATH"] = str(source)
     env.update(REGISTRY_ADMIN_TOKEN=TOKEN, REGISTRY_PEER_ALLOW_HTTP="1")
     log = (directory / "node.log").open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own executable
@@ -191,10 +193,15 @@ def seed(base: str) -> None:
             )
             answer.raise_for_status()
         deadline = time.monotonic() + 60
-        while client.get(f"/v1/works/sha256/{CLAIMED}").json().get("claims_total", 0) < CREATORS:
+        while _claims(client) < CREATORS:
             if time.monotonic() > deadline:
                 raise SystemExit("the index did not catch up with the seed")
             time.sleep(0.2)
+
+
+def _claims(client: httpx.Client) -> int:
+    answer = client.get(f"/v1/works/sha256/{CLAIMED}").json()
+    return int(answer.get("claims_total", len(answer.get("claims", []))))
 
 
 def _from(address: str) -> dict[str, str]:
@@ -352,14 +359,14 @@ def repeat(
     base: str,
     address: str,
     send: Callable[[httpx.Client], httpx.Response],
-    summary: Callable[[list[httpx.Response]], str],
+    summary: Callable[[list[Answer]], str],
     *,
     concurrency: int = 1,
 ) -> Callable[[threading.Event, Tally], str]:
     """An attack sending ``send`` in a loop from ``concurrency`` threads until stopped."""
 
     def attack(stop: threading.Event, tally: Tally) -> str:
-        answers: list[httpx.Response] = []
+        answers: list[Answer] = []
         sent = [0]
 
         def loop() -> None:
@@ -373,7 +380,7 @@ def repeat(
                         tally.errors += 1
                         continue
                     tally.add(answer.status_code)
-                    answers.append(answer)
+                    answers.append(Answer(answer.status_code, len(answer.content)))
 
         threads = [threading.Thread(target=loop) for _ in range(concurrency)]
         for thread in threads:
@@ -385,15 +392,23 @@ def repeat(
     return attack
 
 
-def statuses(answers: list[httpx.Response]) -> str:
+@dataclass(frozen=True)
+class Answer:
+    """What is kept of an answer (never its body: some are hundreds of MB before the fix)."""
+
+    status_code: int
+    size: int
+
+
+def statuses(answers: list[Answer]) -> str:
     counts: dict[int, int] = {}
     for answer in answers:
         counts[answer.status_code] = counts.get(answer.status_code, 0) + 1
     return ", ".join(f"{n}x{s}" for s, n in sorted(counts.items()))
 
 
-def largest(answers: list[httpx.Response]) -> str:
-    biggest = max((len(a.content) for a in answers), default=0)
+def largest(answers: list[Answer]) -> str:
+    biggest = max((a.size for a in answers), default=0)
     return f"{len(answers)} requests, {statuses(answers)}, largest answer {biggest / 1e6:.2f} MB"
 
 
@@ -469,7 +484,7 @@ def admin_without_token(base: str) -> Callable[[threading.Event, Tally], str]:
 
 def ipv6_rotation(base: str) -> Callable[[threading.Event, Tally], str]:
     def attack(stop: threading.Event, tally: Tally) -> str:
-        answers: list[httpx.Response] = []
+        answers: list[Answer] = []
         with httpx.Client(base_url=base, timeout=30) as client:
             i = 0
             # at least twice the per-address budget, however long that takes
@@ -478,7 +493,7 @@ def ipv6_rotation(base: str) -> Callable[[threading.Event, Tally], str]:
                 address = f"2001:db8:abcd:12:{i >> 16 & 0xFFFF:x}:{i & 0xFFFF:x}::1"
                 answer = client.get("/checkpoint", headers=_from(address))
                 tally.add(answer.status_code)
-                answers.append(answer)
+                answers.append(Answer(answer.status_code, len(answer.content)))
         limited = sum(1 for a in answers if a.status_code == 429)
         return f"{len(answers)} addresses of one /64: {limited} answered 429"
 
@@ -621,9 +636,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="duration of each attack")
     parser.add_argument("--json", type=Path, help="write the rows to this file")
+    parser.add_argument(
+        "--node-source",
+        type=Path,
+        help="run the node from this source tree (PYTHONPATH), e.g. an export of an older "
+        "commit: `git archive main registry | tar -x -C /tmp/before`",
+    )
     args = parser.parse_args()
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="abuse-") as tmp, node(Path(tmp)) as target:
+    with (
+        tempfile.TemporaryDirectory(prefix="abuse-") as tmp,
+        node(Path(tmp), args.node_source) as target,
+    ):
         seed(target.base)
         directory = Path(tmp)
         attacks: list[tuple[str, Callable[[threading.Event, Tally], str]]] = [
