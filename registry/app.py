@@ -25,15 +25,19 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import registry
+from registry.config.settings import Settings
 from registry.http.controllers import ROUTE_HANDLERS
 from registry.http.hygiene import hygienic
 from registry.http.observe import ObserveMiddleware
 from registry.http.problems import exception_handlers
 from registry.http.ratelimit import RateLimiter
 from registry.http.runtime import Node
-from registry.logs import formatter_factory, install_request_id_factory, resolve_log_format
-from registry.metrics import Metrics
-from registry.settings import Settings
+from registry.observability.logs import (
+    formatter_factory,
+    install_request_id_factory,
+    resolve_log_format,
+)
+from registry.observability.metrics import Metrics
 from registry.snapshots import SnapshotService
 
 __all__ = ["create_app", "create_app_from_env"]

@@ -35,8 +35,7 @@ from typing import Any, TypeVar
 import click
 
 import registry
-from registry.index import IndexStats
-from registry.settings import (
+from registry.config.settings import (
     DEFAULT_PORT,
     LOG_FORMATS,
     LOG_LEVELS,
@@ -44,6 +43,7 @@ from registry.settings import (
     read_secret_file,
     read_signing_key_file,
 )
+from registry.index import IndexStats
 
 __all__ = ["cli", "main"]
 
@@ -263,6 +263,15 @@ def cli() -> None:
     "answered 429.",
 )
 @click.option(
+    "--clock-skew",
+    envvar="REGISTRY_CLOCK_SKEW",
+    type=click.IntRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds a declaration's issued_at may be ahead of this node's clock; later ones are "
+    "answered 422 future-dated (spec §2.11).",
+)
+@click.option(
     "--cors-origins",
     envvar="REGISTRY_CORS_ORIGINS",
     default="",
@@ -285,7 +294,7 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
     from granian.server import Server  # noqa: PLC0415
 
     settings = _settings(host=host, port=port, workers=workers, log_level=log_level, **options)
-    from registry.logs import announce, granian_log_config  # noqa: PLC0415
+    from registry.observability.logs import announce, granian_log_config  # noqa: PLC0415
 
     _guard_serve(settings)
     origin, vkey = _run(_initialise(settings))
@@ -352,9 +361,9 @@ def _metrics_dir() -> tuple[Path, bool]:
     """Prepare prometheus-client's multiprocess directory before the workers start.
 
     Every worker writes its counters there and the one answering ``/metrics`` adds them up
-    (:mod:`registry.metrics`). The directory is ``PROMETHEUS_MULTIPROC_DIR`` if the operator
-    set it (the last run's files are removed first: counters restart with the node), else a
-    new temporary directory, removed on exit. Not the data directory: the files are
+    (:mod:`registry.observability.metrics`). The directory is ``PROMETHEUS_MULTIPROC_DIR`` if
+    the operator set it (the last run's files are removed first: counters restart with the
+    node), else a new temporary directory, removed on exit. Not the data directory: the files are
     memory-mapped, and a worker writing a mapped page on a full disk is killed (SIGBUS).
     Returns the directory and whether it is ours to remove.
     """

@@ -20,6 +20,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from registry.config.settings import Settings
 from registry.core.checkpoint import Checkpoint
 from registry.core.errors import ProtocolError
 from registry.core.merkle import inclusion_proof, tiles_for_inclusion
@@ -42,7 +43,6 @@ from registry.federation.push import CheckpointSource, Pusher, PushTarget
 from registry.federation.witness import Witness, WitnessResult
 from registry.log import NodeLog
 from registry.log.tilestore import fetch_tiles
-from registry.settings import Settings
 from registry.storage.engine import create_engine
 from registry.storage.federation import EvidenceRow, FederationStore, PeerRow
 from registry.storage.repository import LogStore

@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import logging
 
+from registry.config.settings import Settings
 from registry.federation.service import Federation
-from registry.http.quota import CreatorQuota
 from registry.index import LogIndex
 from registry.log import NodeLog, upgrade
-from registry.metrics import Metrics
-from registry.settings import Settings
+from registry.observability.metrics import Metrics
+from registry.services.quota import CreatorQuota
 
 __all__ = ["Node"]
 

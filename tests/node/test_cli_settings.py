@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.settings import Settings, SettingsError
+from registry.config.settings import Settings, SettingsError
 
 
 def test_from_env_parses_every_kind_of_field(tmp_path: Path) -> None:

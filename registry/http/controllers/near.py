@@ -8,6 +8,7 @@ every declared work within ``max_distance`` bits, with its current resolution an
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Final, Literal
 
 from litestar import Response, get, post
@@ -16,7 +17,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from registry.http.controllers.queries import QUERY_CACHE
-from registry.http.near import near_response
 from registry.http.problems import ProblemError
 from registry.http.responses import (
     encode_items,
@@ -26,20 +26,24 @@ from registry.http.responses import (
     problem_responses,
 )
 from registry.http.runtime import Node
-from registry.http.wire import (
-    MAX_NEAR_BATCH,
-    IsccCheckRequest,
-    NearResponse,
-    NearResult,
-    PdqCheckRequest,
-)
+from registry.index import LogIndex
 from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
 from registry.nearindex import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT, NearHit
+from registry.services.near import iscc_response, pdq_response
+from registry.wire import (
+    MAX_NEAR_BATCH,
+    IsccCheckRequest,
+    IsccResponse,
+    IsccResult,
+    PdqCheckRequest,
+    PdqResponse,
+    PdqResult,
+)
 
 __all__ = ["HANDLERS", "NEAR_SLICE"]
 
 NEAR_SLICE: Final = 50
-"""Queries answered between two returns to the event loop."""
+"""Queries resolved and encoded between two returns to the event loop (spec §6.1.4)."""
 
 
 async def _search(
@@ -61,27 +65,22 @@ async def _search(
     return hits
 
 
-async def _batch(
-    node: Node, kind: Literal["pdq", "iscc"], queries: list[str], max_distance: int
+async def _sliced(
+    node: Node,
+    queries: list[str],
+    hits: list[list[NearHit]],
+    answer: Callable[[LogIndex, list[str], list[list[NearHit]]], PdqResponse | IsccResponse],
 ) -> Response[bytes]:
     """A batch answer, resolved and encoded :data:`NEAR_SLICE` queries at a time with the
     event loop free between slices (spec §6.1.4)."""
-    hits = await _search(node, kind, queries, max_distance)
     parts: list[bytes] = []
     for start in range(0, len(queries), NEAR_SLICE):
         stop = start + NEAR_SLICE
-        answer = near_response(node.index, kind, queries[start:stop], hits[start:stop])
-        parts.append(encode_items(answer.results))
+        parts.append(
+            encode_items(answer(node.index, queries[start:stop], hits[start:stop]).results)
+        )
         await asyncio.sleep(0)  # let /healthz and other clients in
     return json_response(json_object({"results": parts}))
-
-
-async def _single(
-    node: Node, kind: Literal["pdq", "iscc"], query: str, max_distance: int
-) -> Response[NearResult]:
-    hits = await _search(node, kind, [query], max_distance)
-    answer = near_response(node.index, kind, [query], hits)
-    return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
 
 
 @post(
@@ -91,7 +90,7 @@ async def _single(
     status_code=200,
     responses={
         **problem_responses(400, 413, 415),
-        **json_success(NearResponse, "one result per query, in request order"),
+        **json_success(PdqResponse, "one result per query, in request order"),
     },
 )
 async def check_pdq(
@@ -99,7 +98,8 @@ async def check_pdq(
 ) -> Response[bytes]:
     """Declared works within ``max_distance`` (default 31, at most 64) bits of each of up to
     1,000 PDQ hashes, answered in request order."""
-    return await _batch(node, "pdq", data.hashes, data.max_distance)
+    hits = await _search(node, "pdq", data.hashes, data.max_distance)
+    return await _sliced(node, data.hashes, hits, pdq_response)
 
 
 @post(
@@ -109,7 +109,7 @@ async def check_pdq(
     status_code=200,
     responses={
         **problem_responses(400, 413, 415),
-        **json_success(NearResponse, "one result per query, in request order"),
+        **json_success(IsccResponse, "one result per query, in request order"),
     },
 )
 async def check_iscc(
@@ -117,7 +117,8 @@ async def check_iscc(
 ) -> Response[bytes]:
     """Declared works whose ISCC Content-Code of the same kind is within ``max_distance``
     (default 12, at most 32) bits of each of up to 1,000 codes, in request order."""
-    return await _batch(node, "iscc", data.codes, data.max_distance)
+    hits = await _search(node, "iscc", data.codes, data.max_distance)
+    return await _sliced(node, data.codes, hits, iscc_response)
 
 
 @get(
@@ -130,9 +131,10 @@ async def work_by_pdq(
     pdq: FromPath[str],
     node: NamedDependency[Node],
     max_distance: Annotated[int, QueryParameter(ge=0, le=PDQ_SEARCH_LIMIT)] = PDQ_MAX_DISTANCE,
-) -> Response[NearResult]:
+) -> Response[PdqResult]:
     """Declared works within ``max_distance`` bits of this PDQ hash (64 lowercase hex)."""
-    return await _single(node, "pdq", pdq, max_distance)
+    answer = pdq_response(node.index, [pdq], await _search(node, "pdq", [pdq], max_distance))
+    return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
 
 
 @get(
@@ -145,9 +147,11 @@ async def work_by_iscc(
     iscc: FromPath[str],
     node: NamedDependency[Node],
     max_distance: Annotated[int, QueryParameter(ge=0, le=ISCC_SEARCH_LIMIT)] = ISCC_MAX_DISTANCE,
-) -> Response[NearResult]:
+) -> Response[IsccResult]:
     """Declared works whose Content-Code is within ``max_distance`` bits of this code's."""
-    return await _single(node, "iscc", iscc, max_distance)
+    hits = await _search(node, "iscc", [iscc], max_distance)
+    answer = iscc_response(node.index, [iscc], hits)
+    return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
 
 
 HANDLERS: list[ControllerRouterHandler] = [check_pdq, check_iscc, work_by_pdq, work_by_iscc]

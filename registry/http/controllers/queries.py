@@ -12,7 +12,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
 from registry.core.errors import KeyFormatError
-from registry.http import queries
 from registry.http.problems import ProblemError
 from registry.http.responses import (
     encode_items,
@@ -22,7 +21,8 @@ from registry.http.responses import (
     problem_responses,
 )
 from registry.http.runtime import Node
-from registry.http.wire import (
+from registry.services import queries
+from registry.wire import (
     DEFAULT_CLAIMS_PAGE,
     MAX_CHECK_URL_LENGTH,
     MAX_CLAIMS_PAGE,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from typing import Final, cast
 
-import msgspec
 from litestar import Response, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -24,38 +23,14 @@ from litestar.types import ControllerRouterHandler
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.snapshots import PublishedSnapshot, SnapshotService
+from registry.wire import SnapshotInfo, SnapshotListing
 
-__all__ = ["HANDLERS", "SnapshotInfo", "SnapshotListing", "snapshot_file", "snapshot_listing"]
+__all__ = ["HANDLERS", "snapshot_file", "snapshot_listing"]
 
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 LISTING_CACHE: Final = "public, max-age=10"
 SNAPSHOT_MEDIA_TYPE: Final = "application/octet-stream"
 _NAME: Final = re.compile(r"full-[0-9]{1,20}|delta-[0-9]{1,20}-[0-9]{1,20}")
-
-
-class SnapshotInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """One snapshot of the chain, as listed (spec §8.8)."""
-
-    name: str
-    kind: str
-    size: int
-    base: int
-    previous: int
-    items: int
-    bytes: int
-    sha256: str
-    url: str
-
-
-class SnapshotListing(msgspec.Struct, frozen=True, kw_only=True):
-    """The node's current snapshot chain: fetch every file, in order (spec §8.7, §8.8)."""
-
-    origin: str
-    size: int
-    category: str
-    fingerprint_bits: int
-    fpr: float
-    chain: list[SnapshotInfo]
 
 
 def _info(snapshot: PublishedSnapshot) -> SnapshotInfo:

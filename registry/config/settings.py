@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from registry.core.records import DEFAULT_CLOCK_SKEW
+
 __all__ = [
     "DEFAULT_PORT",
     "ENV_PREFIX",
@@ -80,6 +82,7 @@ class Settings:
     snapshot_interval: float = 60.0
     log_format: str = "auto"
     creator_hourly_limit: int = 10_000
+    clock_skew: int = DEFAULT_CLOCK_SKEW
     cors_origins: str = ""
     trusted_proxies: str = ""
 
@@ -125,6 +128,8 @@ class Settings:
             raise SettingsError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
         if self.creator_hourly_limit < 0:
             raise SettingsError("creator_hourly_limit must be 0 (off) or positive")
+        if self.clock_skew < 0:
+            raise SettingsError(f"clock_skew must be 0 or more seconds, not {self.clock_skew}")
         for origin in self.cors_origin_list:
             if origin != "*" and not _is_web_origin(origin):
                 raise SettingsError(

@@ -17,7 +17,8 @@ from registry.core.keys import PublicKey
 from registry.core.prefs import format_content_usage
 from registry.core.state import Claim, Resolution
 from registry.core.urls import normalize_url
-from registry.http.wire import (
+from registry.index import LogIndex
+from registry.wire import (
     DEFAULT_CLAIMS_PAGE,
     MAX_CHECK_DECLARATIONS,
     CheckItem,
@@ -30,7 +31,6 @@ from registry.http.wire import (
     SpawningResponse,
     WorkAnswer,
 )
-from registry.index import LogIndex
 
 __all__ = [
     "Page",
