@@ -99,4 +99,6 @@ def json_response(body: bytes, headers: dict[str, str] | None = None) -> Respons
 def json_success(model: type[msgspec.Struct], description: str) -> dict[int, ResponseSpec]:
     """The ``responses=`` entry documenting a handler's 200 answer of encoded bytes as
     ``model`` (the handler itself returns bytes)."""
-    return {200: ResponseSpec(data_container=model, description=description)}
+    return {
+        200: ResponseSpec(data_container=model, description=description, generate_examples=False)
+    }
