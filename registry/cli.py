@@ -41,7 +41,6 @@ from registry.config.settings import (
     LOG_LEVELS,
     Settings,
     read_secret_file,
-    read_signing_key_file,
 )
 from registry.index import IndexStats
 
@@ -87,16 +86,14 @@ def identity_options(func: F) -> F:
         "--signing-key-file",
         envvar="REGISTRY_SIGNING_KEY_FILE",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="File with the node's C2SP signing key (PRIVATE+KEY+...); or set "
-        "REGISTRY_SIGNING_KEY. Default: the stored key, else a new one.",
+        help="The node's signing key file (C2SP PRIVATE+KEY+..., mode 0600): read if it "
+        "exists, else created with REGISTRY_SIGNING_KEY or a new key. Default: node.key in "
+        "the data directory.",
     )(func)
 
 
 def _settings(**options: Any) -> Settings:
     """Settings from explicit options over the environment (REGISTRY_SIGNING_KEY included)."""
-    key_file = options.pop("signing_key_file", None)
-    if key_file is not None:
-        options["signing_key"] = read_signing_key_file(key_file)
     token_file = options.pop("admin_token_file", None)
     if token_file is not None:
         options["admin_token"] = read_secret_file(token_file, "admin token")
@@ -380,29 +377,28 @@ def _metrics_dir() -> tuple[Path, bool]:
 
 
 async def _witness_key(settings: Settings) -> str:
-    """The node's cosignature/v1 verifier key (derived from its stored log key, spec §7.5)."""
+    """The node's cosignature/v1 verifier key (derived from its log key, spec §7.5)."""
     from registry.federation.keys import derive_witness_signer  # noqa: PLC0415
-    from registry.storage import LogStore, create_engine  # noqa: PLC0415
 
-    engine = create_engine(settings.resolved_database_url())
-    try:
-        key = await LogStore(engine).signing_key()
-    finally:
-        await engine.dispose()
-    if key is None:  # pragma: no cover - _initialise stored it
+    signer = settings.key_custody().load()
+    if signer is None:  # pragma: no cover - _initialise kept it
         raise click.ClickException("the node has no signing key")
-    return derive_witness_signer(key).verifier.vkey
+    return derive_witness_signer(signer.skey).verifier.vkey
 
 
 async def _initialise(settings: Settings) -> tuple[str, str]:
     """Migrate the database and load or create the node identity, once, before workers start."""
     from registry.log import NodeLog, upgrade  # noqa: PLC0415 - node-only imports
+    from registry.log.custody import private_dir  # noqa: PLC0415
 
     database_url = settings.resolved_database_url()
     if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await upgrade(database_url)
-    log = await NodeLog.open(database_url, origin=settings.origin, signing_key=settings.signing_key)
+        private_dir(settings.data_dir)  # 0700: it holds the database and the key file
+    custody = settings.key_custody()
+    await upgrade(database_url, custody=custody)
+    log = await NodeLog.open(
+        database_url, origin=settings.origin, signing_key=settings.signing_key, custody=custody
+    )
     try:
         return log.origin, log.verifier_key
     finally:
@@ -653,7 +649,7 @@ async def _rebuild(settings: Settings) -> tuple[IndexStats, str]:
     from registry.index import LogIndex  # noqa: PLC0415
     from registry.log import NodeLog  # noqa: PLC0415
 
-    log = await NodeLog.open(settings.resolved_database_url())
+    log = await NodeLog.open(settings.resolved_database_url(), custody=settings.key_custody())
     try:
         index = LogIndex(log.origin)
         return await index.rebuild(log), log.origin
@@ -669,13 +665,16 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @database_options
 def db_upgrade(data_dir: Path, database_url: str | None) -> None:
-    """Apply every pending migration (the node also does this at start-up)."""
+    """Apply every pending migration (the node also does this at start-up). An old database's
+    signing key moves to the key file (REGISTRY_SIGNING_KEY_FILE, default node.key in the data
+    directory)."""
     from registry.log import upgrade  # noqa: PLC0415
+    from registry.log.custody import private_dir  # noqa: PLC0415
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _run(upgrade(settings.resolved_database_url()))
+        private_dir(settings.data_dir)
+    _run(upgrade(settings.resolved_database_url(), custody=settings.key_custody()))
     click.echo(f"database at head: {_redact(settings.resolved_database_url())}")
 
 

@@ -156,14 +156,11 @@ class Federation:
             require_https(peers, allow_http=settings.peer_allow_http)
         engine = create_engine(settings.resolved_database_url())
         try:
-            key = await LogStore(engine).signing_key()
-            if key is None:  # pragma: no cover - NodeLog.open stored it
-                raise RuntimeError("the node has no signing key")
             federation = cls(
                 settings,
                 log,
                 engine,
-                derive_witness_signer(key),
+                derive_witness_signer(log.signer.skey),
                 on_mirror_commit=on_mirror_commit,
                 clock=clock,
             )

@@ -4,9 +4,9 @@
   ``GET`` and the answer's body is dropped, its status and headers (``Content-Length``
   included) kept.
 - Security headers (:data:`SECURITY_HEADERS`) are added to every answer that does not set the
-  header itself. The Content-Security-Policy lets a same-origin web app with no inline script or
-  style live at ``/`` (scripts, styles, images, fonts and ``fetch`` from the node's own origin),
-  and forbids framing, plugins and ``<base>`` changes. The JSON and tlog answers never run as a
+  header itself. The Content-Security-Policy is the web app's (``/``, no inline script or
+  style; :mod:`registry.http.controllers.web` uses this constant), and forbids framing,
+  plugins and ``<base>`` changes everywhere. The JSON and tlog answers never run as a
   document, so the policy only ever matters for the web app and for a browser opening an API
   URL directly.
 
@@ -28,10 +28,13 @@ DOCS_PREFIX: Final = "/schema"
 header but the Content-Security-Policy applies to them."""
 
 CONTENT_SECURITY_POLICY: Final = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; "
+    "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+"""The one policy of every answer: what the web app at ``/`` needs (its scripts, styles and
+hashing worker from the node, previews of the files it hashes as ``blob:`` images, ``fetch`` to
+the node), nothing else, and no framing."""
 
 SECURITY_HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
     (b"x-content-type-options", b"nosniff"),
