@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 # the web app's npm packages, installed by `npm ci` from web/package-lock.json (below)
 WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: lock run test test-slow lint typecheck pytest vectors vectors-check bench load clean \
+.PHONY: lock run test test-slow lint typecheck pytest vectors vectors-check bench load abuse clean \
 	test-js web web-typecheck web-screenshots web-bench
 
 # Every third-party package comes from the hash-checked lock (requirements/README.md); the two
@@ -88,6 +88,10 @@ bench: $(STAMP)
 
 load: $(STAMP)
 	$(BIN)/python benchmarks/load.py --duration 5
+
+# The audit's attacks replayed against a real node (issue 11): one row per attack.
+abuse: $(STAMP)
+	$(BIN)/python benchmarks/abuse.py --seconds 5
 
 # Upgrade the locks on purpose (the only way their versions change): resolve the newest
 # releases that pyproject.toml allows, for CPython 3.11 on x86-64 Linux, with hashes.

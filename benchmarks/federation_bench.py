@@ -72,6 +72,7 @@ class Node:
         peers_file.write_text("".join(p.peers_line() for p in peers))
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
         env["REGISTRY_SIGNING_KEY"] = self.signer.skey
+        env["REGISTRY_PEER_ALLOW_HTTP"] = "1"  # the nodes talk plain http on loopback
         self.process = subprocess.Popen(  # noqa: S603 - our own executable
             [
                 REGISTRY,

@@ -28,6 +28,7 @@ import registry
 from registry.config.settings import Settings
 from registry.http.controllers import ROUTE_HANDLERS
 from registry.http.controllers.web import web_assets
+from registry.http.hygiene import hygienic
 from registry.http.observe import ObserveMiddleware
 from registry.http.problems import exception_handlers
 from registry.http.ratelimit import RateLimiter
@@ -89,7 +90,7 @@ def create_app(settings: Settings) -> Litestar:
                 trusted_proxies=settings.trusted_proxy_list,
             )
         )
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"node": Provide(_node, sync_to_thread=False)},
         lifespan=[lifespan],
@@ -119,6 +120,10 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+    # Outside Litestar's router: HEAD for every GET route, security headers on every answer
+    # (404 and 405 included), spec §6.1.3.
+    app.asgi_handler = hygienic(app.asgi_handler)
+    return app
 
 
 def _schema_viewers() -> list[OpenAPIRenderPlugin]:

@@ -18,10 +18,13 @@ print one line on stderr and exit with status 1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import os
 import secrets
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -96,9 +99,11 @@ def _settings(**options: Any) -> Settings:
         options["admin_token"] = read_secret_file(token_file, "admin token")
     settings = Settings.from_env(**options)
     if settings.peers_file is not None:
-        from registry.federation.config import load_peers_file  # noqa: PLC0415
+        from registry.federation.config import load_peers_file, require_https  # noqa: PLC0415
 
-        load_peers_file(settings.peers_file)  # fail now, with the line number, not in a worker
+        # fail now, with the line number, not in a worker
+        peers = load_peers_file(settings.peers_file)
+        require_https(peers, allow_http=settings.peer_allow_http)
     return settings
 
 
@@ -213,6 +218,22 @@ def cli() -> None:
     help="Seconds before a request to a peer is given up.",
 )
 @click.option(
+    "--peer-allow-http",
+    envvar="REGISTRY_PEER_ALLOW_HTTP",
+    is_flag=True,
+    default=False,
+    help="Allow plain http:// peer URLs (only between nodes on a trusted network); by default "
+    "peers must be https.",
+)
+@click.option(
+    "--peer-round-timeout",
+    envvar="REGISTRY_PEER_ROUND_TIMEOUT",
+    type=click.FloatRange(min=0.1),
+    default=900.0,
+    show_default=True,
+    help="Seconds one mirroring round of a peer may take before it is abandoned.",
+)
+@click.option(
     "--snapshot-interval",
     envvar="REGISTRY_SNAPSHOT_INTERVAL",
     type=click.FloatRange(min=0.05),
@@ -272,6 +293,7 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
     settings = _settings(host=host, port=port, workers=workers, log_level=log_level, **options)
     from registry.observability.logs import announce, granian_log_config  # noqa: PLC0415
 
+    _guard_serve(settings)
     origin, vkey = _run(_initialise(settings))
     announce(settings.log_format, f"registry: origin {origin}")
     announce(settings.log_format, f"registry: verifier key {vkey}")
@@ -296,6 +318,40 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
     finally:
         if owned:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+_GUARDS = contextlib.ExitStack()
+"""The locks ``serve`` holds until its process exits (the kernel and PostgreSQL release them
+however it exits)."""
+
+
+def _guard_serve(settings: Settings) -> None:
+    """Guard rails of ``serve`` (docs/operations.md): refuse a port another process listens
+    on, and a data directory or database a running node holds; one line and exit 1 if so."""
+    from registry.storage.nodelock import NodeLockError, hold_node_lock  # noqa: PLC0415
+
+    _refuse_busy_port(settings.host, settings.port)
+    try:
+        _GUARDS.enter_context(hold_node_lock(settings.data_dir, settings.resolved_database_url()))
+    except NodeLockError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _refuse_busy_port(host: str, port: int) -> None:
+    """Bind ``host:port`` once without ``SO_REUSEPORT``: granian's workers share their socket
+    with that option, so without this check a second node would silently split the port's
+    requests with the first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is in use by another process; choose another --port"
+                ) from None
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def _metrics_dir() -> tuple[Path, bool]:

@@ -35,6 +35,7 @@ import numpy as np
 from registry.core.records import Declaration, Work
 from registry.neardup import (
     PDQ_MIN_QUALITY,
+    BatchMatches,
     InvalidIsccError,
     IsccIndex,
     Match,
@@ -43,7 +44,18 @@ from registry.neardup import (
     pdq_index,
 )
 
-__all__ = ["ISCC_SEARCH_LIMIT", "PDQ_SEARCH_LIMIT", "NearHit", "NearIndex", "pdq_hashes_of"]
+__all__ = [
+    "ISCC_SEARCH_LIMIT",
+    "PDQ_SEARCH_LIMIT",
+    "SEARCH_SLICE",
+    "NearHit",
+    "NearIndex",
+    "pdq_hashes_of",
+]
+
+SEARCH_SLICE: Final = 50
+"""PDQ queries searched at once: a slice's flat matches (50 queries x every indexed copy of the
+works near them) bound the memory of a 1,000-query batch."""
 
 PDQ_SEARCH_LIMIT: Final = 64
 """Largest ``max_distance`` a PDQ query may ask for (spec §6.8.3)."""
@@ -151,13 +163,52 @@ class NearIndex:
             NearDupError: a hash is not 64 lowercase hex digits, or the distance is negative.
         """
         async with self.lock:
-            found = await asyncio.to_thread(
-                self.pdq.search_many,
+            return await asyncio.to_thread(
+                self._search_pdq,
                 list(hashes),
-                max_distance=max_distance,
-                workers=SEARCH_THREADS if len(hashes) >= _PARALLEL_BATCH else 1,
+                max_distance,
+                SEARCH_THREADS if len(hashes) >= _PARALLEL_BATCH else 1,
             )
-        return [[self._pdq_hit(m) for m in matches] for matches in found]
+
+    def _search_pdq(
+        self, hashes: list[str], max_distance: int, workers: int
+    ) -> list[list[NearHit]]:
+        """The search and its hits, in a worker thread (spec §6.1.4: heavy answers off the
+        event loop). A work indexed many times (declared by many creators) is one hit at its
+        smallest distance, chosen on the flat arrays: 1,000 claims of one hash cost one
+        Python object per query, not 1,000."""
+        words = parse_hashes(hashes)
+        out: list[list[NearHit]] = []
+        # Slices of queries: the flat matches of one slice are all that is held at a time.
+        for start in range(0, len(hashes), SEARCH_SLICE):
+            found = self.pdq.search_arrays(
+                words[start : start + SEARCH_SLICE], max_distance=max_distance, workers=workers
+            )
+            out += self._distinct_pdq_hits(found, len(words[start : start + SEARCH_SLICE]))
+        return out
+
+    def _distinct_pdq_hits(self, found: BatchMatches, count: int) -> list[list[NearHit]]:
+        """Per query, one hit per work (its nearest), in (distance, payload) order."""
+        out: list[list[NearHit]] = [[] for _ in range(count)]
+        if not len(found):
+            return out
+        items = np.frombuffer(self._pdq_items, dtype=np.uint8, count=64 * self._pdq_count)
+        works = items.reshape(-1, 64)[found.payload, :32]  # a copy: the buffer may grow later
+        del items
+        # Group by (query, SHA-256), keeping the match order within a group (lexsort is
+        # stable): each group's first match is that work's nearest.
+        words = np.ascontiguousarray(works).view(">u8")  # (matches, 4): the SHA-256 as 4 words
+        order = np.lexsort((words[:, 3], words[:, 2], words[:, 1], words[:, 0], found.query))
+        queries, words = found.query[order], words[order]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = queries[1:] != queries[:-1]
+        for column in range(4):
+            new[1:] |= words[1:, column] != words[:-1, column]
+        for i in np.sort(order[new]).tolist():  # back in (query, distance, payload) order
+            out[int(found.query[i])].append(
+                self._pdq_hit(Match(int(found.payload[i]), int(found.distance[i])))
+            )
+        return out
 
     async def search_iscc(self, codes: Sequence[str], max_distance: int) -> list[list[NearHit]]:
         """Indexed works whose Content-Code (same kind) is within ``max_distance`` bits.
@@ -166,13 +217,29 @@ class NearIndex:
             NearDupError: a code is malformed or has no Content-Code.
         """
         async with self.lock:
-            found = await asyncio.to_thread(
-                self.iscc.search_many,
+            return await asyncio.to_thread(
+                self._search_iscc,
                 list(codes),
-                max_distance=max_distance,
-                workers=SEARCH_THREADS if len(codes) >= _PARALLEL_BATCH else 1,
+                max_distance,
+                SEARCH_THREADS if len(codes) >= _PARALLEL_BATCH else 1,
             )
-        return [[self._iscc_hit(m) for m in matches] for matches in found]
+
+    def _search_iscc(
+        self, codes: list[str], max_distance: int, workers: int
+    ) -> list[list[NearHit]]:
+        """The search and its hits (one per work, at its smallest distance), in a thread."""
+        found = self.iscc.search_many(codes, max_distance=max_distance, workers=workers)
+        out: list[list[NearHit]] = []
+        for matches in found:
+            seen: set[bytes] = set()
+            hits = []
+            for match in matches:
+                sha256 = self._iscc_items[match.payload][0]
+                if sha256 not in seen:
+                    seen.add(sha256)
+                    hits.append(self._iscc_hit(match))
+            out.append(hits)
+        return out
 
     def __len__(self) -> int:
         return len(self.pdq) + len(self.iscc)

@@ -83,6 +83,8 @@ class Settings:
     peer_timeout: float = 10.0
     peer_max_backoff: float = 60.0
     peer_concurrency: int = 8
+    peer_allow_http: bool = False
+    peer_round_timeout: float = 900.0
     snapshot_interval: float = 60.0
     log_format: str = "auto"
     creator_hourly_limit: int = 10_000
@@ -116,8 +118,16 @@ class Settings:
             raise SettingsError("batch_interval must be >= 0 and index_poll_interval > 0")
         if self.snapshot_interval <= 0:
             raise SettingsError("snapshot_interval must be > 0")
-        if min(self.peer_poll_interval, self.peer_timeout, self.peer_max_backoff) <= 0:
-            raise SettingsError("peer_poll_interval, peer_timeout, peer_max_backoff must be > 0")
+        peer_times = (
+            self.peer_poll_interval,
+            self.peer_timeout,
+            self.peer_max_backoff,
+            self.peer_round_timeout,
+        )
+        if min(peer_times) <= 0:
+            raise SettingsError(
+                "peer_poll_interval, peer_timeout, peer_max_backoff, peer_round_timeout must be > 0"
+            )
         if self.admin_token is not None and len(self.admin_token) < 16:
             raise SettingsError("admin_token must be at least 16 characters")
         if self.log_format not in LOG_FORMATS:
@@ -256,6 +266,12 @@ def _is_web_origin(text: str) -> bool:
 
 def _parse(name: str, type_name: str, raw: str) -> object:
     """Convert one environment variable to its field's type (the annotation is a string)."""
+    if type_name.startswith("bool"):
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not true or false")
     try:
         if type_name.startswith("int"):
             return int(raw)

@@ -105,8 +105,9 @@ def _normalise_host(url: str, host: str) -> str:
     if not host.isascii():
         raise _fail(url, "non-ASCII host: give it in IDNA A-label (xn--) form")
     host = host.lower()
-    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
-    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
+    # a single trailing dot (the fully qualified form) names the same host: removed
+    host = host.removesuffix(".")
+    if not all(_HOST_LABEL.fullmatch(label) for label in host.split(".")):
         raise _fail(url, "host is not a valid host name")
     return host
 

@@ -5,7 +5,8 @@ character ``#``) names one peer::
 
     URL VKEY [WITNESS_VKEY]
 
-``URL`` is the peer's base URL (http or https, its C2SP tlog-tiles prefix), ``VKEY`` the C2SP
+``URL`` is the peer's base URL (https, or http where the operator allows it with
+``peer_allow_http``: :func:`require_https`; its C2SP tlog-tiles prefix), ``VKEY`` the C2SP
 verifier key of its checkpoints (type ``0x01``); the key's name is the peer's log origin.
 ``WITNESS_VKEY``, optional, is the peer's cosignature/v1 key; without it the node learns it
 from the peer's ``/.well-known/consent-registry`` on first contact and pins it.
@@ -22,7 +23,7 @@ from registry.core.errors import KeyFormatError
 from registry.core.note import ALG_COSIGNATURE_V1, ALG_ED25519, NoteVerifier
 from registry.federation.errors import PeerConfigError
 
-__all__ = ["PeerSpec", "load_peers_file", "parse_peer", "parse_peers"]
+__all__ = ["PeerSpec", "load_peers_file", "parse_peer", "parse_peers", "require_https"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,23 @@ def _check_url(url: str) -> str:
     if parts.query or parts.fragment:
         raise PeerConfigError(f"peer URL must not have a query or fragment: {url!r}")
     return url.rstrip("/")
+
+
+def require_https(peers: Iterable[PeerSpec], *, allow_http: bool) -> None:
+    """Refuse plain ``http://`` peers unless ``allow_http`` (spec §7.1: anyone on the path of
+    a plain http connection could serve a gzip bomb or stall the mirror).
+
+    Raises:
+        PeerConfigError: a peer URL is plain http and http is not allowed.
+    """
+    if allow_http:
+        return
+    for peer in peers:
+        if peer.url.lower().startswith("http://"):
+            raise PeerConfigError(
+                f"peer URL {peer.url} is plain http: use https, or allow http between trusted "
+                "nodes with --peer-allow-http (REGISTRY_PEER_ALLOW_HTTP=1)"
+            )
 
 
 def _verifier(vkey: str, alg: int, what: str) -> NoteVerifier:

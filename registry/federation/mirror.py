@@ -59,6 +59,10 @@ _log = logging.getLogger("registry.federation.mirror")
 CHUNK_BUNDLES: Final = 32
 """Entry bundles fetched, verified and written per chunk of a large backfill (8192 entries)."""
 
+MAX_PEER_LOG_SIZE: Final = 1 << 40
+"""Largest tree size a peer's checkpoint may claim (spec §7.3.1): beyond any real log, so a
+checkpoint claiming 2^63 entries is refused before anything is fetched."""
+
 MIN_INTERVAL: Final = 0.05
 """Shortest pause between two rounds, however often the mirror is poked."""
 
@@ -118,6 +122,7 @@ class PeerMirror:
         *,
         poll_interval: float = 5.0,
         max_backoff: float = 60.0,
+        round_timeout: float = 900.0,
         clock: Callable[[], float] = time.time,
         on_commit: Callable[[str], None] = lambda _origin: None,
     ) -> None:
@@ -126,6 +131,7 @@ class PeerMirror:
         self.client = client
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
+        self.round_timeout = round_timeout
         self.clock = clock
         self.on_commit = on_commit
         self.failures = 0
@@ -174,8 +180,12 @@ class PeerMirror:
         error: str | None = None
         self.last_seen = None
         try:
-            await self.sync_once()
+            async with asyncio.timeout(self.round_timeout):  # spec §7.3.1: bounded in time
+                await self.sync_once()
             self.failures = 0
+        except TimeoutError:
+            error = f"round abandoned after {self.round_timeout:g} s (peer_round_timeout)"
+            self.failures += 1
         except EquivocationError as exc:
             self.flagged = True
             error = str(exc)
@@ -213,6 +223,11 @@ class PeerMirror:
         except ProtocolError as exc:
             raise PeerMisbehavingError(f"checkpoint does not verify: {exc}") from exc
         seen = KnownCheckpoint(signed.checkpoint, note)
+        if seen.size > MAX_PEER_LOG_SIZE:
+            raise PeerMisbehavingError(
+                f"checkpoint claims {seen.size} entries, more than the {MAX_PEER_LOG_SIZE} a "
+                "mirrored log may have"
+            )
         self.last_seen = seen.size
         head = await self.store.init_mirror(self.origin, EMPTY_ROOT)
         try:

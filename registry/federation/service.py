@@ -34,7 +34,7 @@ from registry.core.note import (
 from registry.core.proof import build_receipt, parse_receipt
 from registry.core.tiles import TileCoord
 from registry.federation.client import PeerClient
-from registry.federation.config import PeerSpec, load_peers_file
+from registry.federation.config import PeerSpec, load_peers_file, require_https
 from registry.federation.errors import PeerConfigError
 from registry.federation.keys import derive_witness_signer
 from registry.federation.leader import LeaderLock, lock_path
@@ -153,6 +153,7 @@ class Federation:
         peers = None
         if settings.peers_file is not None:
             peers = load_peers_file(settings.peers_file, own_origin=log.origin)
+            require_https(peers, allow_http=settings.peer_allow_http)
         engine = create_engine(settings.resolved_database_url())
         try:
             federation = cls(
@@ -235,20 +236,27 @@ class Federation:
         witness = NoteVerifier.from_vkey(row.witness_vkey) if row.witness_vkey else None
         spec = PeerSpec(row.url, NoteVerifier.from_vkey(row.vkey), witness)
         timeout = self.settings.peer_timeout
-        client = PeerClient(spec.url, timeout=timeout, concurrency=self.settings.peer_concurrency)
+        allow_http = self.settings.peer_allow_http
+        client = PeerClient(
+            spec.url,
+            timeout=timeout,
+            concurrency=self.settings.peer_concurrency,
+            allow_http=allow_http,
+        )
         mirror = PeerMirror(
             spec,
             self.store,
             client,
             poll_interval=self.settings.peer_poll_interval,
             max_backoff=self.settings.peer_max_backoff,
+            round_timeout=self.settings.peer_round_timeout,
             clock=self.clock,
             on_commit=self.on_mirror_commit,
         )
         self.mirrors[row.origin] = mirror
         self._specs[row.origin] = row
         self._tasks[row.origin] = asyncio.create_task(mirror.run(), name=f"mirror {row.origin}")
-        push_client = PeerClient(spec.url, timeout=timeout, concurrency=2)
+        push_client = PeerClient(spec.url, timeout=timeout, concurrency=2, allow_http=allow_http)
         self.pusher.targets[row.origin] = PushTarget(spec, push_client, witness)
         self.pusher.poke()
 
@@ -284,10 +292,12 @@ class Federation:
         """Add (or update) a peer at run time (admin API, spec §7.2.2).
 
         Raises:
-            PeerConfigError: the peer's origin is our own.
+            PeerConfigError: the peer's origin is our own, or its URL is plain http and the
+                operator did not allow it.
         """
         if peer.origin == self.log.origin:
             raise PeerConfigError(f"{peer.origin} is this node's own origin")
+        require_https([peer], allow_http=self.settings.peer_allow_http)
         await self.store.put_peer(_row(peer, "admin"))
         self._reconcile.set()
 

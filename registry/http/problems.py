@@ -87,15 +87,23 @@ def retry_after_header(seconds: float) -> dict[str, str]:
 class ProblemError(HTTPException):
     """Raised by handlers to answer a problem with a given slug, detail and headers."""
 
-    def __init__(self, slug: str, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        slug: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        status: int | None = None,
+    ) -> None:
         self.slug = slug
-        status = PROBLEM_TYPES.get(slug, (500, ""))[0]
+        status = status or PROBLEM_TYPES.get(slug, (500, ""))[0]
         super().__init__(detail=detail, status_code=status, headers=headers)
 
 
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if isinstance(exc, ProblemError):
-        return problem_response(make_problem(exc.slug, exc.detail), exc.headers)
+        problem = make_problem(exc.slug, exc.detail, status=exc.status_code)
+        return problem_response(problem, exc.headers)
     errors: tuple[dict[str, Any], ...] | None = None
     if isinstance(exc.__cause__, SerializationException):
         # Litestar wraps a request body that does not decode (malformed JSON, invalid UTF-8)
@@ -132,6 +140,15 @@ def _on_bad_text(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Re
     return problem_response(make_problem("bad-encoding", f"the body is not valid UTF-8: {exc}"))
 
 
+def _on_too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    # msgspec raises RecursionError for JSON nested deeper than the interpreter's stack allows
+    # ("... while deserializing an object"): a malformed request (spec §6.10.2), not a bug.
+    if "deserializ" in str(exc):
+        detail = "the body is nested too deeply to decode"
+        return problem_response(make_problem("bad-encoding", detail))
+    return _on_unexpected(request, exc)
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     _log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(make_problem("internal-error", "the node failed to answer"))
@@ -160,6 +177,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         ProtocolError: _on_protocol_error,
         ServiceError: _on_service_error,
         UnicodeDecodeError: _on_bad_text,
+        RecursionError: _on_too_deep,
         Overloaded: on_overloaded,
         BatchError: on_unavailable,
         LogClosedError: on_unavailable,

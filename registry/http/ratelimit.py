@@ -10,12 +10,18 @@ Behind a reverse proxy every request comes from the proxy's address. When that a
 of the configured trusted proxies (``--trusted-proxies``), the client is the right-most address
 of ``X-Forwarded-For`` that is not itself a trusted proxy (the left-most entries are whatever
 the client chose to send, so they are never believed).
+
+An IPv6 client is keyed by its /64 (spec §6.10.3): one subscriber usually gets a whole /64, and
+rotating addresses inside it must not buy a fresh budget. Buckets are kept least recently used
+first; beyond :data:`MAX_CLIENTS` keys the least recently used one is forgotten (a forgotten
+client starts again with a full bucket, which is what an idle one would have anyway).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -25,31 +31,62 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from registry.http.problems import PROBLEM_CONTENT_TYPE, make_problem, retry_after_header
 
-__all__ = ["RateLimiter", "TokenBuckets", "TrustedProxies"]
+__all__ = ["MAX_CLIENTS", "RateLimiter", "TokenBuckets", "TrustedProxies", "client_key"]
 
 EXEMPT_PATHS: Final = frozenset({"/healthz", "/readyz"})
-_MAX_CLIENTS: Final = 100_000  # forget idle buckets beyond this many addresses
+MAX_CLIENTS: Final = 100_000
+"""Buckets kept per worker; beyond this many clients the least recently seen is forgotten."""
+IPV6_PREFIX: Final = 64
+
+
+def client_key(address: str) -> str:
+    """The rate-limit key of a client address: an IPv4 address as is, an IPv6 address as its
+    /64 network (an IPv4-mapped IPv6 address as its IPv4 address); anything else as is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False))
+    return address
 
 
 class TokenBuckets:
     """Token buckets keyed by client: ``take(key)`` spends one token or says how long to wait."""
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = MAX_CLIENTS,
+    ) -> None:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
+        self.max_clients = max_clients
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
+        # key -> (tokens, last refill), least recently used first
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._buckets
 
     def take(self, key: str) -> float:
         """Spend a token of ``key``; return 0.0 if allowed, else the seconds until one is due."""
         now = self._clock()
-        tokens, last = self._buckets.get(key, (self.capacity, now))
+        found = self._buckets.pop(key, None)
+        tokens, last = found if found is not None else (self.capacity, now)
         tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        if found is None and len(self._buckets) >= self.max_clients:
+            self._buckets.popitem(last=False)  # forget the least recently used client
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
-        if len(self._buckets) >= _MAX_CLIENTS and key not in self._buckets:
-            self._buckets.clear()  # crude bound on memory; a full bucket is the default anyway
         self._buckets[key] = (tokens - 1.0, now)
         return 0.0
 
@@ -101,7 +138,7 @@ class RateLimiter:
         if scope["type"] != ScopeType.HTTP or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(self.proxies.client(scope))
+        wait = self.buckets.take(client_key(self.proxies.client(scope)))
         if wait <= 0.0:
             await self.app(scope, receive, send)
             return

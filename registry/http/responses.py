@@ -9,13 +9,24 @@ problems.Problem`. Litestar documents only the success response of a handler (an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
+import msgspec
+from litestar import Response
+from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 
 from registry.http.problems import PROBLEM_CONTENT_TYPE, Problem
 
-__all__ = ["COMMON_PROBLEMS", "problem_responses", "text_response"]
+__all__ = [
+    "COMMON_PROBLEMS",
+    "encode_items",
+    "json_object",
+    "json_response",
+    "problem_responses",
+    "text_response",
+]
 
 COMMON_PROBLEMS: Final = (429, 500, 503)
 """Statuses any rate-limited route can answer: 429 ``rate-limited`` (§6.10.3), 500
@@ -57,3 +68,37 @@ def text_response(media_type: str, description: str) -> ResponseSpec:
     return ResponseSpec(
         data_container=str, media_type=media_type, description=description, generate_examples=False
     )
+
+
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+def encode_items(items: Sequence[msgspec.Struct]) -> bytes:
+    """``items`` encoded as the inside of a JSON array (without its brackets).
+
+    Large answers (spec §6.1.4) are encoded slice by slice with the event loop free between
+    slices, rather than in one call that would hold it for the whole answer."""
+    return _ENCODER.encode(items)[1:-1]
+
+
+def json_object(members: dict[str, list[bytes]]) -> bytes:
+    """A JSON object whose members are arrays given as slices from :func:`encode_items`."""
+    out = [b"{"]
+    for position, (name, parts) in enumerate(members.items()):
+        out += [b"," if position else b"", _ENCODER.encode(name), b":["]
+        out += [b",".join(part for part in parts if part), b"]"]
+    out.append(b"}")
+    return b"".join(out)
+
+
+def json_response(body: bytes, headers: dict[str, str] | None = None) -> Response[bytes]:
+    """An ``application/json`` answer of already encoded bytes."""
+    return Response(content=body, media_type=MediaType.JSON, headers=headers)
+
+
+def json_success(model: type[msgspec.Struct], description: str) -> dict[int, ResponseSpec]:
+    """The ``responses=`` entry documenting a handler's 200 answer of encoded bytes as
+    ``model`` (the handler itself returns bytes)."""
+    return {
+        200: ResponseSpec(data_container=model, description=description, generate_examples=False)
+    }

@@ -6,11 +6,16 @@ reports the work's current resolution and claims, exactly like ``/v1/works/sha25
 and hits whose work has no current claim (withdrawn everywhere) are dropped. A work indexed
 several times (declared by several creators, or twice by one) answers once, at its smallest
 distance.
+
+Answers are bounded (spec §6.8.3, §6.1.4): each query lists its :data:`MAX_NEAR_MATCHES`
+nearest works (``more_matches`` counts the others, whose preferences still count in the query's
+combined ``prefs``), and each match at most :data:`MAX_MATCH_CLAIMS` claims (``claims_total``
+counts them all; ``GET /v1/works/sha256/{sha256}`` pages through them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from registry.core.prefs import combine
 from registry.core.state import Resolution
@@ -18,6 +23,8 @@ from registry.index import LogIndex
 from registry.nearindex import NearHit
 from registry.services.queries import claim_views, declaration_ids
 from registry.wire import (
+    MAX_MATCH_CLAIMS,
+    MAX_NEAR_MATCHES,
     ClaimView,
     IsccMatch,
     IsccResponse,
@@ -30,13 +37,19 @@ from registry.wire import (
 __all__ = ["iscc_response", "pdq_response"]
 
 
+_Match = tuple[NearHit, Resolution, list[str], list[ClaimView], int | None]
+
+
 def _matches(
     index: LogIndex, hits: Sequence[NearHit]
-) -> list[tuple[NearHit, Resolution, list[str], list[ClaimView]]]:
-    """The hits whose work has a current claim, one per work at its smallest distance."""
+) -> tuple[list[_Match], dict[str, str], int | None]:
+    """The :data:`MAX_NEAR_MATCHES` nearest hits whose work has a current claim (one per work,
+    at its smallest distance, with at most :data:`MAX_MATCH_CLAIMS` claims and their number
+    when cut), the preferences combined over every such work, and how many were not listed."""
     state = index.state
     seen: set[str] = set()
-    found: list[tuple[NearHit, Resolution, list[str], list[ClaimView]]] = []
+    found: list[_Match] = []
+    every: list[Mapping[str, str]] = []
     for hit in hits:  # sorted by distance: the first hit of a work is its nearest
         if hit.sha256 in seen:
             continue
@@ -44,9 +57,16 @@ def _matches(
         resolution = state.resolve_sha256(hit.sha256)
         if not resolution.claims:
             continue
-        claims = claim_views(resolution.claims, index.flagged)
-        found.append((hit, resolution, declaration_ids(resolution.claims), claims))
-    return found
+        every.append(resolution.prefs)
+        if len(found) == MAX_NEAR_MATCHES:
+            continue  # counted in more_matches; its preferences still count
+        listed = resolution.claims[:MAX_MATCH_CLAIMS]
+        total = len(resolution.claims)
+        claims = claim_views(listed, index.flagged)
+        cut = total if total > len(listed) else None
+        found.append((hit, resolution, declaration_ids(listed), claims, cut))
+    prefs = combine(every)  # spec §3.2: any disallow wins, listed or not
+    return found, prefs, (len(every) - len(found)) or None
 
 
 def pdq_response(
@@ -55,6 +75,7 @@ def pdq_response(
     """One :class:`PdqResult` per queried PDQ hash, in request order."""
     results: list[PdqResult] = []
     for query, query_hits in zip(queries, hits, strict=True):
+        found, prefs, more = _matches(index, query_hits)
         matches = [
             PdqMatch(
                 sha256=hit.sha256,
@@ -63,11 +84,11 @@ def pdq_response(
                 prefs=dict(resolution.prefs),
                 declarations=declarations,
                 claims=claims,
+                claims_total=total,
             )
-            for hit, resolution, declarations, claims in _matches(index, query_hits)
+            for hit, resolution, declarations, claims, total in found
         ]
-        prefs = combine(m.prefs for m in matches)  # spec §3.2: any disallow wins
-        results.append(PdqResult(pdq=query, prefs=prefs, matches=matches))
+        results.append(PdqResult(pdq=query, prefs=prefs, matches=matches, more_matches=more))
     return PdqResponse(results=results)
 
 
@@ -77,6 +98,7 @@ def iscc_response(
     """One :class:`IsccResult` per queried ISCC code, in request order."""
     results: list[IsccResult] = []
     for query, query_hits in zip(queries, hits, strict=True):
+        found, prefs, more = _matches(index, query_hits)
         matches = [
             IsccMatch(
                 sha256=hit.sha256,
@@ -85,9 +107,9 @@ def iscc_response(
                 prefs=dict(resolution.prefs),
                 declarations=declarations,
                 claims=claims,
+                claims_total=total,
             )
-            for hit, resolution, declarations, claims in _matches(index, query_hits)
+            for hit, resolution, declarations, claims, total in found
         ]
-        prefs = combine(m.prefs for m in matches)  # spec §3.2: any disallow wins
-        results.append(IsccResult(iscc=query, prefs=prefs, matches=matches))
+        results.append(IsccResult(iscc=query, prefs=prefs, matches=matches, more_matches=more))
     return IsccResponse(results=results)

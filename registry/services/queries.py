@@ -8,7 +8,8 @@ wins).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from registry.core.errors import ProtocolError
@@ -18,6 +19,8 @@ from registry.core.state import Claim, Resolution
 from registry.core.urls import normalize_url
 from registry.index import LogIndex
 from registry.wire import (
+    DEFAULT_CLAIMS_PAGE,
+    MAX_CHECK_DECLARATIONS,
     CheckItem,
     CheckRequest,
     CheckResponse,
@@ -30,16 +33,31 @@ from registry.wire import (
 )
 
 __all__ = [
+    "Page",
     "check",
     "claim_views",
     "creator_answer",
     "declaration_ids",
+    "spawning_items",
     "spawning_query",
     "work_by_sha256",
     "work_by_url",
 ]
 
 TRAIN_AI: Final = "train-ai"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which part of a long list an answer shows (spec §6.1.4): ``limit`` items from ``offset``."""
+
+    offset: int = 0
+    limit: int = DEFAULT_CLAIMS_PAGE
+
+    def cut(self, total: int) -> tuple[slice, int | None]:
+        """The slice of a list of ``total`` items to show, and where the next page starts."""
+        stop = min(total, self.offset + self.limit)
+        return slice(self.offset, stop), (stop if stop < total else None)
 
 
 def _claim_view(claim: Claim, flagged: frozenset[str]) -> ClaimView:
@@ -76,42 +94,51 @@ def declaration_ids(claims: Iterable[Claim]) -> list[str]:
 def _answer(
     resolution: Resolution,
     flagged: frozenset[str],
+    page: Page,
     *,
     sha256: str | None = None,
     url: str | None = None,
 ) -> WorkAnswer:
+    total = len(resolution.claims)
+    shown, next_offset = page.cut(total)
+    claims = resolution.claims[shown]
     return WorkAnswer(
         sha256=sha256,
         url=url,
-        prefs=dict(resolution.prefs),
+        prefs=dict(resolution.prefs),  # spec §3.5.4: over every claim, not only the page
         content_usage=format_content_usage(resolution.prefs),
-        claims=[_claim_view(c, flagged) for c in resolution.claims],
-        declarations=_declarations(resolution.claims),
+        claims=[_claim_view(c, flagged) for c in claims],
+        declarations=_declarations(claims),
+        claims_total=total,
+        next_offset=next_offset,
     )
 
 
-def work_by_sha256(index: LogIndex, sha256: str) -> WorkAnswer:
-    """Every claim about the work with this SHA-256 (lowercase hex; others match nothing)."""
-    return _answer(index.state.resolve_sha256(sha256), index.flagged, sha256=sha256)
+def work_by_sha256(index: LogIndex, sha256: str, page: Page = Page()) -> WorkAnswer:
+    """A page of the claims about the work with this SHA-256 (64 lowercase hex digits)."""
+    return _answer(index.state.resolve_sha256(sha256), index.flagged, page, sha256=sha256)
 
 
-def work_by_url(index: LogIndex, url: str) -> WorkAnswer:
-    """Every claim about works published at ``url``, after normalisation (spec §2.5).
+def work_by_url(index: LogIndex, url: str, page: Page = Page()) -> WorkAnswer:
+    """A page of the claims about works published at ``url``, after normalisation (§2.5).
 
     Raises:
         RecordError: the URL is not an http(s) URL that normalises.
     """
     normalized = normalize_url(url)
-    return _answer(index.state.resolve_url(normalized), index.flagged, url=normalized)
+    return _answer(index.state.resolve_url(normalized), index.flagged, page, url=normalized)
 
 
-def creator_answer(index: LogIndex, did: str) -> CreatorAnswer:
-    """The creator's declarations, oldest first, each current, overridden or superseded.
+def creator_answer(index: LogIndex, did: str, page: Page = Page()) -> CreatorAnswer:
+    """A page of the creator's declarations, oldest first, each current, overridden or
+    superseded.
 
     Raises:
         KeyFormatError: ``did`` is not an Ed25519 did:key.
     """
     PublicKey.from_did(did)
+    declarations = index.state.by_creator(did)
+    shown, next_offset = page.cut(len(declarations))
     views = [
         CreatorDeclarationView(
             id=d.declaration_id,
@@ -124,10 +151,16 @@ def creator_answer(index: LogIndex, did: str) -> CreatorAnswer:
             superseded_by=list(d.superseded_by),
             origins=list(d.origins),
         )
-        for d in index.state.by_creator(did)
+        for d in declarations[shown]
     ]
     verified = did in index.state.verified_creators
-    return CreatorAnswer(creator=did, verified=verified, declarations=views)
+    return CreatorAnswer(
+        creator=did,
+        verified=verified,
+        declarations=views,
+        declarations_total=len(declarations),
+        next_offset=next_offset,
+    )
 
 
 def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
@@ -138,16 +171,12 @@ def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
     distinct resolution is turned into wire form once per request.
     """
     state = index.state
-    seen: dict[int, tuple[dict[str, str], list[str]] | None] = {}
+    seen: dict[int, _Parts | None] = {}
 
-    def parts(resolution: Resolution) -> tuple[dict[str, str], list[str]] | None:
+    def parts(resolution: Resolution) -> _Parts | None:
         key = id(resolution)
         if key not in seen:
-            seen[key] = (
-                (dict(resolution.prefs), _declarations(resolution.claims))
-                if resolution.claims
-                else None
-            )
+            seen[key] = _check_parts(resolution) if resolution.claims else None
         return seen[key]
 
     hashes = []
@@ -158,7 +187,14 @@ def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
         if found is None:
             hashes.append(CheckItem(sha256=sha256))
         else:
-            hashes.append(CheckItem(sha256=sha256, prefs=found[0], declarations=found[1]))
+            hashes.append(
+                CheckItem(
+                    sha256=sha256,
+                    prefs=found[0],
+                    declarations=found[1],
+                    declarations_total=found[2],
+                )
+            )
     urls = []
     for url in request.urls:
         try:
@@ -169,8 +205,24 @@ def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
         if found is None:
             urls.append(CheckItem(url=url))
         else:
-            urls.append(CheckItem(url=url, prefs=found[0], declarations=found[1]))
+            urls.append(
+                CheckItem(
+                    url=url, prefs=found[0], declarations=found[1], declarations_total=found[2]
+                )
+            )
     return CheckResponse(sha256s=hashes, urls=urls)
+
+
+_Parts = tuple[dict[str, str], list[str], int | None]
+
+
+def _check_parts(resolution: Resolution) -> _Parts:
+    """An item's preferences, at most :data:`MAX_CHECK_DECLARATIONS` declaration ids and, when
+    there are more, their number (spec §6.8.1: bounded answers)."""
+    ids = _declarations(resolution.claims)
+    if len(ids) <= MAX_CHECK_DECLARATIONS:
+        return dict(resolution.prefs), ids, None
+    return dict(resolution.prefs), ids[:MAX_CHECK_DECLARATIONS], len(ids)
 
 
 def spawning_query(index: LogIndex, body: str) -> SpawningResponse:
@@ -181,12 +233,17 @@ def spawning_query(index: LogIndex, body: str) -> SpawningResponse:
     URLs by position stay aligned; a final newline does not start a line. URLs that do not
     normalise are neither opted out nor in.
     """
+    return SpawningResponse(urls=spawning_items(index, body.splitlines()))
+
+
+def spawning_items(index: LogIndex, lines: Sequence[str]) -> list[SpawningItem]:
+    """The answers to lines of a Spawning query, in order (see :func:`spawning_query`)."""
     items = []
-    for line in body.splitlines():
+    for line in lines:
         url = line.strip()
         try:
             value = index.state.resolve_url(normalize_url(url)).prefs.get(TRAIN_AI)
         except ProtocolError:
             value = None
         items.append(SpawningItem(url=url, opt_out=value == "n", opt_in=value == "y"))
-    return SpawningResponse(urls=items)
+    return items

@@ -6,9 +6,14 @@ needs only msgspec and :mod:`registry.core` (no web framework, no database), lik
 """
 
 from registry.wire.messages import (
+    DEFAULT_CLAIMS_PAGE,
     ISCC_MATCH_DISTANCE,
+    MAX_CHECK_DECLARATIONS,
     MAX_CHECK_URL_LENGTH,
+    MAX_CLAIMS_PAGE,
+    MAX_MATCH_CLAIMS,
     MAX_NEAR_BATCH,
+    MAX_NEAR_MATCHES,
     PDQ_MATCH_DISTANCE,
     PROTOCOL_VERSION,
     TRAIN_AI,
@@ -53,9 +58,14 @@ from registry.wire.problems import (
 )
 
 __all__ = [
+    "DEFAULT_CLAIMS_PAGE",
     "ISCC_MATCH_DISTANCE",
+    "MAX_CHECK_DECLARATIONS",
     "MAX_CHECK_URL_LENGTH",
+    "MAX_CLAIMS_PAGE",
+    "MAX_MATCH_CLAIMS",
     "MAX_NEAR_BATCH",
+    "MAX_NEAR_MATCHES",
     "PDQ_MATCH_DISTANCE",
     "PROBLEM_TYPES",
     "PROTOCOL_VERSION",

@@ -20,9 +20,14 @@ from msgspec import Meta
 from registry.wire.problems import Problem
 
 __all__ = [
+    "DEFAULT_CLAIMS_PAGE",
     "ISCC_MATCH_DISTANCE",
+    "MAX_CHECK_DECLARATIONS",
     "MAX_CHECK_URL_LENGTH",
+    "MAX_CLAIMS_PAGE",
+    "MAX_MATCH_CLAIMS",
     "MAX_NEAR_BATCH",
+    "MAX_NEAR_MATCHES",
     "PDQ_MATCH_DISTANCE",
     "PROTOCOL_VERSION",
     "TRAIN_AI",
@@ -63,6 +68,19 @@ PROTOCOL_VERSION: Final = 1
 MAX_CHECK_URL_LENGTH: Final = 8192
 MAX_NEAR_BATCH: Final = 1000
 """Query hashes (or codes) per near-duplicate batch (spec §6.8.3)."""
+
+# Bounded answers (spec §6.1.4): however many creators claim a work, an answer lists at most
+# these many items; counts say how many there are, and per-work answers page through them.
+DEFAULT_CLAIMS_PAGE: Final = 100
+"""Claims listed by a per-work answer unless ``limit`` asks otherwise (spec §6.6)."""
+MAX_CLAIMS_PAGE: Final = 1000
+"""Largest ``limit`` of a per-work or per-creator answer (spec §6.6, §6.7)."""
+MAX_CHECK_DECLARATIONS: Final = 16
+"""Declaration ids listed per item of a batch check (spec §6.8.1)."""
+MAX_NEAR_MATCHES: Final = 10
+"""Matches listed per near-duplicate query, nearest first (spec §6.8.3)."""
+MAX_MATCH_CLAIMS: Final = 4
+"""Claims listed per near-duplicate match (spec §6.8.3)."""
 PDQ_MATCH_DISTANCE: Final = 31
 """Default Hamming distance up to which two PDQ hashes are the same image (spec §6.8.3)."""
 ISCC_MATCH_DISTANCE: Final = 12
@@ -151,7 +169,13 @@ class ClaimView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A work's resolved preferences, every claim behind them and their declarations."""
+    """A work's resolved preferences, a page of the claims behind them and their declarations.
+
+    ``prefs`` are resolved over every claim; ``claims`` lists at most ``limit`` of the
+    ``claims_total`` claims from ``offset`` on (sorted by creator DID), ``declarations`` the
+    declarations of the listed claims; ``next_offset`` is where the next page starts, absent
+    on the last one (spec §6.6).
+    """
 
     sha256: str | None = None
     url: str | None = None
@@ -159,6 +183,8 @@ class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     content_usage: str
     claims: list[ClaimView]
     declarations: list[str]
+    claims_total: int | None = None
+    next_offset: int | None = None
 
     def reserved(self, category: str = TRAIN_AI) -> bool:
         """True if some current claim disallows ``category`` (spec §3.5.4)."""
@@ -179,12 +205,16 @@ class CreatorDeclarationView(msgspec.Struct, frozen=True, kw_only=True):
     origins: list[str] = msgspec.field(default_factory=list)
 
 
-class CreatorAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """``GET /v1/creators/{did}``: a creator's declarations, oldest first, each with its status."""
+class CreatorAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``GET /v1/creators/{did}``: a page of a creator's declarations, oldest first, each with
+    its status; of ``declarations_total``, and ``next_offset`` where the next page starts
+    (spec §6.7)."""
 
     creator: str
     verified: bool
     declarations: list[CreatorDeclarationView]
+    declarations_total: int | None = None
+    next_offset: int | None = None
 
 
 class CheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -202,6 +232,8 @@ class CheckItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     prefs: dict[str, str] = msgspec.field(default_factory=dict)
     declarations: list[str] = msgspec.field(default_factory=list)
     error: str | None = None
+    declarations_total: int | None = None
+    """Present when more than :data:`MAX_CHECK_DECLARATIONS` declarations are behind the item."""
 
 
 class CheckResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -300,15 +332,17 @@ class IsccCheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     max_distance: Annotated[int, Meta(ge=0, le=32)] = ISCC_MATCH_DISTANCE
 
 
-class NearMatch(msgspec.Struct, frozen=True, kw_only=True):
+class NearMatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A declared work within the asked distance of a near-duplicate query (spec §6.8.3 item
-    4): its SHA-256, the distance, and its resolution as ``/v1/works/sha256`` answers it."""
+    4): its SHA-256, the distance, and its resolution as ``/v1/works/sha256`` answers it, with
+    at most :data:`MAX_MATCH_CLAIMS` claims (and ``claims_total`` when there are more)."""
 
     sha256: str
     distance: int
     prefs: dict[str, str]
     declarations: list[str]
     claims: list[ClaimView]
+    claims_total: int | None = None
 
 
 class PdqMatch(NearMatch, frozen=True, kw_only=True):
@@ -324,10 +358,13 @@ class IsccMatch(NearMatch, frozen=True, kw_only=True):
     iscc: str
 
 
-class NearResult(msgspec.Struct, frozen=True, kw_only=True):
-    """The near-duplicates of one query: their combined preferences (§3.2: any disallow wins)."""
+class NearResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The near-duplicates of one query: their combined preferences (§3.2: any disallow wins),
+    over every matching work; ``more_matches`` counts the works not listed beyond the
+    :data:`MAX_NEAR_MATCHES` nearest (spec §6.8.3)."""
 
     prefs: dict[str, str]
+    more_matches: int | None = None
 
     def reserved(self, category: str = TRAIN_AI) -> bool:
         """True if a near-duplicate's claims disallow ``category``."""

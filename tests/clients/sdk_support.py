@@ -154,6 +154,7 @@ def start_registry(
     """Start ``registry serve`` on a free port; return the process and its base URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "CONSENT_"))}
+    env["REGISTRY_PEER_ALLOW_HTTP"] = "1"  # peers on loopback speak plain http
     process = subprocess.Popen(
         [
             REGISTRY,

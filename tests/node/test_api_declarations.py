@@ -88,14 +88,14 @@ async def test_get_declaration_returns_record_index_and_fresh_proof(
     assert parse_receipt(view["receipt"]).checkpoint_note == view["checkpoint"].encode()
 
 
-async def test_unknown_or_malformed_declaration_id_is_a_404_problem(
+async def test_unknown_declaration_is_a_404_malformed_id_a_400(
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_node(make_settings(database_url, tmp_path)) as client:
         missing = await client.get(f"/v1/declarations/{'0' * 64}")
         malformed = await client.get("/v1/declarations/XYZ")
     assert_problem(missing, 404, "not-found")
-    assert_problem(malformed, 404, "not-found")
+    assert_problem(malformed, 400, "bad-request")
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,7 @@ async def test_unknown_work_and_bad_identifiers(database_url: str, tmp_path: Pat
     assert unknown.json()["declarations"] == []
     assert_problem(bad_url, 422, "bad-record")
     assert_problem(no_url, 400, "validation-error")
-    assert_problem(bad_did, 422, "bad-key")
+    assert_problem(bad_did, 400, "bad-key")
     assert empty_creator.json()["declarations"] == []
 
 

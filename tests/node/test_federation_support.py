@@ -91,7 +91,10 @@ class NodeProcess:
     def start(self, *, wait: bool = True) -> None:
         """Start the process (and wait until ``/readyz`` answers 200)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-        env.update({"REGISTRY_SIGNING_KEY": self.keys.skey, **self.env})
+        # peers on loopback speak plain http, which the operator must allow (spec §7.1)
+        env.update(
+            {"REGISTRY_SIGNING_KEY": self.keys.skey, "REGISTRY_PEER_ALLOW_HTTP": "1", **self.env}
+        )
         self.process = subprocess.Popen(
             [
                 REGISTRY,
@@ -215,12 +218,15 @@ class FakePeer:
     """A loopback HTTP server serving a :class:`ServedLog`, replaceable at any time.
 
     ``hang``: every request waits (until the server stops) without answering.
+    ``hostile``: path (with its leading slash) -> a function answering that request itself
+    through the request handler (a gzip bomb, a drip, a redirect...).
     """
 
     def __init__(self, signer: NoteSigner, served: ServedLog) -> None:
         self.signer = signer
         self.served = served
         self.hang = False
+        self.hostile: dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]] = {}
         self.requests: list[str] = []
         self._stop = threading.Event()
         peer = self
@@ -230,6 +236,10 @@ class FakePeer:
                 peer.requests.append(self.path)
                 if peer.hang:
                     peer._stop.wait(60)
+                    return
+                answer = peer.hostile.get(self.path)
+                if answer is not None:
+                    answer(self)
                     return
                 data = peer.served.files.get(self.path.lstrip("/"))
                 if data is None:

@@ -259,10 +259,13 @@ def pdq_query_hashes_of_file(fp: Fingerprint) -> tuple[list[str], list[str]]:
     """
     if fp.pdq is None:
         raise ValueError(f"{fp.path} has no PDQ hash")
-    image = _open_image(fp.path)
-    if image is None:
+    try:
+        decoded = decode_image(fp.path, name=str(fp.path))
+    except InputError:
+        decoded = None
+    if decoded is None:
         return [fp.pdq], []
-    with image:
+    with decoded[0] as image:
         whole, cuts = pdq_query_hashes(image)
     return list(dict.fromkeys([fp.pdq, *whole])), cuts
 

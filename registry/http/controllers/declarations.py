@@ -65,7 +65,7 @@ async def post_batch_alias(body: RawBody, node: NamedDependency[Node]) -> BatchR
     "/v1/declarations/{declaration_id:str}",
     tags=["declarations"],
     summary="Get a declaration",
-    responses=problem_responses(404),
+    responses=problem_responses(400, 404),
 )
 async def get_declaration(
     declaration_id: FromPath[str], node: NamedDependency[Node]
@@ -75,7 +75,7 @@ async def get_declaration(
     mirrored peer log is served from the mirror, with a proof against the peer's checkpoint
     (spec §7.7.2); ``origins`` lists every log known to hold it."""
     if not _ID.fullmatch(declaration_id):
-        raise ProblemError("not-found", "a declaration id is 64 lowercase hex digits")
+        raise ProblemError("bad-request", "a declaration id is 64 lowercase hex digits")
     federation = node.federation
     mirrored_origins = await federation.origins_of(declaration_id)
     found = await node.log.find(declaration_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Final, cast
 
 from litestar import Response, delete, get, post
 from litestar.connection import ASGIConnection
@@ -33,6 +33,12 @@ from registry.wire import EvidenceView, PeerRequest, PeerView
 __all__ = ["HANDLERS"]
 
 _log = logging.getLogger("registry.admin")
+
+ADMIN_MAX_BODY: Final = 16 * 1024
+"""Largest admin request body (spec §7.2.2): a URL and two keys; checked after the token."""
+WITNESS_MAX_BODY: Final = 64 * 1024
+"""Largest ``add-checkpoint`` body (spec §7.5): an old size, at most 63 proof hashes and a
+checkpoint with its signatures."""
 
 _WITNESS_PROBLEMS = {
     400: "bad-request",
@@ -135,6 +141,7 @@ def require_operator(
     status_code=201,
     responses=problem_responses(400, 401, 403, 413, 415, 422),
     guards=[require_operator],
+    request_max_body_size=ADMIN_MAX_BODY,
 )
 async def add_peer(data: JSONBody[PeerRequest], node: NamedDependency[Node]) -> PeerView:
     """Add a peer (its base URL and verifier key; optionally its witness key). The mirror
@@ -173,6 +180,7 @@ async def remove_peer(origin: FromPath[str], node: NamedDependency[Node]) -> Non
         **problem_responses(400, 403, 404, 413, 422),
         409: text_response(SIZE_CONTENT_TYPE, "the witness's latest cosigned size differs"),
     },
+    request_max_body_size=WITNESS_MAX_BODY,
 )
 async def add_checkpoint(body: RawBody, node: NamedDependency[Node]) -> Response[bytes]:
     """Cosign a peer's checkpoint after checking its signature and its consistency with the

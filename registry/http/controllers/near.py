@@ -7,7 +7,9 @@ every declared work within ``max_distance`` bits, with its current resolution an
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Final, Literal
 
 from litestar import Response, get, post
 from litestar.di import NamedDependency
@@ -16,8 +18,15 @@ from litestar.types import ControllerRouterHandler
 
 from registry.http.controllers.queries import QUERY_CACHE
 from registry.http.problems import ProblemError
-from registry.http.responses import problem_responses
+from registry.http.responses import (
+    encode_items,
+    json_object,
+    json_response,
+    json_success,
+    problem_responses,
+)
 from registry.http.runtime import Node
+from registry.index import LogIndex
 from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
 from registry.nearindex import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT, NearHit
 from registry.services.near import iscc_response, pdq_response
@@ -31,7 +40,10 @@ from registry.wire import (
     PdqResult,
 )
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "NEAR_SLICE"]
+
+NEAR_SLICE: Final = 50
+"""Queries resolved and encoded between two returns to the event loop (spec §6.1.4)."""
 
 
 async def _search(
@@ -53,18 +65,41 @@ async def _search(
     return hits
 
 
+async def _sliced(
+    node: Node,
+    queries: list[str],
+    hits: list[list[NearHit]],
+    answer: Callable[[LogIndex, list[str], list[list[NearHit]]], PdqResponse | IsccResponse],
+) -> Response[bytes]:
+    """A batch answer, resolved and encoded :data:`NEAR_SLICE` queries at a time with the
+    event loop free between slices (spec §6.1.4)."""
+    parts: list[bytes] = []
+    for start in range(0, len(queries), NEAR_SLICE):
+        stop = start + NEAR_SLICE
+        parts.append(
+            encode_items(answer(node.index, queries[start:stop], hits[start:stop]).results)
+        )
+        await asyncio.sleep(0)  # let /healthz and other clients in
+    return json_response(json_object({"results": parts}))
+
+
 @post(
     "/v1/check/pdq",
     tags=["works"],
     summary="Near-duplicates by PDQ hash",
     status_code=200,
-    responses=problem_responses(400, 413, 415),
+    responses={
+        **problem_responses(400, 413, 415),
+        **json_success(PdqResponse, "one result per query, in request order"),
+    },
 )
-async def check_pdq(data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]) -> PdqResponse:
+async def check_pdq(
+    data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]
+) -> Response[bytes]:
     """Declared works within ``max_distance`` (default 31, at most 64) bits of each of up to
     1,000 PDQ hashes, answered in request order."""
     hits = await _search(node, "pdq", data.hashes, data.max_distance)
-    return pdq_response(node.index, data.hashes, hits)
+    return await _sliced(node, data.hashes, hits, pdq_response)
 
 
 @post(
@@ -72,13 +107,18 @@ async def check_pdq(data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]
     tags=["works"],
     summary="Near-duplicates by ISCC",
     status_code=200,
-    responses=problem_responses(400, 413, 415),
+    responses={
+        **problem_responses(400, 413, 415),
+        **json_success(IsccResponse, "one result per query, in request order"),
+    },
 )
-async def check_iscc(data: JSONBody[IsccCheckRequest], node: NamedDependency[Node]) -> IsccResponse:
+async def check_iscc(
+    data: JSONBody[IsccCheckRequest], node: NamedDependency[Node]
+) -> Response[bytes]:
     """Declared works whose ISCC Content-Code of the same kind is within ``max_distance``
     (default 12, at most 32) bits of each of up to 1,000 codes, in request order."""
     hits = await _search(node, "iscc", data.codes, data.max_distance)
-    return iscc_response(node.index, data.codes, hits)
+    return await _sliced(node, data.codes, hits, iscc_response)
 
 
 @get(

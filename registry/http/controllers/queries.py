@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Annotated, Final
 
 from litestar import Response, get, post
@@ -9,20 +11,30 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
+from registry.core.errors import KeyFormatError
 from registry.http.problems import ProblemError
-from registry.http.responses import problem_responses
+from registry.http.responses import (
+    encode_items,
+    json_object,
+    json_response,
+    json_success,
+    problem_responses,
+)
 from registry.http.runtime import Node
 from registry.services import queries
 from registry.wire import (
+    DEFAULT_CLAIMS_PAGE,
     MAX_CHECK_URL_LENGTH,
+    MAX_CLAIMS_PAGE,
     CheckRequest,
     CheckResponse,
     CreatorAnswer,
+    SpawningItem,
     SpawningResponse,
     WorkAnswer,
 )
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "SLICE", "Limit", "Offset", "sha256_path"]
 
 QUERY_CACHE: Final = "public, max-age=5"
 """Answers change as declarations arrive: allow brief shared caching only."""
@@ -34,6 +46,28 @@ def _work_response(answer: WorkAnswer) -> Response[WorkAnswer]:
     if answer.content_usage:
         headers["Content-Usage"] = answer.content_usage
     return Response(answer, headers=headers)
+
+
+Offset = Annotated[
+    int, QueryParameter(ge=0, le=1 << 31, description="first item of the page (spec §6.1.4)")
+]
+Limit = Annotated[
+    int,
+    QueryParameter(ge=1, le=MAX_CLAIMS_PAGE, description="items per page (spec §6.1.4)"),
+]
+
+SLICE: Final = 1000
+"""Items of a batch answered between two returns to the event loop: a 10,000-item batch never
+holds the loop long enough to delay ``/healthz`` or other clients (spec §6.1.4)."""
+
+_SHA256: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def sha256_path(value: str) -> str:
+    """A SHA-256 path parameter, or a 400 ``bad-request`` (spec §6.6)."""
+    if not _SHA256.fullmatch(value):
+        raise ProblemError("bad-request", "a work's SHA-256 is 64 lowercase hex digits")
+    return value
 
 
 def _check_count(count: int, node: Node) -> None:
@@ -51,11 +85,17 @@ def _check_count(count: int, node: Node) -> None:
     responses=problem_responses(400, 422),
 )
 async def work_by_sha256(
-    sha256: FromPath[str], node: NamedDependency[Node]
+    sha256: FromPath[str],
+    node: NamedDependency[Node],
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_CLAIMS_PAGE,
 ) -> Response[WorkAnswer]:
-    """Resolved preferences, every claim and the declarations for the work with this hash."""
+    """Resolved preferences, a page of the claims and their declarations for the work with
+    this hash (64 lowercase hex digits)."""
+    sha256_path(sha256)
     node.metrics.checked("work_sha256", 1)
-    return _work_response(queries.work_by_sha256(node.index, sha256))
+    page = queries.Page(offset, limit)
+    return _work_response(queries.work_by_sha256(node.index, sha256, page))
 
 
 @get(
@@ -67,10 +107,14 @@ async def work_by_sha256(
 async def work_by_url(
     node: NamedDependency[Node],
     url: Annotated[str, QueryParameter(min_length=1, max_length=MAX_CHECK_URL_LENGTH)],
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_CLAIMS_PAGE,
 ) -> Response[WorkAnswer]:
-    """Resolved preferences and claims for works published at ``url`` (normalised first)."""
+    """Resolved preferences and a page of the claims for works published at ``url``
+    (normalised first)."""
     node.metrics.checked("work_url", 1)
-    return _work_response(queries.work_by_url(node.index, url))
+    page = queries.Page(offset, limit)
+    return _work_response(queries.work_by_url(node.index, url, page))
 
 
 @get(
@@ -79,9 +123,19 @@ async def work_by_url(
     summary="A creator's declarations",
     responses=problem_responses(400, 422),
 )
-async def creator(did: FromPath[str], node: NamedDependency[Node]) -> Response[CreatorAnswer]:
-    """The creator's declarations, oldest first, each current, overridden or superseded."""
-    answer = queries.creator_answer(node.index, did)
+async def creator(
+    did: FromPath[str],
+    node: NamedDependency[Node],
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_CLAIMS_PAGE,
+) -> Response[CreatorAnswer]:
+    """A page of the creator's declarations, oldest first, each current, overridden or
+    superseded; a malformed ``did`` is a 400."""
+    try:
+        answer = queries.creator_answer(node.index, did, queries.Page(offset, limit))
+    except KeyFormatError as exc:
+        # a malformed path parameter: 400, with the key's own problem type (spec §6.7)
+        raise ProblemError("bad-key", str(exc), status=400) from None
     return Response(answer, headers={"Cache-Control": QUERY_CACHE})
 
 
@@ -90,13 +144,29 @@ async def creator(did: FromPath[str], node: NamedDependency[Node]) -> Response[C
     tags=["works"],
     summary="Batch check",
     status_code=200,
-    responses=problem_responses(400, 413, 415, 422),
+    responses={
+        **problem_responses(400, 413, 415, 422),
+        **json_success(CheckResponse, "items in request order, hashes then URLs"),
+    },
 )
-async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> CheckResponse:
-    """Up to ``max_batch_items`` SHA-256s and URLs in one request, answered in order."""
+async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> Response[bytes]:
+    """Up to ``max_batch_items`` SHA-256s and URLs in one request, answered in order.
+
+    Answered and encoded :data:`SLICE` items at a time, the event loop free between slices
+    (spec §6.1.4)."""
     _check_count(len(data.sha256s) + len(data.urls), node)
     node.metrics.checked("check", len(data.sha256s) + len(data.urls))
-    return queries.check(node.index, data)
+    hashes: list[bytes] = []
+    urls: list[bytes] = []
+    for start in range(0, len(data.sha256s), SLICE):
+        part = CheckRequest(sha256s=data.sha256s[start : start + SLICE])
+        hashes.append(encode_items(queries.check(node.index, part).sha256s))
+        await asyncio.sleep(0)  # let /healthz and other clients in
+    for start in range(0, len(data.urls), SLICE):
+        part = CheckRequest(urls=data.urls[start : start + SLICE])
+        urls.append(encode_items(queries.check(node.index, part).urls))
+        await asyncio.sleep(0)
+    return json_response(json_object({"sha256s": hashes, "urls": urls}))
 
 
 @post(
@@ -113,9 +183,14 @@ async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningRespon
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ProblemError("bad-request", "the body must be UTF-8 text") from None
-    _check_count(len(text.splitlines()), node)
-    node.metrics.checked("spawning", len(text.splitlines()))
-    return queries.spawning_query(node.index, text)
+    lines = text.splitlines()
+    _check_count(len(lines), node)
+    node.metrics.checked("spawning", len(lines))
+    items: list[SpawningItem] = []
+    for start in range(0, len(lines), SLICE):
+        items += queries.spawning_items(node.index, lines[start : start + SLICE])
+        await asyncio.sleep(0)  # let /healthz and other clients in
+    return SpawningResponse(urls=items)
 
 
 HANDLERS: list[ControllerRouterHandler] = [work_by_sha256, work_by_url, creator, check, spawning]

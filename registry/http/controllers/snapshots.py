@@ -11,6 +11,7 @@ Wiring (``registry/app.py``): mount :data:`HANDLERS` and put a running
 
 from __future__ import annotations
 
+import re
 from typing import Final, cast
 
 from litestar import Response, Router, get
@@ -29,6 +30,7 @@ __all__ = ["HANDLERS", "snapshot_file", "snapshot_listing"]
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 LISTING_CACHE: Final = "public, max-age=10"
 SNAPSHOT_MEDIA_TYPE: Final = "application/octet-stream"
+_NAME: Final = re.compile(r"full-[0-9]{1,20}|delta-[0-9]{1,20}-[0-9]{1,20}")
 
 
 def _info(snapshot: PublishedSnapshot) -> SnapshotInfo:
@@ -76,13 +78,15 @@ async def snapshot_listing(
     media_type=SNAPSHOT_MEDIA_TYPE,
     tags=["snapshots"],
     summary="One snapshot file",
-    responses=problem_responses(404),
+    responses=problem_responses(400, 404),
 )
 async def snapshot_file(
     name: FromPath[str], snapshots: NamedDependency[SnapshotService]
 ) -> Response[bytes]:
     """A snapshot file by name (``full-<size>`` or ``delta-<previous>-<size>``); 404 once its
     chain is older than the previous one."""
+    if not _NAME.fullmatch(name):
+        raise ProblemError("bad-request", "a snapshot is named full-<size> or delta-<from>-<size>")
     snapshot = snapshots.builder.get(name)
     if snapshot is None:
         raise ProblemError("not-found", f"no snapshot {name!r}; list /v1/snapshots")

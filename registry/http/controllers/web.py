@@ -23,17 +23,14 @@ from typing import Any, Final
 from litestar import Request, Response, get
 from litestar.types import ControllerRouterHandler
 
+from registry.http.hygiene import CONTENT_SECURITY_POLICY
 from registry.http.problems import ProblemError
 
 __all__ = ["CSP", "HANDLERS", "STATIC_DIR", "WebAssets", "web_assets"]
 
 STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static" / "web"
 
-CSP: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; "
-    "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+CSP: Final = CONTENT_SECURITY_POLICY  # one policy for every answer (registry/http/hygiene.py)
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 
 _TYPES: Final = {
