@@ -33,7 +33,7 @@ from registry.http.runtime import Node
 from registry.logs import formatter_factory, install_request_id_factory, resolve_log_format
 from registry.metrics import Metrics
 from registry.settings import Settings
-from registry.snapshots import SnapshotService
+from registry.indexes.snapshots import SnapshotService
 
 __all__ = ["create_app", "create_app_from_env"]
 

@@ -1,9 +1,9 @@
-"""Answering questions from the in-memory index (spec §6.6-§6.8): works, creators, checks.
+"""Answering questions from the persistent index (spec §6.6-§6.8): works, creators, checks.
 
-Nothing here touches the database: answers come from the worker's :class:`registry.index.
-LogIndex`, which follows the log. Preferences are resolved by :mod:`registry.core.state`
-(spec §3.2: per creator and work the latest declaration wins; across creators any disallow
-wins).
+Answers come from the index tables every worker shares (:class:`registry.indexes.persistent.
+NodeIndex`, ADR 0010), one query per batch and chunk, never one per item (spec §6.8).
+Preferences are resolved by :mod:`registry.core.state` (spec §3.2: per creator and work the
+latest declaration wins; across creators any disallow wins).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from registry.http.wire import (
     SpawningResponse,
     WorkAnswer,
 )
-from registry.index import LogIndex
+from registry.indexes.persistent import NodeIndex
 
 __all__ = [
     "check",
@@ -90,22 +90,24 @@ def _answer(
     )
 
 
-def work_by_sha256(index: LogIndex, sha256: str) -> WorkAnswer:
+async def work_by_sha256(index: NodeIndex, sha256: str) -> WorkAnswer:
     """Every claim about the work with this SHA-256 (lowercase hex; others match nothing)."""
-    return _answer(index.state.resolve_sha256(sha256), index.flagged, sha256=sha256)
+    (resolution,) = await index.consent.resolve_many_sha256([sha256])
+    return _answer(resolution, index.flagged, sha256=sha256)
 
 
-def work_by_url(index: LogIndex, url: str) -> WorkAnswer:
+async def work_by_url(index: NodeIndex, url: str) -> WorkAnswer:
     """Every claim about works published at ``url``, after normalisation (spec §2.5).
 
     Raises:
         RecordError: the URL is not an http(s) URL that normalises.
     """
     normalized = normalize_url(url)
-    return _answer(index.state.resolve_url(normalized), index.flagged, url=normalized)
+    (resolution,) = await index.consent.resolve_many_urls([normalized])
+    return _answer(resolution, index.flagged, url=normalized)
 
 
-def creator_answer(index: LogIndex, did: str) -> CreatorAnswer:
+async def creator_answer(index: NodeIndex, did: str) -> CreatorAnswer:
     """The creator's declarations, oldest first, each current, overridden or superseded.
 
     Raises:
@@ -124,20 +126,19 @@ def creator_answer(index: LogIndex, did: str) -> CreatorAnswer:
             superseded_by=list(d.superseded_by),
             origins=list(d.origins),
         )
-        for d in index.state.by_creator(did)
+        for d in await index.consent.by_creator(did)
     ]
-    verified = did in index.state.verified_creators
+    verified = False  # spec §3.5.7: no identity verification is configured on nodes yet
     return CreatorAnswer(creator=did, verified=verified, declarations=views)
 
 
-def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
+async def check(index: NodeIndex, request: CheckRequest) -> CheckResponse:
     """Answer a batch check in request order, hashes then URLs; URLs that do not normalise are
     answered with an ``error`` and no preferences.
 
     Resolutions are shared objects (every unknown hash gets the same empty one), so each
     distinct resolution is turned into wire form once per request.
     """
-    state = index.state
     seen: dict[int, tuple[dict[str, str], list[str]] | None] = {}
 
     def parts(resolution: Resolution) -> tuple[dict[str, str], list[str]] | None:
@@ -150,22 +151,31 @@ def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
             )
         return seen[key]
 
+    normalized: list[str | ProtocolError] = []
+    for url in request.urls:
+        try:
+            normalized.append(normalize_url(url))
+        except ProtocolError as exc:
+            normalized.append(exc)
+    resolutions = await index.consent.resolve_many(
+        [("sha256", h) for h in request.sha256s]
+        + [("url", u) for u in normalized if isinstance(u, str)]
+    )
+    by_hash = resolutions[: len(request.sha256s)]
+    by_url = iter(resolutions[len(request.sha256s) :])
     hashes = []
-    for sha256, resolution in zip(
-        request.sha256s, state.resolve_many_sha256(request.sha256s), strict=True
-    ):
+    for sha256, resolution in zip(request.sha256s, by_hash, strict=True):
         found = parts(resolution)
         if found is None:
             hashes.append(CheckItem(sha256=sha256))
         else:
             hashes.append(CheckItem(sha256=sha256, prefs=found[0], declarations=found[1]))
     urls = []
-    for url in request.urls:
-        try:
-            found = parts(state.resolve_url(normalize_url(url)))
-        except ProtocolError as exc:
-            urls.append(CheckItem(url=url, error=str(exc)))
+    for url, value in zip(request.urls, normalized, strict=True):
+        if isinstance(value, ProtocolError):
+            urls.append(CheckItem(url=url, error=str(value)))
             continue
+        found = parts(next(by_url))
         if found is None:
             urls.append(CheckItem(url=url))
         else:
@@ -173,7 +183,7 @@ def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
     return CheckResponse(sha256s=hashes, urls=urls)
 
 
-def spawning_query(index: LogIndex, body: str) -> SpawningResponse:
+async def spawning_query(index: NodeIndex, body: str) -> SpawningResponse:
     """Spawning's ``/api/v2/query/urls/``: one URL per line, answered in order.
 
     ``optOut`` is true when ``train-ai`` resolves to ``n``, ``optIn`` when it resolves to ``y``.
@@ -181,12 +191,18 @@ def spawning_query(index: LogIndex, body: str) -> SpawningResponse:
     URLs by position stay aligned; a final newline does not start a line. URLs that do not
     normalise are neither opted out nor in.
     """
-    items = []
-    for line in body.splitlines():
-        url = line.strip()
+    lines = [line.strip() for line in body.splitlines()]
+    normalized: list[str | None] = []
+    for url in lines:
         try:
-            value = index.state.resolve_url(normalize_url(url)).prefs.get(TRAIN_AI)
+            normalized.append(normalize_url(url))
         except ProtocolError:
-            value = None
+            normalized.append(None)
+    resolutions = iter(
+        await index.consent.resolve_many_urls([u for u in normalized if u is not None])
+    )
+    items = []
+    for url, value_url in zip(lines, normalized, strict=True):
+        value = None if value_url is None else next(resolutions).prefs.get(TRAIN_AI)
         items.append(SpawningItem(url=url, opt_out=value == "n", opt_in=value == "y"))
     return SpawningResponse(urls=items)

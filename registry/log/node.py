@@ -52,6 +52,11 @@ class NodeLog:
         self.origin = signer.name
         self.verifier_key = signer.verifier.vkey
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The log's database engine (the persistent index reads the same database)."""
+        return self._engine
+
     @classmethod
     async def open(
         cls,

@@ -28,7 +28,7 @@ from registry.core.snapshot import (
 from registry.core.state import ConsentState
 from registry.http.runtime import Node
 from registry.log import NodeLog
-from registry.snapshots import (
+from registry.indexes.snapshots import (
     SnapshotBuilder,
     SnapshotPolicy,
     SnapshotService,
@@ -277,7 +277,7 @@ def test_numpy_batch_lookups_agree_with_the_core() -> None:
     import numpy as np  # noqa: PLC0415
 
     from registry.core.snapshot import build_filter, sha256_key  # noqa: PLC0415
-    from registry.snapshot_numpy import (  # noqa: PLC0415
+    from consent.snapshot_numpy import (  # noqa: PLC0415
         chain_contains,
         contains_keys,
         sha256_keys,

@@ -27,7 +27,7 @@ from registry.http.wire import (
     PdqCheckRequest,
 )
 from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
-from registry.nearindex import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT
+from registry.indexes.near import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT
 
 __all__ = ["HANDLERS"]
 
@@ -48,7 +48,7 @@ async def _search(
     except NearDupError as exc:
         raise ProblemError("bad-request", str(exc)) from None
     node.metrics.checked(f"near_{kind}", len(queries))
-    return near_response(node.index, kind, queries, hits)
+    return await near_response(node.index, kind, queries, hits)
 
 
 @post(

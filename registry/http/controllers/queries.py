@@ -1,4 +1,4 @@
-"""Questions crawlers and creators ask (spec §6.6-§6.8), answered from the in-memory index."""
+"""Questions crawlers and creators ask (spec §6.6-§6.8), answered from the persistent index."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ async def work_by_sha256(
 ) -> Response[WorkAnswer]:
     """Resolved preferences, every claim and the declarations for the work with this hash."""
     node.metrics.checked("work_sha256", 1)
-    return _work_response(queries.work_by_sha256(node.index, sha256))
+    return _work_response(await queries.work_by_sha256(node.index, sha256))
 
 
 @get(
@@ -70,7 +70,7 @@ async def work_by_url(
 ) -> Response[WorkAnswer]:
     """Resolved preferences and claims for works published at ``url`` (normalised first)."""
     node.metrics.checked("work_url", 1)
-    return _work_response(queries.work_by_url(node.index, url))
+    return _work_response(await queries.work_by_url(node.index, url))
 
 
 @get(
@@ -81,7 +81,7 @@ async def work_by_url(
 )
 async def creator(did: FromPath[str], node: NamedDependency[Node]) -> Response[CreatorAnswer]:
     """The creator's declarations, oldest first, each current, overridden or superseded."""
-    answer = queries.creator_answer(node.index, did)
+    answer = await queries.creator_answer(node.index, did)
     return Response(answer, headers={"Cache-Control": QUERY_CACHE})
 
 
@@ -96,7 +96,7 @@ async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> Ch
     """Up to ``max_batch_items`` SHA-256s and URLs in one request, answered in order."""
     _check_count(len(data.sha256s) + len(data.urls), node)
     node.metrics.checked("check", len(data.sha256s) + len(data.urls))
-    return queries.check(node.index, data)
+    return await queries.check(node.index, data)
 
 
 @post(
@@ -115,7 +115,7 @@ async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningRespon
         raise ProblemError("bad-request", "the body must be UTF-8 text") from None
     _check_count(len(text.splitlines()), node)
     node.metrics.checked("spawning", len(text.splitlines()))
-    return queries.spawning_query(node.index, text)
+    return await queries.spawning_query(node.index, text)
 
 
 HANDLERS: list[ControllerRouterHandler] = [work_by_sha256, work_by_url, creator, check, spawning]

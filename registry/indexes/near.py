@@ -1,7 +1,7 @@
 """The node's near-duplicate indexes: PDQ hashes and ISCC Content-Codes of declared works.
 
 A :class:`NearIndex` sits beside the :class:`registry.core.state.ConsentState` of a
-:class:`registry.index.LogIndex` (spec §6.8.3, ADR 0006). Every work of every newly seen
+:class:`registry.indexes.memory.LogIndex` (spec §6.8.3, ADR 0006). Every work of every newly seen
 declaration (own log and mirrored logs alike) is indexed:
 
 - its PDQ hash, unless its quality is below :data:`registry.neardup.PDQ_MIN_QUALITY`
@@ -94,6 +94,20 @@ class NearIndex:
                     continue
                 self._pending_iscc.append((work.iscc, len(self._iscc_items)))
                 self._iscc_items.append((bytes.fromhex(work.sha256), work.iscc))
+
+    def add_stored(self, rows: Sequence[tuple[int, bytes, bytes, int]]) -> None:
+        """Queue items read from the persistent index (``index_near`` rows: kind 0 PDQ or 1
+        ISCC, the work's SHA-256, the PDQ hash or ISCC code, the PDQ quality), already filtered
+        as :meth:`add` filters (:func:`registry.storage.index.near_items`)."""
+        for kind, sha256, key, quality in rows:
+            if kind == 0:
+                self._pdq_items += sha256 + key
+                self._pending_pdq.append(key.hex())
+                self._pending_quality.append(quality)
+            else:
+                code = key.decode()
+                self._pending_iscc.append((code, len(self._iscc_items)))
+                self._iscc_items.append((sha256, code))
 
     @property
     def pending(self) -> int:
