@@ -53,6 +53,11 @@ class NodeLog:
         self.verifier_key = signer.verifier.vkey
 
     @property
+    def entries_read(self) -> int:
+        """How many entries :meth:`entries` has streamed since the log was opened."""
+        return self._reader.entries_read
+
+    @property
     def engine(self) -> AsyncEngine:
         """The log's database engine (the persistent index reads the same database)."""
         return self._engine
