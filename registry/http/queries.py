@@ -8,9 +8,10 @@ latest declaration wins; across creators any disallow wins).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
+from registry.core.batchcheck import CheckAnswer, encode_answers
 from registry.core.errors import ProtocolError
 from registry.core.keys import PublicKey
 from registry.core.prefs import format_content_usage
@@ -31,6 +32,7 @@ from registry.indexes.persistent import NodeIndex
 
 __all__ = [
     "check",
+    "check_binary",
     "claim_views",
     "creator_answer",
     "declaration_ids",
@@ -181,6 +183,23 @@ async def check(index: NodeIndex, request: CheckRequest) -> CheckResponse:
         else:
             urls.append(CheckItem(url=url, prefs=found[0], declarations=found[1]))
     return CheckResponse(sha256s=hashes, urls=urls)
+
+
+async def check_binary(index: NodeIndex, hashes: Sequence[str]) -> bytes:
+    """The binary batch check (spec §6.8.4): status bytes, then details of the known items."""
+    resolutions = await index.consent.resolve_many_sha256(hashes)
+    answers: dict[int, CheckAnswer | None] = {}
+    out: list[CheckAnswer | None] = []
+    for resolution in resolutions:
+        key = id(resolution)
+        if key not in answers:
+            answers[key] = (
+                CheckAnswer(dict(resolution.prefs), _declarations(resolution.claims))
+                if resolution.claims
+                else None
+            )
+        out.append(answers[key])
+    return encode_answers(out)
 
 
 async def spawning_query(index: NodeIndex, body: str) -> SpawningResponse:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
+from registry.core.batchcheck import split_digests
+from registry.core.errors import EncodingError
 from registry.http import queries
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
@@ -24,6 +26,7 @@ from registry.http.wire import (
 
 __all__ = ["HANDLERS"]
 
+OCTETS: Final = "application/octet-stream"
 QUERY_CACHE: Final = "public, max-age=5"
 """Answers change as declarations arrive: allow brief shared caching only."""
 
@@ -100,6 +103,31 @@ async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> Ch
 
 
 @post(
+    "/v1/check/sha256",
+    tags=["works"],
+    summary="Binary batch check of SHA-256 digests",
+    status_code=200,
+    media_type="application/octet-stream",
+    responses=problem_responses(400, 413, 415),
+)
+async def check_binary(
+    request: Request[Any, Any, Any], body: RawBody, node: NamedDependency[Node]
+) -> Response[bytes]:
+    """Concatenated 32-byte SHA-256 digests in (``application/octet-stream``); one status byte
+    per digest out, then details of the known ones only (spec §6.8.4)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != OCTETS:
+        raise ProblemError("unsupported-media-type", f"the body must be {OCTETS}")
+    try:
+        hashes = split_digests(body)
+    except EncodingError as exc:
+        raise ProblemError("bad-request", str(exc)) from None
+    _check_count(len(hashes), node)
+    node.metrics.checked("check", len(hashes))
+    answer = await queries.check_binary(node.index, hashes)
+    return Response(answer, media_type=OCTETS)
+
+
+@post(
     "/api/v2/query/urls/",
     tags=["compatibility"],
     summary="Spawning-compatible URL query",
@@ -118,4 +146,11 @@ async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningRespon
     return await queries.spawning_query(node.index, text)
 
 
-HANDLERS: list[ControllerRouterHandler] = [work_by_sha256, work_by_url, creator, check, spawning]
+HANDLERS: list[ControllerRouterHandler] = [
+    work_by_sha256,
+    work_by_url,
+    creator,
+    check,
+    check_binary,
+    spawning,
+]
