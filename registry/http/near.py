@@ -17,8 +17,8 @@ from registry.core.prefs import combine
 from registry.core.state import Resolution
 from registry.http.queries import claim_views, declaration_ids
 from registry.http.wire import NearMatch, NearResponse, NearResult
-from registry.indexes.persistent import NodeIndex
 from registry.indexes.near import NearHit
+from registry.indexes.persistent import NodeIndex
 
 __all__ = ["near_response"]
 
@@ -67,7 +67,5 @@ async def near_response(
     works = sorted({hit.sha256 for found in hits for hit in found})
     resolved = dict(zip(works, await index.consent.resolve_many_sha256(works), strict=True))
     return NearResponse(
-        results=[
-            _result(index, kind, q, h, resolved) for q, h in zip(queries, hits, strict=True)
-        ]
+        results=[_result(index, kind, q, h, resolved) for q, h in zip(queries, hits, strict=True)]
     )

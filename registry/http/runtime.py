@@ -3,8 +3,9 @@
 :class:`Node` is created by the app's lifespan (:func:`registry.app.create_app`) and handed to
 controllers through Litestar's dependency injection (``node: Node``). Start-up order: migrate the
 database, open the log (which loads or creates the node key), open the persistent index (ADR
-0010: nothing is rebuilt; the worker loads its near-duplicate index from the index tables), start federation (spec §7: peers, mirrors, witness, pusher) and index the mirrored logs,
-then follow the log and the mirrors. Shutdown reverses it.
+0010: nothing is rebuilt; the worker loads its near-duplicate index from the index tables),
+start federation (spec §7: peers, mirrors, witness, pusher) and load the mirrored logs' near
+items, then follow the log and the mirrors. Shutdown reverses it.
 """
 
 from __future__ import annotations
@@ -69,9 +70,7 @@ class Node:
             on_batch=metrics.observe_batch,
         )
         try:
-            index = NodeIndex(
-                log.engine, log.origin, poll_interval=settings.index_poll_interval
-            )
+            index = NodeIndex(log.engine, log.origin, poll_interval=settings.index_poll_interval)
             stats = await index.start(log)
             federation = await Federation.start(
                 settings, log, on_mirror_commit=lambda _origin: index.poke()
@@ -86,7 +85,7 @@ class Node:
             await log.close()
             raise
         _log.info(
-            "node %s ready: near-duplicate items of %d entries loaded in %.2fs, %d mirrored logs",
+            "node %s ready: near items of %d entries loaded in %.2fs, %d mirrored logs",
             log.origin,
             stats.entries,
             stats.seconds,

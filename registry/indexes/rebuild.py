@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -141,7 +141,9 @@ def _stored(conn: Connection) -> _Tables:
             (bytes(r.id), r.creator, int(r.issued_at), r.prefs, bool(r.withdraw),
              bool(r.superseded), r.origins)
         )  # fmt: skip
-    tables.supersessions = {(bytes(r.target), bytes(r.superseder)) for r in conn.execute(sa.select(s))}
+    tables.supersessions = {
+        (bytes(r.target), bytes(r.superseder)) for r in conn.execute(sa.select(s))
+    }
     tables.subjects = {
         (int(r.kind), bytes(r.key), bytes(r.declaration), bool(r.winner))
         for r in conn.execute(sa.select(st))
@@ -154,7 +156,7 @@ def _stored(conn: Connection) -> _Tables:
 def _differences(expected: _Tables, stored: _Tables, limit: int = 20) -> list[str]:
     out: list[str] = []
 
-    def report(table: str, missing: list[object], extra: list[object]) -> None:
+    def report(table: str, missing: Sequence[object], extra: Sequence[object]) -> None:
         for row in missing[:limit]:
             out.append(f"{table}: missing {_show(row)}")
         for row in extra[:limit]:
@@ -203,7 +205,11 @@ def _repair(conn: Connection, expected: _Tables) -> None:
     ):
         conn.execute(sa.delete(table))
     names = ("id", "creator", "issued_at", "prefs", "withdraw", "superseded", "origins")
-    _insert(conn, schema.index_declarations, [dict(zip(names, r, strict=True)) for r in expected.declarations])
+    _insert(
+        conn,
+        schema.index_declarations,
+        [dict(zip(names, r, strict=True)) for r in expected.declarations],
+    )
     _insert(
         conn,
         schema.index_supersessions,

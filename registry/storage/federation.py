@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from registry.storage.index import apply_in
 from registry.storage import schema
+from registry.storage.index import apply_in
 
 __all__ = [
     "EvidenceRow",
@@ -273,7 +273,11 @@ class FederationStore:
             for start in range(old_size, size, INDEX_PAGE):
                 rows = await conn.execute(
                     sa.select(e.c.idx, e.c.data)
-                    .where(e.c.origin == origin, e.c.idx >= start, e.c.idx < min(size, start + INDEX_PAGE))
+                    .where(
+                        e.c.origin == origin,
+                        e.c.idx >= start,
+                        e.c.idx < min(size, start + INDEX_PAGE),
+                    )
                     .order_by(e.c.idx)
                 )
                 page = [(int(r.idx), bytes(r.data)) for r in rows]

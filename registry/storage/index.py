@@ -163,7 +163,7 @@ class _New:
     superseded: bool = False
 
 
-def apply_entries(
+def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
     conn: Connection, origin: str, entries: Iterable[tuple[int, bytes]], *, own: bool
 ) -> ApplyStats:
     """Index log entries of ``origin`` (own log: ``own=True``) on ``conn``, in its transaction.
@@ -229,9 +229,7 @@ def apply_entries(
 
     # 2. Supersession (spec §3.5.2): monotone, same creator only, whichever arrives first.
     s = schema.index_supersessions
-    edges = {
-        (_hash_bytes(target), n.id) for n in new for target in n.record.supersedes
-    }
+    edges = {(_hash_bytes(target), n.id) for n in new for target in n.record.supersedes}
     if edges:
         conn.execute(sa.insert(s), [{"target": t, "superseder": by} for t, by in sorted(edges)])
     creators = {n.id: n.record.creator for n in new}
@@ -258,9 +256,7 @@ def apply_entries(
             newly_superseded.add(target)
     flags = [{"k": n.id} for n in new if n.superseded] + [{"k": t} for t in newly_superseded]
     if flags:
-        conn.execute(
-            sa.update(d).where(d.c.id == sa.bindparam("k")).values(superseded=True), flags
-        )
+        conn.execute(sa.update(d).where(d.c.id == sa.bindparam("k")).values(superseded=True), flags)
 
     # 3. Subjects: recompute every touched subject's winners from all its mentions.
     mentions: dict[Key, list[tuple[Mention, bytes, bool | None]]] = {}
@@ -273,7 +269,12 @@ def apply_entries(
         touched.update(subject_key(subject) for subject in subjects_of(record))
     st = schema.index_subjects
     query = sa.select(
-        st.c.kind, st.c.key, st.c.declaration, st.c.winner, d.c.creator, d.c.issued_at,
+        st.c.kind,
+        st.c.key,
+        st.c.declaration,
+        st.c.winner,
+        d.c.creator,
+        d.c.issued_at,
         d.c.superseded,
     ).join(d, d.c.id == st.c.declaration)
     for kind in (SHA256, URL):
@@ -296,7 +297,9 @@ def apply_entries(
         for mention, declaration, was in rows:
             winner = mention.declaration_id in won
             if was is None:
-                inserts.append({"kind": kind, "key": key, "declaration": declaration, "winner": winner})
+                inserts.append(
+                    {"kind": kind, "key": key, "declaration": declaration, "winner": winner}
+                )
             elif was != winner:
                 changes.append({"kk": kind, "kkey": key, "kd": declaration, "w": winner})
     if inserts:
@@ -486,13 +489,13 @@ def _by_creator(conn: Connection, did: str) -> list[CreatorDeclaration]:
         )
         wins.update(bytes(r.declaration) for r in _select_in(conn, query, st.c.key, wanted))
     out: list[CreatorDeclaration] = []
-    for row in rows:
-        key = bytes(row.id)
+    for declared in rows:
+        key = bytes(declared.id)
         record = records.get(key.hex())
         if record is None:  # pragma: no cover - the index only holds logged declarations
             continue
         status: Status
-        if row.superseded:
+        if declared.superseded:
             status = "superseded"
         elif key in wins:
             status = "current"
@@ -502,7 +505,7 @@ def _by_creator(conn: Connection, did: str) -> list[CreatorDeclaration]:
             CreatorDeclaration(
                 declaration_id=key.hex(),
                 record=record,
-                origins=tuple(str(row.origins).split(" ")),
+                origins=tuple(str(declared.origins).split(" ")),
                 status=status,
                 superseded_by=tuple(sorted(superseders.get(key, []))),
             )

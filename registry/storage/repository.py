@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from registry.storage.index import apply_in
 from registry.storage import schema
+from registry.storage.index import apply_in
 
 __all__ = ["Head", "LogStore", "StoredEntry"]
 

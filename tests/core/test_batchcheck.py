@@ -33,9 +33,11 @@ def test_round_trip_and_layout() -> None:
     assert data[5:].startswith(b"\x02\x06searchy\x08train-ain\x00\x02" + bytes.fromhex(B + A))
     decoded = decode_answers(data, 5)
     assert decoded[1] == CheckAnswer({"search": "y", "train-ai": "n"}, [B, A])
-    assert decoded[0] is None and decoded[4] is None
+    assert decoded[0] is None
+    assert decoded[4] is None
     assert decoded[2:4] == answers[2:4]
-    assert encode_answers([]) == b"" and decode_answers(b"", 0) == []
+    assert encode_answers([]) == b""
+    assert decode_answers(b"", 0) == []
 
 
 def test_split_digests() -> None:

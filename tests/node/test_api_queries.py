@@ -215,13 +215,17 @@ async def test_binary_check_agrees_with_the_json_check(database_url: str, tmp_pa
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/octet-stream"
         ragged = await client.post(
-            "/v1/check/sha256", content=raw[:-1], headers={"Content-Type": "application/octet-stream"}
+            "/v1/check/sha256",
+            content=raw[:-1],
+            headers={"Content-Type": "application/octet-stream"},
         )
         as_text = await client.post(
             "/v1/check/sha256", content=raw, headers={"Content-Type": "text/plain"}
         )
         too_many = await client.post(
-            "/v1/check/sha256", content=raw * 3, headers={"Content-Type": "application/octet-stream"}
+            "/v1/check/sha256",
+            content=raw * 3,
+            headers={"Content-Type": "application/octet-stream"},
         )
     answers = decode_answers(response.content, len(hashes))
     for item, answer in zip(as_json, answers, strict=True):

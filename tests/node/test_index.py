@@ -1,5 +1,5 @@
-"""registry.indexes.memory.LogIndex over a real log (SQLite and PostgreSQL): a rebuild answers like the
-consent state built record by record, and bulk catch-ups pause the cyclic garbage collector
+"""registry.indexes.memory.LogIndex over a real log (SQLite and PostgreSQL): a rebuild answers
+like the consent state built record by record, and bulk catch-ups pause the cyclic garbage collector
 (and only bulk ones)."""
 
 from __future__ import annotations

@@ -50,15 +50,13 @@ def tangled_entries(count: int, seed: int = 7) -> list[bytes]:
     rng = random.Random(seed)
     entries: list[bytes] = []
     by_creator: dict[int, list[str]] = {}
-    for i in range(count):
+    for _ in range(count):
         creator = rng.randrange(4)
         works = []
         for n in sorted(rng.sample(range(12), rng.randint(1, 3))):
             pdq = hashlib.sha256(b"pdq %d" % n).hexdigest() if n % 3 == 0 else None
             urls = [f"https://example.test/w/{n % 5}"] if n % 2 else []
-            works.append(
-                new_work(_work(n), pdq=pdq, pdq_quality=90 if pdq else None, urls=urls)
-            )
+            works.append(new_work(_work(n), pdq=pdq, pdq_quality=90 if pdq else None, urls=urls))
         earlier = by_creator.get(creator, []) + by_creator.get((creator + 1) % 4, [])
         supersedes = rng.sample(earlier, 1) if earlier and rng.random() < 0.2 else []
         withdraw = rng.random() < 0.15
@@ -84,7 +82,9 @@ def reference(entries: list[bytes], origin: str) -> ConsentState:
     return state
 
 
-async def assert_answers_like(store: ConsentStore, state: ConsentState, entries: list[bytes]) -> None:
+async def assert_answers_like(
+    store: ConsentStore, state: ConsentState, entries: list[bytes]
+) -> None:
     subjects = sorted({s for e in entries for s in subjects_of(load_record(e))})
     subjects.append(("sha256", "00" * 32))  # unknown
     assert await store.resolve_many(subjects) == [state.resolve(s) for s in subjects]

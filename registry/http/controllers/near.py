@@ -26,8 +26,8 @@ from registry.http.wire import (
     NearResult,
     PdqCheckRequest,
 )
-from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
 from registry.indexes.near import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT
+from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
 
 __all__ = ["HANDLERS"]
 
