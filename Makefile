@@ -13,8 +13,9 @@ STAMP  := $(VENV)/.installed-stamp
 # Every third-party package comes from the hash-checked lock (requirements/README.md); the two
 # local projects are then installed without resolving anything, and `pip check` proves the set
 # consistent. A changed lock gives a fresh environment, so nothing stale survives an upgrade.
-$(STAMP): requirements/dev.txt pyproject.toml clients/python/pyproject.toml
+$(STAMP): requirements/bootstrap.txt requirements/dev.txt pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/bootstrap.txt
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e clients/python
 	$(BIN)/python -m pip check
@@ -59,6 +60,7 @@ UV_COMPILE := $(BIN)/uv pip compile --quiet --upgrade --generate-hashes --python
 lock: $(STAMP)
 	$(UV_COMPILE) requirements/dev.in -o requirements/dev.txt
 	$(UV_COMPILE) requirements/node.in -o requirements/node.txt
+	$(UV_COMPILE) requirements/bootstrap.in -o requirements/bootstrap.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
