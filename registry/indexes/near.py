@@ -30,7 +30,7 @@ from typing import Final
 
 import numpy as np
 
-from registry.core.records import Declaration
+from registry.core.records import Declaration, Work
 from registry.neardup import (
     PDQ_MIN_QUALITY,
     InvalidIsccError,
@@ -41,7 +41,7 @@ from registry.neardup import (
     pdq_index,
 )
 
-__all__ = ["ISCC_SEARCH_LIMIT", "PDQ_SEARCH_LIMIT", "NearHit", "NearIndex"]
+__all__ = ["ISCC_SEARCH_LIMIT", "PDQ_SEARCH_LIMIT", "NearHit", "NearIndex", "pdq_hashes_of"]
 
 PDQ_SEARCH_LIMIT: Final = 64
 """Largest ``max_distance`` a PDQ query may ask for (spec §6.8.3)."""
@@ -50,6 +50,15 @@ ISCC_SEARCH_LIMIT: Final = 32
 SEARCH_THREADS: Final = max(1, min(4, os.cpu_count() or 1))
 """Threads one batch search is split over (NumPy releases the GIL; ADR 0006)."""
 _PARALLEL_BATCH: Final = 8  # smaller batches are searched on one thread
+
+
+def pdq_hashes_of(work: Work) -> list[str]:
+    """The PDQ hashes of a work that are indexed, all under the work's ``pdq_quality``: none if
+    that quality is below :data:`registry.neardup.PDQ_MIN_QUALITY` (spec §2.4). The one place
+    that lists them (the in-memory and the persistent index both call it)."""
+    if work.pdq is None or (work.pdq_quality or 0) < PDQ_MIN_QUALITY:
+        return []
+    return [work.pdq]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +92,9 @@ class NearIndex:
         here, so payload ids stay dense.
         """
         for work in record.works:
-            if work.pdq is not None and (work.pdq_quality or 0) >= PDQ_MIN_QUALITY:
-                self._pdq_items += bytes.fromhex(work.sha256) + bytes.fromhex(work.pdq)
-                self._pending_pdq.append(work.pdq)
+            for pdq in pdq_hashes_of(work):
+                self._pdq_items += bytes.fromhex(work.sha256) + bytes.fromhex(pdq)
+                self._pending_pdq.append(pdq)
                 self._pending_quality.append(work.pdq_quality or 0)
             if work.iscc is not None:
                 try:

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.core.errors import ProtocolError
-from registry.core.records import Declaration, Work, decode_stored, record_id
+from registry.core.records import Declaration, decode_stored, record_id
 from registry.core.state import (
     EMPTY_RESOLUTION,
     Claim,
@@ -52,7 +52,8 @@ from registry.core.state import (
     subjects_of,
     winners,
 )
-from registry.neardup import PDQ_MIN_QUALITY, InvalidIsccError, iscc_content
+from registry.indexes.near import pdq_hashes_of
+from registry.neardup import InvalidIsccError, iscc_content
 from registry.storage import schema
 
 __all__ = [
@@ -62,7 +63,6 @@ __all__ = [
     "NearItem",
     "apply_entries",
     "near_items",
-    "pdq_hashes",
     "subject_key",
 ]
 
@@ -115,24 +115,13 @@ class NearItem:
     quality: int
 
 
-def pdq_hashes(work: Work) -> list[tuple[str, int]]:
-    """The (PDQ hash, quality) pairs of a work that are indexed (spec §2.4: quality >= 50).
-
-    The one place that lists a work's PDQ hashes: extra hashes per work go here.
-    """
-    found: list[tuple[str, int]] = []
-    if work.pdq is not None and (work.pdq_quality or 0) >= PDQ_MIN_QUALITY:
-        found.append((work.pdq, work.pdq_quality or 0))
-    return found
-
-
 def near_items(record: Declaration) -> list[NearItem]:
     """A newly seen declaration's near-duplicate items, in order (PDQ then ISCC per work)."""
     items: list[NearItem] = []
     for work in record.works:
         sha256 = _hash_bytes(work.sha256)
-        for pdq, quality in pdq_hashes(work):
-            items.append(NearItem(0, sha256, _hash_bytes(pdq), quality))
+        for pdq in pdq_hashes_of(work):
+            items.append(NearItem(0, sha256, _hash_bytes(pdq), work.pdq_quality or 0))
         if work.iscc is not None:
             try:
                 iscc_content(work.iscc)
