@@ -15,7 +15,7 @@ reads; both raise :class:`registry.core.errors.EncodingError` on malformed input
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
 from registry.core.errors import EncodingError
@@ -27,6 +27,7 @@ __all__ = [
     "CheckAnswer",
     "decode_answers",
     "encode_answers",
+    "encode_hits",
     "split_digests",
 ]
 
@@ -65,13 +66,23 @@ def encode_answers(answers: Sequence[CheckAnswer | None]) -> bytes:
     """The answer body for items answered ``answers`` (None: nothing known), in order.
 
     Raises:
+        EncodingError: as :func:`encode_hits`.
+    """
+    return encode_hits(len(answers), {i: a for i, a in enumerate(answers) if a is not None})
+
+
+def encode_hits(count: int, hits: Mapping[int, CheckAnswer]) -> bytes:
+    """The answer body for ``count`` items of which only those at the positions of ``hits``
+    are known (the work is proportional to the hits, not to ``count``).
+
+    Raises:
         EncodingError: a category is not 1-255 ASCII characters, a value not ``y``/``n``, a
             declaration id not 64 hex digits, or more than 65535 declarations.
     """
-    out = bytearray(_status(a) for a in answers)
-    for answer in answers:
-        if answer is None:
-            continue
+    out = bytearray(count)
+    for position, answer in hits.items():
+        out[position] = _status(answer)
+    for _, answer in sorted(hits.items()):
         out.append(len(answer.prefs))
         for category, value in sorted(answer.prefs.items()):
             name = category.encode("ascii", "replace")

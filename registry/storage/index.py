@@ -200,18 +200,19 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
         return stats
     new = list(batch.values())
     stats.declarations = len(new)
-    conn.execute(
-        sa.insert(d),
+    _insert(
+        conn,
+        d,
         [
-            {
-                "id": n.id,
-                "creator": n.record.creator,
-                "issued_at": n.record.issued_at,
-                "prefs": _json.encode(dict(sorted(n.record.prefs.items()))).decode(),
-                "withdraw": n.record.withdraw,
-                "superseded": False,
-                "origins": name,
-            }
+            (
+                n.id,
+                n.record.creator,
+                n.record.issued_at,
+                _json.encode(dict(sorted(n.record.prefs.items()))).decode(),
+                n.record.withdraw,
+                False,
+                name,
+            )
             for n in new
         ],
     )
@@ -220,7 +221,7 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
     s = schema.index_supersessions
     edges = {(_hash_bytes(target), n.id) for n in new for target in n.record.supersedes}
     if edges:
-        conn.execute(sa.insert(s), [{"target": t, "superseder": by} for t, by in sorted(edges)])
+        _insert(conn, s, sorted(edges))
     creators = {n.id: n.record.creator for n in new}
     newly_superseded: set[bytes] = set()
     # new declarations superseded by declarations indexed before them (or in this batch)
@@ -268,7 +269,10 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
     ).join(d, d.c.id == st.c.declaration)
     for kind in (SHA256, URL):
         keys = sorted(k for kk, k in touched if kk == kind)
-        for row in _select_in(conn, query.where(st.c.kind == kind), st.c.key, keys):
+        digests = _MENTIONS_BY_DIGEST if kind == SHA256 else None
+        for row in _select_in(
+            conn, query.where(st.c.kind == kind), st.c.key, keys, digests=digests
+        ):
             declaration = bytes(row.declaration)
             mention = Mention(
                 declaration.hex(), row.creator, int(row.issued_at), bool(row.superseded)
@@ -276,7 +280,7 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
             mentions.setdefault((kind, bytes(row.key)), []).append(
                 (mention, declaration, bool(row.winner))
             )
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[int, bytes, bytes, bool]] = []
     changes: list[dict[str, Any]] = []
     for (kind, key), rows in mentions.items():
         if len(rows) == 1:  # the common case: one declaration speaks about the subject
@@ -286,13 +290,11 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
         for mention, declaration, was in rows:
             winner = mention.declaration_id in won
             if was is None:
-                inserts.append(
-                    {"kind": kind, "key": key, "declaration": declaration, "winner": winner}
-                )
+                inserts.append((kind, key, declaration, winner))
             elif was != winner:
                 changes.append({"kk": kind, "kkey": key, "kd": declaration, "w": winner})
     if inserts:
-        conn.execute(sa.insert(st), inserts)
+        _insert(conn, st, inserts)
     if changes:
         conn.execute(
             sa.update(st)
@@ -306,37 +308,95 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
         )
 
     # 4. Near-duplicate items of the newly seen declarations (spec §6.8.3).
+    near_origin = OWN if own else origin
     near = [
-        {
-            "origin": OWN if own else origin,
-            "idx": n.index,
-            "item": position,
-            "kind": item.kind,
-            "sha256": item.sha256,
-            "key": item.key,
-            "quality": item.quality,
-        }
+        (near_origin, n.index, position, item.kind, item.sha256, item.key, item.quality)
         for n in new
         for position, item in enumerate(near_items(n.record))
     ]
     if near:
-        conn.execute(sa.insert(schema.index_near), near)
+        _insert(conn, schema.index_near, near)
     return stats
 
 
+def _insert(conn: Connection, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (tuples in the table's column order) through the driver's executemany:
+    the hot path of indexing, without SQLAlchemy's per-row parameter processing."""
+    if not rows:
+        return
+    names = ", ".join(c.name for c in table.columns)
+    if conn.dialect.paramstyle == "qmark":
+        marks = ", ".join("?" for _ in table.columns)
+    else:  # asyncpg: numeric_dollar
+        marks = ", ".join(f"${i + 1}" for i in range(len(table.columns)))
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - our own names
+    conn.exec_driver_sql(sql, list(rows))
+
+
 def _select_in(
-    conn: Connection, query: sa.Select[Any], column: sa.ColumnElement[Any], keys: Sequence[Any]
+    conn: Connection,
+    query: sa.Select[Any],
+    column: sa.ColumnElement[Any],
+    keys: Sequence[Any],
+    *,
+    digests: sa.TextClause | None = None,
 ) -> Iterator[sa.Row[Any]]:
-    """Rows of ``query`` whose ``column`` is one of ``keys``: one statement per chunk (SQLite),
-    one ``= ANY(:keys)`` statement on PostgreSQL."""
+    """Rows of ``query`` whose ``column`` is one of ``keys`` (distinct), batched.
+
+    PostgreSQL: ``column = ANY(:keys)``, one statement with one array parameter. SQLite, with
+    ``digests`` (the same query written for 32-byte keys, see :data:`_CTE`) and only 32-byte
+    keys: one statement with one blob parameter. Otherwise ``IN`` lists of :data:`CHUNK`
+    parameters (SQLite limits bound parameters).
+    """
     if not keys:
         return
     if conn.dialect.name == "postgresql":
         param = sa.bindparam("keys", list(keys), type_=postgresql.ARRAY(column.type))
         yield from conn.execute(query.where(column == sa.any_(param)))
         return
+    if digests is not None and all(len(k) == DIGEST for k in keys):
+        yield from conn.execute(digests, {"blob": b"".join(keys), "count": len(keys)})
+        return
     for start in range(0, len(keys), CHUNK):
         yield from conn.execute(query.where(column.in_(keys[start : start + CHUNK])))
+
+
+DIGEST: Final = 32
+
+# SQLite: 32-byte keys passed as ONE blob, split by a recursive CTE. The CROSS JOINs keep the
+# CTE outermost (SQLite never reorders a CROSS JOIN), so each key is one primary-key search:
+# 10,000 keys in one statement, without 10,000 bound parameters.
+_CTE: Final = (
+    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :count) "
+)
+_CLAIMS_BY_DIGEST: Final = sa.text(
+    _CTE + "SELECT s.key AS key, d.id AS id, d.creator AS creator, d.issued_at AS issued_at, "
+    "d.prefs AS prefs, d.origins AS origins "
+    "FROM n CROSS JOIN index_subjects AS s CROSS JOIN index_declarations AS d "
+    "WHERE s.kind = 0 AND s.key = substr(:blob, n.i * 32 + 1, 32) AND s.winner "
+    "AND d.id = s.declaration AND NOT d.withdraw"
+).bindparams(sa.bindparam("blob", type_=sa.LargeBinary))
+_HITS_SQLITE: Final = sa.text(
+    _CTE + "SELECT n.i AS i, d.id AS id, d.creator AS creator, d.issued_at AS issued_at, "
+    "d.prefs AS prefs, d.origins AS origins "
+    "FROM n CROSS JOIN index_subjects AS s CROSS JOIN index_declarations AS d "
+    "WHERE s.kind = 0 AND s.key = substr(:blob, n.i * 32 + 1, 32) AND s.winner "
+    "AND d.id = s.declaration AND NOT d.withdraw"
+).bindparams(sa.bindparam("blob", type_=sa.LargeBinary))
+_HITS_POSTGRES: Final = sa.text(
+    "SELECT k.i - 1 AS i, d.id AS id, d.creator AS creator, d.issued_at AS issued_at, "
+    "d.prefs AS prefs, d.origins AS origins "
+    "FROM unnest(CAST(:keys AS bytea[])) WITH ORDINALITY AS k(key, i) "
+    "JOIN index_subjects AS s ON s.kind = 0 AND s.key = k.key AND s.winner "
+    "JOIN index_declarations AS d ON d.id = s.declaration AND NOT d.withdraw"
+).bindparams(sa.bindparam("keys", type_=postgresql.ARRAY(sa.LargeBinary)))
+_MENTIONS_BY_DIGEST: Final = sa.text(
+    _CTE + "SELECT s.kind AS kind, s.key AS key, s.declaration AS declaration, "
+    "s.winner AS winner, d.creator AS creator, d.issued_at AS issued_at, "
+    "d.superseded AS superseded "
+    "FROM n CROSS JOIN index_subjects AS s CROSS JOIN index_declarations AS d "
+    "WHERE s.kind = 0 AND s.key = substr(:blob, n.i * 32 + 1, 32) AND d.id = s.declaration"
+).bindparams(sa.bindparam("blob", type_=sa.LargeBinary))
 
 
 def _records(conn: Connection, ids: Sequence[str]) -> dict[str, Declaration]:
@@ -394,8 +454,56 @@ class ConsentStore:
         return out
 
     async def resolve_many_sha256(self, hashes: Sequence[str]) -> list[Resolution]:
-        """:meth:`resolve_many` for SHA-256 hashes (lowercase hex)."""
-        return await self.resolve_many([("sha256", h) for h in hashes])
+        """:meth:`resolve_many` for SHA-256 hashes (lowercase hex); the batch hot path."""
+        joined = "".join(hashes)
+        if (
+            len(joined) != 64 * len(hashes)
+            or joined != joined.lower()
+            or not all(len(h) == 64 for h in hashes)
+        ):
+            return await self.resolve_many([("sha256", h) for h in hashes])
+        try:
+            blob = bytes.fromhex(joined)
+        except ValueError:  # not hex: only a damaged stored key could match (ADR 0009)
+            return await self.resolve_many([("sha256", h) for h in hashes])
+        hits = await self.lookup_digests(blob)
+        return [hits.get(i, EMPTY_RESOLUTION) for i in range(len(hashes))]
+
+    async def lookup_digests(self, blob: bytes) -> dict[int, Resolution]:
+        """For concatenated 32-byte SHA-256 digests, the resolution of each known one, by its
+        position (unknown positions are absent): one statement, work proportional to hits."""
+        count = len(blob) // DIGEST
+        if not count:
+            return {}
+        async with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                keys = [blob[i : i + DIGEST] for i in range(0, count * DIGEST, DIGEST)]
+                rows = (await conn.execute(_HITS_POSTGRES, {"keys": keys})).all()
+            else:
+                rows = (await conn.execute(_HITS_SQLITE, {"blob": blob, "count": count})).all()
+        claims: dict[bytes, Claim] = {}
+        found: dict[int, list[Claim]] = {}
+        for row in rows:
+            declaration = bytes(row.id)
+            claim = claims.get(declaration)
+            if claim is None:
+                claim = claims[declaration] = Claim(
+                    creator=row.creator,
+                    declaration_id=declaration.hex(),
+                    issued_at=int(row.issued_at),
+                    prefs=self._decoded_prefs(row.prefs),
+                    origins=tuple(str(row.origins).split(" ")),
+                )
+            found.setdefault(int(row.i), []).append(claim)
+        shared: dict[tuple[str, ...], Resolution] = {}
+        out: dict[int, Resolution] = {}
+        for position, items in found.items():
+            ids = tuple(sorted(c.declaration_id for c in items))
+            resolution = shared.get(ids)
+            if resolution is None:
+                resolution = shared[ids] = resolution_of(items)
+            out[position] = resolution
+        return out
 
     async def resolve_many_urls(self, urls: Sequence[str]) -> list[Resolution]:
         """:meth:`resolve_many` for normalised URLs."""
@@ -412,7 +520,11 @@ class ConsentStore:
         claims: dict[bytes, Claim] = {}
         for kind in (SHA256, URL):
             wanted = sorted({k for kk, k in keys if kk == kind})
-            for row in _select_in(conn, query.where(st.c.kind == kind), st.c.key, wanted):
+            digests = _CLAIMS_BY_DIGEST if kind == SHA256 else None
+            rows = _select_in(
+                conn, query.where(st.c.kind == kind), st.c.key, wanted, digests=digests
+            )
+            for row in rows:
                 declaration = bytes(row.id)
                 claim = claims.get(declaration)
                 if claim is None:

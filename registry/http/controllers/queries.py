@@ -9,8 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
-from registry.core.batchcheck import split_digests
-from registry.core.errors import EncodingError
+from registry.core.batchcheck import DIGEST
 from registry.http import queries
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
@@ -117,13 +116,14 @@ async def check_binary(
     per digest out, then details of the known ones only (spec §6.8.4)."""
     if request.headers.get("content-type", "").split(";")[0].strip() != OCTETS:
         raise ProblemError("unsupported-media-type", f"the body must be {OCTETS}")
-    try:
-        hashes = split_digests(body)
-    except EncodingError as exc:
-        raise ProblemError("bad-request", str(exc)) from None
-    _check_count(len(hashes), node)
-    node.metrics.checked("check", len(hashes))
-    answer = await queries.check_binary(node.index, hashes)
+    if len(body) % DIGEST:
+        raise ProblemError(
+            "bad-request", f"the body must be 32-byte SHA-256 digests; got {len(body)} bytes"
+        )
+    count = len(body) // DIGEST
+    _check_count(count, node)
+    node.metrics.checked("check", count)
+    answer = await queries.check_binary(node.index, body)
     return Response(answer, media_type=OCTETS)
 
 
