@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from registry.core.keys import PrivateKey
+from registry.core.merkle import EMPTY_ROOT
 from registry.core.records import (
     encode_record,
     load_record,
@@ -29,6 +30,7 @@ from registry.http.wire import CheckRequest
 from registry.indexes.rebuild import check_index
 from registry.log import NodeLog
 from registry.storage import create_engine, schema
+from registry.storage.federation import FederationStore
 from registry.storage.index import ConsentStore
 from registry.storage.migrate import alembic_config, upgrade
 from tests.node.api_support import make_settings
@@ -190,3 +192,36 @@ async def test_a_restarted_node_answers_without_reading_the_log(
         assert restarted.log.entries_read == 0
     finally:
         await restarted.stop()
+
+
+async def test_mirrored_entries_are_indexed_when_the_mirror_commits(open_log: OpenLog) -> None:
+    log = await open_log()
+    peer = "peer.test/log"
+    entries = tangled_entries(20, seed=11)
+    await log.submit_many(entries[:5])  # the first five are in both logs
+    store = FederationStore(log.engine)
+    await store.init_mirror(peer, EMPTY_ROOT)
+    rows = [(i, record_id(e), e) for i, e in enumerate(entries)]
+    assert await store.write_chunk(peer, 0, len(rows), rows, [])
+    consent = ConsentStore(log.engine)
+    expected = reference(entries[:5], log.origin)
+    for entry in entries:
+        expected.add(record_id(entry), load_record(entry), origin=peer)
+    own = {x for e in entries[:5] for x in subjects_of(load_record(e))}
+    mirrored_only = min(
+        x
+        for e in entries[5:]
+        for x in subjects_of(load_record(e))
+        if x not in own and expected.resolve(x).claims
+    )
+    written_ahead = await consent.resolve_many([mirrored_only])
+    assert await store.commit_mirror(peer, 0, len(rows), b"r" * 32, b"note")
+    await assert_answers_like(consent, expected, entries)
+    # not answered before the commit (written-ahead rows are not the mirror's yet)
+    assert written_ahead == [reference([], peer).resolve(mirrored_only)]
+    assert (await consent.resolve_many([mirrored_only]))[0].claims
+    both = await consent.by_creator(load_record(entries[0]).creator)
+    assert any(d.origins == tuple(sorted((log.origin, peer))) for d in both)
+    result = await check_index(log.engine, repair=False)
+    assert result.equal, result.differences
+    assert (result.entries, result.mirrored) == (5, len(entries))
