@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/scale.py --works 100000            # about 2 minutes
     .venv/bin/python benchmarks/scale.py --works 1000000 --workers 2
+    .venv/bin/python benchmarks/scale.py --works 100000 --baseline-tree /tmp/base
     .venv/bin/python benchmarks/scale.py --works 100000 \\
         --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/scale   # an EMPTY database
 
@@ -21,9 +22,11 @@ declarations of 10 (every work with a URL and a PDQ hash, quality 90) through
 - PDQ: single-query p50 over HTTP and batch queries/s (``/v1/check/pdq``, 100 per request);
 - disk per work (SQLite file or ``pg_database_size``).
 
-Baseline, in the same run: today's former design, the in-memory ``LogIndex`` (ADR 0009) that
-every worker rebuilt at start-up, built in this process from the same database: its rebuild
-time (its restart-to-ready floor) and its RSS growth per work (one worker).
+Baselines, in the same run: the former in-memory ``LogIndex`` (ADR 0009) that every worker
+rebuilt at start-up, built in this process from the same database (its rebuild time, the floor
+of its restart, and its RSS growth per work); and with ``--baseline-tree DIR`` (a checkout of
+the former code, ``git worktree add /tmp/base <commit>``), the whole measurement repeated with a
+node of that code on the same declarations (it has no binary check).
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ import gc
 import hashlib
 import json
 import os
-import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -127,13 +130,8 @@ async def post_binary(client: aiohttp.ClientSession, batch: list[str]) -> None:
         await response.read()
 
 
-async def bench_checks(
-    client: aiohttp.ClientSession, hashes: list[str], rounds: int
-) -> tuple[float, float]:
+async def bench_binary(client: aiohttp.ClientSession, hashes: list[str], rounds: int) -> float:
     batches = [hashes[i : i + CHECK_BATCH] for i in range(0, len(hashes), CHECK_BATCH)] * rounds
-    json_result = await node_bench.bench_batch_query(
-        client, "/v1/check", "sha256s", hashes, per_request=CHECK_BATCH, rounds=rounds
-    )
 
     def job(batch: list[str]) -> Any:
         async def run() -> None:
@@ -142,7 +140,7 @@ async def bench_checks(
         return run
 
     seconds = await node_bench.run_concurrently([job(b) for b in batches], concurrency=4)
-    return json_result.rate, sum(map(len, batches)) / seconds
+    return sum(map(len, batches)) / seconds
 
 
 async def bench_pdq(client: aiohttp.ClientSession, pdqs: list[str]) -> tuple[float, float]:
@@ -177,32 +175,61 @@ async def baseline_memory_index(database_url: str, works: int) -> tuple[float, f
     return stats.seconds, grown / works
 
 
-async def main_async(args: argparse.Namespace) -> list[tuple[str, str, str]]:  # noqa: PLR0915
-    declarations = max(1, args.works // WORKS_PER_DECLARATION)
-    works = declarations * WORKS_PER_DECLARATION
-    print(f"generating {declarations:,} declarations of {WORKS_PER_DECLARATION} works ...")
-    started = time.perf_counter()
-    entries, shas, _urls, pdqs = node_bench.make_work_declarations(
-        declarations, works=WORKS_PER_DECLARATION, salt="scale", creators=200
+def start(
+    args: argparse.Namespace, database_url: str, data_dir: Path, port: int, tree: Path | None
+) -> Any:
+    """``registry serve`` of this tree, or of ``tree`` (another checkout: the baseline)."""
+    if tree is None:
+        return node_bench.start_node(database_url, data_dir, port, args.workers)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env.update(
+        {
+            "PYTHONPATH": str(tree),
+            "REGISTRY_DATABASE_URL": database_url,
+            "REGISTRY_DATA_DIR": str(data_dir),
+            "REGISTRY_RATE_LIMIT": "0",
+            "REGISTRY_LOG_LEVEL": "warning",
+            "REGISTRY_MAX_PENDING": "100000",
+        }
     )
-    print(f"  generated in {time.perf_counter() - started:.1f} s")
-    floor = verify_floor()
+    command = [sys.executable, "-m", "registry", "serve", "--port", str(port)]
+    return subprocess.Popen(  # noqa: S603 - fixed argv, our own executable
+        [*command, "--workers", str(args.workers)],
+        env=env,
+        cwd=str(tree),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def measure(  # noqa: PLR0915
+    args: argparse.Namespace,
+    entries: list[bytes],
+    shas: list[str],
+    pdqs: list[str],
+    tree: Path | None,
+) -> dict[str, float]:
+    """Fill a fresh node, restart it, check; the figures by name."""
+    declarations = len(entries)
+    works = declarations * WORKS_PER_DECLARATION
     tmp = Path(tempfile.mkdtemp(prefix="scale-"))
     database_url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'registry.db'}"
+    if tree is not None and args.database_url:
+        raise SystemExit("--baseline-tree needs the default SQLite database")
     port = node_bench.free_port()
-    rows: list[tuple[str, str, str]] = []
-    process = node_bench.start_node(database_url, tmp, port, args.workers)
+    out: dict[str, float] = {}
+    process = start(args, database_url, tmp, port, tree)
     timeout = aiohttp.ClientTimeout(total=600)
     try:
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", timeout=timeout) as client:
             await node_bench.wait_ready(client, process)
             empty_rss = tree_rss(process.pid)
-            print(f"filling to {works:,} works ...")
+            print(f"filling to {works:,} works ({'this tree' if tree is None else tree}) ...")
             started = time.perf_counter()
             chunks = [entries[i : i + PER_REQUEST] for i in range(0, len(entries), PER_REQUEST)]
             done = 0
-            for start in range(0, len(chunks), 20):
-                group = chunks[start : start + 20]
+            for first in range(0, len(chunks), 20):
+                group = chunks[first : first + 20]
 
                 def job(chunk: list[bytes]) -> Any:
                     async def post() -> None:
@@ -217,59 +244,82 @@ async def main_async(args: argparse.Namespace) -> list[tuple[str, str, str]]:  #
                 done += sum(map(len, group))
                 rate = done / (time.perf_counter() - started)
                 print(f"  {done * WORKS_PER_DECLARATION:,} works, {rate:,.0f} declarations/s")
-            ingest_seconds = time.perf_counter() - started
-            filled_rss = tree_rss(process.pid)
+            out["ingest"] = declarations / (time.perf_counter() - started)
+            out["filled_rss"] = tree_rss(process.pid)
+            out["growth"] = (out["filled_rss"] - empty_rss) / works
     finally:
         node_bench.stop_node(process)
-    ingest = declarations / ingest_seconds
-    floor_note = f"{ingest / floor:.0%} of a bare Ed25519 verify loop ({floor:,.0f}/s)"
-    rows.append(("ingest, declarations of 10 works (HTTP batch)", f"{ingest:,.0f} decl/s",
-                 floor_note))  # fmt: skip
-    rows.append(("ingest, works/s", f"{ingest * WORKS_PER_DECLARATION:,.0f}", ""))
-    rows.append(("RSS growth per work while filling (whole node)",
-                 f"{(filled_rss - empty_rss) / works:,.0f} B",
-                 f"{args.workers} worker(s); {filled_rss / 2**20:,.0f} MiB in all"))  # fmt: skip
-
-    process = node_bench.start_node(database_url, tmp, port, args.workers)
+    process = start(args, database_url, tmp, port, tree)
     try:
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", timeout=timeout) as client:
             started = time.perf_counter()
             await node_bench.wait_ready(client, process)
-            ready = time.perf_counter() - started
-            restarted_rss = tree_rss(process.pid)
+            out["ready"] = time.perf_counter() - started
+            out["restarted_rss"] = tree_rss(process.pid)
             known = shas[:: max(1, len(shas) // (CHECK_BATCH // 100))][: CHECK_BATCH // 100]
             unknown = [hashlib.sha256(b"absent %d" % i).hexdigest() for i in range(CHECK_BATCH)]
             query = known + unknown[: CHECK_BATCH - len(known)]
-            json_rate, binary_rate = await bench_checks(client, query, rounds=args.rounds)
-            p50, pdq_rate = await bench_pdq(client, pdqs)
+            json_result = await node_bench.bench_batch_query(
+                client, "/v1/check", "sha256s", query, per_request=CHECK_BATCH, rounds=args.rounds
+            )
+            out["json"] = json_result.rate
+            if tree is None:
+                out["binary"] = await bench_binary(client, query, args.rounds)
+            out["p50"], out["pdq"] = await bench_pdq(client, pdqs)
     finally:
         node_bench.stop_node(process)
-    rows.append(("restart to /readyz", f"{ready:.2f} s", ""))
-    total = f"{restarted_rss / 2**20:,.0f} MiB"
-    rows.append(("RSS after restart, whole node, per work",
-                 f"{restarted_rss / works:,.0f} B", total))  # fmt: skip
-    rows.append(
-        ("exact check, 10,000 per request, 1% hits: binary", f"{binary_rate:,.0f} hashes/s", "")
+    out["disk"] = await disk_bytes(database_url, tmp) / works
+    if tree is None and works <= args.baseline_limit:
+        out["rebuild"], out["rebuild_rss"] = await baseline_memory_index(database_url, works)
+    return out
+
+
+async def main_async(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    declarations = max(1, args.works // WORKS_PER_DECLARATION)
+    works = declarations * WORKS_PER_DECLARATION
+    print(f"generating {declarations:,} declarations of {WORKS_PER_DECLARATION} works ...")
+    started = time.perf_counter()
+    entries, shas, _urls, pdqs = node_bench.make_work_declarations(
+        declarations, works=WORKS_PER_DECLARATION, salt="scale", creators=200
     )
-    rows.append(
-        ("exact check, 10,000 per request, 1% hits: JSON", f"{json_rate:,.0f} hashes/s", "")
-    )
-    rows.append(("PDQ single query p50 (HTTP, radius 31)", f"{p50:.2f} ms", ""))
-    rows.append(("PDQ batch (100 per request)", f"{pdq_rate:,.0f} queries/s", ""))
-    disk = await disk_bytes(database_url, tmp)
-    rows.append(("disk per work", f"{disk / works:,.0f} B", f"{disk / 2**20:,.0f} MiB"))
-    if works <= args.baseline_limit:
-        seconds, per_work = await baseline_memory_index(database_url, works)
-        note = "one worker; every worker did this at start-up"
-        rows.append(("BASELINE former design: in-memory rebuild (restart floor)",
-                     f"{seconds:.2f} s", note))  # fmt: skip
-        rows.append(("BASELINE former design: RSS per work, one worker",
-                     f"{per_work:,.0f} B", "x workers"))  # fmt: skip
-    else:
-        rows.append(
-            ("BASELINE former design", "not run", f"above --baseline-limit {args.baseline_limit:,}")
-        )
-    return [(f"N = {works:,} works", platform.node(), ""), *rows]
+    print(f"  generated in {time.perf_counter() - started:.1f} s")
+    floor = verify_floor()
+    ours = await measure(args, entries, shas, pdqs, None)
+    old = await measure(args, entries, shas, pdqs, args.baseline_tree) if args.baseline_tree else {}
+
+    def show(key: str, fmt: str) -> tuple[str, str]:
+        mine = fmt.format(ours[key]) if key in ours else "-"
+        theirs = fmt.format(old[key]) if key in old else "-"
+        return mine, theirs
+
+    table = [
+        ("ingest, declarations of 10 works (HTTP batch), decl/s", "ingest", "{:,.0f}"),
+        ("RSS growth per work while filling, whole node, B", "growth", "{:,.0f}"),
+        ("restart to /readyz, s", "ready", "{:.2f}"),
+        ("RSS after restart per work, whole node, B", "restarted_rss", "{:,.0f}"),
+        ("exact check 10,000/request 1% hits, JSON, hashes/s", "json", "{:,.0f}"),
+        ("exact check 10,000/request 1% hits, binary, hashes/s", "binary", "{:,.0f}"),
+        ("PDQ single query p50 over HTTP (radius 31), ms", "p50", "{:.2f}"),
+        ("PDQ batch, 100 per request, queries/s", "pdq", "{:,.0f}"),
+        ("disk per work, B", "disk", "{:,.0f}"),
+        ("former in-memory index: rebuild from the log (in process), s", "rebuild", "{:.2f}"),
+        (
+            "former in-memory index: RSS per work, one worker (in process), B",
+            "rebuild_rss",
+            "{:,.0f}",
+        ),
+    ]
+    for key in ("restarted_rss",):
+        ours[key] = ours[key] / works
+        if key in old:
+            old[key] = old[key] / works
+    rows = [(f"N = {works:,} works, {args.workers} worker(s)", "this branch",
+             f"baseline: {args.baseline_tree}" if old else "")]  # fmt: skip
+    rows += [(label, *show(key, fmt)) for label, key, fmt in table]
+    rows.append(("bare Ed25519 verify loop (same run), verifies/s", f"{floor:,.0f}", ""))
+    rows.append(("ingest / verify floor", f"{ours['ingest'] / floor:.0%}",
+                 f"{old['ingest'] / floor:.0%}" if old else ""))  # fmt: skip
+    return rows
 
 
 def main() -> None:
@@ -280,11 +330,17 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="an EMPTY database (default: SQLite)")
     parser.add_argument("--baseline-limit", type=int, default=2_000_000)
     parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        default=None,
+        help="a checkout of the former design (git worktree add /tmp/base main): measured too",
+    )
     args = parser.parse_args()
     rows = asyncio.run(main_async(args))
     width = max(len(r[0]) for r in rows)
     for what, value, note in rows:
-        print(f"{what:<{width}}  {value:>18}  {note}")
+        print(f"{what:<{width}}  {value:>14}  {note:>14}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=1))
