@@ -77,3 +77,21 @@ def test_encode_rejects_what_the_format_cannot_carry(answer: CheckAnswer) -> Non
 def test_decode_rejects_malformed_answers(data: bytes, count: int, message: str) -> None:
     with pytest.raises(EncodingError, match=message):
         decode_answers(data, count)
+
+
+def test_vectors() -> None:
+    from tests.core.vectors import vector_cases  # noqa: PLC0415
+
+    cases = vector_cases("batch-check.json", "gen_batchcheck")
+    assert len({c["name"] for c in cases}) == 13
+    for case in cases:
+        body = bytes.fromhex(case["answer"])
+        if case.get("result") == "invalid":
+            with pytest.raises(EncodingError):
+                decode_answers(body, case["count"])
+            continue
+        items = [
+            None if i is None else CheckAnswer(i["prefs"], i["declarations"]) for i in case["items"]
+        ]
+        assert encode_answers(items) == body
+        assert decode_answers(body, len(items)) == items
