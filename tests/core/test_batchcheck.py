@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from registry.core.batchcheck import (
@@ -14,6 +16,7 @@ from registry.core.batchcheck import (
     split_digests,
 )
 from registry.core.errors import EncodingError
+from tests.core.vectors import vector_cases
 
 A = "aa" * 32
 B = "0b" * 32
@@ -79,19 +82,15 @@ def test_decode_rejects_malformed_answers(data: bytes, count: int, message: str)
         decode_answers(data, count)
 
 
-def test_vectors() -> None:
-    from tests.core.vectors import vector_cases  # noqa: PLC0415
-
-    cases = vector_cases("batch-check.json", "gen_batchcheck")
-    assert len({c["name"] for c in cases}) == 13
-    for case in cases:
-        body = bytes.fromhex(case["answer"])
-        if case.get("result") == "invalid":
-            with pytest.raises(EncodingError):
-                decode_answers(body, case["count"])
-            continue
-        items = [
-            None if i is None else CheckAnswer(i["prefs"], i["declarations"]) for i in case["items"]
-        ]
-        assert encode_answers(items) == body
-        assert decode_answers(body, len(items)) == items
+@pytest.mark.parametrize("case", vector_cases("batch-check.json", "gen_batchcheck"))
+def test_vectors(case: dict[str, Any]) -> None:
+    body = bytes.fromhex(case["answer"])
+    if case.get("result") == "invalid":
+        with pytest.raises(EncodingError):
+            decode_answers(body, case["count"])
+        return
+    items = [
+        None if i is None else CheckAnswer(i["prefs"], i["declarations"]) for i in case["items"]
+    ]
+    assert encode_answers(items) == body
+    assert decode_answers(body, len(items)) == items
