@@ -55,9 +55,7 @@ def split_digests(body: bytes) -> list[str]:
     return [body[i : i + DIGEST].hex() for i in range(0, len(body), DIGEST)]
 
 
-def _status(answer: CheckAnswer | None) -> int:
-    if answer is None:
-        return 0
+def _status(answer: CheckAnswer) -> int:
     value = answer.prefs.get("train-ai")
     return KNOWN | (TRAIN_AI_N if value == "n" else TRAIN_AI_Y if value == "y" else 0)
 
