@@ -64,12 +64,12 @@ def generate() -> dict[str, object]:
                 "answer": body.hex(),
             }
         )
-    for name, body, count in INVALID:
+    for name, text, count in INVALID:
         try:
-            decode_answers(bytes.fromhex(body), count)
+            decode_answers(bytes.fromhex(text), count)
         except ProtocolError as exc:
             cases.append(
-                {"name": name, "answer": body, "count": count, "result": "invalid",
+                {"name": name, "answer": text, "count": count, "result": "invalid",
                  "error": type(exc).__name__}
             )  # fmt: skip
         else:  # pragma: no cover - every invalid case is rejected
