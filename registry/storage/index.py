@@ -69,6 +69,7 @@ __all__ = [
 OWN: Final = ""
 """The ``origin`` of ``index_near`` rows that come from the node's own log."""
 
+INDEX_LOCK: Final = 0x636F6E73656E74  # PostgreSQL advisory lock key of index writers ("consent")
 SHA256: Final = 0
 URL: Final = 1
 _KINDS: Final = {"sha256": SHA256, "url": URL}
@@ -176,6 +177,11 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
             batch[key] = _New(key, hexid, record, index)
     if not batch:
         return stats
+    if conn.dialect.name == "postgresql":
+        # Index writers (the integrator, every mirror's commit, in any process) recompute
+        # winners from the committed rows: serialise them, so that none misses another's rows
+        # (SQLite serialises writers already). Held until this transaction ends.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": INDEX_LOCK})
     d = schema.index_declarations
 
     # 1. Declarations known already only gain an origin (spec §3.5.5).
