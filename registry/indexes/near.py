@@ -118,6 +118,25 @@ class NearIndex:
                 self._pending_iscc.append((code, len(self._iscc_items)))
                 self._iscc_items.append((sha256, code))
 
+    def add_stored_pdq(self, sha256s: bytes, hashes: bytes, qualities: Sequence[int]) -> None:
+        """Index PDQ items read from the persistent index in bulk: the works' SHA-256s and the
+        hashes as concatenated 32-byte strings, and their qualities (no hex round trip)."""
+        count = len(qualities)
+        if not count:
+            return
+        first = self._pdq_count
+        rows = np.frombuffer(hashes, dtype=">u8").astype(np.uint64).reshape(count, 4)
+        self.pdq.add_arrays(
+            rows,
+            np.arange(first, first + count, dtype=np.int64),
+            np.asarray(qualities, dtype=np.int64),
+        )
+        items = np.empty((count, 64), dtype=np.uint8)
+        items[:, :32] = np.frombuffer(sha256s, dtype=np.uint8).reshape(count, 32)
+        items[:, 32:] = np.frombuffer(hashes, dtype=np.uint8).reshape(count, 32)
+        self._pdq_items += items.tobytes()
+        self._pdq_count += count
+
     @property
     def pending(self) -> int:
         """Items queued but not searchable yet."""

@@ -68,19 +68,37 @@ class NodeIndex:
         self._poke = asyncio.Event()
 
     async def _load(self, origin: str, start: int, stop: int) -> None:
+        """Load the ``index_near`` rows of entries ``start..stop`` of ``origin``: PDQ hashes in
+        bulk as raw bytes (straight into the Hamming index), ISCC codes one by one. Callers
+        hold ``self._lock``; pending ISCC items are applied by the caller's flush."""
         t = schema.index_near
         position = start
         while position < stop:
             end = min(stop, position + NEAR_PAGE)
             async with self.engine.connect() as conn:
-                rows = await conn.execute(
+                result = await conn.execute(
                     sa.select(t.c.kind, t.c.sha256, t.c.key, t.c.quality)
                     .where(t.c.origin == origin, t.c.idx >= position, t.c.idx < end)
                     .order_by(t.c.idx, t.c.item)
                 )
-                self.near.add_stored(
-                    [(int(r.kind), bytes(r.sha256), bytes(r.key), int(r.quality)) for r in rows]
-                )
+                rows = result.all()
+            others = []
+            if all(row[0] == 0 for row in rows):
+                pdq = rows
+            else:  # keep the order: PDQ items in bulk, then the rest
+                pdq = [row for row in rows if row[0] == 0]
+                others = [row for row in rows if row[0] != 0]
+            if pdq:
+                await self.near.flush_locked()  # keep payload ids in order
+                async with self.near.lock:
+                    self.near.add_stored_pdq(
+                        b"".join(bytes(r[1]) for r in pdq),
+                        b"".join(bytes(r[2]) for r in pdq),
+                        [int(r[3]) for r in pdq],
+                    )
+            self.near.add_stored(
+                [(int(k), bytes(sha), bytes(key), int(q)) for k, sha, key, q in others]
+            )
             position = end
 
     async def catch_up(self, source: SizeSource, *, until: int | None = None) -> int:
