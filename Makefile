@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean
+.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean test-js
 
 # Every third-party package comes from the hash-checked lock (requirements/README.md); the two
 # local projects are then installed without resolving anything, and `pip check` proves the set
@@ -24,7 +24,7 @@ $(STAMP): requirements/bootstrap.txt requirements/dev.txt pyproject.toml clients
 run: $(STAMP)
 	$(BIN)/registry serve --data-dir ./data
 
-test: lint typecheck vectors-check pytest
+test: lint typecheck vectors-check pytest test-js
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +37,13 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest --cov=registry --cov-branch --cov-report= $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='registry/core/*' --show-missing --skip-covered --fail-under=100
+
+# The TypeScript protocol package (clients/js, npm): the Python answers its cross-implementation
+# test compares against must be current; then a clean install from the lock, type check, build
+# (dist/: ESM + .d.ts) and every test (all of spec/vectors and ../shared/vectors).
+test-js: $(STAMP)
+	$(BIN)/python clients/js/scripts/python_answers.py --check
+	cd clients/js && npm ci --no-audit --no-fund && npm run typecheck && npm test
 
 # Regenerate spec/vectors/*.json from fixed seeds; vectors-check fails if that changes anything.
 vectors: $(STAMP)

@@ -25,15 +25,19 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import registry
+from registry.config.settings import Settings
 from registry.http.controllers import ROUTE_HANDLERS
 from registry.http.observe import ObserveMiddleware
 from registry.http.problems import exception_handlers
 from registry.http.ratelimit import RateLimiter
 from registry.http.runtime import Node
 from registry.indexes.snapshots import SnapshotService
-from registry.logs import formatter_factory, install_request_id_factory, resolve_log_format
-from registry.metrics import Metrics
-from registry.settings import Settings
+from registry.observability.logs import (
+    formatter_factory,
+    install_request_id_factory,
+    resolve_log_format,
+)
+from registry.observability.metrics import Metrics
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -59,6 +63,7 @@ def create_app(settings: Settings) -> Litestar:
                 interval=settings.snapshot_interval,
                 directory=settings.data_dir / "snapshots",
                 is_leader=lambda: node.federation.is_leader,
+                signer=node.log.signer,
             )
         except BaseException:
             await node.stop()

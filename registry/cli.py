@@ -32,15 +32,14 @@ from typing import Any, TypeVar
 import click
 
 import registry
-from registry.indexes.rebuild import IndexCheck
-from registry.settings import (
+from registry.config.settings import (
     DEFAULT_PORT,
     LOG_FORMATS,
     LOG_LEVELS,
     Settings,
     read_secret_file,
-    read_signing_key_file,
 )
+from registry.indexes.rebuild import IndexCheck
 
 __all__ = ["cli", "main"]
 
@@ -84,16 +83,14 @@ def identity_options(func: F) -> F:
         "--signing-key-file",
         envvar="REGISTRY_SIGNING_KEY_FILE",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="File with the node's C2SP signing key (PRIVATE+KEY+...); or set "
-        "REGISTRY_SIGNING_KEY. Default: the stored key, else a new one.",
+        help="The node's signing key file (C2SP PRIVATE+KEY+..., mode 0600): read if it "
+        "exists, else created with REGISTRY_SIGNING_KEY or a new key. Default: node.key in "
+        "the data directory.",
     )(func)
 
 
 def _settings(**options: Any) -> Settings:
     """Settings from explicit options over the environment (REGISTRY_SIGNING_KEY included)."""
-    key_file = options.pop("signing_key_file", None)
-    if key_file is not None:
-        options["signing_key"] = read_signing_key_file(key_file)
     token_file = options.pop("admin_token_file", None)
     if token_file is not None:
         options["admin_token"] = read_secret_file(token_file, "admin token")
@@ -242,6 +239,15 @@ def cli() -> None:
     "answered 429.",
 )
 @click.option(
+    "--clock-skew",
+    envvar="REGISTRY_CLOCK_SKEW",
+    type=click.IntRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds a declaration's issued_at may be ahead of this node's clock; later ones are "
+    "answered 422 future-dated (spec §2.11).",
+)
+@click.option(
     "--cors-origins",
     envvar="REGISTRY_CORS_ORIGINS",
     default="",
@@ -264,7 +270,7 @@ def serve(host: str, port: int, workers: int, log_level: str, **options: Any) ->
     from granian.server import Server  # noqa: PLC0415
 
     settings = _settings(host=host, port=port, workers=workers, log_level=log_level, **options)
-    from registry.logs import announce, granian_log_config  # noqa: PLC0415
+    from registry.observability.logs import announce, granian_log_config  # noqa: PLC0415
 
     origin, vkey = _run(_initialise(settings))
     announce(settings.log_format, f"registry: origin {origin}")
@@ -296,9 +302,9 @@ def _metrics_dir() -> tuple[Path, bool]:
     """Prepare prometheus-client's multiprocess directory before the workers start.
 
     Every worker writes its counters there and the one answering ``/metrics`` adds them up
-    (:mod:`registry.metrics`). The directory is ``PROMETHEUS_MULTIPROC_DIR`` if the operator
-    set it (the last run's files are removed first: counters restart with the node), else a
-    new temporary directory, removed on exit. Not the data directory: the files are
+    (:mod:`registry.observability.metrics`). The directory is ``PROMETHEUS_MULTIPROC_DIR`` if
+    the operator set it (the last run's files are removed first: counters restart with the
+    node), else a new temporary directory, removed on exit. Not the data directory: the files are
     memory-mapped, and a worker writing a mapped page on a full disk is killed (SIGBUS).
     Returns the directory and whether it is ours to remove.
     """
@@ -315,29 +321,28 @@ def _metrics_dir() -> tuple[Path, bool]:
 
 
 async def _witness_key(settings: Settings) -> str:
-    """The node's cosignature/v1 verifier key (derived from its stored log key, spec §7.5)."""
+    """The node's cosignature/v1 verifier key (derived from its log key, spec §7.5)."""
     from registry.federation.keys import derive_witness_signer  # noqa: PLC0415
-    from registry.storage import LogStore, create_engine  # noqa: PLC0415
 
-    engine = create_engine(settings.resolved_database_url())
-    try:
-        key = await LogStore(engine).signing_key()
-    finally:
-        await engine.dispose()
-    if key is None:  # pragma: no cover - _initialise stored it
+    signer = settings.key_custody().load()
+    if signer is None:  # pragma: no cover - _initialise kept it
         raise click.ClickException("the node has no signing key")
-    return derive_witness_signer(key).verifier.vkey
+    return derive_witness_signer(signer.skey).verifier.vkey
 
 
 async def _initialise(settings: Settings) -> tuple[str, str]:
     """Migrate the database and load or create the node identity, once, before workers start."""
     from registry.log import NodeLog, upgrade  # noqa: PLC0415 - node-only imports
+    from registry.log.custody import private_dir  # noqa: PLC0415
 
     database_url = settings.resolved_database_url()
     if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await upgrade(database_url)
-    log = await NodeLog.open(database_url, origin=settings.origin, signing_key=settings.signing_key)
+        private_dir(settings.data_dir)  # 0700: it holds the database and the key file
+    custody = settings.key_custody()
+    await upgrade(database_url, custody=custody)
+    log = await NodeLog.open(
+        database_url, origin=settings.origin, signing_key=settings.signing_key, custody=custody
+    )
     try:
         return log.origin, log.verifier_key
     finally:
@@ -602,7 +607,7 @@ async def _rebuild(settings: Settings, *, repair: bool) -> tuple[IndexCheck, str
     from registry.indexes.rebuild import check_index  # noqa: PLC0415
     from registry.log import NodeLog  # noqa: PLC0415
 
-    log = await NodeLog.open(settings.resolved_database_url())
+    log = await NodeLog.open(settings.resolved_database_url(), custody=settings.key_custody())
     try:
         return await check_index(log.engine, repair=repair), log.origin
     finally:
@@ -617,13 +622,16 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @database_options
 def db_upgrade(data_dir: Path, database_url: str | None) -> None:
-    """Apply every pending migration (the node also does this at start-up)."""
+    """Apply every pending migration (the node also does this at start-up). An old database's
+    signing key moves to the key file (REGISTRY_SIGNING_KEY_FILE, default node.key in the data
+    directory)."""
     from registry.log import upgrade  # noqa: PLC0415
+    from registry.log.custody import private_dir  # noqa: PLC0415
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _run(upgrade(settings.resolved_database_url()))
+        private_dir(settings.data_dir)
+    _run(upgrade(settings.resolved_database_url(), custody=settings.key_custody()))
     click.echo(f"database at head: {_redact(settings.resolved_database_url())}")
 
 

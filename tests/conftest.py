@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from registry.core.keys import PrivateKey
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
 from registry.log import NodeLog, upgrade
+from registry.log.custody import KeyFile
 
 POSTGRES_URL = os.environ.get(
     "REGISTRY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432"
@@ -118,6 +119,13 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
+def key_file(tmp_path: Path) -> KeyFile:
+    """The node key file of the test's log (ADR 0012): ``node.key`` in the test's data
+    directory, where an SQLite database keeps it by default; a PostgreSQL log is told."""
+    return KeyFile(tmp_path / "data" / "node.key")
+
+
+@pytest.fixture
 async def migrated_url(database_url: str) -> str:
     """``database_url`` with the schema migrated to head."""
     await upgrade(database_url)
@@ -128,13 +136,14 @@ OpenLog = Callable[..., Awaitable[NodeLog]]
 
 
 @pytest.fixture
-async def open_log(migrated_url: str) -> AsyncIterator[OpenLog]:
-    """A factory opening NodeLogs on ``migrated_url`` (keyword options as NodeLog.open);
-    every log it opened is closed at the end of the test."""
+async def open_log(migrated_url: str, key_file: KeyFile) -> AsyncIterator[OpenLog]:
+    """A factory opening NodeLogs on ``migrated_url`` (keyword options as NodeLog.open, the
+    key in ``key_file``); every log it opened is closed at the end of the test."""
     opened: list[NodeLog] = []
 
     async def _open(**options: Any) -> NodeLog:
         options.setdefault("origin", "test.example/log")
+        options.setdefault("custody", key_file)
         log = await NodeLog.open(migrated_url, **options)
         opened.append(log)
         return log

@@ -13,7 +13,8 @@ recoverable and how to report it (the node maps ``slug`` to an RFC 9457 problem 
     ├── KeyFormatError             malformed public or private key, did:key or verifier key
     ├── SignatureError             malformed signature, or one that does not verify
     ├── RecordError                a record breaks the schema (unknown field, bad value)
-    │   └── LimitError             a record or field exceeds a size limit (spec §2.6)
+    │   ├── LimitError             a record or field exceeds a size limit (spec §2.6)
+    │   └── FutureRecordError      issued later than the receiver's clock allows (spec §2.11)
     ├── PreferenceError            a preference category or value is malformed
     │   └── StructuredFieldError   a Content-Usage header is not a valid RFC 9651 dictionary
     ├── ProofError
@@ -33,6 +34,7 @@ __all__ = [
     "CheckpointError",
     "ConsistencyProofError",
     "EncodingError",
+    "FutureRecordError",
     "InclusionProofError",
     "KeyFormatError",
     "LimitError",
@@ -95,6 +97,12 @@ class LimitError(RecordError):
     """A record or one of its fields exceeds a limit set by the specification."""
 
     slug = "limit-exceeded"
+
+
+class FutureRecordError(RecordError):
+    """A record's ``issued_at`` is further ahead of the receiver's clock than it allows."""
+
+    slug = "future-dated"
 
 
 class PreferenceError(ProtocolError):

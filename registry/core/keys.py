@@ -27,6 +27,7 @@ __all__ = [
     "SIGNATURE_SIZE",
     "PrivateKey",
     "PublicKey",
+    "point_encoding_problem",
 ]
 
 PUBLIC_KEY_SIZE: Final = 32
@@ -39,6 +40,41 @@ ED25519_PUB_MULTICODEC: Final = b"\xed\x01"
 # "did:key:" + "z" + base58btc of 34 bytes is 56 characters; anything longer is rejected
 # before base58 decoding (which is quadratic in the input length).
 _MAX_DID_LENGTH: Final = 64
+
+# spec §1.4.4: the field prime of edwards25519, and the canonical encodings of its eight
+# small-order points (the torsion subgroup E[8]: the identity, one point of order 2, two of
+# order 4, four of order 8). tests/core/test_keys.py derives them again from the curve.
+_P: Final = 2**255 - 19
+_SMALL_ORDER: Final = frozenset(
+    bytes.fromhex(h)
+    for h in (
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    )
+)
+
+
+def point_encoding_problem(encoded: bytes) -> str | None:
+    """Why a 32-byte point encoding is refused by spec §1.4.4, or None if it is not.
+
+    Refused: a non-canonical encoding (y >= p, or x = 0 written with the sign bit set) and
+    the encoding of a small-order point. Whether the bytes decode to a curve point at all is
+    left to the Ed25519 implementation (RFC 8032 §5.1.3).
+    """
+    y = int.from_bytes(encoded, "little") & ((1 << 255) - 1)
+    if y >= _P:
+        return "non-canonical encoding (y >= p)"
+    if encoded[31] & 0x80 and y in (1, _P - 1):  # the two points with x = 0
+        return "non-canonical encoding (x = 0 with the sign bit set)"
+    if encoded in _SMALL_ORDER:
+        return "a small-order point"
+    return None
 
 
 class PublicKey:
@@ -53,9 +89,16 @@ class PublicKey:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PublicKey:
-        """Load a 32-byte RFC 8032 public key. Raises :class:`KeyFormatError` otherwise."""
+        """Load a 32-byte RFC 8032 public key.
+
+        Raises :class:`KeyFormatError` if it is not 32 bytes, or is a small-order point or a
+        non-canonical encoding (spec §1.4.4): such a key would let anyone write as it.
+        """
         if len(raw) != PUBLIC_KEY_SIZE:
             raise KeyFormatError(f"an Ed25519 public key is 32 bytes, got {len(raw)}")
+        problem = point_encoding_problem(bytes(raw))
+        if problem is not None:
+            raise KeyFormatError(f"refused Ed25519 public key: {problem} (spec §1.4.4)")
         try:
             key = Ed25519PublicKey.from_public_bytes(bytes(raw))
         except ValueError as exc:  # pragma: no cover - OpenSSL accepts any 32 bytes here
@@ -92,10 +135,14 @@ class PublicKey:
     def verify(self, signature: bytes, message: bytes) -> None:
         """Check an Ed25519 signature over ``message`` (spec §1.4.3).
 
-        Raises :class:`SignatureError` if ``signature`` is not 64 bytes or does not verify.
+        Raises :class:`SignatureError` if ``signature`` is not 64 bytes, if its ``R`` is a
+        small-order point or a non-canonical encoding (spec §1.4.4), or if it does not verify.
         """
         if len(signature) != SIGNATURE_SIZE:
             raise SignatureError(f"an Ed25519 signature is 64 bytes, got {len(signature)}")
+        problem = point_encoding_problem(bytes(signature[:32]))
+        if problem is not None:
+            raise SignatureError(f"refused Ed25519 signature: R is {problem} (spec §1.4.4)")
         try:
             self._key.verify(bytes(signature), bytes(message))
         except InvalidSignature as exc:
@@ -123,7 +170,9 @@ class PrivateKey:
         self._seed = seed
         self._key = key
         raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self._public = PublicKey.from_bytes(raw)
+        # A seed's public key is [a]B with a clamped: canonical and of prime order, so the
+        # §1.4.4 checks cannot refuse it.
+        self._public = PublicKey(raw, key.public_key())
 
     @classmethod
     def from_seed(cls, seed: bytes) -> PrivateKey:

@@ -13,7 +13,8 @@ This module provides:
   the robots.txt ``Content-Usage`` rule (:func:`parse_robots_content_usage`) and the canonical
   serialisation (:func:`format_content_usage`);
 - the one mapping table between AIPREF and TDM·AI, CAWG ``training-mining``, W3C TDMRep, robots
-  ``noai``/``noimageai``/``noindex`` and Cloudflare Content Signals (:data:`MAPPING`, spec §3.4),
+  ``noai``/``noimageai``/``noindex``, Cloudflare Content Signals, Spawning's ``ai.txt``, RSL 1.0
+  usage tokens and IPTC/PLUS ``plus:DataMining`` (:data:`MAPPING`, spec §3.4),
   with ``from_*``/``to_*`` conversions driven by it;
 - :func:`combine`: several statements about one asset, "any disallow wins" (spec §3.2).
 
@@ -40,6 +41,7 @@ __all__ = [
     "DISALLOW",
     "MAPPING",
     "MAX_CATEGORY_LENGTH",
+    "PLUS_VOCAB",
     "SCHEMES",
     "SCHEME_VALUES",
     "BareItem",
@@ -51,17 +53,23 @@ __all__ = [
     "Token",
     "combine",
     "format_content_usage",
+    "from_ai_txt",
     "from_cawg",
     "from_content_signals",
+    "from_plus_data_mining",
     "from_robots_tags",
+    "from_rsl",
     "from_tdmai",
     "from_tdmrep",
     "parse_content_usage",
     "parse_dictionary",
     "parse_robots_content_usage",
+    "to_ai_txt",
     "to_cawg",
     "to_content_signals",
+    "to_plus_data_mining",
     "to_robots_tags",
+    "to_rsl",
     "to_tdmai",
     "to_tdmrep",
     "validate_category",
@@ -514,8 +522,17 @@ def parse_robots_content_usage(value: str) -> tuple[str | None, dict[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # The mapping table (spec §3.4).
 
-Scheme = Literal["tdmai", "cawg", "tdmrep", "robots", "content-signals"]
-SCHEMES: Final[tuple[str, ...]] = ("tdmai", "cawg", "tdmrep", "robots", "content-signals")
+Scheme = Literal["tdmai", "cawg", "tdmrep", "robots", "content-signals", "ai-txt", "rsl", "plus"]
+SCHEMES: Final[tuple[str, ...]] = (
+    "tdmai",
+    "cawg",
+    "tdmrep",
+    "robots",
+    "content-signals",
+    "ai-txt",
+    "rsl",
+    "plus",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,6 +581,22 @@ MAPPING: Final[tuple[MappingRow, ...]] = (
     _row("robots", "noindex", "search", "x-x-", "not to be shown in search results"),
     _row("content-signals", "ai-train", "train-ai", "xxx-", "training or fine-tuning any model"),
     _row("content-signals", "search", "search", "xxxx", "same scope"),
+    _row("ai-txt", "ai.txt", "train-ai", "xxx-", "AI datasets: training of any model"),
+    _row("rsl", "all", "train-ai", "xx--", "every use contains AI training"),
+    _row("rsl", "all", "search", "xx--", "every use contains search"),
+    _row("rsl", "ai-all", "train-ai", "xx--", "every AI use contains AI training"),
+    _row("rsl", "ai-train", "train-ai", "xxx-", "training or fine-tuning any model"),
+    _row("rsl", "search", "search", "xxxx", "same scope"),
+    _row("plus", "DMI-ALLOWED", "train-ai", "-x--", "all data mining allowed"),
+    _row("plus", "DMI-ALLOWED", "search", "-x--", "all data mining allowed"),
+    _row("plus", "DMI-PROHIBITED", "train-ai", "x---", "all data mining prohibited"),
+    _row("plus", "DMI-PROHIBITED", "search", "x---", "indexing is data mining too"),
+    _row("plus", "DMI-PROHIBITED-AIMLTRAINING", "train-ai", "x---", "any AI/ML training"),
+    _row("plus", "DMI-PROHIBITED-GENAIMLTRAINING", "train-ai", "x-x-", "same scope"),
+    _row("plus", "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING", "train-ai", "x---", "all but search"),
+    _row("plus", "DMI-PROHIBITED-SEECONSTRAINT", "train-ai", "x---", "conservative: constrained"),
+    _row("plus", "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR", "train-ai", "x---", "conservative: terms"),
+    _row("plus", "DMI-PROHIBITED-SEELINKEDRIGHTSEXPR", "train-ai", "x---", "conservative: terms"),
 )
 
 # spec §3.4.1: how each scheme writes "disallowed" and "allowed" ("" where it cannot).
@@ -573,6 +606,9 @@ SCHEME_VALUES: Final[dict[str, tuple[str, str]]] = {
     "tdmrep": ("1", "0"),
     "robots": ("directive present", ""),
     "content-signals": ("no", "yes"),
+    "ai-txt": ("Disallow", "Allow"),
+    "rsl": ('<prohibits type="usage">', '<permits type="usage">'),
+    "plus": ("DMI-PROHIBITED... value", "DMI-ALLOWED value"),
 }
 
 
@@ -779,3 +815,111 @@ def to_content_signals(prefs: Mapping[str, str]) -> str:
     """
     exported = _export("content-signals", prefs)
     return ", ".join(f"{key}={'yes' if allowed else 'no'}" for key, allowed in exported.items())
+
+
+def from_ai_txt(rule: str) -> dict[str, str]:
+    """Import the ``ai.txt`` rule (Spawning) that applies to an asset: ``Disallow`` or ``Allow``.
+
+    ``Disallow`` (AI datasets may not use it) -> ``train-ai=n``; ``Allow`` -> ``train-ai=y``
+    (spec §3.4.2 item 7). Case-insensitive. Choosing the rule for a path (robots.txt syntax,
+    the longest match wins) is the caller's.
+
+    Raises:
+        PreferenceError: ``rule`` is neither ``Allow`` nor ``Disallow``.
+    """
+    kind = rule.strip().lower()
+    if kind not in ("allow", "disallow"):
+        raise PreferenceError(f"ai.txt rule must be Allow or Disallow, not {rule!r}")
+    return _import("ai-txt", {"ai.txt": kind == "allow"})
+
+
+def to_ai_txt(prefs: Mapping[str, str]) -> str:
+    """Export to an ``ai.txt`` rule: ``train-ai=n`` -> ``"Disallow"``; else ``""`` (no rule).
+
+    Lossy: ``train-ai=y`` is not written (``Allow`` lets datasets use the asset for training
+    of any model).
+
+    Raises:
+        PreferenceError: ``prefs`` is invalid.
+    """
+    return "Disallow" if _export("ai-txt", prefs) else ""
+
+
+_RSL_TOKEN: Final = re.compile(r"[a-z][a-z-]*")
+
+
+def from_rsl(usage: Mapping[str, object]) -> dict[str, str]:
+    """Import the usage tokens of an RSL 1.0 ``<license>``: ``{"permits": [...], "prohibits":
+    [...]}`` (the whitespace-separated tokens of its ``<permits type="usage">`` and
+    ``<prohibits type="usage">`` elements).
+
+    ``all``, ``ai-all``, ``ai-train`` and ``search`` are read per spec §3.4; ``ai-input``,
+    ``ai-index`` and unknown tokens are ignored. A token both permitted and prohibited is
+    prohibited.
+
+    Raises:
+        PreferenceError: ``permits`` or ``prohibits`` is not a list of tokens.
+    """
+    facts: dict[str, bool] = {}
+    for member, allowed in (("permits", True), ("prohibits", False)):
+        tokens = usage.get(member, [])
+        if not isinstance(tokens, list | tuple) or not all(
+            isinstance(t, str) and _RSL_TOKEN.fullmatch(t) for t in tokens
+        ):
+            raise PreferenceError(f"RSL {member!r} must be a list of usage tokens")
+        for token in tokens:
+            facts[token] = allowed and facts.get(token, True)
+    return _import("rsl", facts)
+
+
+def to_rsl(prefs: Mapping[str, str]) -> dict[str, list[str]]:
+    """Export to RSL usage tokens: ``{"permits": [...], "prohibits": [...]}``, sorted.
+
+    ``train-ai=n`` -> ``ai-train`` prohibited; ``search`` both ways. Lossy: ``train-ai=y`` is
+    not written (``ai-train`` covers training of any model); unknown categories are dropped.
+
+    Raises:
+        PreferenceError: ``prefs`` is invalid.
+    """
+    exported = _export("rsl", prefs)
+    return {
+        "permits": [key for key, allowed in exported.items() if allowed],
+        "prohibits": [key for key, allowed in exported.items() if not allowed],
+    }
+
+
+PLUS_VOCAB: Final = "http://ns.useplus.org/ldf/vocab/"
+"""The PLUS vocabulary's namespace: values of ``plus:DataMining`` are ``PLUS_VOCAB + code``."""
+_PLUS_ALLOWED: Final = "DMI-ALLOWED"
+_PLUS_SILENT: Final = frozenset({"DMI-UNSPECIFIED"})
+
+
+def from_plus_data_mining(value: str) -> dict[str, str]:
+    """Import an IPTC/PLUS ``plus:DataMining`` value (the PLUS vocabulary URI or its code).
+
+    ``DMI-ALLOWED`` -> ``train-ai=y, search=y``; every ``DMI-PROHIBITED...`` value ->
+    ``train-ai=n`` (and ``DMI-PROHIBITED`` also ``search=n``); ``DMI-UNSPECIFIED`` -> nothing.
+
+    Raises:
+        PreferenceError: the value is not in the PLUS Data Mining vocabulary.
+    """
+    code = value.strip()
+    code = code[len(PLUS_VOCAB) :] if code.startswith(PLUS_VOCAB) else code
+    if code in _PLUS_SILENT:
+        return {}
+    if code not in {row.key for row in _rows("plus")}:
+        raise PreferenceError(f"{value!r} is not a PLUS Data Mining value")
+    return _import("plus", {code: code == _PLUS_ALLOWED})
+
+
+def to_plus_data_mining(prefs: Mapping[str, str]) -> str:
+    """Export to a ``plus:DataMining`` value (a PLUS vocabulary URI), or ``""`` if none applies.
+
+    ``train-ai=n`` -> ``DMI-PROHIBITED-GENAIMLTRAINING`` (same scope). Lossy: ``y`` is not
+    written (``DMI-ALLOWED`` allows all data mining); ``search`` has no value of its own.
+
+    Raises:
+        PreferenceError: ``prefs`` is invalid.
+    """
+    exported = _export("plus", prefs)
+    return PLUS_VOCAB + next(iter(exported)) if exported else ""

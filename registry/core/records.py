@@ -34,6 +34,7 @@ from registry.core.encoding import (
 )
 from registry.core.errors import (
     EncodingError,
+    FutureRecordError,
     LimitError,
     NonCanonicalError,
     ProtocolError,
@@ -45,6 +46,7 @@ from registry.core.prefs import ALLOW, DISALLOW, MAX_CATEGORY_LENGTH, validate_p
 from registry.core.urls import MAX_URL_LENGTH, normalize_url
 
 __all__ = [
+    "DEFAULT_CLOCK_SKEW",
     "MAX_ENTRY_BYTES",
     "MAX_ISCC_LENGTH",
     "MAX_ISSUED_AT",
@@ -61,6 +63,7 @@ __all__ = [
     "Declaration",
     "Record",
     "Work",
+    "check_issued_at",
     "decode_record",
     "decode_stored",
     "encode_record",
@@ -305,6 +308,25 @@ def entry_size(record: Record) -> int:
     not validate ``record``.
     """
     return len(_encode(msgspec.structs.replace(record, sig=_SIG_PLACEHOLDER)))
+
+
+DEFAULT_CLOCK_SKEW: Final = 600
+"""Seconds a record's ``issued_at`` may be ahead of a receiver's clock (spec §2.11)."""
+
+
+def check_issued_at(record: Record, *, now: int, skew: int = DEFAULT_CLOCK_SKEW) -> None:
+    """Refuse a record dated beyond ``now + skew`` (spec §2.11).
+
+    ``now`` is the receiver's clock in Unix seconds, passed in: the core reads no clock.
+
+    Raises:
+        FutureRecordError: ``record.issued_at > now + skew``.
+    """
+    if record.issued_at > now + skew:
+        raise FutureRecordError(
+            f"issued_at {record.issued_at} is {record.issued_at - now} s ahead of this "
+            f"receiver's clock; at most {skew} s is allowed (spec §2.11)"
+        )
 
 
 def sign_declaration(record: Declaration, key: PrivateKey) -> Declaration:

@@ -20,6 +20,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from registry.config.settings import Settings
 from registry.core.checkpoint import Checkpoint
 from registry.core.errors import ProtocolError
 from registry.core.merkle import inclusion_proof, tiles_for_inclusion
@@ -42,7 +43,6 @@ from registry.federation.push import CheckpointSource, Pusher, PushTarget
 from registry.federation.witness import Witness, WitnessResult
 from registry.log import NodeLog
 from registry.log.tilestore import fetch_tiles
-from registry.settings import Settings
 from registry.storage.engine import create_engine
 from registry.storage.federation import EvidenceRow, FederationStore, PeerRow
 from registry.storage.repository import LogStore
@@ -155,14 +155,11 @@ class Federation:
             peers = load_peers_file(settings.peers_file, own_origin=log.origin)
         engine = create_engine(settings.resolved_database_url())
         try:
-            key = await LogStore(engine).signing_key()
-            if key is None:  # pragma: no cover - NodeLog.open stored it
-                raise RuntimeError("the node has no signing key")
             federation = cls(
                 settings,
                 log,
                 engine,
-                derive_witness_signer(key),
+                derive_witness_signer(log.signer.skey),
                 on_mirror_commit=on_mirror_commit,
                 clock=clock,
             )

@@ -2,14 +2,14 @@
 
 Every request gets an id: the client's ``X-Request-ID`` if it is sane (1 to 128 characters
 from ``A-Z a-z 0-9 . _ : - +``; anything else could forge or break log lines), else a fresh
-random one. The id is in :data:`registry.logs.request_id_var` while the request is handled,
-so every line logged meanwhile carries it, and it is echoed in the response's ``X-Request-ID``
-header (also on 429 answers of the rate limiter, which this middleware wraps).
+random one. The id is in :data:`registry.observability.logs.request_id_var` while the request is
+handled, so every line logged meanwhile carries it, and it is echoed in the response's
+``X-Request-ID`` header (also on 429 answers of the rate limiter, which this middleware wraps).
 
 With ``--log-level debug`` it logs one access line per request (``registry.access``: method,
 path without the query, status, milliseconds). It also counts the request in
-:class:`registry.metrics.Metrics` by method, route template (``/v1/works/sha256/{sha256:str}``,
-never the raw path: bounded label values) and status.
+:class:`registry.observability.metrics.Metrics` by method, route template
+(``/v1/works/sha256/{sha256:str}``, never the raw path: bounded label values) and status.
 Litestar runs route middleware only for requests that match a route: 404 answers to unknown
 paths are neither counted nor given an id.
 """
@@ -25,8 +25,8 @@ from typing import Final
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry.logs import request_id_var
-from registry.metrics import Metrics
+from registry.observability.logs import request_id_var
+from registry.observability.metrics import Metrics
 
 __all__ = ["REQUEST_ID_HEADER", "ObserveMiddleware", "sane_request_id"]
 

@@ -1,12 +1,15 @@
 """RFC 9457 problem details: every error the node answers is ``application/problem+json``.
 
-A problem's ``type`` is the relative URI reference ``/problems/<slug>`` (RFC 9457 §3.1.1), which
-resolves against the node and is served by ``GET /problems/<slug>`` as a short description.
-Errors from the protocol core carry their own slug (:attr:`registry.core.errors.ProtocolError.
-slug`); HTTP-level errors (404, 405, 413, 429, 503...) use the slugs in :data:`PROBLEM_TYPES`.
+The problem object and its types are part of the wire contract (:mod:`registry.wire.problems`,
+spec §6.10): a ``type`` is the relative URI reference ``/problems/<slug>`` (RFC 9457 §3.1.1),
+served by ``GET /problems/<slug>`` as a short description. Errors from the protocol core carry
+their own slug (:attr:`registry.core.errors.ProtocolError.slug`); the use cases raise domain
+errors (:mod:`registry.services.errors`) that name theirs; HTTP-level errors (404, 405, 413, 429,
+503...) use the slugs in :data:`PROBLEM_TYPES`.
 
 The exception handlers registered by :func:`exception_handlers` turn Litestar's HTTP
-exceptions, core errors, log overload and unexpected exceptions into problem responses.
+exceptions, core errors, domain errors of the services, log overload and unexpected exceptions
+into problem responses.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from registry.core.errors import EncodingError, ProtocolError
+from registry.core.errors import ProtocolError
+from registry.services.errors import ServiceError
+from registry.wire.problems import (
+    PROBLEM_TYPES,
+    Problem,
+    make_problem,
+    problem_for_protocol_error,
+    problem_type,
+)
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
@@ -29,6 +40,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "exception_handlers",
+    "make_problem",
     "problem_for_protocol_error",
     "problem_response",
     "problem_type",
@@ -39,54 +51,6 @@ PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 
 _log = logging.getLogger("registry.http")
 
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """An RFC 9457 problem details object (§3.1 members plus the ``errors`` extension)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: tuple[dict[str, Any], ...] | None = None
-
-
-# slug -> (status, title). Core slugs come from registry.core.errors; the rest are HTTP-level.
-PROBLEM_TYPES: Final[dict[str, tuple[int, str]]] = {
-    "protocol-error": (422, "Protocol error"),
-    "bad-encoding": (400, "Malformed encoding"),
-    "non-canonical": (400, "Record is not in canonical form"),
-    "bad-key": (422, "Malformed key or identifier"),
-    "bad-signature": (422, "Signature does not verify"),
-    "bad-record": (422, "Invalid record"),
-    "limit-exceeded": (422, "Record exceeds a limit"),
-    "bad-preference": (422, "Invalid preference"),
-    "bad-structured-field": (422, "Invalid structured field"),
-    "bad-proof": (422, "Invalid proof"),
-    "bad-inclusion-proof": (422, "Invalid inclusion proof"),
-    "bad-consistency-proof": (422, "Invalid consistency proof"),
-    "bad-tile": (400, "Malformed tile path"),
-    "bad-note": (422, "Malformed signed note"),
-    "unverified-note": (422, "Signed note does not verify"),
-    "bad-checkpoint": (422, "Malformed checkpoint"),
-    "bad-receipt": (422, "Invalid receipt"),
-    "bad-request": (400, "Bad request"),
-    "bad-peer": (422, "Invalid peer configuration"),
-    "bad-snapshot": (422, "Invalid snapshot"),
-    "unauthorized": (401, "Operator token required"),
-    "forbidden": (403, "Forbidden"),
-    "conflict": (409, "Conflict"),
-    "validation-error": (400, "Request does not match the schema"),
-    "batch-too-large": (413, "Too many items in one request"),
-    "not-found": (404, "Not found"),
-    "method-not-allowed": (405, "Method not allowed"),
-    "payload-too-large": (413, "Request body too large"),
-    "unsupported-media-type": (415, "Unsupported media type"),
-    "rate-limited": (429, "Too many requests"),
-    "overloaded": (503, "Node overloaded"),
-    "unavailable": (503, "Service unavailable"),
-    "internal-error": (500, "Internal server error"),
-}
 
 _SLUG_FOR_STATUS: Final[dict[int, str]] = {
     400: "bad-request",
@@ -103,35 +67,6 @@ _SLUG_FOR_STATUS: Final[dict[int, str]] = {
 }
 
 _ENCODER: Final = msgspec.json.Encoder()
-
-
-def problem_type(slug: str) -> str:
-    """The ``type`` URI reference of the problem named ``slug``."""
-    return f"/problems/{slug}"
-
-
-def make_problem(
-    slug: str,
-    detail: str,
-    *,
-    status: int | None = None,
-    errors: tuple[dict[str, Any], ...] | None = None,
-) -> Problem:
-    """A :class:`Problem` for ``slug``, its status and title from :data:`PROBLEM_TYPES`."""
-    default_status, title = PROBLEM_TYPES.get(slug, (500, "Error"))
-    code = status or default_status
-    return Problem(type=problem_type(slug), title=title, status=code, detail=detail, errors=errors)
-
-
-def problem_for_protocol_error(exc: ProtocolError) -> Problem:
-    """The problem reporting a core error: its slug as type, its message as detail.
-
-    Malformed encodings answer 400; well-formed input that breaks a rule answers 422.
-    """
-    slug = exc.slug if exc.slug in PROBLEM_TYPES else "protocol-error"
-    status = 400 if isinstance(exc, EncodingError) else PROBLEM_TYPES[slug][0]
-    detail = str(exc) or (type(exc).__doc__ or slug).strip().splitlines()[0]
-    return make_problem(slug, detail, status=status)
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[bytes]:
@@ -186,6 +121,11 @@ def _on_protocol_error(request: Request[Any, Any, Any], exc: ProtocolError) -> R
     return problem_response(problem_for_protocol_error(exc))
 
 
+def _on_service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[bytes]:
+    headers = None if exc.retry_after is None else retry_after_header(exc.retry_after)
+    return problem_response(make_problem(exc.slug, exc.detail), headers)
+
+
 def _on_bad_text(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[bytes]:
     # msgspec raises UnicodeDecodeError (not DecodeError) for invalid UTF-8 inside a JSON
     # object key of a request body: a malformed encoding, not a server error.
@@ -218,6 +158,7 @@ def exception_handlers() -> ExceptionHandlersMap:
     return {
         HTTPException: _on_http_exception,
         ProtocolError: _on_protocol_error,
+        ServiceError: _on_service_error,
         UnicodeDecodeError: _on_bad_text,
         Overloaded: on_overloaded,
         BatchError: on_unavailable,

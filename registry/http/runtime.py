@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 import logging
 
+from registry.config.settings import Settings
 from registry.federation.service import Federation
-from registry.http.quota import CreatorQuota
 from registry.indexes.persistent import NodeIndex
 from registry.log import NodeLog, upgrade
-from registry.metrics import Metrics
-from registry.settings import Settings
+from registry.log.custody import private_dir
+from registry.observability.metrics import Metrics
+from registry.services.quota import CreatorQuota
 
 __all__ = ["Node"]
 
@@ -57,13 +58,15 @@ class Node:
         """
         database_url = settings.resolved_database_url()
         if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await upgrade(database_url)
+            private_dir(settings.data_dir)  # 0700: it holds the database and the key file
+        custody = settings.key_custody()
+        await upgrade(database_url, custody=custody)
         metrics = metrics or Metrics()
         log = await NodeLog.open(
             database_url,
             origin=settings.origin,
             signing_key=settings.signing_key,
+            custody=custody,
             batch_interval=settings.batch_interval,
             max_batch=settings.max_batch,
             max_pending=settings.max_pending,

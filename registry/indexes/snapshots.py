@@ -33,7 +33,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
@@ -48,6 +48,9 @@ from registry.core.snapshot import (
     subject_key,
 )
 from registry.core.state import ConsentState, Subject, subjects_of
+
+if TYPE_CHECKING:
+    from registry.log.custody import KeyCustody
 
 __all__ = [
     "CHAIN_FILE",
@@ -252,22 +255,26 @@ class SnapshotBuilder:
         return published
 
 
-async def load_node_signer(database_url: str) -> NoteSigner:
-    """The node's log signing key, as stored by :meth:`registry.log.NodeLog.open`.
+async def load_node_signer(database_url: str, custody: KeyCustody | None = None) -> NoteSigner:
+    """The node's log signing key, from its custody (ADR 0012: ``node.key`` beside an SQLite
+    database unless ``custody`` says otherwise), checked against the database's verifier key.
 
     Raises:
-        RuntimeError: the database holds no key (the log was never opened).
+        RuntimeError: there is no key, or not the log's (the log was never opened).
     """
-    from registry.storage import LogStore, create_engine  # noqa: PLC0415 - node-only imports
+    from registry.log.custody import default_custody  # noqa: PLC0415 - node-only imports
+    from registry.log.keys import VERIFIER_KEY_META  # noqa: PLC0415
+    from registry.storage import LogStore, create_engine  # noqa: PLC0415
 
     engine = create_engine(database_url)
     try:
-        key = await LogStore(engine).signing_key()
+        vkey = await LogStore(engine).meta(VERIFIER_KEY_META)
     finally:
         await engine.dispose()
-    if key is None:
-        raise RuntimeError("the node has no signing key")
-    return NoteSigner.from_skey(key)
+    signer = (custody or default_custody(database_url)).load()
+    if signer is None or vkey is None or signer.verifier.vkey != vkey:
+        raise RuntimeError("the node has no signing key for this log")
+    return signer
 
 
 CHAIN_FILE: Final = "chain.json"
@@ -320,10 +327,11 @@ class SnapshotService:
         directory: Path | None = None,
         is_leader: Callable[[], bool] | None = None,
         follow_interval: float = 1.0,
+        signer: NoteSigner | None = None,
     ) -> SnapshotService:
-        """Load the node key and start refreshing (the first snapshot builds in the
-        background, so start-up does not wait for it)."""
-        signer = await load_node_signer(database_url)
+        """Load the node key (``signer``: the running log's) and start refreshing (the first
+        snapshot builds in the background, so start-up does not wait for it)."""
+        signer = signer or await load_node_signer(database_url)
         service = cls(
             SnapshotBuilder(signer, policy=policy),
             source,

@@ -1,11 +1,16 @@
-"""The node's identity: its log origin and its checkpoint signing key.
+"""The node's identity: its log origin and its checkpoint signing key (ADR 0012).
 
-On first start the node stores its origin (``meta.origin``) and signing key (``node_key``),
-either the operator's or a fresh one from ``secrets.token_bytes(32)``. On every later start the
-given values must agree with the stored ones: a log's origin and key are its identity, and
-changing either would make every earlier checkpoint and receipt unverifiable. The key is
+On first start the node keeps its origin (``meta.origin``), its signing key (the operator's, or
+a fresh one from ``secrets.token_bytes(32)``) in its key custody (:mod:`registry.log.custody`:
+a key file outside the database), and the key's public half (``meta.verifier_key``) in the
+database. On every later start the key in custody must be the one whose public half the
+database holds, and a given origin or key must agree: a log's origin and key are its identity,
+and changing either would make every earlier checkpoint and receipt unverifiable. The key is
 C2SP signed-note's ``PRIVATE+KEY+<name>+<hex8>+<base64>``, its name equal to the origin (spec
 §5.5). Key material never appears in an error message or log line.
+
+The order of the first start is crash-safe: the key is kept in custody before its public half
+is recorded, so a crash in between leaves a key file that the next start adopts.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ import secrets
 from collections.abc import Callable
 
 from registry.core.errors import KeyFormatError
-from registry.core.note import ALG_ED25519, NoteSigner, check_key_name
+from registry.core.note import NoteSigner, check_key_name
+from registry.log.custody import KeyCustody, parse_signing_key
 from registry.log.errors import NodeConfigError
 from registry.storage.repository import LogStore
 
-__all__ = ["default_origin", "load_identity"]
+__all__ = ["ORIGIN_META", "VERIFIER_KEY_META", "default_origin", "load_identity"]
 
 ORIGIN_META = "origin"
 """The ``meta`` row holding the log origin."""
+VERIFIER_KEY_META = "verifier_key"
+"""The ``meta`` row holding the C2SP verifier key of the node's signing key (its public half)."""
 
 
 def default_origin(public_key: bytes) -> str:
@@ -30,30 +38,21 @@ def default_origin(public_key: bytes) -> str:
     return f"consent-registry.localhost/{hashlib.sha256(public_key).hexdigest()[:16]}"
 
 
-def _parse_key(signing_key: str, what: str) -> NoteSigner:
-    """Parse a signer key string; raise NodeConfigError (without the key) if malformed."""
-    try:
-        signer = NoteSigner.from_skey(signing_key)
-    except KeyFormatError as exc:
-        raise NodeConfigError(f"{what} is not a valid C2SP signer key: {exc}") from None
-    if signer.alg != ALG_ED25519:
-        raise NodeConfigError(f"{what} is not an Ed25519 note key (signature type 0x01)")
-    return signer
-
-
 async def load_identity(
     store: LogStore,
+    custody: KeyCustody,
     *,
     origin: str | None,
     signing_key: str | None,
     seed: Callable[[], bytes] = lambda: secrets.token_bytes(32),
 ) -> NoteSigner:
-    """Return the node's checkpoint signer (its name is the origin), storing it on first start.
+    """Return the node's checkpoint signer (its name is the origin), keeping it on first start.
 
-    Raises NodeConfigError if ``origin`` or ``signing_key`` differs from the stored one, if the
-    key is malformed, or if the key's name is not the origin.
+    Raises NodeConfigError if ``origin`` or ``signing_key`` differs from the node's, if the key
+    in custody is missing or is not the key whose public half the database holds, if a key is
+    malformed, or if the key's name is not the origin.
     """
-    given = None if signing_key is None else _parse_key(signing_key, "the given signing key")
+    given = None if signing_key is None else parse_signing_key(signing_key, "the given signing key")
     stored_origin = await store.meta(ORIGIN_META)
     if origin is not None:
         try:
@@ -67,8 +66,14 @@ async def load_identity(
         )
     origin = origin or stored_origin or (given.name if given else None)
 
-    stored_key = await store.signing_key()
-    if stored_key is None:
+    stored_vkey = await store.meta(VERIFIER_KEY_META)
+    kept = custody.load()
+    if kept is None:
+        if stored_vkey is not None:
+            raise NodeConfigError(
+                f"the node signing key is missing: no {custody.location}; this log is signed "
+                f"by {stored_vkey}; restore the key file from its backup"
+            )
         if given is None:
             fresh = seed()
             if origin is None:
@@ -76,22 +81,36 @@ async def load_identity(
             given_or_new = NoteSigner.from_seed(origin, fresh)
         else:
             given_or_new = given
-        stored_key = await store.init_signing_key(given_or_new.skey)
-    if given is not None and given.skey != stored_key:
+        _check_name(given_or_new, origin or given_or_new.name)
+        custody.create(given_or_new)  # first the key, then its public half (crash-safe)
+        kept = custody.load()
+        if kept is None:  # pragma: no cover - create() just wrote it
+            raise NodeConfigError(f"the {custody.location} vanished after it was written")
+    if given is not None and given.skey != kept.skey:
         raise NodeConfigError(
-            "the given signing key differs from the key stored in the database; refusing to "
-            "start (a log's key cannot change)"
+            f"the given signing key differs from the node key in the {custody.location}; "
+            "refusing to start (a log's key cannot change)"
         )
-    signer = _parse_key(stored_key, "the stored signing key")
-    origin = origin or signer.name
-    if signer.name != origin:
+    origin = origin or kept.name
+    _check_name(kept, origin)
+    vkey = kept.verifier.vkey
+    stored_vkey = await store.init_meta(VERIFIER_KEY_META, vkey)
+    if stored_vkey != vkey:
         raise NodeConfigError(
-            f"the signing key is named {signer.name!r} but the log origin is {origin!r}; "
-            "the key name must equal the origin"
+            f"the {custody.location} holds the key {vkey}, but this log is signed by "
+            f"{stored_vkey}; refusing to start (a log's key cannot change)"
         )
     stored_origin = await store.init_meta(ORIGIN_META, origin)
     if stored_origin != origin:
         raise NodeConfigError(
             f"origin {origin!r} differs from this database's log origin {stored_origin!r}"
         )
-    return signer
+    return kept
+
+
+def _check_name(signer: NoteSigner, origin: str) -> None:
+    if signer.name != origin:
+        raise NodeConfigError(
+            f"the signing key is named {signer.name!r} but the log origin is {origin!r}; "
+            "the key name must equal the origin"
+        )

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registry.core.note import NoteSigner
+from registry.log.custody import KeyCustody, default_custody
 from registry.log.integrator import Integrator
 from registry.log.keys import load_identity
 from registry.log.reader import LogReader
@@ -51,6 +52,13 @@ class NodeLog:
         self.clock = clock
         self.origin = signer.name
         self.verifier_key = signer.verifier.vkey
+        self._signer = signer
+
+    @property
+    def signer(self) -> NoteSigner:
+        """The node's signing key, lent to the parts of the node that sign with it (snapshots,
+        the witness key derived from it). Never log or serialise it."""
+        return self._signer
 
     @property
     def entries_read(self) -> int:
@@ -69,6 +77,7 @@ class NodeLog:
         *,
         origin: str | None = None,
         signing_key: str | None = None,
+        custody: KeyCustody | None = None,
         batch_interval: float = 0.05,
         max_batch: int = 1024,
         max_pending: int = 10_000,
@@ -77,9 +86,12 @@ class NodeLog:
     ) -> NodeLog:
         """Open the log in the (already migrated) database at ``database_url``.
 
-        On first start the origin and signing key (a C2SP ``PRIVATE+KEY+...`` string named
-        after the origin) are stored; a fresh key is generated if none is given, and a default
-        origin derived from it if none is given. Then the log is checked: the checkpoint must
+        On first start the origin is stored and the signing key (a C2SP ``PRIVATE+KEY+...``
+        string named after the origin) is kept in ``custody`` (default: the file ``node.key``
+        beside an SQLite database; required for other databases), mode 0600, with only its
+        public half in the database (ADR 0012); a fresh key is generated if none is given, and a
+        default origin derived from it if none is given. Later starts read the key file and
+        refuse a key that is not the log's. Then the log is checked: the checkpoint must
         be signed by the node key, state the stored size (largest entry index + 1) and the
         root recomputed from the stored tiles. Finally the integrator task starts.
 
@@ -96,7 +108,12 @@ class NodeLog:
         try:
             store = LogStore(engine)
             await check_schema(engine)
-            signer = await load_identity(store, origin=origin, signing_key=signing_key)
+            signer = await load_identity(
+                store,
+                custody or default_custody(database_url),
+                origin=origin,
+                signing_key=signing_key,
+            )
             await init_checkpoint(store, signer)
             cache = FullTileCache()
             await check_entries(store)

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
 from registry.core.merkle import HASH_SIZE, append_leaves, leaf_hash, tiles_for_append
-from registry.core.note import NoteSigner, NoteVerifier
+from registry.core.note import NoteVerifier
 from registry.core.records import decode_record, load_record, record_id
 from registry.core.tiles import TileCoord, tiles_for_size
 from registry.log.errors import LogCorruptError
-from registry.log.keys import ORIGIN_META
+from registry.log.keys import ORIGIN_META, VERIFIER_KEY_META
 from registry.log.startup import check_schema
 from registry.log.types import LogReport, MirrorReport
 from registry.storage.engine import create_engine
@@ -62,8 +62,8 @@ async def _verify(store: LogStore, check_signatures: bool) -> LogReport:
     head = await store.head()
     if head is None:
         raise LogCorruptError("the database has no checkpoint row (the log was never opened)")
-    signer = await _node_signer(store)
-    _check_checkpoint(head, signer)
+    verifier = await _node_verifier(store)
+    _check_checkpoint(head, verifier)
     root, tiles_checked = await _recompute(store, head.size, check_signatures)
     if root != head.root:
         raise LogCorruptError(
@@ -82,8 +82,8 @@ async def _verify(store: LogStore, check_signatures: bool) -> LogReport:
                 f"{len(tiles_for_size(head.size))}"
             )
     return LogReport(
-        origin=signer.name,
-        verifier_key=signer.verifier.vkey,
+        origin=verifier.name,
+        verifier_key=verifier.vkey,
         size=head.size,
         root_hash=head.root,
         entries_checked=head.size,
@@ -91,25 +91,29 @@ async def _verify(store: LogStore, check_signatures: bool) -> LogReport:
     )
 
 
-async def _node_signer(store: LogStore) -> NoteSigner:
-    """The stored node key, checked against the stored origin."""
-    key = await store.signing_key()
+async def _node_verifier(store: LogStore) -> NoteVerifier:
+    """The node key's public half as the database records it, checked against the origin.
+
+    Only the public half is needed (and only it is in the database, ADR 0012): verifying a log
+    never needs the node's signing key.
+    """
+    vkey = await store.meta(VERIFIER_KEY_META)
     origin = await store.meta(ORIGIN_META)
-    if key is None or origin is None:
-        raise LogCorruptError("the database has no node key or no origin")
+    if vkey is None or origin is None:
+        raise LogCorruptError("the database has no node verifier key or no origin")
     try:
-        signer = NoteSigner.from_skey(key)
+        verifier = NoteVerifier.from_vkey(vkey)
     except ProtocolError as exc:
-        raise LogCorruptError(f"the stored node key is malformed: {exc}") from None
-    if signer.name != origin:
-        raise LogCorruptError(f"the node key is named {signer.name!r}, the origin is {origin!r}")
-    return signer
+        raise LogCorruptError(f"the stored node verifier key is malformed: {exc}") from None
+    if verifier.name != origin:
+        raise LogCorruptError(f"the node key is named {verifier.name!r}, the origin is {origin!r}")
+    return verifier
 
 
-def _check_checkpoint(head: Head, signer: NoteSigner) -> None:
+def _check_checkpoint(head: Head, verifier: NoteVerifier) -> None:
     """The checkpoint note verifies under the node key and matches the checkpoint row."""
     try:
-        opened = open_checkpoint(head.note, signer.verifier)
+        opened = open_checkpoint(head.note, verifier)
     except ProtocolError as exc:
         raise LogCorruptError(f"the stored checkpoint does not verify: {exc}") from exc
     if opened.checkpoint.size != head.size or opened.checkpoint.root_hash != head.root:

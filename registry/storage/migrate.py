@@ -25,12 +25,17 @@ __all__ = [
 MIGRATIONS_DIR = Path(registry.migrations.__file__).resolve().parent
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """Return an Alembic ``Config`` for :mod:`registry.migrations`, bound to ``connection``."""
+def alembic_config(connection: Connection | None = None, *, custody: object = None) -> Config:
+    """Return an Alembic ``Config`` for :mod:`registry.migrations`, bound to ``connection``.
+
+    ``custody`` (a :class:`registry.log.custody.KeyCustody`): where migration 0004 moves a node
+    signing key stored in the database (None: ``node.key`` beside an SQLite database).
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
         config.attributes["connection"] = connection
+    config.attributes["custody"] = custody
     return config
 
 
@@ -42,22 +47,33 @@ def head_revision() -> str:
     return head
 
 
-async def upgrade(database_url: str) -> None:
+async def upgrade(database_url: str, *, custody: object = None) -> None:
     """Migrate the database at ``database_url`` to the newest schema (``alembic upgrade head``).
 
-    Idempotent; works for SQLite (creating the file and its directory) and PostgreSQL. Raises
-    SQLAlchemy errors if the database is unreachable.
+    Idempotent; works for SQLite (creating the file and its directory) and PostgreSQL. An old
+    database's node signing key is moved to ``custody`` (ADR 0012; a
+    :class:`registry.log.custody.KeyCustody`, None: ``node.key`` beside an SQLite database);
+    on SQLite the write-ahead log is then truncated, so no copy of the key
+    is left in the database's files. Raises SQLAlchemy errors if the database is unreachable,
+    and :class:`registry.log.errors.NodeConfigError` if the key cannot be moved.
     """
     engine = create_engine(database_url)
+    moved = False
+
+    def run(sync: Connection) -> None:
+        nonlocal moved
+        config = alembic_config(sync, custody=custody)
+        command.upgrade(config, "head")
+        moved = bool(config.attributes.get("key_moved"))
+
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_upgrade_sync)
+            await conn.run_sync(run)
+        if moved and engine.dialect.name == "sqlite":
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         await engine.dispose()
-
-
-def _upgrade_sync(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
 
 
 async def schema_revision(engine: AsyncEngine) -> tuple[str | None, str]:

@@ -223,33 +223,7 @@ class LogStore:
             )
             return [(int(r.idx), str(r.id), bytes(r.data)) for r in rows]
 
-    # -- node key and meta -----------------------------------------------------------------
-
-    async def signing_key(self) -> str | None:
-        """Return the stored node signing key string, or None if none was stored yet."""
-        t = schema.node_key
-        async with self.engine.connect() as conn:
-            value = await conn.scalar(
-                sa.select(t.c.signing_key).where(t.c.id == schema.SINGLETON_ID)
-            )
-        return None if value is None else str(value)
-
-    async def init_signing_key(self, key: str) -> str:
-        """Store ``key`` unless a key is already stored; return the key that is now stored.
-
-        Two processes starting at once agree: the loser of the insert race reads the winner's.
-        """
-        try:
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    sa.insert(schema.node_key).values(id=schema.SINGLETON_ID, signing_key=key)
-                )
-        except IntegrityError:
-            stored = await self.signing_key()
-            if stored is None:  # pragma: no cover - the row cannot vanish
-                raise
-            return stored
-        return key
+    # -- meta ----------------------------------------------------------------------------
 
     async def meta(self, name: str) -> str | None:
         """Return the ``meta`` value called ``name``, or None."""

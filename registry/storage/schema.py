@@ -9,8 +9,9 @@ The tables hold one transparency log (ADR 0005):
   overwritten as it grows, and every shorter partial tile is a prefix of the stored one.
 - ``checkpoint``: one row (``id = 1``) with the tree size, root hash and signed checkpoint note,
   updated only by compare-and-swap on ``size`` in the transaction that appends entries.
-- ``node_key``: one row (``id = 1``) with the node's C2SP signing key string. Never logged.
-- ``meta``: name/value facts about this database (the log origin, the schema version).
+- ``meta``: name/value facts about this database (the log origin, the verifier key of the node's
+  signing key, the schema version). The signing key itself is never in the database (migration
+  0004, ADR 0012): the log keeps it in a key file (:mod:`registry.log.custody`).
 
 Federation (spec §7, ADR 0007; migration 0002) adds:
 
@@ -23,7 +24,7 @@ Federation (spec §7, ADR 0007; migration 0002) adds:
 - ``cosignatures``: witnesses' cosignature lines on this node's own checkpoints.
 - ``evidence``: pairs of signed checkpoints of one origin that cannot both be true.
 
-The persistent index (spec §6.11, ADR 0010; migration 0003) is derived from the logs and
+The persistent index (spec §6.11, ADR 0010; migration 0005) is derived from the logs and
 written in the transaction that commits the entries it derives from:
 
 - ``index_declarations``: per declaration id (32 raw bytes): creator, issued_at, preferences
@@ -61,14 +62,13 @@ __all__ = [
     "mirror_entries",
     "mirror_heads",
     "mirror_tiles",
-    "node_key",
     "peers",
     "tiles",
     "witness_heads",
 ]
 
 SINGLETON_ID = 1
-"""The primary key of the single row in ``checkpoint`` and ``node_key``."""
+"""The primary key of the single row in ``checkpoint``."""
 
 metadata = sa.MetaData()
 
@@ -101,14 +101,6 @@ checkpoint = sa.Table(
     sa.Column("root", sa.LargeBinary(), nullable=False),
     sa.Column("note", sa.LargeBinary(), nullable=False),
     sa.CheckConstraint("id = 1", name="ck_checkpoint_singleton"),
-)
-
-node_key = sa.Table(
-    "node_key",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
-    sa.Column("signing_key", sa.String(), nullable=False),
-    sa.CheckConstraint("id = 1", name="ck_node_key_singleton"),
 )
 
 meta = sa.Table(
@@ -198,7 +190,7 @@ evidence = sa.Table(
     sa.Index("ix_evidence_origin", "origin"),
 )
 
-# --- the persistent index (spec §6.11, ADR 0010, migration 0003) ------------------------------
+# --- the persistent index (spec §6.11, ADR 0010, migration 0005) ------------------------------
 
 index_declarations = sa.Table(
     "index_declarations",

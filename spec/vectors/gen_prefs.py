@@ -176,6 +176,28 @@ def _mapping() -> dict[str, object]:
         ),
         ("content signals ai-input", "content-signals", "ai-input=no", prefs.from_content_signals),
         ("content signals bad", "content-signals", "ai-train=maybe", prefs.from_content_signals),
+        ("ai.txt disallow", "ai-txt", "Disallow", prefs.from_ai_txt),
+        ("ai.txt allow", "ai-txt", "allow", prefs.from_ai_txt),
+        ("ai.txt bad rule", "ai-txt", "Crawl-delay", prefs.from_ai_txt),
+        ("rsl prohibits ai-train", "rsl", {"prohibits": ["ai-train"]}, prefs.from_rsl),
+        (
+            "rsl permits search, prohibits all",
+            "rsl",
+            {"permits": ["search", "ai-input"], "prohibits": ["all"]},
+            prefs.from_rsl,
+        ),
+        ("rsl permits ai-all", "rsl", {"permits": ["ai-all"]}, prefs.from_rsl),
+        ("rsl bad tokens", "rsl", {"permits": "ai-train"}, prefs.from_rsl),
+        (
+            "plus generative prohibited",
+            "plus",
+            "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-GENAIMLTRAINING",
+            prefs.from_plus_data_mining,
+        ),
+        ("plus prohibited", "plus", "DMI-PROHIBITED", prefs.from_plus_data_mining),
+        ("plus allowed", "plus", "DMI-ALLOWED", prefs.from_plus_data_mining),
+        ("plus unspecified", "plus", "DMI-UNSPECIFIED", prefs.from_plus_data_mining),
+        ("plus unknown", "plus", "Prohibited for AI", prefs.from_plus_data_mining),
     ]
     cases: list[dict[str, object]] = []
     for name, scheme, value, function in imports:
@@ -210,6 +232,9 @@ def _mapping() -> dict[str, object]:
                 "tdmrep": prefs.to_tdmrep(statement),
                 "robots": prefs.to_robots_tags(statement),
                 "content-signals": prefs.to_content_signals(statement),
+                "ai-txt": prefs.to_ai_txt(statement),
+                "rsl": prefs.to_rsl(statement),
+                "plus": prefs.to_plus_data_mining(statement),
             }
         )
     cases.append(

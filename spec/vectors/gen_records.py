@@ -129,6 +129,24 @@ def _expect_error(expected: str, call: Callable[..., object], *args: object) -> 
     raise AssertionError(f"expected {expected} from {getattr(call, '__name__', call)}{args!r}")
 
 
+_P = 2**255 - 19
+_REFUSED_POINTS = {
+    # The eight small-order points of edwards25519 (the identity, order 2, 4, 4, 8, 8, 8, 8).
+    "identity": bytes.fromhex("01" + "00" * 31),
+    "order-2": bytes.fromhex("ec" + "ff" * 30 + "7f"),
+    "order-4-a": bytes(32),
+    "order-4-b": bytes(31) + b"\x80",
+    "order-8-a": bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+    "order-8-b": bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"),
+    "order-8-c": bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+    "order-8-d": bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"),
+    # Non-canonical: y >= p (here y = p + 4 and y = 2**255 - 1), and x = 0 with the sign bit.
+    "y-above-p": (_P + 4).to_bytes(32, "little"),
+    "y-all-ones": b"\xff" * 31 + b"\x7f",
+    "identity-negative-zero": bytes.fromhex("01" + "00" * 30 + "80"),
+}
+
+
 def _keys() -> dict[str, object]:
     cases: list[dict[str, object]] = []
     for name, seed, public, message, signature in RFC8032:
@@ -180,6 +198,19 @@ def _keys() -> dict[str, object]:
         cases.append({
             "name": name, "public_key": raw.hex(), "result": "invalid",
             "error": _expect_error("KeyFormatError", keys.PublicKey.from_bytes, raw),
+        })  # fmt: skip
+    # spec §1.4.4: small-order and non-canonically encoded points, as A and as R.
+    for name, raw in _REFUSED_POINTS.items():
+        cases.append({
+            "name": f"refused-public-key-{name}", "public_key": raw.hex(), "result": "invalid",
+            "error": _expect_error("KeyFormatError", keys.PublicKey.from_bytes, raw),
+        })  # fmt: skip
+    for name, raw in _REFUSED_POINTS.items():
+        forged = raw + good[32:]
+        cases.append({
+            "name": f"refused-signature-r-{name}", "public_key": alice.public_key.raw.hex(),
+            "message": signed.hex(), "signature": forged.hex(), "result": "invalid",
+            "error": _expect_error("SignatureError", alice.public_key.verify, forged, signed),
         })  # fmt: skip
     return {
         "description": "Ed25519 (RFC 8032) keys and signatures, did:key identifiers (spec §1.4, "

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import hashlib
 import os
 import shutil
@@ -28,10 +29,14 @@ from typing import Any
 
 import httpx
 from consent import AsyncConsentClient, ConsentClient
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from registry.app import create_app
+from registry.config.settings import Settings
 from registry.core.keys import PrivateKey
-from registry.settings import Settings
 
 ORIGIN = "sdk.test/log"
 BIN = Path(sys.executable).parent
@@ -195,3 +200,75 @@ def stop_registry(process: subprocess.Popen[str]) -> None:
         process.wait()
     if process.stdout:
         process.stdout.close()
+
+
+START = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+
+
+def _usage(*, sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not sign,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=sign,
+        crl_sign=sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def c2pa_test_chain(*, ed25519_leaf: bool = False) -> tuple[bytes, bytes]:
+    """A C2PA signing certificate for tests: (PEM chain of an ES256 leaf, or an Ed25519 one,
+    with emailProtection and the test CA that issued it, PEM PKCS#8 private key of the leaf)."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey = (
+        ed25519.Ed25519PrivateKey.generate()
+        if ed25519_leaf
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "consent tests CA")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "consent tests signer")])
+
+    def build(
+        subject: x509.Name,
+        public: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey,
+        serial: int,
+    ) -> x509.CertificateBuilder:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(public)
+            .serial_number(serial)
+            .not_valid_before(START)
+            .not_valid_after(START + datetime.timedelta(days=3650))
+        )
+
+    ca = (
+        build(ca_name, ca_key.public_key(), 1)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_usage(sign=True), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        build(name, key.public_key(), 2)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(sign=False), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    chain = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(
+        serialization.Encoding.PEM
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return chain, private

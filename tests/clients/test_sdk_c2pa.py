@@ -3,7 +3,6 @@ an ES256 signer made here), read back by the signal evaluator, from a file and o
 
 from __future__ import annotations
 
-import datetime
 import io
 import threading
 from functools import partial
@@ -13,75 +12,14 @@ from pathlib import Path
 import c2pa  # type: ignore[import-untyped]
 import pytest
 from consent.signals import SignalEvaluator, c2pa_signal
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
-from tests.clients.sdk_support import free_port
-
-START = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
-
-
-def _usage(*, sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=not sign,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=sign,
-        crl_sign=sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
+from tests.clients.sdk_support import c2pa_test_chain, free_port
 
 
 def _signer() -> object:
     """An ES256 C2PA signer: a leaf certificate (emailProtection) issued by a test CA."""
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "consent tests CA")])
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "consent tests signer")])
-
-    def build(
-        subject: x509.Name, public: ec.EllipticCurvePublicKey, serial: int
-    ) -> x509.CertificateBuilder:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(ca_name)
-            .public_key(public)
-            .serial_number(serial)
-            .not_valid_before(START)
-            .not_valid_after(START + datetime.timedelta(days=3650))
-        )
-
-    ca = (
-        build(ca_name, ca_key.public_key(), 1)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_usage(sign=True), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf = (
-        build(name, key.public_key(), 2)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_usage(sign=False), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    chain = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(
-        serialization.Encoding.PEM
-    )
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    chain, private = c2pa_test_chain()
     return c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", chain, private, None))
 
 

@@ -24,9 +24,9 @@ from consent import ConsentClient, NodeError, NotSupportedError, fingerprint
 from consent.checking import run_check
 from consent.cli import _fingerprints, build_parser
 from consent.fingerprint import Fingerprint
-from consent.wire import ISCC_MATCH_DISTANCE
 
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
+from registry.wire import ISCC_MATCH_DISTANCE
 from tests.clients.sdk_support import ThreadLoopTransport, ThreadNode, creator_key, in_process_node
 from tests.clients.test_cli_consent import as_json, consent
 

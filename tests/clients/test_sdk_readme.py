@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tests.clients.sdk_support import BIN, free_port
 from tests.clients.test_cli_consent import make_image
+from tests.clients.test_cli_export import instagram_export
 
 README = Path(__file__).parents[2] / "clients" / "python" / "README.md"
 README_NODE = "http://127.0.0.1:8000"
@@ -43,6 +44,7 @@ def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> Non
     portfolio.mkdir()
     make_image(portfolio / "sunset.png", 7)
     (portfolio / "poem.txt").write_text("Consent travels with the work.\n" * 10)
+    instagram_export(tmp_path / "instagram-export.zip")  # the reader's own export
     # A SPAWNING_OPTS_KEY would make datadiligence's default rules ask Spawning's servers,
     # which are not on loopback: the examples run as a reader without one would.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSENT_", "SPAWNING_"))}
@@ -84,6 +86,15 @@ def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> Non
     assert "declared: 1 declarations logged, 2 works" in text
     assert "declared: 0 declarations logged, 2 works, 2 already declared" in text
     assert "OK: declaration " in text
+    assert "declared: 1 declarations logged, 5 works" in text  # the Instagram export
+    assert "dates and captions kept locally in consent-receipts/exports/instagram-export.json" in (
+        text
+    )
+    assert "signals for 6 works: 5 site files, 4 images" in text
+    assert (
+        "Content-Usage: /portfolio/sunset.png$ train-ai=y"
+        in (tmp_path / "site" / "robots.txt").read_text()
+    )
     assert "sunset.png reserved decided by registry" in text  # re-declared by the SDK block
     assert "poem-draft.txt reserved by ISCC" in text  # the poem, re-declared by the SDK block
     assert "100000 checked offline," in text  # the asyncio offline check

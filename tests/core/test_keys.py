@@ -4,6 +4,9 @@ did:key test vectors), through spec/vectors/keys.json (spec §1.4, §1.5)."""
 from __future__ import annotations
 
 import contextlib
+import json
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,5 +140,115 @@ def test_from_did_raises_only_key_format_errors(text: str) -> None:
 def test_arbitrary_keys_and_signatures_never_leak_library_errors(
     raw: bytes, signature: bytes
 ) -> None:
-    with contextlib.suppress(SignatureError):
+    # Only our own errors: a refused point (spec §1.4.4) or a signature that does not verify.
+    with contextlib.suppress(KeyFormatError, SignatureError):
         PublicKey.from_bytes(raw).verify(signature, b"m")
+
+
+# --- spec §1.4.4: small-order and non-canonical points ------------------------------------------
+# C2SP CCTV ed25519vectors (../shared/vectors/ed25519-cctv.json, 914 cases): each case's flags
+# name its edge cases. The policy pins every case's verdict from its flags alone:
+#   low_order_A or non_canonical_A   -> the public key is refused (KeyFormatError);
+#   else low_order_R or non_canonical_R -> the signature is refused (SignatureError);
+#   else low_order_residue           -> invalid: verification is cofactorless (OpenSSL);
+#   else                             -> valid.
+CCTV = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "ed25519-cctv.json"
+_CCTV_CASES = json.loads(CCTV.read_text())
+
+
+def cctv_verdict(flags: set[str]) -> str:
+    """The spec §1.4.4 verdict for a CCTV case with these flags."""
+    if flags & {"low_order_A", "non_canonical_A"}:
+        return "KeyFormatError"
+    if flags & {"low_order_R", "non_canonical_R"}:
+        return "SignatureError"
+    if "low_order_residue" in flags:
+        return "SignatureError"
+    return "valid"
+
+
+def cctv_outcome(case: dict[str, Any]) -> str:
+    """What this implementation answers for a CCTV case."""
+    try:
+        key = PublicKey.from_bytes(bytes.fromhex(case["key"]))
+        key.verify(bytes.fromhex(case["sig"]), case["msg"].encode())
+    except (KeyFormatError, SignatureError) as exc:
+        return type(exc).__name__
+    return "valid"
+
+
+@pytest.mark.parametrize("case", _CCTV_CASES, ids=[str(c["number"]) for c in _CCTV_CASES])
+def test_cctv_ed25519_edge_cases(case: dict[str, Any]) -> None:
+    assert cctv_outcome(case) == cctv_verdict(set(case["flags"] or ()))
+
+
+def test_cctv_covers_every_verdict() -> None:
+    verdicts = Counter(cctv_verdict(set(c["flags"] or ())) for c in _CCTV_CASES)
+    assert len(_CCTV_CASES) == 914
+    assert set(verdicts) == {"KeyFormatError", "SignatureError", "valid"}
+    assert verdicts["valid"] == 43  # those OpenSSL accepts with no refused point
+
+
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+
+
+def _edwards_add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = a, b
+    t = _D * x1 * x2 * y1 * y2
+    return (
+        (x1 * y2 + x2 * y1) * pow(1 + t, _P - 2, _P) % _P,
+        (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P,
+    )
+
+
+def _encode(point: tuple[int, int]) -> bytes:
+    x, y = point
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def _torsion_points() -> set[bytes]:
+    """Derive E[8] from the curve: x of a point of order 8 from y = sqrt((1-i)/2)... found by
+    trying small y until [8]P is the identity and [4]P is not, then its eight multiples."""
+    for y in range(2, 10_000):
+        u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+        x2 = u * pow(v, _P - 2, _P) % _P
+        x = pow(x2, (_P + 3) // 8, _P)
+        if (x * x - x2) % _P:
+            x = x * pow(2, (_P - 1) // 4, _P) % _P
+        if (x * x - x2) % _P:
+            continue
+        # Multiply by the prime-order subgroup's order L: what is left is in E[8].
+        point, acc, n = (x, y), (0, 1), 2**252 + 27742317777372353535851937790883648493
+        while n:
+            if n & 1:
+                acc = _edwards_add(acc, point)
+            point, n = _edwards_add(point, point), n >> 1
+        multiples, q = [], (0, 1)
+        for _ in range(8):
+            multiples.append(_encode(q))
+            q = _edwards_add(q, acc)
+        if len(set(multiples)) == 8:
+            return set(multiples)
+    raise AssertionError("no point of order 8 found")
+
+
+def test_small_order_list_is_the_curves_torsion_subgroup() -> None:
+    from registry.core import keys  # noqa: PLC0415
+
+    assert _torsion_points() == set(keys._SMALL_ORDER)
+
+
+def test_identity_key_forgery_from_the_audit_is_refused() -> None:
+    # A did:key of the identity point with R = identity, S = 0 verified under OpenSSL for any
+    # message: anyone could write as it (issue 12).
+    identity = bytes.fromhex("01" + "00" * 31)
+    did = "did:key:z" + b58encode(b"\xed\x01" + identity)
+    with pytest.raises(KeyFormatError, match="small-order"):
+        PublicKey.from_did(did)
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_point_checks_never_refuse_a_real_keys_encoding(seed: bytes) -> None:
+    public = PrivateKey.from_seed(seed).public_key
+    assert PublicKey.from_bytes(public.raw) == public

@@ -439,6 +439,9 @@ IMPORTERS = {
     "tdmrep": prefs.from_tdmrep,
     "robots": prefs.from_robots_tags,
     "content-signals": prefs.from_content_signals,
+    "ai-txt": prefs.from_ai_txt,
+    "rsl": prefs.from_rsl,
+    "plus": prefs.from_plus_data_mining,
 }
 EXPORTERS = {
     "tdmai": prefs.to_tdmai,
@@ -446,6 +449,9 @@ EXPORTERS = {
     "tdmrep": prefs.to_tdmrep,
     "robots": prefs.to_robots_tags,
     "content-signals": prefs.to_content_signals,
+    "ai-txt": prefs.to_ai_txt,
+    "rsl": prefs.to_rsl,
+    "plus": prefs.to_plus_data_mining,
 }
 
 
@@ -468,3 +474,58 @@ def test_mapping_vectors() -> None:
             else:
                 for scheme, exporter in EXPORTERS.items():
                     assert exporter(case["prefs"]) == case[scheme], (case["name"], scheme)
+
+
+# -- ai.txt, RSL and PLUS Data Mining (spec §3.4.2 items 7-9) ---------------------------------
+
+
+def test_ai_txt_rules() -> None:
+    assert prefs.from_ai_txt("Disallow") == {"train-ai": "n"}
+    assert prefs.from_ai_txt(" ALLOW ") == {"train-ai": "y"}
+    with pytest.raises(PreferenceError):
+        prefs.from_ai_txt("Noindex")
+    assert prefs.to_ai_txt({"train-ai": "n", "search": "y"}) == "Disallow"
+    assert prefs.to_ai_txt({"train-ai": "y"}) == ""  # lossy: Allow would be broader
+    assert prefs.from_ai_txt(prefs.to_ai_txt({"train-ai": "n"})) == {"train-ai": "n"}
+
+
+def test_rsl_usage_tokens() -> None:
+    assert prefs.from_rsl({"prohibits": ["ai-train"]}) == {"train-ai": "n"}
+    assert prefs.from_rsl({"permits": ["ai-train", "search"]}) == {"search": "y", "train-ai": "y"}
+    assert prefs.from_rsl({"permits": ["all"]}) == {"search": "y", "train-ai": "y"}
+    assert prefs.from_rsl({"permits": ["ai-all", "ai-input", "ai-index", "x-new"]}) == {
+        "train-ai": "y"
+    }
+    # a token both permitted and prohibited is prohibited
+    assert prefs.from_rsl({"permits": ["search"], "prohibits": ["search"]}) == {"search": "n"}
+    assert prefs.from_rsl({}) == {}
+    for bad in ({"permits": "ai-train"}, {"prohibits": ["AI Train"]}, {"permits": [3]}):
+        with pytest.raises(PreferenceError):
+            prefs.from_rsl(bad)
+    assert prefs.to_rsl({"train-ai": "n", "search": "y", "x": "n"}) == {
+        "permits": ["search"],
+        "prohibits": ["ai-train"],
+    }
+    assert prefs.to_rsl({"train-ai": "y"}) == {"permits": [], "prohibits": []}
+    statement = {"train-ai": "n", "search": "n"}
+    assert prefs.from_rsl(prefs.to_rsl(statement)) == statement
+
+
+def test_plus_data_mining_values() -> None:
+    vocab = prefs.PLUS_VOCAB
+    assert prefs.from_plus_data_mining(vocab + "DMI-PROHIBITED-GENAIMLTRAINING") == {
+        "train-ai": "n"
+    }
+    assert prefs.from_plus_data_mining("DMI-PROHIBITED") == {"search": "n", "train-ai": "n"}
+    assert prefs.from_plus_data_mining("DMI-ALLOWED") == {"search": "y", "train-ai": "y"}
+    assert prefs.from_plus_data_mining(vocab + "DMI-PROHIBITED-SEECONSTRAINT") == {"train-ai": "n"}
+    assert prefs.from_plus_data_mining("DMI-UNSPECIFIED") == {}
+    with pytest.raises(PreferenceError):
+        prefs.from_plus_data_mining("Prohibited for AI/ML training")
+    assert prefs.to_plus_data_mining({"train-ai": "n", "search": "y"}) == (
+        vocab + "DMI-PROHIBITED-GENAIMLTRAINING"
+    )
+    assert prefs.to_plus_data_mining({"train-ai": "y"}) == ""
+    assert prefs.from_plus_data_mining(prefs.to_plus_data_mining({"train-ai": "n"})) == {
+        "train-ai": "n"
+    }

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 
 from registry.app import create_app
+from registry.config.settings import Settings
 from registry.core.keys import PrivateKey
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
-from registry.settings import Settings
 
 BASE_URL = "http://node.test"
 ORIGIN = "node.test/log"

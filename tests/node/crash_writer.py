@@ -1,8 +1,9 @@
 """A log writer to be killed: submits entries forever, printing each acknowledgement.
 
-Usage: ``python crash_writer.py DATABASE_URL SEED``. Opens a NodeLog on the (migrated)
-database and submits batches of new, validly signed entries (derived from SEED) concurrently,
-printing ``<id> <index>`` for each acknowledged entry, flushed, the moment ``submit`` returns.
+Usage: ``python crash_writer.py DATABASE_URL SEED KEY_FILE``. Opens a NodeLog on the
+(migrated) database, its signing key in KEY_FILE, and submits batches of new, validly signed
+entries (derived from SEED) concurrently, printing ``<id> <index>`` for each acknowledged
+entry, flushed, the moment ``submit`` returns.
 tests/node/test_crash.py SIGKILLs it at random moments and checks every printed entry survived.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import cast
 
 from registry.log import NodeLog
+from registry.log.custody import KeyFile
 
 CONCURRENCY = 48
 
@@ -37,10 +39,14 @@ async def _submit_and_report(log: NodeLog, entry: bytes) -> None:
     sys.stdout.flush()
 
 
-async def main(database_url: str, seed: int) -> None:
+async def main(database_url: str, seed: int, key_file: Path) -> None:
     make_entries = _make_entries_function()
     log = await NodeLog.open(
-        database_url, origin="crash.example/log", batch_interval=0.005, max_batch=16
+        database_url,
+        origin="crash.example/log",
+        batch_interval=0.005,
+        max_batch=16,
+        custody=KeyFile(key_file),
     )
     round_number = 0
     while True:
@@ -50,4 +56,4 @@ async def main(database_url: str, seed: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from registry.config.settings import Settings, SettingsError
 from registry.core.encoding import b64encode, canonical_json
 from registry.core.keys import PrivateKey
 from registry.core.note import NoteSigner
 from registry.core.records import MAX_WORKS
 from registry.core.urls import MAX_URL_LENGTH
-from registry.http.quota import SLOT, WINDOW, CreatorQuota
 from registry.http.ratelimit import TrustedProxies
-from registry.settings import Settings, SettingsError
+from registry.services.quota import SLOT, WINDOW, CreatorQuota
 from tests.node.api_support import (
     creator_key,
     declaration,

@@ -48,10 +48,11 @@ def run(
 
 
 def db_args(database_url: str, tmp_path: Path) -> list[str]:
-    """Options selecting the test database: --data-dir for SQLite, --database-url else."""
+    """Options selecting the test database: --data-dir for SQLite, --database-url else (and a
+    data directory under ``tmp_path`` for the node key file and snapshots)."""
     if database_url.startswith("sqlite"):
         return ["--data-dir", str(Path(database_url.split("///", 1)[1]).parent)]
-    return ["--database-url", database_url]
+    return ["--database-url", database_url, "--data-dir", str(tmp_path / "data")]
 
 
 def free_port() -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.settings import Settings, SettingsError
+from registry.config.settings import Settings, SettingsError
 
 
 def test_from_env_parses_every_kind_of_field(tmp_path: Path) -> None:
@@ -19,6 +19,7 @@ def test_from_env_parses_every_kind_of_field(tmp_path: Path) -> None:
             "REGISTRY_BATCH_INTERVAL": "0.5",
             "REGISTRY_ORIGIN": "a.test/x",
             "REGISTRY_SIGNING_KEY_FILE": str(key_file),
+            "REGISTRY_SIGNING_KEY": "PRIVATE+KEY+a.test/x+00000000+AAAA",
             "REGISTRY_RATE_LIMIT": "0",
             "REGISTRY_UNRELATED": "ignored",
         },
@@ -31,6 +32,10 @@ def test_from_env_parses_every_kind_of_field(tmp_path: Path) -> None:
     assert settings.rate_limit == 0
     assert settings.signing_key == "PRIVATE+KEY+a.test/x+00000000+AAAA"
     assert "PRIVATE" not in repr(settings)  # the key never shows in logs
+    # The key file is a path: the log reads it (ADR 0012), settings never hold its contents.
+    assert settings.signing_key_file == key_file
+    assert settings.key_file_path() == key_file
+    assert Settings(data_dir=tmp_path).key_file_path() == tmp_path / "node.key"
 
 
 def test_to_env_round_trips() -> None:
@@ -59,7 +64,7 @@ def test_database_url_defaults_to_sqlite_in_the_data_dir(tmp_path: Path) -> None
         {"REGISTRY_LOG_LEVEL": "loud"},
         {"REGISTRY_ORIGIN": "https://example.com/log"},
         {"REGISTRY_MAX_BATCH_ITEMS": "0"},
-        {"REGISTRY_SIGNING_KEY_FILE": "/nonexistent/key"},
+        {"REGISTRY_ADMIN_TOKEN_FILE": "/nonexistent/token"},
     ],
 )
 def test_bad_values_fail_with_a_readable_message(env: dict[str, str]) -> None:

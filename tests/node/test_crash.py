@@ -17,12 +17,15 @@ from pathlib import Path
 import pytest
 
 from registry.log import NodeLog, upgrade, verify_log
+from registry.log.custody import KeyFile
 
 WRITER = Path(__file__).resolve().parent / "crash_writer.py"
 ROUNDS = 5
 
 
-async def run_and_kill(database_url: str, seed: int, delay: float) -> dict[str, int]:
+async def run_and_kill(
+    database_url: str, seed: int, delay: float, key_file: Path
+) -> dict[str, int]:
     """Run one writer, SIGKILL it ``delay`` seconds after its first acknowledgement; return
     the acknowledgements it printed, {id: index}."""
     process = await asyncio.create_subprocess_exec(
@@ -30,6 +33,7 @@ async def run_and_kill(database_url: str, seed: int, delay: float) -> dict[str, 
         str(WRITER),
         database_url,
         str(seed),
+        str(key_file),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -53,15 +57,18 @@ async def run_and_kill(database_url: str, seed: int, delay: float) -> dict[str, 
 
 
 @pytest.mark.slow
-async def test_killed_writer_loses_no_acknowledged_entry(database_url: str) -> None:
+async def test_killed_writer_loses_no_acknowledged_entry(
+    database_url: str, key_file: KeyFile
+) -> None:
     await upgrade(database_url)
     rng = random.Random(20251121)
     acked: dict[str, int] = {}
     for round_number in range(ROUNDS):
-        got = await run_and_kill(database_url, round_number + 1, rng.uniform(0.02, 0.6))
+        delay = rng.uniform(0.02, 0.6)
+        got = await run_and_kill(database_url, round_number + 1, delay, key_file.path)
         assert got, "the writer acknowledged nothing"
         acked.update(got)
-    log = await NodeLog.open(database_url)  # the start-up consistency check passes
+    log = await NodeLog.open(database_url, custody=key_file)  # the start-up check passes
     try:
         assert log.origin == "crash.example/log"
         size = await log.size()

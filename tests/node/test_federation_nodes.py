@@ -91,7 +91,9 @@ def start_federation(
     """Nodes named ``names`` (the first on PostgreSQL), each peering with all the others."""
     nodes = []
     for i, name in enumerate(names):
-        db = ["--database-url", postgres_url] if i == 0 else ["--data-dir", str(tmp_path / name)]
+        db = ["--data-dir", str(tmp_path / name)]
+        if i == 0:
+            db += ["--database-url", postgres_url]
         nodes.append(NodeProcess(NodeKeys.make(f"{name}.fed.test/log"), db))
     for node in nodes:
         peers = tmp_path / f"{node.keys.origin.split('.')[0]}.peers"

@@ -53,7 +53,7 @@ async def test_default_origin_without_configuration(open_log: OpenLog) -> None:
 async def test_different_key_is_refused(open_log: OpenLog) -> None:
     await (await open_log()).close()
     other = signer("test.example/log", "other")
-    with pytest.raises(NodeConfigError, match="differs from the key stored") as refused:
+    with pytest.raises(NodeConfigError, match="differs from the node key") as refused:
         await open_log(signing_key=other.skey)
     assert other.skey not in str(refused.value)
     assert other.skey.split("+")[-1] not in str(refused.value)

@@ -12,6 +12,7 @@ from registry.core.merkle import append_leaves, leaf_hash
 from registry.core.note import NoteSigner
 from registry.core.records import record_id
 from registry.log import LogCorruptError, NodeLog, verify_log
+from registry.log.custody import KeyFile
 from registry.storage import create_engine, schema
 from registry.storage.federation import FederationStore, PeerRow
 
@@ -117,7 +118,7 @@ async def test_checkpoint_row_disagreeing_with_note(filled: list[bytes], migrate
 
 
 async def test_entries_beyond_checkpoint(
-    filled: list[bytes], migrated_url: str, entry_maker: MakeEntries
+    filled: list[bytes], migrated_url: str, entry_maker: MakeEntries, key_file: KeyFile
 ) -> None:
     (extra,) = entry_maker(1, seed=99)
     await execute(
@@ -128,24 +129,28 @@ async def test_entries_beyond_checkpoint(
         await verify_log(migrated_url)
     # The node refuses to start on it too (cheap start-up check).
     with pytest.raises(LogCorruptError, match="refusing to start"):
-        await NodeLog.open(migrated_url)
+        await NodeLog.open(migrated_url, custody=key_file)
 
 
-async def test_start_refuses_a_damaged_edge_tile(filled: list[bytes], migrated_url: str) -> None:
+async def test_start_refuses_a_damaged_edge_tile(
+    filled: list[bytes], migrated_url: str, key_file: KeyFile
+) -> None:
     t = schema.tiles
     await execute(
         migrated_url,
         sa.update(t).where(t.c.level == 0, t.c.idx == 1).values(data=b"\x01" * 32 * 44),
     )
     with pytest.raises(LogCorruptError, match="root hash computed from the stored tiles"):
-        await NodeLog.open(migrated_url)
+        await NodeLog.open(migrated_url, custody=key_file)
 
 
-async def test_start_refuses_a_forged_checkpoint(filled: list[bytes], migrated_url: str) -> None:
+async def test_start_refuses_a_forged_checkpoint(
+    filled: list[bytes], migrated_url: str, key_file: KeyFile
+) -> None:
     other = filled[0]  # any bytes: the note is replaced by one the node key never signed
     await execute(migrated_url, sa.update(schema.checkpoint).values(note=other))
     with pytest.raises(LogCorruptError, match="checkpoint does not verify"):
-        await NodeLog.open(migrated_url)
+        await NodeLog.open(migrated_url, custody=key_file)
 
 
 # --- mirrored peer logs (spec §7.2): checked up to their committed checkpoint ---------------

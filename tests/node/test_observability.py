@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from registry.logs import (
+from registry.observability.logs import (
     ConsoleFormatter,
     JsonFormatter,
     announce,

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from registry.cli import cli, serve
-from registry.settings import ENV_PREFIX, Settings
+from registry.config.settings import ENV_PREFIX, Settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 MARKER = "<!-- config-reference: checked by tests/node/test_operations_doc.py -->"

@@ -24,15 +24,15 @@ from registry.core.records import (
     sign_declaration,
 )
 from registry.core.state import ConsentState, subjects_of
-from registry.http import queries
 from registry.http.runtime import Node
-from registry.http.wire import CheckRequest
 from registry.indexes.rebuild import check_index
 from registry.log import NodeLog
+from registry.services import queries
 from registry.storage import create_engine, schema
 from registry.storage.federation import FederationStore
 from registry.storage.index import ConsentStore
 from registry.storage.migrate import alembic_config, upgrade
+from registry.wire import CheckRequest
 from tests.node.api_support import make_settings
 
 OpenLog = Callable[..., Awaitable[NodeLog]]
@@ -144,7 +144,7 @@ async def test_upgrade_backfills_the_index_of_an_existing_log(
     engine = create_engine(migrated_url)
     try:
         async with engine.begin() as conn:  # back to a node of the previous release
-            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0002"))
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0004"))
         await upgrade(migrated_url)
         result = await check_index(engine, repair=False)
         assert result.equal, result.differences

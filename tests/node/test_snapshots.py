@@ -34,6 +34,7 @@ from registry.indexes.snapshots import (
     load_node_signer,
 )
 from registry.log import NodeLog
+from registry.log.custody import KeyFile
 from tests.conftest import OpenLog
 from tests.node.api_support import (
     BASE_URL,
@@ -78,7 +79,7 @@ async def _assert_covers(builder: SnapshotBuilder, log: NodeLog) -> SnapshotChai
 
 
 async def test_builder_follows_withdrawals_supersessions_and_deltas(
-    node_log: NodeLog, migrated_url: str
+    node_log: NodeLog, migrated_url: str, key_file: KeyFile
 ) -> None:
     a, b, c = creator_key(1), creator_key(2), creator_key(3)
     w = [work_hash(i) for i in range(12)]
@@ -96,7 +97,7 @@ async def test_builder_follows_withdrawals_supersessions_and_deltas(
                              supersedes=[record_id_of(old)]))  # fmt: skip
     await node_log.submit_many(first)
 
-    signer = await load_node_signer(migrated_url)
+    signer = await load_node_signer(migrated_url, key_file)
     assert signer.verifier.vkey == node_log.verifier_key
     builder = SnapshotBuilder(signer, policy=SnapshotPolicy(max_deltas=2, min_rebuild_items=100))
     full = await builder.refresh(node_log)
@@ -145,12 +146,14 @@ async def test_builder_follows_withdrawals_supersessions_and_deltas(
     assert builder.get("full-0") is None
 
 
-async def test_stale_subjects_trigger_a_rebuild(node_log: NodeLog, migrated_url: str) -> None:
+async def test_stale_subjects_trigger_a_rebuild(
+    node_log: NodeLog, migrated_url: str, key_file: KeyFile
+) -> None:
     a = creator_key(4)
     hashes = [work_hash(100 + i) for i in range(10)]
     await node_log.submit(declaration(a, hashes, issued_at=100))
     policy = SnapshotPolicy(fingerprint_bits=8, rebuild_fraction=0.2, min_rebuild_items=1)
-    builder = SnapshotBuilder(await load_node_signer(migrated_url), policy=policy)
+    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file), policy=policy)
     assert (await builder.refresh(node_log)) is not None
     await node_log.submit(declaration(a, hashes[:3], withdraw=True, issued_at=200))
     again = await builder.refresh(node_log)
@@ -161,9 +164,11 @@ async def test_stale_subjects_trigger_a_rebuild(node_log: NodeLog, migrated_url:
     await _assert_covers(builder, node_log)
 
 
-async def test_empty_log_has_an_empty_full_snapshot(open_log: OpenLog, migrated_url: str) -> None:
+async def test_empty_log_has_an_empty_full_snapshot(
+    open_log: OpenLog, migrated_url: str, key_file: KeyFile
+) -> None:
     log = await open_log()
-    builder = SnapshotBuilder(await load_node_signer(migrated_url))
+    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file))
     published = await builder.refresh(log)
     assert published is not None
     assert (published.name, published.header.items, published.header.array_length) == (

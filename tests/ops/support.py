@@ -69,9 +69,15 @@ class NodeProcess:
         self.base = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log = log_path.open("ab")
-        # its own process group, so that kill() reaches granian's worker processes too
+        # its own process group, so that kill() reaches granian's worker processes too; run in
+        # the test's directory, so a node without --data-dir keeps its key file there
         self.process = subprocess.Popen(
-            list(argv), env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            list(argv),
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=log_path.parent,
         )
 
     def output(self) -> str:

@@ -60,8 +60,8 @@ from registry.core.tiles import (
 from registry.federation.config import parse_peers
 from registry.federation.errors import PeerConfigError
 from registry.federation.witness import WitnessRequestError, parse_add_checkpoint
-from registry.http.problems import ProblemError
-from registry.http.submissions import parse_batch
+from registry.services.errors import BatchTooLargeError
+from registry.services.submissions import parse_batch
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -360,7 +360,7 @@ def test_add_checkpoint_bodies(body: bytes) -> None:
     st.integers(1, 4),
 )
 def test_batch_bodies(body: bytes, max_items: int) -> None:
-    entries = expect((EncodingError, ProblemError), lambda: parse_batch(body, max_items))
+    entries = expect((EncodingError, BatchTooLargeError), lambda: parse_batch(body, max_items))
     if entries is not None:
         assert len(entries) <= max_items
         assert all(isinstance(entry, bytes) for entry in entries)

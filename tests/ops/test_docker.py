@@ -32,8 +32,8 @@ import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
 from registry.cli import serve
+from registry.config.settings import ENV_PREFIX, Settings
 from registry.federation.config import load_peers_file
-from registry.settings import ENV_PREFIX, Settings
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.ops.support import (
     BIN,

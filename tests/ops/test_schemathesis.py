@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from registry.app import create_app
-from registry.settings import Settings
+from registry.config.settings import Settings
 from tests.ops.support import NodeProcess, serving
 
 ADMIN_TOKEN = "schemathesis-operator-token-0123456789"

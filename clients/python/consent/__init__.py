@@ -14,6 +14,7 @@ The protocol itself (records, keys, receipts) is ``registry.core``, shared with 
 """
 
 from consent._version import __version__
+from consent.answers import Answer
 from consent.client import AsyncConsentClient, ConsentClient, RetryPolicy
 from consent.errors import (
     ConsentError,
@@ -27,7 +28,7 @@ from consent.errors import (
 from consent.fingerprint import Fingerprint, fingerprint, pdq_distance
 from consent.keyfile import generate_key, load_key, read_did, save_key
 from consent.proofs import VerifiedDeclaration, verify_entry
-from consent.wire import Answer, IsccResult, PdqResult, WorkAnswer
+from registry.wire import IsccResult, PdqResult, WorkAnswer
 
 __all__ = [
     "Answer",

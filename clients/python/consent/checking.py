@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from consent.answers import Answer
 from consent.client import ISCC_ENDPOINT, PDQ_ENDPOINT, ConsentClient
 from consent.errors import ConsentError
 from consent.fingerprint import Fingerprint
-from consent.wire import Answer, IsccResult, PdqResult
+from registry.wire import IsccResult, PdqResult
 
 if TYPE_CHECKING:
     from consent.offline import OfflineReport

@@ -4,10 +4,12 @@
 
     consent keygen                       make a passphrase-protected creator key, print its DID
     consent declare PATH...              fingerprint files, sign, submit, store receipts
+    consent declare --from-export ZIP    the same for an Instagram or Facebook data export
     consent withdraw [PATH...]           withdraw earlier declarations (or single works)
     consent change [PATH...] --allow-train | --no-train | --prefs P
     consent verify RECEIPT               check a receipt offline against the node's key
     consent status                       what the node holds from this creator
+    consent signals [PATH...]            write every web signal and tag copies of the images
     consent check PATH|URL...            is this reserved? (registry; --signals: every signal;
                                          --offline: the node's signed snapshot, hits asked)
 
@@ -270,6 +272,21 @@ def _finish(args: argparse.Namespace, report: SubmitReport, verb: str) -> int:
 def cmd_declare(args: argparse.Namespace) -> int:
     """Fingerprint, sign, submit and keep receipts."""
     prefs = _prefs(args, {"train-ai": "n"})
+    if args.from_export:
+        from consent.exports import run_declare_export  # noqa: PLC0415
+
+        return run_declare_export(
+            args,
+            prefs,
+            receipts=_receipts(args),
+            key_path=_key_path(args),
+            make_creator=_creator,
+            emit=_emit,
+            finish=_finish,
+        )
+    if not args.paths:  # a usage error (exit 2), as argparse reports a missing argument
+        sys.stderr.write("consent declare: error: give files or folders, or --from-export ZIP\n")
+        return 2
     store_folder = _receipts(args)
     fps = _fingerprints(args, args.paths, exclude=[store_folder, _key_path(args)])
     urls = _url_map(args, fps)
@@ -396,6 +413,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_signals(args: argparse.Namespace) -> int:
+    """Write every opt-out signal for the creator's current declarations."""
+    from consent.signals_out import run_signals  # noqa: PLC0415
+
+    return run_signals(
+        args, receipts=_receipts(args), key_path=_key_path(args), make_client=_client, emit=_emit
+    )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Check files and URLs against the registry (and, with --signals, every signal)."""
     from consent.checking import run_check  # noqa: PLC0415
@@ -459,7 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     declare = sub.add_parser("declare", help="declare works (default: --no-train)")
     _common(declare)
-    declare.add_argument("paths", nargs="+", help="files and folders of works")
+    declare.add_argument("paths", nargs="*", help="files and folders of works")
+    declare.add_argument(
+        "--from-export",
+        action="append",
+        metavar="EXPORT",
+        help="an Instagram or Facebook data export (.zip or folder; repeat for its parts)",
+    )
     _pref_options(declare)
     declare.add_argument("--base-url", help="works in a folder are published at BASE-URL/<path>")
     declare.add_argument("--url-map", help="file of 'PATH<TAB>URL' lines")
@@ -505,6 +537,8 @@ def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.add_argument("--did", help="another creator's did:key")
     status.set_defaults(func=cmd_status)
 
+    _signals_parser(sub)
+
     check = sub.add_parser("check", help="are these files or URLs reserved?")
     _common(check, key=False)
     check.add_argument("items", nargs="*", help="files, folders or http(s) URLs")
@@ -533,6 +567,31 @@ def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--fail-on-reserved", action="store_true", help="exit 3 if reserved")
     check.add_argument("--concurrency", type=int, default=4, help="parallel requests")
     check.set_defaults(func=cmd_check)
+
+
+def _signals_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    signals = sub.add_parser(
+        "signals", help="write robots.txt, ai.txt, TDMRep, RSL, headers and tagged images"
+    )
+    _common(signals)
+    signals.add_argument("paths", nargs="*", help="only the works in these files or folders")
+    signals.add_argument("--sha256", action="append", help="only this work (repeatable)")
+    signals.add_argument("--out", default="consent-signals", help="output folder")
+    signals.add_argument("--base-url", help="where the works are published (their URLs' site)")
+    signals.add_argument(
+        "--site-wide",
+        action="store_true",
+        help="also state the works' combined preferences for the whole site (robots.txt)",
+    )
+    signals.add_argument("--no-images", action="store_true", help="no image copies")
+    signals.add_argument("--sign-cert", help="PEM certificate chain: add a C2PA manifest")
+    signals.add_argument("--sign-key", help="PEM private key of --sign-cert (ES256 or Ed25519)")
+    signals.add_argument(
+        "--from-node", action="store_true", help="the node's answers, not the local receipts"
+    )
+    signals.add_argument("--did", help="another creator's did:key (default: the key file's)")
+    signals.add_argument("--receipts", help="receipts folder (env CONSENT_RECEIPTS)")
+    signals.set_defaults(func=cmd_signals)
 
 
 def _fail(message: str) -> NoReturn:

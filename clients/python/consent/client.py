@@ -27,35 +27,35 @@ import httpx
 import msgspec
 
 from consent._version import __version__
+from consent.answers import Answer
 from consent.errors import NodeError, NotSupportedError, TransportError, VerificationError
 from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
-from consent.wire import (
+from registry.core import batchcheck
+from registry.core.errors import ProtocolError
+from registry.core.note import NoteVerifier
+from registry.wire import (
     ISCC_MATCH_DISTANCE,
     PDQ_MATCH_DISTANCE,
-    Answer,
-    BatchAnswer,
     BatchItem,
-    CheckAnswer,
+    BatchResult,
+    CheckResponse,
     CreatorAnswer,
     DeclarationView,
-    IsccAnswer,
+    IsccResponse,
     IsccResult,
     NodeInfo,
-    PdqAnswer,
+    PdqResponse,
     PdqResult,
     PeerView,
     Problem,
     SubmitResult,
     WorkAnswer,
 )
-from registry.core import batchcheck
-from registry.core.errors import ProtocolError
-from registry.core.note import NoteVerifier
 
 __all__ = ["AsyncConsentClient", "ConsentClient", "RetryPolicy"]
 
 T = TypeVar("T")
-NearAnswer = TypeVar("NearAnswer", PdqAnswer, IsccAnswer)
+NearAnswer = TypeVar("NearAnswer", PdqResponse, IsccResponse)
 
 USER_AGENT: Final = f"consent-registry-client/{__version__}"
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
@@ -275,7 +275,7 @@ class _Api:
 
     @staticmethod
     def check_answers(items: Sequence[tuple[str, str]], response: httpx.Response) -> list[Answer]:
-        answer = _decode(response, CheckAnswer)
+        answer = _decode(response, CheckResponse)
         hashes, urls = iter(answer.sha256s), iter(answer.urls)
         out = []
         for kind, key in items:
@@ -538,7 +538,7 @@ class ConsentClient:
                 content=_batch_body(chunk),
                 headers={"Content-Type": "application/json"},
             )
-            answer = _decode(response, BatchAnswer)
+            answer = _decode(response, BatchResult)
             if on_chunk is not None:
                 on_chunk(chunk, answer.results)
             results.extend(answer.results)
@@ -643,7 +643,7 @@ class ConsentClient:
             NotSupportedError: the node lists no ``check_pdq`` endpoint.
             NodeError: the node refused a hash (400 ``bad-request``) or the distance.
         """
-        answers = self._near(_PDQ, hashes, max_distance, PdqAnswer)
+        answers = self._near(_PDQ, hashes, max_distance, PdqResponse)
         return [result for answer in answers for result in answer.results]
 
     def check_iscc(
@@ -658,7 +658,7 @@ class ConsentClient:
             NodeError: the node refused a code (400 ``bad-request``: malformed, or without a
                 Content-Code) or the distance.
         """
-        answers = self._near(_ISCC, codes, max_distance, IsccAnswer)
+        answers = self._near(_ISCC, codes, max_distance, IsccResponse)
         return [result for answer in answers for result in answer.results]
 
     def _near(
@@ -805,7 +805,7 @@ class AsyncConsentClient:
                 content=_batch_body(chunk),
                 headers={"Content-Type": "application/json"},
             )
-            answer = _decode(response, BatchAnswer)
+            answer = _decode(response, BatchResult)
             if on_chunk is not None:
                 on_chunk(chunk, answer.results)
             results.extend(answer.results)
@@ -890,14 +890,14 @@ class AsyncConsentClient:
         self, hashes: Sequence[str], *, max_distance: int = PDQ_MATCH_DISTANCE
     ) -> list[PdqResult]:
         """Near-duplicate check by PDQ hash; see :meth:`ConsentClient.check_pdq`."""
-        answers = await self._near(_PDQ, hashes, max_distance, PdqAnswer)
+        answers = await self._near(_PDQ, hashes, max_distance, PdqResponse)
         return [result for answer in answers for result in answer.results]
 
     async def check_iscc(
         self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE
     ) -> list[IsccResult]:
         """Near-duplicate check by ISCC; see :meth:`ConsentClient.check_iscc`."""
-        answers = await self._near(_ISCC, codes, max_distance, IsccAnswer)
+        answers = await self._near(_ISCC, codes, max_distance, IsccResponse)
         return [result for answer in answers for result in answer.results]
 
     async def _near(

@@ -27,7 +27,6 @@ from consent.errors import ConsentError, VerificationError
 from consent.fingerprint import Fingerprint
 from consent.proofs import verifier_from_key, verify_entry, verify_view
 from consent.receipts import ReceiptStore, StoredReceipt
-from consent.wire import NodeInfo
 from registry.core.errors import LimitError
 from registry.core.keys import PrivateKey
 from registry.core.records import (
@@ -42,6 +41,7 @@ from registry.core.records import (
     record_id,
     sign_declaration,
 )
+from registry.wire import NodeInfo
 
 __all__ = [
     "Creator",

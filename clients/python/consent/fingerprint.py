@@ -33,7 +33,7 @@ import numpy as np
 import pdqhash  # type: ignore[import-untyped]
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from consent.wire import PDQ_MATCH_DISTANCE
+from registry.wire import PDQ_MATCH_DISTANCE
 
 __all__ = [
     "PDQ_MATCH_DISTANCE",

@@ -42,13 +42,14 @@ from typing import Final
 import httpx
 import msgspec
 
+from consent.answers import Answer
 from consent.client import PEERS_ENDPOINT, AsyncConsentClient, ConsentClient
 from consent.errors import ConsentError, NodeError, TransportError, VerificationError
 from consent.proofs import verifier_from_key
-from consent.wire import Answer, NodeInfo, PeerView
 from registry.core.errors import ProtocolError
 from registry.core.snapshot import SnapshotChain, open_snapshot, verify_chain
 from registry.core.urls import normalize_url
+from registry.wire import NodeInfo, PeerView, SnapshotListing
 
 __all__ = [
     "MirroredChain",
@@ -63,28 +64,6 @@ __all__ = [
 SNAPSHOTS_ENDPOINT: Final = "snapshots"
 LISTING_PATH: Final = "/v1/snapshots"
 """Where a node lists its chain (spec §8.8), unless its description names another path."""
-
-
-class SnapshotEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One file of the node's listing (spec §8.8)."""
-
-    name: str
-    kind: str
-    size: int
-    bytes: int
-    sha256: str
-    url: str
-
-
-class SnapshotListing(msgspec.Struct, frozen=True, kw_only=True):
-    """``GET /v1/snapshots`` (spec §8.8); not signed: every file is."""
-
-    origin: str
-    size: int
-    category: str
-    fingerprint_bits: int
-    fpr: float
-    chain: list[SnapshotEntry]
 
 
 def default_cache_dir() -> Path:

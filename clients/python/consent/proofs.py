@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consent.errors import VerificationError
-from consent.wire import DeclarationView
 from registry.core.errors import ProtocolError
 from registry.core.note import NoteVerifier
 from registry.core.proof import verify_receipt
 from registry.core.records import Declaration, load_record, record_id
 from registry.core.urls import normalize_url
+from registry.wire import DeclarationView
 
 __all__ = [
     "VerifiedDeclaration",

@@ -6,12 +6,18 @@ Signals read, in this order, each mapped to the AIPREF vocabulary by ``registry.
 - ``registry``: the consent registry, by URL and by the SHA-256 of the bytes;
 - ``c2pa``: a C2PA/CAWG ``training-mining`` assertion in the file (``from_cawg``; needs the
   ``c2pa`` extra, c2pa-python);
+- ``xmp``: the IPTC/PLUS ``plus:DataMining`` property in the file's XMP (JPEG APP1, PNG iTXt,
+  as Pillow reads them; ``from_plus_data_mining``, spec §3.4.2 item 9);
 - ``content-usage``: the AIPREF ``Content-Usage`` response header (``parse_content_usage``);
 - ``robots.txt``: the AIPREF ``Content-Usage`` rule of the robots.txt group for our user agent
   (RFC 9309 group selection; the longest matching rule path wins;
   ``parse_robots_content_usage``);
-- ``content-signal``: Cloudflare's ``Content-Signal`` rule in that group
-  (``from_content_signals``);
+- ``content-signal``: Cloudflare's ``Content-Signal`` rule in that group, or the
+  ``Content-Signal`` response header (``from_content_signals``);
+- ``ai.txt``: Spawning's ``/ai.txt``, the ``Allow``/``Disallow`` rule for the path
+  (``from_ai_txt``, spec §3.4.2 item 7);
+- ``rsl``: the RSL 1.0 licence named by robots.txt ``License:`` lines, the ``<content>`` whose
+  ``url`` matches the path (``from_rsl``, spec §3.4.2 item 8);
 - ``tdm-reservation``: the W3C TDMRep response header (``from_tdmrep``);
 - ``tdmrep.json``: ``/.well-known/tdmrep.json``, the first rule whose ``location`` matches the
   path (``from_tdmrep``);
@@ -35,12 +41,13 @@ import hashlib
 import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -50,9 +57,12 @@ from consent.errors import ConsentError
 from registry.core.errors import PreferenceError, ProtocolError
 from registry.core.prefs import (
     combine,
+    from_ai_txt,
     from_cawg,
     from_content_signals,
+    from_plus_data_mining,
     from_robots_tags,
+    from_rsl,
     from_tdmrep,
     parse_content_usage,
     parse_robots_content_usage,
@@ -64,19 +74,26 @@ __all__ = [
     "Signal",
     "SignalEvaluator",
     "Verdict",
+    "ai_txt_signal",
     "c2pa_signal",
     "decide",
     "header_signals",
+    "robots_license_urls",
     "robots_signals",
+    "rsl_signal",
     "tdmrep_json_signal",
+    "xmp_signal",
 ]
 
 SIGNAL_ORDER: Final = (
     "registry",
     "c2pa",
+    "xmp",
     "content-usage",
     "robots.txt",
     "content-signal",
+    "ai.txt",
+    "rsl",
     "tdm-reservation",
     "tdmrep.json",
     "x-robots-tag",
@@ -191,7 +208,8 @@ def _x_robots_tag(values: Sequence[str], agent: str) -> Signal | None:
 
 
 def header_signals(headers: httpx.Headers | Mapping[str, str], *, user_agent: str) -> list[Signal]:
-    """Signals in an HTTP response's headers: Content-Usage, tdm-reservation, X-Robots-Tag."""
+    """Signals in an HTTP response's headers: Content-Usage, tdm-reservation,
+    Content-Signal, X-Robots-Tag."""
     hdrs = headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers)
     signals: list[Signal] = []
     usage = hdrs.get_list("content-usage")
@@ -209,6 +227,13 @@ def header_signals(headers: httpx.Headers | Mapping[str, str], *, user_agent: st
             signals.append(Signal("tdm-reservation", prefs, source=value))
         except PreferenceError as exc:
             signals.append(Signal("tdm-reservation", source=value, error=str(exc)))
+    content_signal = hdrs.get_list("content-signal")
+    if content_signal:
+        joined = ", ".join(content_signal)
+        try:
+            signals.append(Signal("content-signal", from_content_signals(joined), source=joined))
+        except PreferenceError as exc:
+            signals.append(Signal("content-signal", source=joined, error=str(exc)))
     robots = _x_robots_tag(hdrs.get_list("x-robots-tag"), _agent_token(user_agent))
     if robots is not None:
         signals.append(robots)
@@ -250,6 +275,17 @@ def _robots_groups(text: str) -> list[tuple[list[str], list[tuple[str, str]]]]:
     return groups
 
 
+def _select_group(
+    groups: list[tuple[list[str], list[tuple[str, str]]]], agent: str
+) -> list[tuple[str, str]]:
+    """The rules of the groups that apply to ``agent`` (RFC 9309 §2.2.1): the groups naming
+    its product token, merged, else the ``*`` groups."""
+    chosen = [rules for agents, rules in groups if agent and agent in agents]
+    if not chosen:
+        chosen = [rules for agents, rules in groups if "*" in agents]
+    return [rule for group in chosen for rule in group]
+
+
 def robots_signals(text: str, *, user_agent: str, path: str, source: str = "") -> list[Signal]:
     """The AIPREF ``Content-Usage`` and ``Content-Signal`` rules of robots.txt for ``path``.
 
@@ -258,12 +294,7 @@ def robots_signals(text: str, *, user_agent: str, path: str, source: str = "") -
     ``path`` (a rule without path matches everything) apply, the longest path winning
     (draft-ietf-aipref-attach); rules of equal length are combined (any disallow wins).
     """
-    agent = _agent_token(user_agent)
-    groups = _robots_groups(text)
-    chosen = [rules for agents, rules in groups if agent and agent in agents]
-    if not chosen:
-        chosen = [rules for agents, rules in groups if "*" in agents]
-    rules = [rule for group in chosen for rule in group]
+    rules = _select_group(_robots_groups(text), _agent_token(user_agent))
     signals: list[Signal] = []
     best: list[tuple[int, dict[str, str], str]] = []
     errors: list[str] = []
@@ -293,6 +324,121 @@ def robots_signals(text: str, *, user_agent: str, path: str, source: str = "") -
             except PreferenceError as exc:
                 signals.append(Signal("content-signal", source=value, error=str(exc)))
     return signals
+
+
+def ai_txt_signal(text: str, *, user_agent: str, path: str, source: str = "") -> Signal | None:
+    """The ``ai.txt`` rule for ``path`` (Spawning; robots.txt syntax).
+
+    The group is chosen as in robots.txt (RFC 9309 §2.2.1); among its ``Allow``/``Disallow``
+    rules with a non-empty pattern, the longest matching pattern wins, ``Allow`` on a tie
+    (RFC 9309 §2.2.2). Spawning's generator writes extension patterns (``*.jpg``) without a
+    leading ``/``; they match anywhere, as ``*`` does. None if no rule matches.
+    """
+    rules = _select_group(_robots_groups(text), _agent_token(user_agent))
+    best: tuple[int, bool, str] | None = None
+    for name, value in rules:
+        if name not in ("allow", "disallow") or not value:
+            continue
+        if _pattern_matches(value if value.startswith(("/", "*")) else "*" + value, path):
+            candidate = (len(value), name == "allow", name)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+    if best is None:
+        return None
+    kind = "Allow" if best[1] else "Disallow"
+    return Signal("ai.txt", from_ai_txt(kind), source=f"{source} {kind}")
+
+
+def robots_license_urls(text: str, base: str) -> list[str]:
+    """The RSL licence URLs a robots.txt names (``License:`` lines, any group), absolute."""
+    urls = []
+    for raw in text.splitlines():
+        name, sep, value = raw.split("#", 1)[0].partition(":")
+        if sep and name.strip().lower() == "license" and value.strip():
+            urls.append(urljoin(base, value.strip()))
+    return urls
+
+
+_RSL: Final = "{https://rslstandard.org/rsl}"
+
+
+def _rsl_url_path(url: str) -> str:
+    return urlsplit(url).path or "/" if url.startswith(("http://", "https://")) else url
+
+
+def rsl_signal(text: str | bytes, path: str, *, source: str = "") -> Signal | None:
+    """The RSL 1.0 licence terms for ``path``: of the ``<content>`` elements whose ``url``
+    matches (a path or URL with RFC 9309 matching), the longest; its licences' ``usage``
+    permits and prohibits, combined (spec §3.4.2 item 8). None if no content matches.
+
+    (ElementTree on expat ≥ 2.4 refuses entity amplification; RSL needs no DTD.)
+    """
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - see the docstring
+    except ET.ParseError as exc:
+        return Signal("rsl", source=source, error=f"not XML: {exc}")
+    if root.tag != _RSL + "rsl":
+        return Signal("rsl", source=source, error="not an RSL document (namespace)")
+    best: tuple[int, ET.Element] | None = None
+    for content in root.iter(_RSL + "content"):
+        pattern = _rsl_url_path(content.get("url", ""))
+        matches = bool(pattern) and _pattern_matches(pattern, path)
+        if matches and (best is None or len(pattern) > best[0]):
+            best = (len(pattern), content)
+    if best is None:
+        return None
+    statements = []
+    for licence in best[1].iter(_RSL + "license"):
+        usage: dict[str, list[str]] = {"permits": [], "prohibits": []}
+        for element in ("permits", "prohibits"):
+            for node in licence.iter(_RSL + element):
+                if node.get("type", "usage") == "usage":
+                    usage[element] += (node.text or "").replace(",", " ").split()
+        try:
+            statements.append(from_rsl(usage))
+        except PreferenceError as exc:
+            return Signal("rsl", source=source, error=str(exc))
+    pattern = best[1].get("url", "")
+    return Signal("rsl", combine(statements), source=f"{source} content {pattern}")
+
+
+_PLUS_DATA_MINING: Final = "{http://ns.useplus.org/ldf/xmp/1.0/}DataMining"
+_RDF_RESOURCE: Final = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}resource"
+
+
+def xmp_signal(data: bytes) -> Signal | None:
+    """The IPTC/PLUS ``plus:DataMining`` value in an image's XMP, if any.
+
+    The packet is read where Pillow finds it (JPEG APP1, PNG ``iTXt``, WebP); the property may
+    be an element (text or ``rdf:resource``) or an attribute of ``rdf:Description``. None for
+    files Pillow cannot open or without the property.
+    """
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    if not packet:
+        return None
+    try:
+        root = ET.fromstring(packet)  # noqa: S314 - expat ≥ 2.4 refuses amplification
+    except ET.ParseError as exc:
+        return Signal("xmp", source="XMP", error=f"unreadable XMP: {exc}")
+    values = [
+        (node.text or node.get(_RDF_RESOURCE) or "").strip()
+        for node in root.iter(_PLUS_DATA_MINING)
+    ]
+    values += [node.attrib.get(_PLUS_DATA_MINING, "") for node in root.iter()]
+    values = [v for v in values if v]
+    if not values:
+        return None
+    try:
+        prefs = combine(from_plus_data_mining(v) for v in values)
+    except PreferenceError as exc:
+        return Signal("xmp", source="plus:DataMining", error=str(exc))
+    return Signal("xmp", prefs, source=f"plus:DataMining {' '.join(values)}")
 
 
 def tdmrep_json_signal(document: object, path: str, *, source: str = "") -> Signal | None:
@@ -352,6 +498,34 @@ def c2pa_signal(data: bytes, media_type: str | None = None) -> Signal | None:
     return Signal("c2pa", combine(statements), source="training-mining assertion")
 
 
+def _content_signals(data: bytes, media_type: str | None) -> list[Signal]:
+    """The signals a file's bytes carry: C2PA and XMP."""
+    found = [c2pa_signal(data, media_type), xmp_signal(data)]
+    return [signal for signal in found if signal is not None]
+
+
+def _ai_rsl_signals(
+    fetched: Mapping[str, tuple[str | None, str | None]], origin: str, path: str, agent: str
+) -> list[Signal]:
+    """Signals of the fetched ``ai.txt`` (key ``"ai.txt"``) and RSL licences (key: URL)."""
+    signals: list[Signal] = []
+    for key, (text, error) in fetched.items():
+        name, where = ("ai.txt", origin + "/ai.txt") if key == "ai.txt" else ("rsl", key)
+        if error:
+            signals.append(Signal(name, source=where, error=error))
+            continue
+        if text is None:
+            continue
+        found = (
+            ai_txt_signal(text, user_agent=agent, path=path, source=where)
+            if name == "ai.txt"
+            else rsl_signal(text.encode("utf-8"), path, source=where)
+        )
+        if found is not None:
+            signals.append(found)
+    return signals
+
+
 # --- fetching ---------------------------------------------------------------------------------
 
 
@@ -401,6 +575,7 @@ class SignalEvaluator:
         )
         self._robots: dict[str, tuple[str | None, str | None]] = {}
         self._tdmrep: dict[str, tuple[object, str | None]] = {}
+        self._files: dict[str, tuple[str | None, str | None]] = {}
 
     def close(self) -> None:
         """Close the HTTP client if this evaluator made it."""
@@ -439,6 +614,7 @@ class SignalEvaluator:
             signals += robots_signals(
                 text, user_agent=self.user_agent, path=path, source=origin + "/robots.txt"
             )
+        signals += self._extra_site_signals(origin, path, text)
         if origin not in self._tdmrep:
             raw, error = self._get_text(origin + "/.well-known/tdmrep.json")
             doc: object = None
@@ -457,6 +633,18 @@ class SignalEvaluator:
             if found is not None:
                 signals.append(found)
         return signals
+
+    def _cached_text(self, url: str) -> tuple[str | None, str | None]:
+        if url not in self._files:
+            self._files[url] = self._get_text(url)
+        return self._files[url]
+
+    def _extra_site_signals(self, origin: str, path: str, robots: str | None) -> list[Signal]:
+        """ai.txt, and the RSL licences robots.txt names."""
+        fetched = {"ai.txt": self._cached_text(origin + "/ai.txt")}
+        for url in robots_license_urls(robots or "", origin + "/"):
+            fetched[url] = self._cached_text(url)
+        return _ai_rsl_signals(fetched, origin, path, self.user_agent)
 
     def _registry(self, *, url: str | None = None, sha256: str | None = None) -> Signal | None:
         if self.registry is None:
@@ -480,9 +668,7 @@ class SignalEvaluator:
                     body = response.read()
                     sha256 = hashlib.sha256(body).hexdigest()
                     media = response.headers.get("content-type", "").split(";")[0].strip()
-                    found = c2pa_signal(body, media or None)
-                    if found is not None:
-                        signals.append(found)
+                    signals += _content_signals(body, media or None)
         except httpx.HTTPError as exc:
             signals.append(Signal("content-usage", source=url, error=f"cannot fetch: {exc}"))
         registry = self._registry(url=url, sha256=sha256)
@@ -491,12 +677,9 @@ class SignalEvaluator:
         return decide(url, signals, category=self.category, fail_closed=self.fail_closed)
 
     def evaluate_file(self, path: Path) -> Verdict:
-        """Read the signals a local file carries: the registry (SHA-256) and C2PA."""
+        """Read the signals a local file carries: the registry (SHA-256), C2PA and XMP."""
         data = path.read_bytes()
-        signals: list[Signal] = []
-        found = c2pa_signal(data)
-        if found is not None:
-            signals.append(found)
+        signals = _content_signals(data, None)
         registry = self._registry(sha256=hashlib.sha256(data).hexdigest())
         if registry is not None:
             signals.append(registry)
@@ -562,6 +745,10 @@ class AsyncSignalEvaluator:
             signals += robots_signals(
                 text, user_agent=self.user_agent, path=path, source=origin + "/robots.txt"
             )
+        fetched = {"ai.txt": await self._get_text(origin + "/ai.txt")}
+        for license_url in robots_license_urls(text or "", origin + "/"):
+            fetched[license_url] = await self._get_text(license_url)
+        signals += _ai_rsl_signals(fetched, origin, path, self.user_agent)
         where = origin + "/.well-known/tdmrep.json"
         raw, error = await self._get_text(where)
         if error:
@@ -586,9 +773,7 @@ class AsyncSignalEvaluator:
                     body = await response.aread()
                     sha256 = hashlib.sha256(body).hexdigest()
                     media = response.headers.get("content-type", "").split(";")[0].strip()
-                    found = c2pa_signal(body, media or None)
-                    if found is not None:
-                        signals.append(found)
+                    signals += _content_signals(body, media or None)
         except httpx.HTTPError as exc:
             signals.append(Signal("content-usage", source=url, error=f"cannot fetch: {exc}"))
         if self.registry is not None:

@@ -1,8 +1,8 @@
 """Litestar route handlers: thin adapters from HTTP onto the node (spec §6).
 
 Each module groups one part of the API; :data:`ROUTE_HANDLERS` is everything the app mounts.
-Handlers parse the request, call a function of :mod:`registry.http.submissions` or
-:mod:`registry.http.queries`, and shape the response (status, headers, caching).
+Handlers parse the request, call a function of :mod:`registry.services.submissions` or
+:mod:`registry.services.queries`, and shape the response (status, headers, caching).
 """
 
 from __future__ import annotations

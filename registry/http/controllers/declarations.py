@@ -15,8 +15,8 @@ from registry.core.proof import parse_receipt
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.http.runtime import Node
-from registry.http.submissions import submit_batch, submit_one
-from registry.http.wire import BatchResult, DeclarationView, SubmitResult
+from registry.services.submissions import submit_batch, submit_one
+from registry.wire import BatchResult, DeclarationView, SubmitResult
 
 __all__ = ["HANDLERS", "get_declaration", "post_batch", "post_declaration"]
 

@@ -28,7 +28,7 @@ from registry.federation.witness import SIZE_CONTENT_TYPE
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses, text_response
 from registry.http.runtime import Node
-from registry.http.wire import EvidenceView, PeerRequest, PeerView
+from registry.wire import EvidenceView, PeerRequest, PeerView
 
 __all__ = ["HANDLERS"]
 

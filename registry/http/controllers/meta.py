@@ -17,7 +17,7 @@ from registry.http.problems import (
 )
 from registry.http.responses import problem_responses
 from registry.http.runtime import Node
-from registry.http.wire import (
+from registry.wire import (
     MAX_NEAR_BATCH,
     PROTOCOL_VERSION,
     Health,

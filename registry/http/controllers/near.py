@@ -15,26 +15,28 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from registry.http.controllers.queries import QUERY_CACHE
-from registry.http.near import near_response
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.http.runtime import Node
-from registry.http.wire import (
+from registry.indexes.near import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT, NearHit
+from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
+from registry.services.near import iscc_response, pdq_response
+from registry.wire import (
     MAX_NEAR_BATCH,
     IsccCheckRequest,
-    NearResponse,
-    NearResult,
+    IsccResponse,
+    IsccResult,
     PdqCheckRequest,
+    PdqResponse,
+    PdqResult,
 )
-from registry.indexes.near import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT
-from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
 
 __all__ = ["HANDLERS"]
 
 
 async def _search(
     node: Node, kind: Literal["pdq", "iscc"], queries: list[str], max_distance: int
-) -> NearResponse:
+) -> list[list[NearHit]]:
     if len(queries) > MAX_NEAR_BATCH:
         raise ProblemError(
             "batch-too-large", f"{len(queries)} queries; at most {MAX_NEAR_BATCH} per request"
@@ -48,7 +50,7 @@ async def _search(
     except NearDupError as exc:
         raise ProblemError("bad-request", str(exc)) from None
     node.metrics.checked(f"near_{kind}", len(queries))
-    return await near_response(node.index, kind, queries, hits)
+    return hits
 
 
 @post(
@@ -58,10 +60,11 @@ async def _search(
     status_code=200,
     responses=problem_responses(400, 413, 415),
 )
-async def check_pdq(data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]) -> NearResponse:
+async def check_pdq(data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]) -> PdqResponse:
     """Declared works within ``max_distance`` (default 31, at most 64) bits of each of up to
     1,000 PDQ hashes, answered in request order."""
-    return await _search(node, "pdq", data.hashes, data.max_distance)
+    hits = await _search(node, "pdq", data.hashes, data.max_distance)
+    return await pdq_response(node.index, data.hashes, hits)
 
 
 @post(
@@ -71,10 +74,11 @@ async def check_pdq(data: JSONBody[PdqCheckRequest], node: NamedDependency[Node]
     status_code=200,
     responses=problem_responses(400, 413, 415),
 )
-async def check_iscc(data: JSONBody[IsccCheckRequest], node: NamedDependency[Node]) -> NearResponse:
+async def check_iscc(data: JSONBody[IsccCheckRequest], node: NamedDependency[Node]) -> IsccResponse:
     """Declared works whose ISCC Content-Code of the same kind is within ``max_distance``
     (default 12, at most 32) bits of each of up to 1,000 codes, in request order."""
-    return await _search(node, "iscc", data.codes, data.max_distance)
+    hits = await _search(node, "iscc", data.codes, data.max_distance)
+    return await iscc_response(node.index, data.codes, hits)
 
 
 @get(
@@ -87,9 +91,9 @@ async def work_by_pdq(
     pdq: FromPath[str],
     node: NamedDependency[Node],
     max_distance: Annotated[int, QueryParameter(ge=0, le=PDQ_SEARCH_LIMIT)] = PDQ_MAX_DISTANCE,
-) -> Response[NearResult]:
+) -> Response[PdqResult]:
     """Declared works within ``max_distance`` bits of this PDQ hash (64 lowercase hex)."""
-    answer = await _search(node, "pdq", [pdq], max_distance)
+    answer = await pdq_response(node.index, [pdq], await _search(node, "pdq", [pdq], max_distance))
     return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
 
 
@@ -103,9 +107,10 @@ async def work_by_iscc(
     iscc: FromPath[str],
     node: NamedDependency[Node],
     max_distance: Annotated[int, QueryParameter(ge=0, le=ISCC_SEARCH_LIMIT)] = ISCC_MAX_DISTANCE,
-) -> Response[NearResult]:
+) -> Response[IsccResult]:
     """Declared works whose Content-Code is within ``max_distance`` bits of this code's."""
-    answer = await _search(node, "iscc", [iscc], max_distance)
+    hits = await _search(node, "iscc", [iscc], max_distance)
+    answer = await iscc_response(node.index, [iscc], hits)
     return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
 
 

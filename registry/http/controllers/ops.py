@@ -1,4 +1,5 @@
-"""``GET /metrics``: Prometheus metrics of the node (issue 7; see :mod:`registry.metrics`).
+"""``GET /metrics``: Prometheus metrics of the node (issue 7; see
+:mod:`registry.observability.metrics`).
 
 Not part of the protocol (spec §6), so not in the OpenAPI document. It answers even while the
 database is away (``registry_database_up 0``), so that an outage shows in the metrics.
@@ -12,7 +13,7 @@ from litestar.types import ControllerRouterHandler
 
 from registry.http.problems import database_unavailable_errors
 from registry.http.runtime import Node
-from registry.metrics import CONTENT_TYPE, NodeState, PeerState
+from registry.observability.metrics import CONTENT_TYPE, NodeState, PeerState
 
 __all__ = ["HANDLERS", "metrics", "node_state"]
 

@@ -10,11 +10,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
 from registry.core.batchcheck import DIGEST
-from registry.http import queries
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.http.runtime import Node
-from registry.http.wire import (
+from registry.services import queries
+from registry.wire import (
     MAX_CHECK_URL_LENGTH,
     CheckRequest,
     CheckResponse,

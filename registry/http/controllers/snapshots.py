@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Final, cast
 
-import msgspec
 from litestar import Response, Router, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -23,37 +22,13 @@ from litestar.types import ControllerRouterHandler
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.indexes.snapshots import PublishedSnapshot, SnapshotService
+from registry.wire import SnapshotInfo, SnapshotListing
 
-__all__ = ["HANDLERS", "SnapshotInfo", "SnapshotListing", "snapshot_file", "snapshot_listing"]
+__all__ = ["HANDLERS", "snapshot_file", "snapshot_listing"]
 
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 LISTING_CACHE: Final = "public, max-age=10"
 SNAPSHOT_MEDIA_TYPE: Final = "application/octet-stream"
-
-
-class SnapshotInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """One snapshot of the chain, as listed (spec §8.8)."""
-
-    name: str
-    kind: str
-    size: int
-    base: int
-    previous: int
-    items: int
-    bytes: int
-    sha256: str
-    url: str
-
-
-class SnapshotListing(msgspec.Struct, frozen=True, kw_only=True):
-    """The node's current snapshot chain: fetch every file, in order (spec §8.7, §8.8)."""
-
-    origin: str
-    size: int
-    category: str
-    fingerprint_bits: int
-    fpr: float
-    chain: list[SnapshotInfo]
 
 
 def _info(snapshot: PublishedSnapshot) -> SnapshotInfo:

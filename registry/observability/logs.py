@@ -23,7 +23,7 @@ import time
 from contextvars import ContextVar
 from typing import IO, Any
 
-from registry.settings import LOG_FORMATS
+from registry.config.settings import LOG_FORMATS
 
 __all__ = [
     "LOG_FORMATS",
@@ -109,7 +109,7 @@ class ConsoleFormatter(logging.Formatter):
 def formatter_factory(log_format: str) -> dict[str, str]:
     """A ``logging.config.dictConfig`` formatter entry for ``json`` or ``console``."""
     name = "JsonFormatter" if log_format == "json" else "ConsoleFormatter"
-    return {"()": f"registry.logs.{name}"}
+    return {"()": f"registry.observability.logs.{name}"}
 
 
 def granian_log_config(log_format: str) -> dict[str, Any]:

@@ -1,8 +1,13 @@
-"""The HTTP API's wire types (spec §6): msgspec Structs, built once, never ORM objects.
+"""The HTTP API's messages (spec §6, §7.2.3, §8.8): what the node answers and what it accepts.
 
-Request Structs forbid unknown fields; validation of hashes in the batch check is by length
-only (a regex on 10,000 hex strings costs 20x the decode, DESIGN "Measured"): a malformed hash
-simply matches nothing.
+One definition serves both sides: the node builds these Structs and encodes them, the SDK
+decodes the node's answers into them. Fields the node always sends are required; fields a
+client must tolerate missing have defaults. Unknown fields are ignored when decoding answers,
+so a newer node with more fields still works with an older client; request Structs forbid
+unknown fields.
+
+Validation of hashes in the batch check is by length only (a regex on 10,000 hex strings costs
+20x the decode, DESIGN "Measured"): a malformed hash simply matches nothing.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from typing import Annotated, Final
 import msgspec
 from msgspec import Meta
 
-from registry.http.problems import Problem
+from registry.wire.problems import Problem
 
 __all__ = [
+    "ISCC_MATCH_DISTANCE",
     "MAX_CHECK_URL_LENGTH",
     "MAX_NEAR_BATCH",
+    "PDQ_MATCH_DISTANCE",
     "PROTOCOL_VERSION",
-    "BatchItemResult",
+    "TRAIN_AI",
+    "BatchItem",
     "BatchResult",
     "CheckItem",
     "CheckRequest",
@@ -30,14 +38,21 @@ __all__ = [
     "EvidenceView",
     "Health",
     "IsccCheckRequest",
+    "IsccMatch",
+    "IsccResponse",
+    "IsccResult",
     "NearMatch",
-    "NearResponse",
     "NearResult",
     "NodeInfo",
     "PdqCheckRequest",
+    "PdqMatch",
+    "PdqResponse",
+    "PdqResult",
     "PeerRequest",
     "PeerView",
     "ProblemTypeInfo",
+    "SnapshotInfo",
+    "SnapshotListing",
     "SpawningItem",
     "SpawningResponse",
     "SubmitResult",
@@ -46,13 +61,19 @@ __all__ = [
 
 PROTOCOL_VERSION: Final = 1
 MAX_CHECK_URL_LENGTH: Final = 8192
+MAX_NEAR_BATCH: Final = 1000
+"""Query hashes (or codes) per near-duplicate batch (spec §6.8.3)."""
+PDQ_MATCH_DISTANCE: Final = 31
+"""Default Hamming distance up to which two PDQ hashes are the same image (spec §6.8.3)."""
+ISCC_MATCH_DISTANCE: Final = 12
+"""Default Hamming distance between ISCC Content-Codes' first 64 bits (spec §6.8.3)."""
+TRAIN_AI: Final = "train-ai"
+"""The AI-training category (spec §3.1), the one :meth:`WorkAnswer.reserved` asks by default."""
 
 Sha256Hex = Annotated[str, Meta(min_length=64, max_length=64, description="lowercase hex")]
 CheckUrl = Annotated[str, Meta(min_length=1, max_length=MAX_CHECK_URL_LENGTH)]
 PdqHex = Annotated[str, Meta(min_length=64, max_length=64, description="lowercase hex")]
 IsccCode = Annotated[str, Meta(min_length=1, max_length=256, description="ISCC:...")]
-MAX_NEAR_BATCH: Final = 1000
-"""Query hashes (or codes) per near-duplicate batch (spec §6.8.3)."""
 
 
 class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,15 +82,15 @@ class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
     origin: str
     verifier_key: str
     protocol_version: int
-    software: str
-    version: str
-    endpoints: dict[str, str]
-    limits: dict[str, int]
+    software: str = ""
+    version: str = ""
+    endpoints: dict[str, str] = msgspec.field(default_factory=dict)
+    limits: dict[str, int] = msgspec.field(default_factory=dict)
     witness_key: str | None = None
 
 
 class SubmitResult(msgspec.Struct, frozen=True, kw_only=True):
-    """The answer to one accepted declaration: its id, log index and receipt."""
+    """The answer to one accepted declaration: its id, log index and receipt (C2SP tlog-proof)."""
 
     id: str
     index: int
@@ -77,8 +98,8 @@ class SubmitResult(msgspec.Struct, frozen=True, kw_only=True):
     duplicate: bool
 
 
-class BatchItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One item of a batch submission: a result (status 200/201) or a problem."""
+class BatchItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One item of a batch submission's answer: a result (status 200/201) or a problem."""
 
     status: int
     id: str | None = None
@@ -87,14 +108,19 @@ class BatchItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     duplicate: bool | None = None
     problem: Problem | None = None
 
+    @property
+    def ok(self) -> bool:
+        """True if the declaration is in the log (new or duplicate)."""
+        return self.problem is None and self.id is not None and self.receipt is not None
+
 
 class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
-    """The answer to a batch submission: counts and per-item results in request order."""
+    """``POST /v1/declarations:batch``: counts and per-item results in request order."""
 
     accepted: int
     duplicates: int
     rejected: int
-    results: list[BatchItemResult]
+    results: list[BatchItem]
 
 
 class DeclarationView(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,21 +131,21 @@ class DeclarationView(msgspec.Struct, frozen=True, kw_only=True):
     origin: str
     record: msgspec.Raw
     receipt: str
-    checkpoint: str
+    checkpoint: str = ""
     origins: list[str] = msgspec.field(default_factory=list)
     flagged: bool = False
 
 
 class ClaimView(msgspec.Struct, frozen=True, kw_only=True):
-    """One creator's statement about a work, as it stands after supersession (spec §3)."""
+    """One creator's statement about a work, as it stands after supersession (spec §3.5.4)."""
 
     creator: str
     declaration: str
     issued_at: int
     prefs: dict[str, str]
-    origin: str
-    origins: list[str]
-    verified: bool
+    origin: str = ""
+    origins: list[str] = msgspec.field(default_factory=list)
+    verified: bool = False
     flagged_origins: list[str] = msgspec.field(default_factory=list)
     flagged: bool = False
 
@@ -134,6 +160,10 @@ class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     claims: list[ClaimView]
     declarations: list[str]
 
+    def reserved(self, category: str = TRAIN_AI) -> bool:
+        """True if some current claim disallows ``category`` (spec §3.5.4)."""
+        return self.prefs.get(category) == "n"
+
 
 class CreatorDeclarationView(msgspec.Struct, frozen=True, kw_only=True):
     """One of a creator's declarations and where it stands (spec §3.5.3)."""
@@ -144,13 +174,13 @@ class CreatorDeclarationView(msgspec.Struct, frozen=True, kw_only=True):
     prefs: dict[str, str]
     withdraw: bool
     works: list[str]
-    supersedes: list[str]
-    superseded_by: list[str]
-    origins: list[str]
+    supersedes: list[str] = msgspec.field(default_factory=list)
+    superseded_by: list[str] = msgspec.field(default_factory=list)
+    origins: list[str] = msgspec.field(default_factory=list)
 
 
 class CreatorAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """A creator's declarations, oldest first, each with its status."""
+    """``GET /v1/creators/{did}``: a creator's declarations, oldest first, each with its status."""
 
     creator: str
     verified: bool
@@ -217,17 +247,18 @@ class PeerView(msgspec.Struct, frozen=True, kw_only=True):
     origin: str
     url: str
     verifier_key: str
-    witness_key: str | None
-    source: str
+    witness_key: str | None = None
+    source: str = ""
     verified_size: int
-    seen_size: int
-    lag: int
-    cosigned_size: int
-    last_error: str | None
-    last_attempt: int | None
-    last_success: int | None
-    flagged: bool
-    evidence: int
+    """Size of the peer's log the node verified and serves (spec §7.2.3)."""
+    seen_size: int = 0
+    lag: int = 0
+    cosigned_size: int = 0
+    last_error: str | None = None
+    last_attempt: int | None = None
+    last_success: int | None = None
+    flagged: bool = False
+    evidence: int = 0
 
 
 class PeerRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -259,38 +290,97 @@ class PdqCheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """``POST /v1/check/pdq``: PDQ hashes to look up by Hamming distance (spec §6.8.3)."""
 
     hashes: list[PdqHex]
-    max_distance: Annotated[int, Meta(ge=0, le=64)] = 31
+    max_distance: Annotated[int, Meta(ge=0, le=64)] = PDQ_MATCH_DISTANCE
 
 
 class IsccCheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/check/iscc``: ISCC codes to look up by Content-Code distance (§6.8.3)."""
 
     codes: list[IsccCode]
-    max_distance: Annotated[int, Meta(ge=0, le=32)] = 12
+    max_distance: Annotated[int, Meta(ge=0, le=32)] = ISCC_MATCH_DISTANCE
 
 
-class NearMatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A declared work near the query: its hash or code, the distance and its resolution."""
+class NearMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """A declared work within the asked distance of a near-duplicate query (spec §6.8.3 item
+    4): its SHA-256, the distance, and its resolution as ``/v1/works/sha256`` answers it."""
 
     sha256: str
-    pdq: str | None = None
-    iscc: str | None = None
     distance: int
     prefs: dict[str, str]
     declarations: list[str]
     claims: list[ClaimView]
 
 
-class NearResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """The near-duplicates of one query, nearest first, and their combined preferences."""
+class PdqMatch(NearMatch, frozen=True, kw_only=True):
+    """A declared work whose PDQ hash (``pdq``) is within the asked distance of the query."""
 
-    pdq: str | None = None
-    iscc: str | None = None
+    pdq: str
+
+
+class IsccMatch(NearMatch, frozen=True, kw_only=True):
+    """A declared work whose ISCC Content-Code is within the asked distance of the query;
+    ``iscc`` is the code the node indexed for it."""
+
+    iscc: str
+
+
+class NearResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The near-duplicates of one query: their combined preferences (§3.2: any disallow wins)."""
+
     prefs: dict[str, str]
-    matches: list[NearMatch]
+
+    def reserved(self, category: str = TRAIN_AI) -> bool:
+        """True if a near-duplicate's claims disallow ``category``."""
+        return self.prefs.get(category) == "n"
 
 
-class NearResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """``POST /v1/check/pdq`` and ``/v1/check/iscc`` answer: results in request order."""
+class PdqResult(NearResult, frozen=True, kw_only=True):
+    """The near-duplicates of one queried PDQ hash, nearest first, and their combined prefs."""
 
-    results: list[NearResult]
+    pdq: str
+    matches: list[PdqMatch]
+
+
+class IsccResult(NearResult, frozen=True, kw_only=True):
+    """The near-duplicates of one queried ISCC code, nearest first, and their combined prefs."""
+
+    iscc: str
+    matches: list[IsccMatch]
+
+
+class PdqResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /v1/check/pdq`` answer (spec §6.8.3): results in request order."""
+
+    results: list[PdqResult]
+
+
+class IsccResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /v1/check/iscc`` answer (spec §6.8.3): results in request order."""
+
+    results: list[IsccResult]
+
+
+class SnapshotInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One snapshot of the chain, as listed (spec §8.8)."""
+
+    name: str
+    kind: str
+    size: int
+    base: int
+    previous: int
+    items: int
+    bytes: int
+    sha256: str
+    url: str
+
+
+class SnapshotListing(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /v1/snapshots``: the node's current snapshot chain, fetched in order (spec §8.7,
+    §8.8); not signed: every file is."""
+
+    origin: str
+    size: int
+    category: str
+    fingerprint_bits: int
+    fpr: float
+    chain: list[SnapshotInfo]

@@ -6,10 +6,12 @@ processes through the environment, see :meth:`Settings.to_env`), and :func:`regi
 create_app` takes a :class:`Settings` as its argument.
 
 Every field has an environment variable named ``REGISTRY_`` + the field name in upper case
-(``REGISTRY_DATA_DIR``, ``REGISTRY_RATE_LIMIT``...). The node signing key is the one secret:
-``REGISTRY_SIGNING_KEY`` holds the C2SP ``PRIVATE+KEY+...`` string, or
-``REGISTRY_SIGNING_KEY_FILE`` names a file holding it. The operator token of the admin API
-(spec §7.2.2) is the other: ``REGISTRY_ADMIN_TOKEN``, or ``REGISTRY_ADMIN_TOKEN_FILE``.
+(``REGISTRY_DATA_DIR``, ``REGISTRY_RATE_LIMIT``...). The node signing key is the one secret,
+kept in a key file outside the database (ADR 0012): ``REGISTRY_SIGNING_KEY_FILE`` names it
+(created, mode 0600, if missing), by default ``node.key`` in the data directory;
+``REGISTRY_SIGNING_KEY`` may hand a C2SP ``PRIVATE+KEY+...`` string to a node's first start,
+which writes it to the key file. The operator token of the admin API (spec §7.2.2) is the
+other secret: ``REGISTRY_ADMIN_TOKEN``, or ``REGISTRY_ADMIN_TOKEN_FILE``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
+
+from registry.core.records import DEFAULT_CLOCK_SKEW
+
+if TYPE_CHECKING:
+    from registry.log.custody import KeyFile
 
 __all__ = [
     "DEFAULT_PORT",
@@ -61,6 +68,7 @@ class Settings:
     origin: str | None = None
     workers: int = 1
     signing_key: str | None = dataclasses.field(default=None, repr=False)
+    signing_key_file: Path | None = None
     batch_interval: float = 0.05
     max_batch: int = 1024
     max_pending: int = 10_000
@@ -78,6 +86,7 @@ class Settings:
     snapshot_interval: float = 60.0
     log_format: str = "auto"
     creator_hourly_limit: int = 10_000
+    clock_skew: int = DEFAULT_CLOCK_SKEW
     cors_origins: str = ""
     trusted_proxies: str = ""
 
@@ -115,6 +124,8 @@ class Settings:
             raise SettingsError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
         if self.creator_hourly_limit < 0:
             raise SettingsError("creator_hourly_limit must be 0 (off) or positive")
+        if self.clock_skew < 0:
+            raise SettingsError(f"clock_skew must be 0 or more seconds, not {self.clock_skew}")
         for origin in self.cors_origin_list:
             if origin != "*" and not _is_web_origin(origin):
                 raise SettingsError(
@@ -153,6 +164,20 @@ class Settings:
 
         return database_url_for_data_dir(self.data_dir)
 
+    def key_file_path(self) -> Path:
+        """The node signing key's file: ``signing_key_file``, else ``node.key`` in the data
+        directory (ADR 0012)."""
+        from registry.log.custody import KEY_FILE_NAME  # noqa: PLC0415 - node-only import
+
+        return self.signing_key_file or self.data_dir / KEY_FILE_NAME
+
+    def key_custody(self) -> KeyFile:
+        """The node key's custody: the key file; the data directory is the node's own (made
+        0700), a configured file's directory is the operator's (left as it is)."""
+        from registry.log.custody import KeyFile  # noqa: PLC0415 - node-only import
+
+        return KeyFile(self.key_file_path(), own_dir=self.signing_key_file is None)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Build settings from ``REGISTRY_*`` variables (default: ``os.environ``).
@@ -169,9 +194,6 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[field.name] = _parse(field.name, str(field.type), raw)
-        key_file = source.get(ENV_PREFIX + "SIGNING_KEY_FILE")
-        if "signing_key" not in values and key_file:
-            values["signing_key"] = read_signing_key_file(Path(key_file))
         token_file = source.get(ENV_PREFIX + "ADMIN_TOKEN_FILE")
         if "admin_token" not in values and token_file:
             values["admin_token"] = read_secret_file(Path(token_file), "admin token")

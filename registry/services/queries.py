@@ -17,7 +17,8 @@ from registry.core.keys import PublicKey
 from registry.core.prefs import format_content_usage
 from registry.core.state import Claim, Resolution
 from registry.core.urls import normalize_url
-from registry.http.wire import (
+from registry.indexes.persistent import NodeIndex
+from registry.wire import (
     CheckItem,
     CheckRequest,
     CheckResponse,
@@ -28,7 +29,6 @@ from registry.http.wire import (
     SpawningResponse,
     WorkAnswer,
 )
-from registry.indexes.persistent import NodeIndex
 
 __all__ = [
     "check",

@@ -1,0 +1,1 @@
+"""The node's configuration: :mod:`registry.config.settings` (environment, flags, defaults)."""
