@@ -7,8 +7,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# the web app's npm packages, installed by `npm ci` from web/package-lock.json (below)
+WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: lock run test lint typecheck pytest vectors vectors-check bench load clean test-js
+.PHONY: lock run test test-slow lint typecheck pytest vectors vectors-check bench load clean \
+	test-js web web-typecheck web-screenshots web-bench
 
 # Every third-party package comes from the hash-checked lock (requirements/README.md); the two
 # local projects are then installed without resolving anything, and `pip check` proves the set
@@ -24,7 +27,7 @@ $(STAMP): requirements/bootstrap.txt requirements/dev.txt pyproject.toml clients
 run: $(STAMP)
 	$(BIN)/registry serve --data-dir ./data
 
-test: lint typecheck vectors-check pytest test-js
+test: lint typecheck web-typecheck vectors-check test-js pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,9 +37,36 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Branch coverage of the whole package is measured; the protocol core must be at 100%.
-pytest: $(STAMP)
-	$(BIN)/pytest --cov=registry --cov-branch --cov-report= $(PYTEST_ARGS)
+# The soak loops (>= 100 kill cycles, tens of minutes) are left to `make test-slow`.
+pytest: $(STAMP) $(WEB_DEPS)
+	$(BIN)/pytest --cov=registry --cov-branch --cov-report= -m "not soak" $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='registry/core/*' --show-missing --skip-covered --fail-under=100
+
+# The web app (web/, README "The web app"): its npm packages come from web/package-lock.json
+# (npm ci, no install scripts). `make web` rebuilds registry/http/static/web/, which ships in the
+# repository so that `make run` needs no Node.js; tests/web/test_serving.py fails when the
+# committed build is not what the sources build. The browser tests (tests/web) drive Debian's
+# chromium; `make web-screenshots` refreshes docs/web/*.png from them.
+$(WEB_DEPS): web/package-lock.json web/package.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	touch $(WEB_DEPS)
+
+web: $(WEB_DEPS)
+	cd web && node build.mjs
+
+web-typecheck: $(WEB_DEPS)
+	cd web && node_modules/.bin/tsc --noEmit -p .
+
+web-screenshots: $(STAMP) $(WEB_DEPS)
+	WEB_SCREENSHOTS=docs/web $(BIN)/pytest tests/web -q -p no:cacheprovider
+
+web-bench: $(STAMP) $(WEB_DEPS)
+	$(BIN)/python benchmarks/web_hashing.py
+
+# The long-running tests only (marker `slow`: crash and kill loops, multi-process federation),
+# the soak loops included: `make test-slow PYTEST_ARGS="-k sigkill"`.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 # The TypeScript protocol package (clients/js, npm): the Python answers its cross-implementation
 # test compares against must be current; then a clean install from the lock, type check, build

@@ -22,11 +22,12 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
 
 import registry
 from registry.config.settings import Settings
 from registry.http.controllers import ROUTE_HANDLERS
+from registry.http.controllers.web import web_assets
 from registry.http.observe import ObserveMiddleware
 from registry.http.problems import exception_handlers
 from registry.http.ratelimit import RateLimiter
@@ -101,7 +102,7 @@ def create_app(settings: Settings) -> Litestar:
             version=registry.__version__,
             description="Signed do-not-train declarations, served as a C2SP transparency log.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            render_plugins=_schema_viewers(),
         ),
         logging_config=LoggingConfig(
             formatters={"standard": formatter_factory(resolve_log_format(settings.log_format))},
@@ -118,6 +119,23 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+
+
+def _schema_viewers() -> list[OpenAPIRenderPlugin]:
+    """Swagger UI at ``/schema`` and ``/schema/swagger``, from assets the node serves itself
+    (the web app's build ships them), so the documentation works with no internet."""
+    urls = web_assets().swagger_urls()
+    if urls is None:  # a source checkout whose web app was never built: Litestar's defaults
+        return [SwaggerRenderPlugin(path=["/", "/swagger"])]
+    return [
+        SwaggerRenderPlugin(
+            js_url=urls["js"],
+            css_url=urls["css"],
+            standalone_preset_js_url=urls["preset"],
+            favicon=f"<link rel='icon' type='image/png' href='{urls['favicon']}'>",
+            path=["/", "/swagger"],
+        )
+    ]
 
 
 def _cors(settings: Settings) -> CORSConfig | None:

@@ -12,6 +12,13 @@ checks the signature: it is what a node calls on a submission or on a peer's ent
 
 Building a record (spec §2.10): :func:`new_work` and :func:`new_declaration` sort and normalise
 their inputs; :func:`sign_declaration` signs; :func:`entry_size` tells how big the entry will be.
+
+Trust records (spec §9.3: :class:`Binding`, :class:`PlatformAttestation`, :class:`Rotation`,
+:class:`Revocation`, :class:`CounterStatement`) share the encoding, decoding and signature rules.
+:func:`decode_entry` and :func:`load_entry` read an entry of any kind; :func:`decode_record` and
+:func:`load_record` keep reading declarations only, so that a reader not yet implementing spec §9
+refuses trust records as unknown types (spec §0.3). :func:`sign_record` signs a trust record with
+the key :func:`signer_of` names.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import hashlib
 import itertools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 import msgspec
 
@@ -47,10 +54,15 @@ from registry.core.urls import MAX_URL_LENGTH, normalize_url
 
 __all__ = [
     "DEFAULT_CLOCK_SKEW",
+    "ENTRY_TYPES",
+    "MAX_ACCOUNT_LENGTH",
+    "MAX_ATTESTED_HASHES",
+    "MAX_DOMAIN_LENGTH",
     "MAX_ENTRY_BYTES",
     "MAX_ISCC_LENGTH",
     "MAX_ISSUED_AT",
     "MAX_MEDIA_TYPE_PART",
+    "MAX_ORIGIN_LENGTH",
     "MAX_PREFS",
     "MAX_PREF_KEY_LENGTH",
     "MAX_SUPERSEDES",
@@ -60,19 +72,33 @@ __all__ = [
     "PREF_VALUES",
     "RECORD_TYPES",
     "RECORD_VERSION",
+    "STATEMENTS",
+    "AnyRecord",
+    "Binding",
+    "CounterStatement",
     "Declaration",
+    "PlatformAttestation",
     "Record",
+    "Revocation",
+    "Rotation",
+    "TrustRecord",
     "Work",
+    "attested_hashes",
     "check_issued_at",
+    "decode_entry",
     "decode_record",
     "decode_stored",
     "encode_record",
     "entry_size",
+    "load_entry",
     "load_record",
     "new_declaration",
     "new_work",
+    "pack_hashes",
     "record_id",
     "sign_declaration",
+    "sign_record",
+    "signer_of",
     "signing_input",
     "validate_record",
     "verify_record",
@@ -151,12 +177,139 @@ class Declaration(
 
 
 Record: TypeAlias = Declaration
-"""Every record type (a tagged union once there is more than one)."""
+"""The record a creator submits as a declaration (spec §2.3): what :func:`decode_record` and
+:func:`load_record` accept. Trust records (spec §9) are decoded by :func:`decode_entry`."""
 
 RECORD_TYPES: Final[Mapping[str, type[Record]]] = {"declaration": Declaration}
-"""Record types by their ``type`` tag (spec §2.2): new kinds slot in here."""
+"""The declaration type by its ``type`` tag (spec §2.2)."""
 
 _DECODER: Final = msgspec.json.Decoder(Record)
+
+
+# --- trust records (spec §9.3) ----------------------------------------------------------------
+
+
+class _TrustStruct(
+    msgspec.Struct, tag_field="type", frozen=True, kw_only=True, forbid_unknown_fields=True,
+    omit_defaults=True,
+):  # fmt: skip
+    """Shared options of the trust record kinds (spec §9.3): tagged, closed, defaults omitted."""
+
+
+class Binding(_TrustStruct, tag="binding", frozen=True, kw_only=True):
+    """A node's signed attestation that a domain named a creator's key (spec §9.3.1)."""
+
+    v: int
+    node: str
+    """The checking node's Ed25519 ``did:key``: the signing key."""
+    origin: str
+    """The checking node's log origin (spec §5), the log this binding is appended to."""
+    domain: str
+    """The domain checked: a lowercase DNS name, no port, no trailing dot."""
+    creator: str
+    """The creator's ``did:key`` the domain's document named (or no longer named)."""
+    issued_at: int
+    """When the node checked, Unix seconds."""
+    evidence: str
+    """Lowercase hex SHA-256 of the exact document bytes the node fetched."""
+    lapsed: bool = False
+    """True: the re-check found the key no longer named; the binding ends at ``issued_at``."""
+    sig: str = ""
+
+
+class PlatformAttestation(_TrustStruct, tag="platform-attestation", frozen=True, kw_only=True):
+    """A platform says an account is a key and uploaded these works (spec §9.3.2)."""
+
+    v: int
+    platform: str
+    """The platform's Ed25519 ``did:key``: the signing key (its key id)."""
+    account: str
+    """The account handle on the platform, 1..MAX_ACCOUNT_LENGTH printable ASCII."""
+    creator: str
+    """The ``did:key`` the account holder registered with the platform."""
+    issued_at: int
+    """The time T of the statement: the works were uploaded by the account by then."""
+    hashes: str = ""
+    """Packed SHA-256 digests: base64 of the concatenated 32-byte digests, sorted, unique."""
+    works: tuple[Work, ...] = ()
+    """Works with fingerprints or URLs, as in a declaration (spec §2.4), sorted by ``sha256``."""
+    sig: str = ""
+
+
+class Rotation(_TrustStruct, tag="rotation", frozen=True, kw_only=True):
+    """A creator's old key names its new key (spec §9.3.3)."""
+
+    v: int
+    creator: str
+    """The old key: the signing key."""
+    new_key: str
+    """The new key's ``did:key``; different from ``creator``."""
+    issued_at: int
+    sig: str = ""
+
+
+class Revocation(_TrustStruct, tag="revocation", frozen=True, kw_only=True):
+    """A key is compromised since a time (spec §9.3.4)."""
+
+    v: int
+    creator: str
+    """The signing key: the revoked key itself, or a trusted platform that attested it."""
+    key: str
+    """The revoked key's ``did:key``."""
+    since: int
+    """What ``key`` signed with ``issued_at >= since`` no longer counts; ``since <= issued_at``."""
+    issued_at: int
+    sig: str = ""
+
+
+class CounterStatement(_TrustStruct, tag="counter-statement", frozen=True, kw_only=True):
+    """A creator's signed statement about another's declaration (spec §9.3.5)."""
+
+    v: int
+    creator: str
+    """The signing key; the statement counts where its creator is verified (spec §9.4.6)."""
+    target: str
+    """The record id (spec §2.9) of the declaration the statement is about."""
+    statement: str
+    """What is stated: one of :data:`STATEMENTS`."""
+    issued_at: int
+    sig: str = ""
+
+
+TrustRecord: TypeAlias = Binding | PlatformAttestation | Rotation | Revocation | CounterStatement
+"""The trust record kinds (spec §9.3)."""
+
+AnyRecord: TypeAlias = Declaration | TrustRecord
+"""Every record kind a log entry can hold (spec §2.2, §9.3)."""
+
+ENTRY_TYPES: Final[Mapping[str, type[AnyRecord]]] = {
+    "declaration": Declaration,
+    "binding": Binding,
+    "platform-attestation": PlatformAttestation,
+    "rotation": Rotation,
+    "revocation": Revocation,
+    "counter-statement": CounterStatement,
+}
+"""Every record kind by its ``type`` tag (spec §2.2, §9.3)."""
+
+_ENTRY_DECODER: Final = msgspec.json.Decoder(AnyRecord)
+
+# spec §9.3: limits and formats of the trust records.
+MAX_ATTESTED_HASHES: Final = 2048
+"""Packed digests per attestation; the entry limit binds first (spec §9.3.2)."""
+MAX_ACCOUNT_LENGTH: Final = 128
+MAX_ORIGIN_LENGTH: Final = 255
+MAX_DOMAIN_LENGTH: Final = 253
+STATEMENTS: Final = ("not-rightsholder",)
+"""Counter-statement kinds (spec §9.3.5)."""
+# printable ASCII except space, '"' and '\\': no JSON escapes, so canonical encoding stays simple
+_TOKEN = r"[!#-\[\]-~]"  # noqa: S105 - a character class, not a secret
+_ACCOUNT = re.compile(f"{_TOKEN}{{1,{MAX_ACCOUNT_LENGTH}}}")
+_ORIGIN = re.compile(f"{_TOKEN}{{1,{MAX_ORIGIN_LENGTH}}}")
+_LABEL = r"[a-z0-9_](?:[a-z0-9_\-]{0,61}[a-z0-9_])?"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_ALL_DIGITS = re.compile(r"[0-9.]+")
+_DIGEST_SIZE: Final = 32
 
 
 # --- validation (spec §2.3, §2.4, §2.6) -------------------------------------------------------
@@ -224,8 +377,9 @@ def _validate_signature_format(sig: str) -> bytes:
     return raw
 
 
-def validate_record(record: Record, *, signed: bool = True) -> None:
-    """Check every schema rule and limit of spec §2.3-§2.6 except the entry size and signature.
+def validate_record(record: AnyRecord, *, signed: bool = True) -> None:
+    """Check every schema rule and limit of spec §2.3-§2.6 (a declaration) or §9.3 (a trust
+    record) except the entry size and signature.
 
     With ``signed=True`` the ``sig`` field must be well-formed (not verified: see
     :func:`verify_record`); with ``signed=False`` it is ignored. Checks run in the order of
@@ -236,9 +390,22 @@ def validate_record(record: Record, *, signed: bool = True) -> None:
     """
     if record.v != RECORD_VERSION:
         raise RecordError(f"unsupported record version {record.v} (spec §2.2)")
+    if not isinstance(record, Declaration):
+        _validate_trust(record)
+    else:
+        _validate_declaration(record)
+    if signed:
+        _validate_signature_format(record.sig)
+
+
+def _validate_issued_at(issued_at: int, name: str = "issued_at") -> None:
+    if not 0 <= issued_at <= MAX_ISSUED_AT:
+        raise RecordError(f"{name} must be 0..2**53-1 (spec §2.3)")
+
+
+def _validate_declaration(record: Declaration) -> None:
     PublicKey.from_did(record.creator)
-    if not 0 <= record.issued_at <= MAX_ISSUED_AT:
-        raise RecordError("issued_at must be 0..2**53-1 (spec §2.3)")
+    _validate_issued_at(record.issued_at)
     if not record.works:
         raise RecordError("a declaration needs at least one work (spec §2.3)")
     if len(record.works) > MAX_WORKS:
@@ -257,25 +424,125 @@ def validate_record(record: Record, *, signed: bool = True) -> None:
         if not _HEX64.fullmatch(declaration_id):
             raise RecordError("supersedes holds a non-id: 64 lowercase hex digits (spec §2.3)")
     _check_sorted_unique(record.supersedes, "supersedes")
-    if signed:
-        _validate_signature_format(record.sig)
+
+
+def _validate_domain(domain: str) -> None:
+    # spec §9.3.1: a DNS name as a URL host is written after §2.5 step 5, without a port, a
+    # trailing dot or an IP address.
+    if (
+        len(domain) > MAX_DOMAIN_LENGTH
+        or not _DOMAIN.fullmatch(domain)
+        or _ALL_DIGITS.fullmatch(domain)
+    ):
+        raise RecordError(f"domain {domain[:80]!r} is not a lowercase DNS name (spec §9.3.1)")
+
+
+def _validate_hex64(value: str, name: str) -> None:
+    if not _HEX64.fullmatch(value):
+        raise RecordError(f"{name} is not 64 lowercase hex digits (spec §9.3)")
+
+
+def attested_hashes(record: PlatformAttestation) -> tuple[str, ...]:
+    """The SHA-256 digests packed in an attestation's ``hashes``, as lowercase hex (spec §9.3.2).
+
+    Raises :class:`RecordError` if ``hashes`` is not canonical base64 of whole digests.
+    """
+    try:
+        raw = b64decode(record.hashes) if record.hashes else b""
+    except EncodingError as exc:
+        raise RecordError(f"hashes is not canonical base64: {exc} (spec §9.3.2)") from exc
+    if len(raw) % _DIGEST_SIZE:
+        raise RecordError("hashes must pack whole 32-byte digests (spec §9.3.2)")
+    return tuple(raw[i : i + _DIGEST_SIZE].hex() for i in range(0, len(raw), _DIGEST_SIZE))
+
+
+def pack_hashes(digests: Iterable[str]) -> str:
+    """Pack lowercase hex SHA-256 digests for ``PlatformAttestation.hashes``: sorted, unique.
+
+    Raises :class:`RecordError` if one is not 64 lowercase hex digits.
+    """
+    unique = sorted(set(digests))
+    for digest in unique:
+        _validate_hex64(digest, "a packed hash")
+    return b64encode(b"".join(bytes.fromhex(digest) for digest in unique))
+
+
+def _validate_attestation(record: PlatformAttestation) -> None:
+    if not _ACCOUNT.fullmatch(record.account):
+        raise RecordError(
+            f"account must be 1..{MAX_ACCOUNT_LENGTH} printable ASCII characters without "
+            "space, '\"' or '\\' (spec §9.3.2)"
+        )
+    PublicKey.from_did(record.creator)
+    _validate_issued_at(record.issued_at)
+    hashes = attested_hashes(record)
+    if len(hashes) > MAX_ATTESTED_HASHES:
+        raise LimitError(f"more than {MAX_ATTESTED_HASHES} packed hashes (spec §9.3.2)")
+    _check_sorted_unique(hashes, "hashes")
+    if len(record.works) > MAX_WORKS:
+        raise LimitError(f"more than {MAX_WORKS} works (spec §9.3.2)")
+    for index, work in enumerate(record.works):
+        _validate_work(work, index)
+    listed = tuple(work.sha256 for work in record.works)
+    _check_sorted_unique(listed, "works (by sha256)")
+    if not set(hashes).isdisjoint(listed):
+        raise RecordError("a work is both in hashes and in works (spec §9.3.2)")
+
+
+def _validate_trust(record: TrustRecord) -> None:
+    """Field rules of the trust record kinds (spec §9.3), in the order of their tables."""
+    PublicKey.from_did(signer_of(record))
+    if isinstance(record, Binding):
+        if not _ORIGIN.fullmatch(record.origin):
+            raise RecordError("origin must be 1..255 printable ASCII characters (spec §9.3.1)")
+        _validate_domain(record.domain)
+        PublicKey.from_did(record.creator)
+        _validate_issued_at(record.issued_at)
+        _validate_hex64(record.evidence, "evidence")
+    elif isinstance(record, PlatformAttestation):
+        _validate_attestation(record)
+    elif isinstance(record, Rotation):
+        PublicKey.from_did(record.new_key)
+        if record.new_key == record.creator:
+            raise RecordError("a rotation must name a different key (spec §9.3.3)")
+        _validate_issued_at(record.issued_at)
+    elif isinstance(record, Revocation):
+        PublicKey.from_did(record.key)
+        _validate_issued_at(record.since, "since")
+        _validate_issued_at(record.issued_at)
+        if record.since > record.issued_at:
+            raise RecordError("a revocation's since must not be after its issued_at (spec §9.3.4)")
+    else:
+        _validate_hex64(record.target, "target")
+        if record.statement not in STATEMENTS:
+            raise RecordError(f"unknown statement {record.statement[:40]!r} (spec §9.3.5)")
+        _validate_issued_at(record.issued_at)
+
+
+def signer_of(record: AnyRecord) -> str:
+    """The ``did:key`` whose signature a record carries (spec §2.8, §9.3)."""
+    if isinstance(record, Binding):
+        return record.node
+    if isinstance(record, PlatformAttestation):
+        return record.platform
+    return record.creator
 
 
 # --- encoding, signing (spec §2.8, §2.9) ------------------------------------------------------
 
 
-def _encode(record: Record) -> bytes:
+def _encode(record: AnyRecord) -> bytes:
     # A validated record holds only printable ASCII strings needing no escapes and ASCII keys,
     # for which msgspec's sorted encoding is exactly RFC 8785 (spec §1.2.2); the tests check
     # this against canonical_json. Default values are omitted (spec §2.3).
     return msgspec.json.encode(record, order="sorted")
 
 
-def _signing_input(record: Record) -> bytes:
+def _signing_input(record: AnyRecord) -> bytes:
     return _encode(msgspec.structs.replace(record, sig=""))
 
 
-def signing_input(record: Record) -> bytes:
+def signing_input(record: AnyRecord) -> bytes:
     """The bytes a record's signature covers: its canonical JSON without ``sig`` (spec §2.8).
 
     Raises as :func:`validate_record` with ``signed=False``.
@@ -289,7 +556,7 @@ def _check_size(entry: bytes) -> None:
         raise LimitError(f"entry is {len(entry)} bytes, more than {MAX_ENTRY_BYTES} (spec §2.6)")
 
 
-def encode_record(record: Record) -> bytes:
+def encode_record(record: AnyRecord) -> bytes:
     """The canonical bytes of a signed record: its log entry (spec §2.8).
 
     Raises as :func:`validate_record` (the ``sig`` must be present and well-formed) and
@@ -301,7 +568,7 @@ def encode_record(record: Record) -> bytes:
     return entry
 
 
-def entry_size(record: Record) -> int:
+def entry_size(record: AnyRecord) -> int:
     """How many bytes ``record``'s entry has, or will have once signed (spec §2.10).
 
     Clients use it to pack works into declarations of at most :data:`MAX_ENTRY_BYTES`. Does
@@ -314,7 +581,7 @@ DEFAULT_CLOCK_SKEW: Final = 600
 """Seconds a record's ``issued_at`` may be ahead of a receiver's clock (spec §2.11)."""
 
 
-def check_issued_at(record: Record, *, now: int, skew: int = DEFAULT_CLOCK_SKEW) -> None:
+def check_issued_at(record: AnyRecord, *, now: int, skew: int = DEFAULT_CLOCK_SKEW) -> None:
     """Refuse a record dated beyond ``now + skew`` (spec §2.11).
 
     ``now`` is the receiver's clock in Unix seconds, passed in: the core reads no clock.
@@ -345,12 +612,27 @@ def sign_declaration(record: Declaration, key: PrivateKey) -> Declaration:
     return signed
 
 
-def _verify(record: Record) -> None:
+def sign_record(record: TrustRecord, key: PrivateKey) -> TrustRecord:
+    """Return a trust record (spec §9.3) signed by ``key`` (spec §2.8).
+
+    Raises :class:`RecordError` if ``key`` is not the record's signer (:func:`signer_of`), as
+    :func:`validate_record` for an invalid record, and :class:`LimitError` if the signed entry
+    would exceed :data:`MAX_ENTRY_BYTES`.
+    """
+    if signer_of(record) != key.public_key.did:
+        raise RecordError("the record's signer is not the did:key of the signing key (spec §2.8)")
+    validate_record(record, signed=False)
+    signed = msgspec.structs.replace(record, sig=b64encode(key.sign(_signing_input(record))))
+    _check_size(_encode(signed))
+    return signed
+
+
+def _verify(record: AnyRecord) -> None:
     signature = _validate_signature_format(record.sig)
-    PublicKey.from_did(record.creator).verify(signature, _signing_input(record))
+    PublicKey.from_did(signer_of(record)).verify(signature, _signing_input(record))
 
 
-def verify_record(record: Record) -> None:
+def verify_record(record: AnyRecord) -> None:
     """Check a record's signature by its creator (spec §2.8).
 
     Raises as :func:`validate_record` for a malformed record and :class:`SignatureError` if
@@ -368,7 +650,7 @@ def record_id(entry: bytes) -> str:
 # --- decoding (spec §2.7) ---------------------------------------------------------------------
 
 
-def _decode_fast(data: bytes) -> Record | None:
+def _decode_fast(data: bytes, decoder: msgspec.json.Decoder[Any] = _DECODER) -> AnyRecord | None:
     """Decode a *valid* entry quickly, or return None so the stepwise decoder names the error.
 
     If this returns a record, the stepwise procedure of spec §2.7 would return the same one:
@@ -376,14 +658,14 @@ def _decode_fast(data: bytes) -> Record | None:
     canonical (step 3), match the schema (step 4), validate (step 5) and re-encode (step 6).
     """
     try:
-        record = _DECODER.decode(data)
+        record = decoder.decode(data)
         validate_record(record, signed=True)
     except (msgspec.DecodeError, UnicodeDecodeError, ProtocolError):
         return None
     return record if _encode(record) == data else None
 
 
-def _decode_stepwise(data: bytes) -> Record:
+def _decode_stepwise(data: bytes, types: Mapping[str, type[AnyRecord]] = RECORD_TYPES) -> AnyRecord:
     """Decode an entry by following spec §2.7 steps 2-6 literally (step 1 done by the caller)."""
     # spec §2.7 step 2: strict JSON in the restricted model.
     value = parse_json(data)
@@ -394,7 +676,7 @@ def _decode_stepwise(data: bytes) -> Record:
     if not isinstance(value, dict):
         raise RecordError("a record is a JSON object (spec §2.7 step 4)")
     tag = value.get("type")
-    record_type = RECORD_TYPES.get(tag) if isinstance(tag, str) else None
+    record_type = types.get(tag) if isinstance(tag, str) else None
     if record_type is None:
         raise RecordError(f"unknown record type {tag!r} (spec §2.7 step 4)")
     try:
@@ -418,11 +700,36 @@ def decode_record(data: bytes) -> Record:
     :class:`RecordError` / :class:`PreferenceError` / ``KeyFormatError`` /
     :class:`SignatureError` (malformed ``sig``) for schema and field violations.
     """
-    data = bytes(data)
+    # _DECODER and RECORD_TYPES know only the declaration
+    return cast("Declaration", _decode(bytes(data), _DECODER, RECORD_TYPES))
+
+
+def _decode(
+    data: bytes, decoder: msgspec.json.Decoder[Any], types: Mapping[str, type[AnyRecord]]
+) -> AnyRecord:
     # spec §2.7 step 1: size first, before parsing anything.
     _check_size(data)
-    record = _decode_fast(data)
-    return record if record is not None else _decode_stepwise(data)
+    record = _decode_fast(data, decoder)
+    return record if record is not None else _decode_stepwise(data, types)
+
+
+def decode_entry(data: bytes) -> AnyRecord:
+    """Decode and validate a log entry of any kind (spec §2.7, §9.3). Does NOT verify the
+    signature.
+
+    As :func:`decode_record`, with the trust record kinds of spec §9.3 known besides the
+    declaration. Raises the same error classes.
+    """
+    return _decode(bytes(data), _ENTRY_DECODER, ENTRY_TYPES)
+
+
+def load_entry(data: bytes) -> AnyRecord:
+    """Decode an entry of any kind and verify its signature by :func:`signer_of` (spec §2.8,
+    §9.3). Raises as :func:`decode_entry`, and :class:`SignatureError` if the signature fails.
+    """
+    record = decode_entry(data)
+    _verify(record)
+    return record
 
 
 def decode_stored(data: bytes) -> Record:

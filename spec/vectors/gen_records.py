@@ -1,6 +1,7 @@
 """Test vectors for spec §1 and §2: keys, canonical JSON, records, URL normalisation.
 
-``generate()`` returns ``{"keys.json", "canonical-json.json", "records.json", "urls.json"}``.
+``generate()`` returns ``{"keys.json", "canonical-json.json", "records.json", "urls.json",
+"trust-records.json"}``.
 Everything comes from fixed seeds and fixed times. Published vectors (RFC 8032 §7.1, the W3C
 CCG did:key test vectors, RFC 8785 and its reference test data) are typed in with their
 published answers; every other expected value is computed by this project's code, and each
@@ -20,7 +21,9 @@ from registry.core.errors import ProtocolError
 
 ISSUED_AT = 1767225600  # 2026-01-01T00:00:00Z
 SEEDS = {name: hashlib.sha256(f"consent-registry vectors: {name}".encode()).digest()
-         for name in ("alice", "bob")}  # fmt: skip
+         for name in ("alice", "bob", "node", "platform")}  # fmt: skip
+# keys.json lists only these two
+_KEY_VECTOR_SEEDS = ("alice", "bob")
 
 # RFC 8032 §7.1, Ed25519: (name, secret key, public key, message, signature), all hex.
 _TEST_1024_MESSAGE = (
@@ -164,7 +167,7 @@ def _keys() -> dict[str, object]:
             "seed": seed, "public_key": encoding.b58decode(base58).hex(), "did": did,
             "result": "valid",
         })  # fmt: skip
-    for name in sorted(SEEDS):
+    for name in _KEY_VECTOR_SEEDS:
         key = keys.PrivateKey.from_seed(SEEDS[name])
         text = f"consent-registry test message for {name}".encode()
         cases.append({
@@ -734,11 +737,190 @@ def _urls() -> dict[str, object]:
     }
 
 
+def _trust_valid(
+    alice: keys.PrivateKey,
+    bob: keys.PrivateKey,
+    node: keys.PrivateKey,
+    platform: keys.PrivateKey,
+) -> dict[str, bytes]:
+    """One valid entry of each trust record kind (spec §9.3), plus the largest attestation."""
+    a, b = alice.public_key.did, bob.public_key.did
+    signed: list[tuple[str, records.TrustRecord, keys.PrivateKey]] = [
+        ("binding", records.Binding(
+            v=1, node=node.public_key.did, origin="registry.example/log", domain="alice.example",
+            creator=a, issued_at=ISSUED_AT, evidence=_sha("did.json bytes")), node),
+        ("binding-lapsed", records.Binding(
+            v=1, node=node.public_key.did, origin="registry.example/log", domain="alice.example",
+            creator=a, issued_at=ISSUED_AT + 86400, evidence=_sha("404"), lapsed=True), node),
+        ("platform-attestation", records.PlatformAttestation(
+            v=1, platform=platform.public_key.did, account="@alice", creator=a,
+            issued_at=ISSUED_AT, hashes=records.pack_hashes(_sha(f"upload-{i}") for i in range(3)),
+            works=(records.new_work(_sha("upload-pdq"), pdq=_sha("pdq"), pdq_quality=90,
+                                    urls=["https://art.example/@alice/1"]),)), platform),
+        ("platform-account-only", records.PlatformAttestation(
+            v=1, platform=platform.public_key.did, account="alice", creator=a,
+            issued_at=ISSUED_AT), platform),
+        ("rotation", records.Rotation(v=1, creator=a, new_key=b, issued_at=ISSUED_AT), alice),
+        ("revocation", records.Revocation(
+            v=1, creator=a, key=a, since=ISSUED_AT - 3600, issued_at=ISSUED_AT), alice),
+        ("revocation-by-platform", records.Revocation(
+            v=1, creator=platform.public_key.did, key=a, since=ISSUED_AT, issued_at=ISSUED_AT),
+         platform),
+        ("counter-statement", records.CounterStatement(
+            v=1, creator=a, target=_sha("a stranger's declaration"),
+            statement="not-rightsholder", issued_at=ISSUED_AT), alice),
+        ("largest-packed-attestation", _largest_attestation(platform, a), platform),
+    ]  # fmt: skip
+    return {name: records.encode_record(records.sign_record(r, k)) for name, r, k in signed}
+
+
+def _largest_attestation(platform: keys.PrivateKey, creator: str) -> records.PlatformAttestation:
+    """The attestation with the most packed hashes that fits MAX_ENTRY_BYTES (spec §9.3.2)."""
+    digests = sorted(_sha(f"bulk-{i}") for i in range(records.MAX_ATTESTED_HASHES))
+    count = len(digests)
+    while True:
+        record = records.PlatformAttestation(
+            v=1, platform=platform.public_key.did, account="@alice", creator=creator,
+            issued_at=ISSUED_AT, hashes=records.pack_hashes(digests[:count]),
+        )  # fmt: skip
+        if records.entry_size(record) <= records.MAX_ENTRY_BYTES:
+            return record
+        count -= 1
+
+
+def _trust_invalid(
+    alice: keys.PrivateKey,
+    bob: keys.PrivateKey,
+    node: keys.PrivateKey,
+    platform: keys.PrivateKey,
+    valid: dict[str, bytes],
+) -> list[tuple[str, bytes, str]]:
+    def edit(name: str, signer: keys.PrivateKey, **changes: object) -> bytes:
+        value = cast("dict[str, object]", encoding.parse_json(valid[name]))
+        value.update(changes)
+        for key in [k for k, v in changes.items() if v is None]:
+            del value[key]
+        return _sign_raw(value, signer)
+
+    two = sorted(_sha(f"upload-{i}") for i in range(2))
+    unsorted = b64encode(b"".join(bytes.fromhex(d) for d in reversed(two)))
+    work = {"sha256": two[0]}
+    return [
+        ("unknown-type", edit("rotation", alice, type="key-rotation"), "RecordError"),
+        ("binding-version-2", edit("binding", node, v=2), "RecordError"),
+        ("binding-missing-evidence", edit("binding", node, evidence=None), "RecordError"),
+        ("binding-node-not-did-key", edit("binding", node, node="did:web:registry.example"),
+         "KeyFormatError"),
+        ("binding-origin-with-space", edit("binding", node, origin="registry example"),
+         "RecordError"),
+        ("binding-domain-uppercase", edit("binding", node, domain="Alice.example"),
+         "RecordError"),
+        ("binding-domain-with-port", edit("binding", node, domain="alice.example:443"),
+         "RecordError"),
+        ("binding-domain-trailing-dot", edit("binding", node, domain="alice.example."),
+         "RecordError"),
+        ("binding-domain-ip", edit("binding", node, domain="192.0.2.1"), "RecordError"),
+        ("binding-domain-too-long", edit("binding", node, domain=".".join(["a" * 63] * 4)),
+         "RecordError"),
+        ("binding-creator-not-did-key", edit("binding", node, creator="alice"),
+         "KeyFormatError"),
+        ("binding-negative-time", edit("binding", node, issued_at=-1), "RecordError"),
+        ("binding-evidence-uppercase", edit("binding", node, evidence=_sha("x").upper()),
+         "RecordError"),
+        ("binding-explicit-lapsed-false", edit("binding", node, lapsed=False),
+         "NonCanonicalError"),
+        ("binding-signed-by-creator", edit("binding", alice), "SignatureError"),
+        ("attestation-account-empty", edit("platform-account-only", platform, account=""),
+         "RecordError"),
+        ("attestation-account-quote", edit("platform-account-only", platform, account='a"b'),
+         "RecordError"),
+        ("attestation-account-too-long", edit("platform-account-only", platform,
+                                              account="a" * 129), "RecordError"),
+        ("attestation-creator-not-did-key", edit("platform-account-only", platform,
+                                                 creator="did:key:zz"), "KeyFormatError"),
+        ("attestation-hashes-not-base64", edit("platform-account-only", platform,
+                                               hashes="not base64"), "RecordError"),
+        ("attestation-hashes-partial-digest", edit("platform-account-only", platform,
+                                                   hashes=b64encode(bytes(31))), "RecordError"),
+        ("attestation-hashes-unsorted", edit("platform-account-only", platform,
+                                             hashes=unsorted), "RecordError"),
+        ("attestation-hash-also-in-works", edit(
+            "platform-account-only", platform, hashes=records.pack_hashes(two[:1]),
+            works=[work]), "RecordError"),
+        ("attestation-works-unsorted", edit("platform-account-only", platform, works=[
+            {"sha256": d} for d in reversed(two)]), "RecordError"),
+        ("attestation-work-url-not-normalised", edit("platform-account-only", platform, works=[
+            {**work, "urls": ["HTTPS://art.example/"]}]), "RecordError"),
+        ("attestation-explicit-empty-hashes", edit("platform-account-only", platform,
+                                                   hashes=""), "NonCanonicalError"),
+        ("attestation-explicit-empty-works", edit("platform-account-only", platform,
+                                                  works=[]), "NonCanonicalError"),
+        ("attestation-signed-by-creator", edit("platform-account-only", alice),
+         "SignatureError"),
+        ("rotation-to-itself", edit("rotation", alice, new_key=alice.public_key.did),
+         "RecordError"),
+        ("rotation-new-key-not-did-key", edit("rotation", alice, new_key="did:key:z6Mk"),
+         "KeyFormatError"),
+        ("rotation-issued-at-float", valid["rotation"].replace(
+            f'"issued_at":{ISSUED_AT}'.encode(), f'"issued_at":{ISSUED_AT}.0'.encode()),
+         "EncodingError"),
+        ("rotation-signed-by-new-key", edit("rotation", bob), "SignatureError"),
+        ("revocation-since-after-issued-at", edit("revocation", alice, since=ISSUED_AT + 1),
+         "RecordError"),
+        ("revocation-negative-since", edit("revocation", alice, since=-1), "RecordError"),
+        ("revocation-key-not-did-key", edit("revocation", alice, key="x"), "KeyFormatError"),
+        ("counter-statement-unknown-statement", edit("counter-statement", alice,
+                                                     statement="fake"), "RecordError"),
+        ("counter-statement-target-not-an-id", edit("counter-statement", alice, target="abc"),
+         "RecordError"),
+        ("counter-statement-unsigned", _json({k: v for k, v in cast(
+            "dict[str, object]", encoding.parse_json(valid["counter-statement"])).items()
+            if k != "sig"}), "SignatureError"),
+        ("oversize-attestation", _sign_raw({
+            **cast("dict[str, object]", encoding.parse_json(valid["platform-account-only"])),
+            "hashes": records.pack_hashes(_sha(f"bulk-{i}") for i in range(1600))}, platform),
+         "LimitError"),
+    ]  # fmt: skip
+
+
+def _trust_records() -> dict[str, object]:
+    alice, bob, node, platform = (
+        keys.PrivateKey.from_seed(SEEDS[name]) for name in ("alice", "bob", "node", "platform")
+    )
+    valid = _trust_valid(alice, bob, node, platform)
+    cases: list[dict[str, object]] = []
+    for name, entry in valid.items():
+        record = records.load_entry(entry)
+        case: dict[str, object] = {
+            "name": name, "entry": entry.decode("ascii"), "result": "valid",
+            "type": record.__struct_config__.tag, "signer": records.signer_of(record),
+            "record_id": records.record_id(entry),
+            "signing_input": records.signing_input(record).decode("ascii"), "size": len(entry),
+        }  # fmt: skip
+        if isinstance(record, records.PlatformAttestation):
+            case["hashes"] = len(records.attested_hashes(record))
+        cases.append(case)
+        _expect_error("RecordError", records.load_record, entry)  # not a declaration
+    for name, entry, error in _trust_invalid(alice, bob, node, platform, valid):
+        cases.append({"name": name, "entry": entry.decode("utf-8"), "result": "invalid",
+                      "error": _expect_error(error, records.load_entry, entry)})  # fmt: skip
+    return {
+        "description": "Trust records (spec §9.3): bindings, platform attestations, rotations, "
+        "revocations, counter-statements. Valid cases: load_entry (decode, spec §2.7, and "
+        "verify by the signer, spec §2.8, §9.3) accepts the entry; signer is the did:key whose "
+        "signature it carries; hashes counts the packed SHA-256 digests of an attestation. "
+        "Invalid cases: load_entry fails with the named error class. Keys: seeds "
+        "SHA-256('consent-registry vectors: alice'/'bob'/'node'/'platform').",
+        "cases": cases,
+    }
+
+
 def generate() -> dict[str, object]:
-    """Return every vector file of spec §1 and §2, keyed by file name."""
+    """Return every vector file of spec §1, §2 and §9.3, keyed by file name."""
     return {
         "keys.json": _keys(),
         "canonical-json.json": _canonical_json(),
         "records.json": _records(),
         "urls.json": _urls(),
+        "trust-records.json": _trust_records(),
     }

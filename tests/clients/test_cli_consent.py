@@ -326,7 +326,7 @@ def test_creator_and_crawler_walkthrough(
     assert statuses[declaration_id] == "superseded"
     assert sorted(statuses.values()) == ["current", "current", "superseded"]
     human = consent("status", cwd=tmp_path, env=env)
-    assert "3 declarations, 2 current" in human.stdout
+    assert "3 declarations: 1 in force, 1 withdrawal, 1 superseded" in human.stdout
     final = as_json(consent("check", str(art), "--json", cwd=tmp_path, env=env))
     assert final["reserved"] == 0
     assert [row["prefs"] for row in final["results"]] == [{}] * 4 + [{"train-ai": "y"}] * 2

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import consent.diligence
 import datadiligence as dd  # type: ignore[import-untyped]
 import pytest
-from consent import ConsentClient, RetryPolicy, TransportError
+from consent import ConsentClient, RetryPolicy, TransportError, fingerprint
+from datadiligence.rules import SpawningAPI  # type: ignore[import-untyped]
+from PIL import Image, ImageDraw
 
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
 from tests.clients.sdk_support import creator_key, free_port
@@ -75,3 +78,65 @@ def test_unreachable_registry_raises_or_fails_closed(clean_preprocess: None) -> 
         evaluator.is_allowed(urls=[RESERVED_URL])
     strict = consent.diligence.register(dead, into=None, fail_closed=True)
     assert strict.is_allowed(urls=[RESERVED_URL, "https://x.example/"]) == [False, False]
+
+
+def _picture(path: Path, seed: int) -> None:
+    """A detailed picture (high PDQ quality): coloured shapes on a gradient."""
+    rng = random.Random(seed)
+    image = Image.linear_gradient("L").resize((320, 320)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(14):
+        x0, y0 = rng.randrange(300), rng.randrange(300)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.ellipse([x0, y0, x0 + rng.randrange(20, 140), y0 + rng.randrange(20, 140)], colour)
+    image.save(path)
+
+
+def test_files_are_checked_by_near_duplicate_too(
+    served_node: str, tmp_path: Path, clean_preprocess: None
+) -> None:
+    original = tmp_path / "original.png"
+    _picture(original, 7)
+    declared = fingerprint(original)
+    assert declared.pdq is not None
+    assert declared.pdq_quality is not None
+    key = creator_key(51)
+    record = new_declaration(
+        creator=key.public_key.did,
+        issued_at=1_760_000_000,
+        works=[new_work(declared.sha256, pdq=declared.pdq, pdq_quality=declared.pdq_quality)],
+        prefs={"train-ai": "n"},
+    )
+    with ConsentClient(served_node) as client:
+        client.submit(encode_record(sign_declaration(record, key)))
+    # a crawler's copy: re-encoded as JPEG, so not the same bytes
+    copy = tmp_path / "copy.jpg"
+    with Image.open(original) as image:
+        image.save(copy, quality=70)
+    unrelated = tmp_path / "unrelated.png"
+    _picture(unrelated, 8)
+    evaluator = consent.diligence.register(served_node, into=None)
+    assert evaluator.is_allowed(path=str(copy)) is False
+    assert evaluator.is_allowed(paths=[original, copy, unrelated]) == [False, False, True]
+
+
+def test_register_replaces_the_stock_spawning_rule(
+    node: str, clean_preprocess: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a Spawning key set, datadiligence's stock rule would send every URL to Spawning's
+    # host; after register() the preprocess evaluator asks the registry only.
+    monkeypatch.setenv("SPAWNING_OPTS_KEY", "a-key-that-must-not-be-used")
+    evaluator = dd.get_evaluator("preprocess")
+    evaluator.rules.append(SpawningAPI())
+    consent.diligence.register(node)
+    kinds = [type(rule).__name__ for rule in dd.get_evaluator("preprocess").rules]
+    assert kinds == ["ConsentRegistryRule"]
+    assert dd.is_allowed(urls=[RESERVED_URL, "https://art.example/free.png"]) == [False, True]
+    # ... unless the caller asks to keep it
+    evaluator.rules.append(SpawningAPI())
+    consent.diligence.register(node, keep_spawning=True)
+    kinds = [type(rule).__name__ for rule in dd.get_evaluator("preprocess").rules]
+    assert sorted(kinds) == ["ConsentRegistryRule", "SpawningAPI"]
+    dd.get_evaluator("preprocess").rules = [
+        r for r in dd.get_evaluator("preprocess").rules if not isinstance(r, SpawningAPI)
+    ]

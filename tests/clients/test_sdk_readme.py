@@ -49,6 +49,7 @@ def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> Non
     # which are not on loopback: the examples run as a reader without one would.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSENT_", "SPAWNING_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")  # the reader's per-user data directory
     server = ThreadingHTTPServer(
         ("127.0.0.1", free_port()), partial(QuietHandler, directory=str(portfolio))
     )
@@ -87,9 +88,8 @@ def test_readme_examples_run_as_written(served_node: str, tmp_path: Path) -> Non
     assert "declared: 0 declarations logged, 2 works, 2 already declared" in text
     assert "OK: declaration " in text
     assert "declared: 1 declarations logged, 5 works" in text  # the Instagram export
-    assert "dates and captions kept locally in consent-receipts/exports/instagram-export.json" in (
-        text
-    )
+    assert "/receipts/exports/instagram-export.json" in text  # in the key's record
+    assert "dates and captions kept locally in " + str(tmp_path / "xdg-data" / "consent") in text
     assert "signals for 6 works: 5 site files, 4 images" in text
     assert (
         "Content-Usage: /portfolio/sunset.png$ train-ai=y"

@@ -38,24 +38,34 @@ def _read_url_list(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _table(rows: Sequence[dict[str, object]], category: str) -> str:
+def _verified_cell(row: dict[str, object]) -> str:
+    """``--verify``'s result for a row: how many declarations were verified, or why not."""
+    verified = row.get("verified")
+    return f"yes ({len(verified)})" if isinstance(verified, list) and verified else "-"
+
+
+def _table(rows: Sequence[dict[str, object]], category: str, *, verify: bool = False) -> str:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(box=None, pad_edge=False)
-    for column in ("item", category, "decided by", "declarations"):
+    columns = ["item", category, "decided by", "declarations"] + (["verified"] if verify else [])
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         prefs = row["prefs"]
         value = prefs.get(category, "-") if isinstance(prefs, dict) else "-"
         declarations = row.get("declarations") or []
-        table.add_row(
+        cells = [
             str(row["item"]),
             "reserved" if value == "n" else {"y": "allowed", "-": "unknown"}.get(str(value), "?"),
             str(row.get("decided_by") or "-"),
             str(len(declarations)) if isinstance(declarations, list) else "0",
-        )
-    console = Console(file=sys.stdout, width=160, soft_wrap=True)
+        ]
+        table.add_row(*cells, *([_verified_cell(row)] if verify else []))
+    console = Console(
+        file=sys.stdout, width=160, soft_wrap=True, emoji=False, markup=False, highlight=False
+    )
     with console.capture() as capture:
         console.print(table)
     return capture.get()
@@ -133,14 +143,18 @@ def _near_results(
 def _near_row(
     row: dict[str, object], answer: Answer, similar: PdqResult | IsccResult, category: str
 ) -> None:
-    """Add a file's near-duplicates to its row; reserved if one of them is."""
+    """Add a file's near-duplicates to its row: reserved if one of them is, and allowed if the
+    file itself is unknown and its near-duplicates are allowed (their combined preference)."""
     by = "pdq" if isinstance(similar, PdqResult) else "iscc"
     row["near"] = [
         {"sha256": m.sha256, "distance": m.distance, "prefs": m.prefs, "by": by}
         for m in similar.matches
     ]
-    if similar.reserved(category) and not answer.reserved(category):
-        row["prefs"] = {**answer.prefs, category: "n"}
+    stated = similar.prefs.get(category)
+    if stated is None or answer.reserved(category):
+        return
+    if stated == "n" or category not in answer.prefs:
+        row["prefs"] = {**answer.prefs, category: stated}
         row["decided_by"] = "registry (near-duplicate)"
 
 
@@ -176,8 +190,8 @@ def run_check(
             similar = near.get(answer.key) if answer.kind == "sha256" else None
             if similar is not None:
                 _near_row(row, answer, similar, category)
-            if args.verify and answer.declarations:
-                verified = client.verify_answer(answer)
+            if args.verify:
+                verified = client.verify_answer(answer) if answer.declarations else []
                 row["verified"] = [v.id for v in verified]
             rows.append(row)
         if args.signals:
@@ -204,5 +218,5 @@ def run_check(
             + (f" and {mirrored} mirrored logs' snapshots" if mirrored else "")
             + f", {offline.asked} asked of the node)"
         )
-    emit(args, document, _table(rows, category) + summary)
+    emit(args, document, _table(rows, category, verify=args.verify) + summary)
     return 3 if args.fail_on_reserved and reserved else 0

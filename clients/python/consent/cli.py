@@ -7,14 +7,17 @@
     consent declare --from-export ZIP    the same for an Instagram or Facebook data export
     consent withdraw [PATH...]           withdraw earlier declarations (or single works)
     consent change [PATH...] --allow-train | --no-train | --prefs P
-    consent verify RECEIPT               check a receipt offline against the node's key
-    consent status                       what the node holds from this creator
+    consent verify [RECEIPT...]          check receipts offline (default: all of this key's)
+    consent status [PATH...]             this creator's works and declarations (rebuilt from
+                                         the node when the local record lacks them)
+    consent key backup | restore         the key's 24-word recovery phrase, and back
     consent signals [PATH...]            write every web signal and tag copies of the images
     consent check PATH|URL...            is this reserved? (registry; --signals: every signal;
                                          --offline: the node's signed snapshot, hits asked)
 
 Options come from the command line or the environment: ``CONSENT_KEY`` (key file),
-``CONSENT_NODE`` (node URL), ``CONSENT_PASSPHRASE``, ``CONSENT_RECEIPTS`` (receipts folder),
+``CONSENT_NODE`` (node URL), ``CONSENT_PASSPHRASE``, ``CONSENT_DATA_DIR`` (where each key's
+record is kept, :mod:`consent.state`), ``CONSENT_RECEIPTS`` (one receipts folder instead),
 ``CONSENT_CACHE`` (snapshot cache folder).
 ``--json`` prints one JSON document on stdout. Exit status: 0 success, 1 error (one line on
 stderr), 2 bad usage, 3 ``check --fail-on-reserved`` found a reserved work.
@@ -26,22 +29,23 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, NoReturn
 
-import msgspec
-
 from consent._version import __version__
-from consent.client import ConsentClient, RetryPolicy
+from consent.client import ConsentClient, RetryPolicy, node_url
 from consent.creator import Creator, SubmitReport
 from consent.errors import ConsentError
-from consent.fingerprint import Fingerprint, fingerprint, iter_files
+from consent.fingerprint import Fingerprint
+from consent.inputs import Skipped, fingerprint_files, protection_notes, scan
 from consent.keyfile import DEFAULT_SCRYPT_N, generate_key, load_key, read_did, save_key
 from consent.proofs import verifier_from_key, verify_entry
-from consent.receipts import DEFAULT_FOLDER, ReceiptStore, StoredReceipt
+from consent.receipts import ReceiptStore, StoredReceipt
+from consent.state import LEGACY_FOLDER, creator_folder, data_home, migrate_legacy, sync
 from registry.core.errors import ProtocolError
 from registry.core.keys import PrivateKey
 from registry.core.prefs import parse_content_usage
@@ -49,6 +53,7 @@ from registry.core.prefs import parse_content_usage
 __all__ = ["main"]
 
 DEFAULT_NODE: Final = "http://127.0.0.1:8000"
+_HOSTLIKE: Final = re.compile(r"(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(:[0-9]+)?/", re.I)
 EXIT_RESERVED: Final = 3
 
 
@@ -70,11 +75,29 @@ def _key_path(args: argparse.Namespace) -> Path:
 
 
 def _node(args: argparse.Namespace) -> str:
-    return str(args.node or os.environ.get("CONSENT_NODE") or DEFAULT_NODE)
+    return node_url(str(args.node or os.environ.get("CONSENT_NODE") or DEFAULT_NODE))
+
+
+def _note(message: str) -> None:
+    sys.stderr.write(f"consent: {message}\n")
 
 
 def _receipts(args: argparse.Namespace) -> Path:
-    return Path(args.receipts or os.environ.get("CONSENT_RECEIPTS") or DEFAULT_FOLDER)
+    """The receipts folder of the key file's creator (see :func:`_store`)."""
+    return _store(args, read_did(_key_path(args))).folder
+
+
+def _store(args: argparse.Namespace, did: str) -> ReceiptStore:
+    """The receipts of ``did``: ``--receipts`` / ``CONSENT_RECEIPTS`` if given, else its folder
+    in the data directory, into which an old ``./consent-receipts`` is migrated (said so)."""
+    explicit = getattr(args, "receipts", None) or os.environ.get("CONSENT_RECEIPTS")
+    if explicit:
+        return ReceiptStore(Path(explicit))
+    store = ReceiptStore(creator_folder(did, data_home(getattr(args, "data_dir", None))))
+    migration = migrate_legacy(LEGACY_FOLDER, store, did)
+    if migration is not None:
+        _note(migration.message(store.folder))
+    return store
 
 
 def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
@@ -170,28 +193,40 @@ def _progress(args: argparse.Namespace, label: str) -> Iterator[Callable[[int, i
         yield update
 
 
+def _hash_inputs(
+    args: argparse.Namespace, paths: Sequence[str], *, exclude: Sequence[Path] = ()
+) -> tuple[list[Fingerprint], list[Skipped]]:
+    """Fingerprints of the files under ``paths``; every path skipped is said on stderr."""
+    try:
+        found = scan([Path(p) for p in paths], exclude=exclude)
+    except FileNotFoundError as exc:
+        urlish = any(_HOSTLIKE.match(p) and not Path(p).exists() for p in paths)
+        hint = " (a URL needs http:// or https://)" if urlish else ""
+        raise CommandError(f"{exc}{hint}") from exc
+    with _progress(args, "hashing") as update:
+        fps, refused = fingerprint_files(
+            found.files,
+            pdq=not getattr(args, "no_pdq", False),
+            iscc=not getattr(args, "no_iscc", False),
+            progress=update,
+        )
+    skipped = found.skipped + refused
+    hidden = [s for s in skipped if s.hidden]
+    for item in skipped:
+        if not item.hidden:
+            _note(f"skipped {item.path}: {item.reason}")
+    if hidden:
+        _note(
+            f"skipped {len(hidden)} hidden files and folders (names starting with '.'), "
+            f"e.g. {hidden[0].path}"
+        )
+    return fps, skipped
+
+
 def _fingerprints(
     args: argparse.Namespace, paths: Sequence[str], *, exclude: Sequence[Path] = ()
 ) -> list[Fingerprint]:
-    try:
-        files = list(iter_files([Path(p) for p in paths], exclude=exclude))
-    except FileNotFoundError as exc:
-        raise CommandError(str(exc)) from exc
-    out = []
-    with _progress(args, "hashing") as update:
-        for n, path in enumerate(files, 1):
-            try:
-                out.append(
-                    fingerprint(
-                        path,
-                        pdq=not getattr(args, "no_pdq", False),
-                        iscc=not getattr(args, "no_iscc", False),
-                    )
-                )
-            except OSError as exc:
-                raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
-            update(n, len(files))
-    return out
+    return _hash_inputs(args, paths, exclude=exclude)[0]
 
 
 def _url_map(args: argparse.Namespace, fps: Sequence[Fingerprint]) -> dict[Path, list[str]]:
@@ -231,6 +266,11 @@ def _report_text(report: SubmitReport, verb: str) -> str:
         f"{len(report.skipped)} already declared, {len(report.rejected)} rejected"
         + (f", {report.resumed} resumed" if report.resumed else "")
     )
+    if report.kept:
+        lines.append(
+            f"{len(report.kept)} works kept as they are: you withdrew them or stated other "
+            "preferences since (`consent status` shows which; `consent change` restates them)"
+        )
     lines.extend(f"rejected {i}: {p}" for i, p in report.rejected)
     return "\n".join(lines)
 
@@ -248,19 +288,93 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         key, path, _passphrase(args, confirm=True), overwrite=args.force, scrypt_n=args.scrypt_n
     )
     did = key.public_key.did
-    _emit(args, {"did": did, "key_file": str(path)}, f"{did}\nkey written to {path}")
+    _emit(
+        args,
+        {"did": did, "key_file": str(path), "backup": "consent key backup"},
+        f"{did}\nkey written to {path}\n\n{BACKUP_ADVICE}",
+    )
+    return 0
+
+
+BACKUP_ADVICE: Final = (
+    "Back your key up now: `consent key backup` prints a 24-word recovery phrase; write it on\n"
+    "paper and keep it offline (`consent key restore` brings the key back from it). Without\n"
+    "the key file and its passphrase, or the phrase, nobody can change or withdraw your\n"
+    "declarations, not even you."
+)
+
+
+def cmd_key_backup(args: argparse.Namespace) -> int:
+    """Print (or write to ``--out``) the key's recovery phrase."""
+    from consent.recovery import phrase_from_key, printable_backup  # noqa: PLC0415
+
+    key = _load_key(args)
+    page = printable_backup(key)
+    if args.out:
+        out = Path(args.out)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if args.force else os.O_EXCL)
+        try:
+            fd = os.open(out, flags, 0o600)
+        except FileExistsError:
+            raise CommandError(f"{out} already exists (use --force to replace it)") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(page)
+        text = f"recovery phrase of {key.public_key.did} written to {out}: print it, then delete it"
+    else:
+        text = page
+    document = {"did": key.public_key.did, "file": args.out, "phrase": phrase_from_key(key)}
+    _emit(args, document, text)
+    return 0
+
+
+def _read_phrase(args: argparse.Namespace) -> str:
+    if args.phrase_file and args.phrase_file != "-":
+        try:
+            return Path(args.phrase_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"cannot read {args.phrase_file}: {exc.strerror}") from exc
+    if args.phrase_file != "-" and sys.stdin.isatty():
+        return getpass.getpass("Recovery phrase (24 words, hidden as you type): ")
+    return sys.stdin.read()
+
+
+def cmd_key_restore(args: argparse.Namespace) -> int:
+    """Recreate the key file from its recovery phrase."""
+    from consent.recovery import key_from_phrase  # noqa: PLC0415
+
+    path = _key_path(args)
+    if path.exists() and not args.force:
+        raise CommandError(f"{path} already exists (use --force to replace it, or --key FILE)")
+    key = key_from_phrase(_read_phrase(args))
+    save_key(
+        key, path, _passphrase(args, confirm=True), overwrite=args.force, scrypt_n=args.scrypt_n
+    )
+    did = key.public_key.did
+    _emit(args, {"did": did, "key_file": str(path)}, f"{did}\nkey restored to {path}")
     return 0
 
 
 def _creator(args: argparse.Namespace) -> Creator:
     key = _load_key(args)
-    store = ReceiptStore(_receipts(args))
+    store = _store(args, key.public_key.did)
     pinned = store.pinned_key(_node(args))
-    return Creator(key, _client(args, node_key=pinned), store)
+    creator = Creator(key, _client(args, node_key=pinned), store)
+    # What this key declared from elsewhere (another folder, machine) counts too.
+    fetched = sync(creator.client, store, creator.did)
+    if fetched:
+        _note(f"fetched {len(fetched)} earlier declarations of this key from the node")
+    return creator
 
 
-def _finish(args: argparse.Namespace, report: SubmitReport, verb: str) -> int:
-    _emit(args, report.to_json(), _report_text(report, verb))
+def _finish(
+    args: argparse.Namespace,
+    report: SubmitReport,
+    verb: str,
+    skipped: Sequence[Skipped] = (),
+) -> int:
+    document = report.to_json()
+    document["refused"] = [s.to_json() for s in skipped]
+    _emit(args, document, _report_text(report, verb))
     if report.rejected:
         first = report.rejected[0]
         raise CommandError(
@@ -287,24 +401,32 @@ def cmd_declare(args: argparse.Namespace) -> int:
     if not args.paths:  # a usage error (exit 2), as argparse reports a missing argument
         sys.stderr.write("consent declare: error: give files or folders, or --from-export ZIP\n")
         return 2
-    store_folder = _receipts(args)
-    fps = _fingerprints(args, args.paths, exclude=[store_folder, _key_path(args)])
+    did = read_did(_key_path(args))
+    home = data_home(args.data_dir)
+    own = [
+        home,
+        Path(args.receipts or os.environ.get("CONSENT_RECEIPTS") or home),
+        _key_path(args),
+        LEGACY_FOLDER,
+        *Path().glob(f"{LEGACY_FOLDER}.migrated*"),
+    ]
+    fps, skipped = _hash_inputs(args, args.paths, exclude=own)
     urls = _url_map(args, fps)
+    for note in protection_notes(fps, urls):
+        _note(f"note: {note}")
     if args.dry_run:
-        from consent.creator import collect_works, pack_declarations  # noqa: PLC0415
+        from consent.plan import dry_run  # noqa: PLC0415
 
-        did = read_did(_key_path(args))
-        works, _ = collect_works(fps, urls=urls)
-        planned = pack_declarations(works, creator=did, issued_at=args.issued_at or 0, prefs=prefs)
-        document = [msgspec.to_builtins(d) for d in planned]
-        _emit(args, document, f"{len(works)} works in {len(planned)} declarations (not sent)")
+        document, text = dry_run(fps, urls=urls, did=did, prefs=prefs, issued_at=args.issued_at)
+        document["refused"] = [s.to_json() for s in skipped]
+        _emit(args, document, text)
         return 0
     creator = _creator(args)
     with creator.client, _progress(args, "submitting") as update:
         report = creator.declare(
             fps, prefs=prefs, urls=urls, issued_at=args.issued_at, progress=update
         )
-    return _finish(args, report, "declared")
+    return _finish(args, report, "declared", skipped)
 
 
 def _targets(args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -390,26 +512,41 @@ def _verify_one(args: argparse.Namespace, path: Path) -> tuple[dict[str, object]
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Verify receipts offline; the first that fails stops with its reason."""
-    results = [_verify_one(args, Path(name)) for name in args.receipts]
+    names = [Path(name) for name in args.files]
+    if not names:
+        store = _store(args, read_did(_key_path(args)))
+        names = [store.path_of(stored.id) for stored in store]
+        if not names:
+            raise CommandError(f"no receipts in {store.folder} (give RECEIPT files)")
+    results = [_verify_one(args, name) for name in names]
     document: object = results[0][0] if len(results) == 1 else [doc for doc, _ in results]
     _emit(args, document, "\n".join(text for _, text in results))
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """What the node holds from this creator."""
-    did = args.did or read_did(_key_path(args))
-    with _client(args) as client:
+    """This creator's works and declarations, the local record filled from the node."""
+    import tempfile  # noqa: PLC0415
+
+    from consent.fingerprint import sha256_of  # noqa: PLC0415
+    from consent.status import status_document, status_text, work_statuses  # noqa: PLC0415
+
+    own = read_did(_key_path(args)) if not args.did else None
+    did = args.did or own or ""
+    names: dict[str, list[str]] = {}
+    if args.paths:
+        for path in scan([Path(p) for p in args.paths]).files:
+            names.setdefault(sha256_of(path), []).append(str(path))
+    with tempfile.TemporaryDirectory() as scratch, _client(args) as client:
+        # Another creator's declarations are fetched into a scratch folder, not kept.
+        store = _store(args, did) if own else ReceiptStore(Path(scratch))
+        fetched = sync(client, store, did)
+        if fetched and own:
+            _note(f"rebuilt {len(fetched)} declarations of this key from the node")
         answer = client.creator(did)
-    lines = [
-        f"{d.id}  {d.status:<10}  issued {d.issued_at}  "
-        f"{'withdraw' if d.withdraw else _prefs_text(d.prefs)}"
-        f"  {len(d.works)} works"
-        for d in answer.declarations
-    ]
-    current = sum(d.status == "current" for d in answer.declarations)
-    lines.append(f"{did}: {len(answer.declarations)} declarations, {current} current")
-    _emit(args, msgspec.to_builtins(answer), "\n".join(lines))
+        works = work_statuses(store, answer, names=names)
+    document = status_document(answer, works, node=client.base_url)
+    _emit(args, document, status_text(answer, works, node=client.base_url))
     return 0
 
 
@@ -430,6 +567,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # --- parser -----------------------------------------------------------------------------------
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="where each key's record is kept (env CONSENT_DATA_DIR)")
+    parser.add_argument(
+        "--receipts", help="use this receipts folder instead (env CONSENT_RECEIPTS)"
+    )
 
 
 def _common(parser: argparse.ArgumentParser, *, key: bool = True, node: bool = True) -> None:
@@ -454,7 +598,7 @@ def _revision_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--declaration", action="append", help="an earlier declaration id to supersede"
     )
-    parser.add_argument("--receipts", help="receipts folder (env CONSENT_RECEIPTS)")
+    _data_options(parser)
     parser.add_argument("--issued-at", type=int, help="issue time, Unix seconds (default: now)")
 
 
@@ -482,6 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("--force", action="store_true", help="replace an existing key file")
     keygen.add_argument("--scrypt-n", type=int, default=DEFAULT_SCRYPT_N, help=argparse.SUPPRESS)
     keygen.set_defaults(func=cmd_keygen)
+    _key_parsers(sub)
 
     declare = sub.add_parser("declare", help="declare works (default: --no-train)")
     _common(declare)
@@ -495,7 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
     _pref_options(declare)
     declare.add_argument("--base-url", help="works in a folder are published at BASE-URL/<path>")
     declare.add_argument("--url-map", help="file of 'PATH<TAB>URL' lines")
-    declare.add_argument("--receipts", help="receipts folder (env CONSENT_RECEIPTS)")
+    _data_options(declare)
     declare.add_argument("--issued-at", type=int, help="issue time, Unix seconds (default: now)")
     declare.add_argument("--no-pdq", action="store_true", help="no perceptual hashes")
     declare.add_argument("--no-iscc", action="store_true", help="no ISCC codes")
@@ -504,7 +649,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     _creator_parsers(sub)
     _reader_parsers(sub)
+    _no_abbreviations(parser)
     return parser
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """Turn off option abbreviations in ``parser`` and every subcommand's parser: ``--url``
+    must not silently mean ``--url-map``."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _no_abbreviations(child)
+
+
+def _key_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    key = sub.add_parser("key", help="back up or restore your creator key")
+    actions = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    backup = actions.add_parser("backup", help="print the key's 24-word recovery phrase")
+    _common(backup, node=False)
+    backup.add_argument("--out", help="write the recovery page to this file (mode 0600)")
+    backup.add_argument("--force", action="store_true", help="replace an existing --out file")
+    backup.set_defaults(func=cmd_key_backup)
+    restore = actions.add_parser("restore", help="recreate the key file from its phrase")
+    _common(restore, node=False)
+    restore.add_argument(
+        "--phrase-file", help="read the 24 words from this file ('-': standard input)"
+    )
+    restore.add_argument("--force", action="store_true", help="replace an existing key file")
+    restore.add_argument("--scrypt-n", type=int, default=DEFAULT_SCRYPT_N, help=argparse.SUPPRESS)
+    restore.set_defaults(func=cmd_key_restore)
 
 
 def _creator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -521,19 +695,26 @@ def _creator_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    verify = sub.add_parser("verify", help="verify a receipt offline")
+    verify = sub.add_parser("verify", help="verify receipts offline")
     _common(verify, key=False)
     verify.add_argument(
-        "receipts", nargs="+", metavar="RECEIPT", help="stored receipts (.json) or tlog-proofs"
+        "files",
+        nargs="*",
+        metavar="RECEIPT",
+        help="stored receipts (.json) or tlog-proofs (default: every receipt of the key)",
     )
+    verify.add_argument("--key", help="creator key file (env CONSENT_KEY)")
+    _data_options(verify)
     verify.add_argument("--entry", help="the declaration's JSON, for a bare tlog-proof")
     verify.add_argument("--node-key", help="the node's verifier key (origin+hex8+base64)")
     verify.add_argument("--witness-key", action="append", help="a witness verifier key")
     verify.add_argument("--min-witnesses", type=int, default=0, help="cosignatures required")
     verify.set_defaults(func=cmd_verify)
 
-    status = sub.add_parser("status", help="what the node holds from this creator")
+    status = sub.add_parser("status", help="your works and declarations, as they stand")
     _common(status)
+    _data_options(status)
+    status.add_argument("paths", nargs="*", help="files or folders to name works by")
     status.add_argument("--did", help="another creator's did:key")
     status.set_defaults(func=cmd_status)
 

@@ -21,14 +21,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Final, Self, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import msgspec
 
 from consent._version import __version__
 from consent.answers import Answer
-from consent.errors import NodeError, NotSupportedError, TransportError, VerificationError
+from consent.errors import (
+    ConsentError,
+    NodeError,
+    NotSupportedError,
+    TransportError,
+    VerificationError,
+)
 from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
 from registry.core import batchcheck
 from registry.core.errors import ProtocolError
@@ -377,6 +383,20 @@ def _subject(answer: Answer | WorkAnswer) -> tuple[str | None, str | None]:
     return answer.sha256, answer.url
 
 
+def node_url(url: str) -> str:
+    """A node's base URL without its trailing slash.
+
+    Raises:
+        ConsentError: not an absolute http(s) URL with a host (e.g. the scheme is missing): said
+            at once, rather than retried as a connection error.
+    """
+    parsed = urlsplit(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        hint = f" (did you mean http://{url.strip()}?)" if "://" not in url else ""
+        raise ConsentError(f"node URL {url!r} is not an http:// or https:// URL{hint}")
+    return url.strip().rstrip("/")
+
+
 class ConsentClient:
     """A synchronous client for one node.
 
@@ -406,7 +426,7 @@ class ConsentClient:
         log_keys: Mapping[str, str] | None = None,
     ) -> None:
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
+            base_url=node_url(base_url),
             timeout=timeout,
             transport=transport,
             headers={"User-Agent": USER_AGENT, **(headers or {})},
@@ -697,7 +717,7 @@ class AsyncConsentClient:
         log_keys: Mapping[str, str] | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
+            base_url=node_url(base_url),
             timeout=timeout,
             transport=transport,
             headers={"User-Agent": USER_AGENT, **(headers or {})},

@@ -61,6 +61,9 @@ class SubmitReport:
 
     receipts: list[StoredReceipt] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """Works ``declare`` left alone: this creator already states something else about them
+    (other preferences, or a withdrawal); ``change`` restates them."""
     rejected: list[tuple[str, str]] = field(default_factory=list)
     resumed: int = 0
     works: int = 0
@@ -74,6 +77,7 @@ class SubmitReport:
             ],
             "works": self.works,
             "skipped": self.skipped,
+            "kept": self.kept,
             "rejected": [{"id": i, "problem": p} for i, p in self.rejected],
             "resumed": self.resumed,
         }
@@ -329,6 +333,11 @@ class Creator:
     ) -> SubmitReport:
         """Declare works: skip those already declared with these prefs, pack, sign, submit.
 
+        A work whose latest statement by this creator (in the receipts folder: fill it from
+        the node first with :func:`consent.state.sync`) is a withdrawal or other preferences is
+        *kept* as it is, not restated: declaring a folder again never silently undoes a
+        withdrawal or a change (use :meth:`change`).
+
         Raises:
             RecordError, PreferenceError: invalid URLs or preferences (nothing is sent).
             NodeError, TransportError, VerificationError: as :meth:`submit_declarations`.
@@ -337,14 +346,17 @@ class Creator:
         works, files = collect_works(fingerprints, urls=urls)
         latest = self._latest()
         wanted = dict(sorted(prefs.items()))
-        todo, skipped = [], []
+        todo, skipped, kept = [], [], []
         for work in works:
             known = latest.get(work.sha256)
-            same = known is not None and not known[2].withdraw and known[2].prefs == wanted
-            if same and known is not None and set(work.urls) <= _urls_of(known[2], work.sha256):
+            if known is None:
+                todo.append(work)
+            elif known[2].withdraw or known[2].prefs != wanted:
+                kept.append(work.sha256)
+            elif set(work.urls) <= _urls_of(known[2], work.sha256):
                 skipped.append(work.sha256)
             else:
-                todo.append(work)
+                todo.append(work)  # same statement, new URLs
         declarations = pack_declarations(
             todo,
             creator=self.did,
@@ -356,6 +368,7 @@ class Creator:
         report.rejected[:0] = resumed.rejected
         report.resumed = resumed.resumed
         report.skipped = skipped
+        report.kept = kept
         report.works = len(works)
         return report
 

@@ -8,9 +8,13 @@ one more rule, so an existing pipeline adds it with one line::
     allowed = dd.is_allowed(urls=["https://site/a.jpg", ...])   # now also asks the registry
 
 :func:`register` adds a :class:`ConsentRegistryRule` to datadiligence's ``preprocess``
-evaluator (the one ``dd.is_allowed(urls=...)`` and ``dd.filter_allowed(urls=...)`` use) and
-registers a :class:`ConsentRegistryEvaluator` under the name ``"consent-registry"``, which also
-checks files by content (``dd.is_allowed("consent-registry", paths=[...])``).
+evaluator (the one ``dd.is_allowed(urls=...)`` and ``dd.filter_allowed(urls=...)`` use), in
+place of datadiligence's stock ``SpawningAPI`` rule (which sends every URL to Spawning's own
+host when a ``SPAWNING_OPTS_KEY`` is set: nothing leaves for a third party unless the caller
+asks, with ``keep_spawning=True``), and registers a :class:`ConsentRegistryEvaluator` under the
+name ``"consent-registry"``, which also checks files by content
+(``dd.is_allowed("consent-registry", paths=[...])``): by SHA-256, and images also by PDQ near
+duplicate (spec §6.8.3), so a re-encoded or resized copy of a reserved image is reserved too.
 
 datadiligence's API (read from its source): a ``Rule`` has ``is_ready()`` and
 ``is_allowed(**kwargs)``; a ``BulkRule`` adds ``filter_allowed(**kwargs)``; the preprocess
@@ -26,11 +30,11 @@ from typing import Any
 
 import datadiligence as dd  # type: ignore[import-untyped]
 from datadiligence.evaluators import Evaluator  # type: ignore[import-untyped]
-from datadiligence.rules import BulkRule  # type: ignore[import-untyped]
+from datadiligence.rules import BulkRule, SpawningAPI  # type: ignore[import-untyped]
 
 from consent.client import ConsentClient
-from consent.errors import ConsentError
-from consent.fingerprint import sha256_of
+from consent.errors import ConsentError, InputError, NotSupportedError
+from consent.fingerprint import Fingerprint, fingerprint, sha256_of
 
 __all__ = ["EVALUATOR_NAME", "ConsentRegistryEvaluator", "ConsentRegistryRule", "register"]
 
@@ -68,6 +72,35 @@ class ConsentRegistryRule(BulkRule):  # type: ignore[misc]
                 return [False] * (len(urls) + len(sha256s))
             raise
         return [not answer.reserved(self.category) for answer in answers]
+
+    def files_allowed(self, paths: Sequence[str | Path]) -> list[bool]:
+        """One bool per file: False if the registry reserves its exact content, or (images)
+        a near-duplicate of it by PDQ. A node without PDQ matching answers by SHA-256 only."""
+        fps: list[Fingerprint | None] = []
+        for path in paths:
+            try:
+                fps.append(fingerprint(Path(path), iscc=False))
+            except InputError:
+                fps.append(None)  # empty, or too large to decode: by its bytes only
+        sha256s = [
+            fp.sha256 if fp else sha256_of(Path(p)) for fp, p in zip(fps, paths, strict=True)
+        ]
+        allowed = self._allowed(sha256s=sha256s)
+        images = [(n, fp.pdq) for n, fp in enumerate(fps) if fp is not None and fp.pdq]
+        if not images:
+            return allowed
+        try:
+            near = self.client.check_pdq([pdq for _, pdq in images])
+        except NotSupportedError:
+            return allowed
+        except ConsentError:
+            if self.fail_closed:
+                return [False] * len(paths)
+            raise
+        for (n, _), result in zip(images, near, strict=True):
+            if result.reserved(self.category):
+                allowed[n] = False
+        return allowed
 
     def is_allowed(
         self,
@@ -108,12 +141,15 @@ class ConsentRegistryEvaluator(Evaluator):  # type: ignore[misc]
     def is_allowed(self, **kwargs: Any) -> bool | list[bool]:
         """Ask the registry; a single ``url`` or ``path`` gives one bool, lists give lists."""
         if "path" in kwargs:
-            return self.rule.is_allowed(sha256s=[sha256_of(Path(kwargs["path"]))])[0]
+            return self.rule.files_allowed([kwargs["path"]])[0]
         if "url" in kwargs:
             return self.rule.is_allowed(urls=[kwargs["url"]])[0]
-        sha256s = list(kwargs.get("sha256s") or [])
-        sha256s += [sha256_of(Path(p)) for p in kwargs.get("paths") or []]
-        return self.rule.is_allowed(urls=kwargs.get("urls"), sha256s=sha256s)
+        answers: list[bool] = []
+        if kwargs.get("urls") or kwargs.get("sha256s"):
+            answers += self.rule.is_allowed(urls=kwargs.get("urls"), sha256s=kwargs.get("sha256s"))
+        if kwargs.get("paths"):
+            answers += self.rule.files_allowed(list(kwargs["paths"]))
+        return answers
 
     def filter_allowed(self, **kwargs: Any) -> list[str]:
         """The URLs the registry does not reserve."""
@@ -126,18 +162,25 @@ def register(
     category: str = "train-ai",
     fail_closed: bool = False,
     into: str | None = "preprocess",
+    keep_spawning: bool = False,
 ) -> ConsentRegistryEvaluator:
     """Add the consent registry to datadiligence (idempotent per evaluator).
 
     ``node`` is a node URL or a :class:`ConsentClient`. The rule joins the evaluator named
-    ``into`` (default ``"preprocess"``, used by ``dd.is_allowed(urls=...)``; None: none), and
+    ``into`` (default ``"preprocess"``, used by ``dd.is_allowed(urls=...)``; None: none),
+    replacing datadiligence's stock ``SpawningAPI`` rule there unless ``keep_spawning``, and
     the ``"consent-registry"`` evaluator is (re-)registered. Returns that evaluator.
     """
     client = node if isinstance(node, ConsentClient) else ConsentClient(node)
     rule = ConsentRegistryRule(client, category=category, fail_closed=fail_closed)
     if into is not None:
         target = dd.get_evaluator(into)
-        target.rules = [r for r in target.rules if not isinstance(r, ConsentRegistryRule)]
+        target.rules = [
+            r
+            for r in target.rules
+            if not isinstance(r, ConsentRegistryRule)
+            and (keep_spawning or not isinstance(r, SpawningAPI))
+        ]
         target.add_rule(rule)
     evaluator = ConsentRegistryEvaluator(rule)
     dd.register_evaluator(evaluator, overwrite=True)

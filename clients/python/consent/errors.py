@@ -9,7 +9,8 @@
     ├── TransportError           the node could not be reached, or retries ran out
     ├── VerificationError        a receipt, declaration or answer failed to verify (wraps the
     │                            core's ProtocolError as ``__cause__``)
-    └── ReceiptStoreError        the local receipts folder is damaged or belongs to another key
+    ├── ReceiptStoreError        the local receipts folder is damaged or belongs to another key
+    └── InputError               a file refused for fingerprinting (empty, a decompression bomb)
 
 Errors of the protocol core (:class:`registry.core.errors.ProtocolError`) raised while
 *building* a record (an invalid URL, a preference name) are passed through unchanged: they
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConsentError",
+    "InputError",
     "KeyFileError",
     "NodeError",
     "NotSupportedError",
@@ -67,3 +69,7 @@ class VerificationError(ConsentError):
 
 class ReceiptStoreError(ConsentError):
     """The local receipts folder cannot be used (damaged state file, another creator's)."""
+
+
+class InputError(ConsentError):
+    """A file the SDK refuses to fingerprint: empty, or an image over the pixel limit."""

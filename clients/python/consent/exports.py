@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Final
 
 import msgspec
 
-from consent.errors import ConsentError
+from consent.errors import ConsentError, InputError
 
 if TYPE_CHECKING:
     from consent.creator import Creator, SubmitReport
@@ -467,6 +467,9 @@ def run_declare_export(
                 fp = fingerprint(path, pdq=not args.no_pdq, iscc=not args.no_iscc)
             except OSError as exc:
                 skipped.append((item.member, f"cannot read: {exc.strerror or exc}"))
+                continue
+            except InputError as exc:  # empty, or an image over the pixel limit
+                skipped.append((item.member, str(exc).removeprefix(f"{path}: ")))
                 continue
             fps.append(dataclasses.replace(fp, path=Path(item.label())))
             by_sha.setdefault(fp.sha256, []).append(item)

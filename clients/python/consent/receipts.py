@@ -1,6 +1,6 @@
 """The local receipts folder: one JSON file per logged declaration, and a resumable state file.
 
-Layout of the folder (default ``./consent-receipts``)::
+Layout of the folder (the ``consent`` command keeps one per key: :mod:`consent.state`)::
 
     <declaration id>.json   a stored receipt (:class:`StoredReceipt`): the entry, the node's
                             origin and verifier key, the tlog-proof receipt, the files declared

@@ -18,6 +18,7 @@ from registry.http.controllers import (
     queries,
     snapshots,
     tlog,
+    web,
 )
 
 __all__ = ["ROUTE_HANDLERS"]
@@ -31,4 +32,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *snapshots.HANDLERS,
     *federation.HANDLERS,
     *ops.HANDLERS,
+    *web.HANDLERS,
 ]
