@@ -53,7 +53,7 @@ import neardup_bench
 import node_bench
 import snapshot_bench
 
-from registry.index import LogIndex
+from registry.indexes.memory import LogIndex
 from registry.log import NodeLog
 from registry.storage.engine import create_engine
 

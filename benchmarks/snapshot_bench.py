@@ -39,9 +39,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from consent.snapshot_numpy import contains_keys, sha256_keys
+
 from registry.core.note import NoteSigner
 from registry.core.snapshot import build_filter, make_snapshot, open_snapshot, sha256_key
-from registry.snapshot_numpy import contains_keys, sha256_keys
 
 Rows = list[dict[str, Any]]
 

@@ -33,13 +33,13 @@ from registry.http.observe import ObserveMiddleware
 from registry.http.problems import exception_handlers
 from registry.http.ratelimit import RateLimiter
 from registry.http.runtime import Node
+from registry.indexes.snapshots import SnapshotService
 from registry.observability.logs import (
     formatter_factory,
     install_request_id_factory,
     resolve_log_format,
 )
 from registry.observability.metrics import Metrics
-from registry.snapshots import SnapshotService
 
 __all__ = ["create_app", "create_app_from_env"]
 

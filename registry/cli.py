@@ -8,7 +8,7 @@
     registry sign-declaration sign a declaration with a creator key and print its JSON
     registry verify-receipt   check a receipt offline against a declaration and a log key
     registry log verify       recompute own and mirrored trees from the entries; check checkpoints
-    registry index rebuild    re-index the whole log in memory and report counts
+    registry index rebuild    recompute the index from the logs, prove it equal (--check) or repair
     registry db upgrade       apply the database migrations
 
 Every option also reads a ``REGISTRY_*`` environment variable (shown in ``--help``). Errors
@@ -42,7 +42,7 @@ from registry.config.settings import (
     Settings,
     read_secret_file,
 )
-from registry.index import IndexStats
+from registry.indexes.rebuild import IndexCheck
 
 __all__ = ["cli", "main"]
 
@@ -625,34 +625,47 @@ def log_verify(data_dir: Path, database_url: str | None) -> None:
 
 @cli.group("index")
 def index_group() -> None:
-    """The in-memory indexes (derived from the log)."""
+    """The persistent index (derived from the logs, ADR 0010)."""
 
 
 @index_group.command("rebuild")
 @database_options
-def index_rebuild(data_dir: Path, database_url: str | None) -> None:
-    """Index the whole log from scratch, as a node does at start-up, and report counts."""
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only compare: exit 1 if the stored index differs from the logs (repairs nothing).",
+)
+def index_rebuild(data_dir: Path, database_url: str | None, check: bool) -> None:
+    """Recompute the index from the logs, prove the stored one equal, repair it if not."""
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     _require_sqlite_file(settings)
-    stats, origin = _run(_rebuild(settings))
-    rate = stats.entries / stats.seconds if stats.seconds > 0 else 0.0
+    result, origin = _run(_rebuild(settings, repair=not check))
+    rate = (result.entries + result.mirrored) / result.seconds if result.seconds > 0 else 0.0
     click.echo(f"origin: {origin}")
-    click.echo(f"entries: {stats.entries}")
-    click.echo(f"declarations indexed: {stats.declarations}")
-    click.echo(f"entries skipped: {stats.skipped}")
-    click.echo(f"seconds: {stats.seconds:.3f} ({rate:,.0f} entries/s)")
-    if stats.skipped:
-        raise click.ClickException(f"{stats.skipped} entries did not decode")
+    click.echo(f"entries: {result.entries}")
+    click.echo(f"mirrored entries: {result.mirrored}")
+    click.echo(f"declarations indexed: {result.declarations}")
+    click.echo(f"entries skipped: {result.skipped}")
+    click.echo(f"seconds: {result.seconds:.3f} ({rate:,.0f} entries/s)")
+    for line in result.differences:
+        click.echo(f"difference: {line}")
+    if result.equal:
+        click.echo("index OK: equal to the logs")
+    elif result.repaired:
+        click.echo("index repaired: it now equals the logs")
+    if result.skipped:
+        raise click.ClickException(f"{result.skipped} entries did not decode")
+    if check and not result.equal:
+        raise click.ClickException("the stored index differs from the logs")
 
 
-async def _rebuild(settings: Settings) -> tuple[IndexStats, str]:
-    from registry.index import LogIndex  # noqa: PLC0415
+async def _rebuild(settings: Settings, *, repair: bool) -> tuple[IndexCheck, str]:
+    from registry.indexes.rebuild import check_index  # noqa: PLC0415
     from registry.log import NodeLog  # noqa: PLC0415
 
     log = await NodeLog.open(settings.resolved_database_url(), custody=settings.key_custody())
     try:
-        index = LogIndex(log.origin)
-        return await index.rebuild(log), log.origin
+        return await check_index(log.engine, repair=repair), log.origin
     finally:
         await log.close()
 

@@ -14,7 +14,7 @@ bytes. Snapshots form chains (spec §8.7): one full snapshot and deltas that onl
 
 This module is pure: building (:func:`build_filter`, :func:`make_snapshot`), parsing and
 verification (:func:`open_snapshot`, :func:`verify_chain`) and single-item lookups. Batch
-lookups with NumPy live outside the core (:mod:`registry.snapshot_numpy`).
+lookups with NumPy live outside the core (:mod:`consent.snapshot_numpy`).
 
 Errors: :class:`SnapshotError` for anything wrong with a snapshot's container, header, filter
 or chain; :class:`NoteError` / :class:`UnverifiedNoteError` / :class:`KeyFormatError` from

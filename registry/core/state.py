@@ -17,7 +17,7 @@ resolution of each subject is recomputed when a declaration touching it is added
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import msgspec
 
@@ -30,9 +30,12 @@ __all__ = [
     "Claim",
     "ConsentState",
     "CreatorDeclaration",
+    "Mention",
     "Resolution",
     "Subject",
+    "resolution_of",
     "subjects_of",
+    "winners",
 ]
 
 SubjectKind = Literal["sha256", "url"]
@@ -102,6 +105,43 @@ class CreatorDeclaration(msgspec.Struct, frozen=True, kw_only=True):
     origins: tuple[str, ...]
     status: Status
     superseded_by: tuple[str, ...]
+
+
+class Mention(NamedTuple):
+    """One declaration mentioning a subject, as the winner rule sees it (spec §3.5.3)."""
+
+    declaration_id: str
+    creator: str
+    issued_at: int
+    superseded: bool
+
+
+def winners(mentions: Iterable[Mention]) -> dict[str, str]:
+    """Per creator, the id of the winning declaration among ``mentions`` (spec §3.5.3).
+
+    Superseded declarations never win; among the others of one creator, the greatest
+    (issued_at, declaration id) wins. A creator whose every mention is superseded is absent.
+    The in-memory :class:`ConsentState` and the node's persistent index
+    (``registry.storage.index``) both decide winners with this function.
+    """
+    best: dict[str, tuple[int, str]] = {}
+    for mention in mentions:
+        if mention.superseded:
+            continue
+        key = (mention.issued_at, mention.declaration_id)
+        current = best.get(mention.creator)
+        if current is None or key > current:
+            best[mention.creator] = key
+    return {creator: key[1] for creator, key in best.items()}
+
+
+def resolution_of(claims: Iterable[Claim]) -> Resolution:
+    """The resolution made of the current ``claims`` of one subject (spec §3.5.4): claims
+    sorted by creator, preferences combined (any disallow wins); empty if there are none."""
+    ordered = tuple(sorted(claims, key=lambda c: c.creator))
+    if not ordered:
+        return EMPTY_RESOLUTION
+    return Resolution(claims=ordered, prefs=combine(c.prefs for c in ordered))
 
 
 def subjects_of(record: Declaration) -> list[Subject]:
@@ -286,6 +326,24 @@ class ConsentState:
         for url in self._url:
             yield ("url", url)
 
+    def declarations(self) -> Iterable[tuple[str, Declaration, tuple[str, ...], bool]]:
+        """Every declaration added: (id, record, sorted origins, superseded), in no order.
+
+        ``superseded``: a declaration of the same creator lists it in ``supersedes``
+        (spec §3.5.2). The node's ``registry index rebuild`` compares its stored index with this.
+        """
+        for declaration_id, entry in self._entries.items():
+            yield declaration_id, entry.record, entry.origins, bool(entry.superseded_by)
+
+    def superseded_by(self, declaration_id: str) -> frozenset[str]:
+        """Ids of the declarations of the same creator that supersede ``declaration_id``."""
+        entry = self._entries.get(declaration_id)
+        return _NOBODY if entry is None else entry.superseded_by
+
+    def winner(self, creator: str, subject: Subject) -> str | None:
+        """The creator's winning declaration id for a subject (spec §3.5.3), or None."""
+        return self._winner(creator, subject)
+
     # -- internals -----------------------------------------------------------------------
 
     def _mentions(self, subject: Subject) -> Iterable[str]:
@@ -295,13 +353,17 @@ class ConsentState:
 
     def _winner(self, creator: str, subject: Subject) -> str | None:
         """The creator's winning declaration id for a subject (spec §3.5.3), or None."""
-        keys = [
-            (entry.record.issued_at, declaration_id)
-            for declaration_id in self._mentions(subject)
-            if not (entry := self._entries[declaration_id]).superseded_by
-            and entry.record.creator == creator
-        ]
-        return max(keys)[1] if keys else None
+        return winners(m for m in self._mention_rows(subject) if m.creator == creator).get(creator)
+
+    def _mention_rows(self, subject: Subject) -> Iterable[Mention]:
+        for declaration_id in self._mentions(subject):
+            entry = self._entries[declaration_id]
+            yield Mention(
+                declaration_id,
+                entry.record.creator,
+                entry.record.issued_at,
+                bool(entry.superseded_by),
+            )
 
     def _refresh(self, subjects: Iterable[Subject]) -> None:
         for subject in subjects:
@@ -340,24 +402,10 @@ class ConsentState:
             return entry.solo
         # spec §3.5.3: per creator, the non-superseded declaration with the greatest
         # (issued_at, declaration id) wins; a winning withdrawal leaves no claim.
-        winners: dict[str, tuple[int, str]] = {}
-        for declaration_id in ids:
-            entry = self._entries[declaration_id]
-            if entry.superseded_by:
-                continue
-            key = (entry.record.issued_at, declaration_id)
-            creator = entry.record.creator
-            current = winners.get(creator)
-            if current is None or key > current:
-                winners[creator] = key
         claims: list[Claim] = []
-        for creator in sorted(winners):
-            _, declaration_id = winners[creator]
+        for declaration_id in winners(self._mention_rows(subject)).values():
             entry = self._entries[declaration_id]
-            if entry.record.withdraw:
-                continue
-            claims.append(self._claim(declaration_id, entry))
-        if not claims:
-            return EMPTY_RESOLUTION
+            if not entry.record.withdraw:
+                claims.append(self._claim(declaration_id, entry))
         # spec §3.5.4: combined over all current claims, any disallow wins
-        return Resolution(claims=tuple(claims), prefs=combine(c.prefs for c in claims))
+        return resolution_of(claims)

@@ -2,9 +2,10 @@
 
 :class:`Node` is created by the app's lifespan (:func:`registry.app.create_app`) and handed to
 controllers through Litestar's dependency injection (``node: Node``). Start-up order: migrate the
-database, open the log (which loads or creates the node key), rebuild the index from every
-entry, start federation (spec §7: peers, mirrors, witness, pusher) and index the mirrored logs,
-then follow the log and the mirrors. Shutdown reverses it.
+database, open the log (which loads or creates the node key), open the persistent index (ADR
+0010: nothing is rebuilt; the worker loads its near-duplicate index from the index tables),
+start federation (spec §7: peers, mirrors, witness, pusher) and load the mirrored logs' near
+items, then follow the log and the mirrors. Shutdown reverses it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 
 from registry.config.settings import Settings
 from registry.federation.service import Federation
-from registry.index import LogIndex
+from registry.indexes.persistent import NodeIndex
 from registry.log import NodeLog, upgrade
 from registry.log.custody import private_dir
 from registry.observability.metrics import Metrics
@@ -33,7 +34,7 @@ class Node:
         self,
         settings: Settings,
         log: NodeLog,
-        index: LogIndex,
+        index: NodeIndex,
         federation: Federation,
         metrics: Metrics | None = None,
     ) -> None:
@@ -72,8 +73,8 @@ class Node:
             on_batch=metrics.observe_batch,
         )
         try:
-            index = LogIndex(log.origin, poll_interval=settings.index_poll_interval)
-            stats = await index.rebuild(log)
+            index = NodeIndex(log.engine, log.origin, poll_interval=settings.index_poll_interval)
+            stats = await index.start(log)
             federation = await Federation.start(
                 settings, log, on_mirror_commit=lambda _origin: index.poke()
             )
@@ -87,7 +88,7 @@ class Node:
             await log.close()
             raise
         _log.info(
-            "node %s ready: %d entries indexed in %.2fs, %d mirrored logs",
+            "node %s ready: near items of %d entries loaded in %.2fs, %d mirrored logs",
             log.origin,
             stats.entries,
             stats.seconds,

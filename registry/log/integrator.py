@@ -143,7 +143,9 @@ class Integrator:
             note = sign_tree_head(self._signer, grown.size, grown.root)
             head = Head(grown.size, grown.root, note)
             written = [(c.level, c.index, data) for c, data in grown.tiles.items()]
-            if not await self._store.append(tree.size, head, new, written):
+            if not await self._store.append(
+                tree.size, head, new, written, index_origin=self._signer.name
+            ):
                 return None
             # At this point the batch is durable and covered by a signed checkpoint: entries,
             # tiles and checkpoint were committed together, and no other writer moved the log

@@ -60,6 +60,16 @@ class NodeLog:
         the witness key derived from it). Never log or serialise it."""
         return self._signer
 
+    @property
+    def entries_read(self) -> int:
+        """How many entries :meth:`entries` has streamed since the log was opened."""
+        return self._reader.entries_read
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The log's database engine (the persistent index reads the same database)."""
+        return self._engine
+
     @classmethod
     async def open(
         cls,

@@ -30,6 +30,7 @@ class LogReader:
     def __init__(self, store: LogStore, cache: FullTileCache) -> None:
         self._store = store
         self._cache = cache
+        self.entries_read = 0  # entries streamed by entries(): start-up must read none (ADR 0010)
 
     async def head(self) -> Head:
         """Return the checkpoint row. Raises LogCorruptError if there is none."""
@@ -94,6 +95,7 @@ class LogReader:
         while position < stop:
             rows = await self._store.entries(position, min(position + page, stop))
             for index, _, data in rows:
+                self.entries_read += 1
                 yield index, data
             if len(rows) < min(page, stop - position):
                 return

@@ -1,7 +1,7 @@
 """Near-duplicate answers (spec §6.8.3): index hits resolved through the consent state.
 
-The near index (:class:`registry.nearindex.NearIndex`) never deletes; each hit is resolved
-through the worker's :class:`registry.core.state.ConsentState` when answering, so a match
+The near index (:class:`registry.indexes.near.NearIndex`) never deletes; each hit is resolved
+through the persistent consent index when answering (the hits' works in one batch), so a match
 reports the work's current resolution and claims, exactly like ``/v1/works/sha256/{sha256}``,
 and hits whose work has no current claim (withdrawn everywhere) are dropped. A work indexed
 several times (declared by several creators, or twice by one) answers once, at its smallest
@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 
 from registry.core.prefs import combine
 from registry.core.state import Resolution
-from registry.index import LogIndex
-from registry.nearindex import NearHit
+from registry.indexes.near import NearHit
+from registry.indexes.persistent import NodeIndex
 from registry.services.queries import claim_views, declaration_ids
 from registry.wire import (
     MAX_MATCH_CLAIMS,
@@ -40,13 +40,18 @@ __all__ = ["iscc_response", "pdq_response"]
 _Match = tuple[NearHit, Resolution, list[str], list[ClaimView], int | None]
 
 
+async def _resolved(index: NodeIndex, hits: Sequence[Sequence[NearHit]]) -> dict[str, Resolution]:
+    """The current resolution of every hit's work, in one batch."""
+    works = sorted({hit.sha256 for found in hits for hit in found})
+    return dict(zip(works, await index.consent.resolve_many_sha256(works), strict=True))
+
+
 def _matches(
-    index: LogIndex, hits: Sequence[NearHit]
+    index: NodeIndex, hits: Sequence[NearHit], resolved: Mapping[str, Resolution]
 ) -> tuple[list[_Match], dict[str, str], int | None]:
     """The :data:`MAX_NEAR_MATCHES` nearest hits whose work has a current claim (one per work,
     at its smallest distance, with at most :data:`MAX_MATCH_CLAIMS` claims and their number
     when cut), the preferences combined over every such work, and how many were not listed."""
-    state = index.state
     seen: set[str] = set()
     found: list[_Match] = []
     every: list[Mapping[str, str]] = []
@@ -54,7 +59,7 @@ def _matches(
         if hit.sha256 in seen:
             continue
         seen.add(hit.sha256)
-        resolution = state.resolve_sha256(hit.sha256)
+        resolution = resolved[hit.sha256]
         if not resolution.claims:
             continue
         every.append(resolution.prefs)
@@ -69,13 +74,14 @@ def _matches(
     return found, prefs, (len(every) - len(found)) or None
 
 
-def pdq_response(
-    index: LogIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
+async def pdq_response(
+    index: NodeIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
 ) -> PdqResponse:
     """One :class:`PdqResult` per queried PDQ hash, in request order."""
+    resolved = await _resolved(index, hits)
     results: list[PdqResult] = []
     for query, query_hits in zip(queries, hits, strict=True):
-        found, prefs, more = _matches(index, query_hits)
+        found, prefs, more = _matches(index, query_hits, resolved)
         matches = [
             PdqMatch(
                 sha256=hit.sha256,
@@ -92,13 +98,14 @@ def pdq_response(
     return PdqResponse(results=results)
 
 
-def iscc_response(
-    index: LogIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
+async def iscc_response(
+    index: NodeIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
 ) -> IsccResponse:
     """One :class:`IsccResult` per queried ISCC code, in request order."""
+    resolved = await _resolved(index, hits)
     results: list[IsccResult] = []
     for query, query_hits in zip(queries, hits, strict=True):
-        found, prefs, more = _matches(index, query_hits)
+        found, prefs, more = _matches(index, query_hits, resolved)
         matches = [
             IsccMatch(
                 sha256=hit.sha256,

@@ -1,9 +1,9 @@
-"""Answering questions from the in-memory index (spec §6.6-§6.8): works, creators, checks.
+"""Answering questions from the persistent index (spec §6.6-§6.8): works, creators, checks.
 
-Nothing here touches the database: answers come from the worker's :class:`registry.index.
-LogIndex`, which follows the log. Preferences are resolved by :mod:`registry.core.state`
-(spec §3.2: per creator and work the latest declaration wins; across creators any disallow
-wins).
+Answers come from the index tables every worker shares (:class:`registry.indexes.persistent.
+NodeIndex`, ADR 0010), one query per batch and chunk, never one per item (spec §6.8).
+Preferences are resolved by :mod:`registry.core.state` (spec §3.2: per creator and work the
+latest declaration wins; across creators any disallow wins).
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from registry.core.batchcheck import CheckAnswer, encode_hits
 from registry.core.errors import ProtocolError
 from registry.core.keys import PublicKey
 from registry.core.prefs import format_content_usage
 from registry.core.state import Claim, Resolution
 from registry.core.urls import normalize_url
-from registry.index import LogIndex
+from registry.indexes.persistent import NodeIndex
 from registry.wire import (
     DEFAULT_CLAIMS_PAGE,
     MAX_CHECK_DECLARATIONS,
@@ -35,6 +36,7 @@ from registry.wire import (
 __all__ = [
     "Page",
     "check",
+    "check_binary",
     "claim_views",
     "creator_answer",
     "declaration_ids",
@@ -114,22 +116,25 @@ def _answer(
     )
 
 
-def work_by_sha256(index: LogIndex, sha256: str, page: Page = Page()) -> WorkAnswer:
-    """A page of the claims about the work with this SHA-256 (64 lowercase hex digits)."""
-    return _answer(index.state.resolve_sha256(sha256), index.flagged, page, sha256=sha256)
+async def work_by_sha256(index: NodeIndex, sha256: str, page: Page = Page()) -> WorkAnswer:
+    """A page of the claims about the work with this SHA-256 (lowercase hex; others match
+    nothing)."""
+    (resolution,) = await index.consent.resolve_many_sha256([sha256])
+    return _answer(resolution, index.flagged, page, sha256=sha256)
 
 
-def work_by_url(index: LogIndex, url: str, page: Page = Page()) -> WorkAnswer:
+async def work_by_url(index: NodeIndex, url: str, page: Page = Page()) -> WorkAnswer:
     """A page of the claims about works published at ``url``, after normalisation (§2.5).
 
     Raises:
         RecordError: the URL is not an http(s) URL that normalises.
     """
     normalized = normalize_url(url)
-    return _answer(index.state.resolve_url(normalized), index.flagged, page, url=normalized)
+    (resolution,) = await index.consent.resolve_many_urls([normalized])
+    return _answer(resolution, index.flagged, page, url=normalized)
 
 
-def creator_answer(index: LogIndex, did: str, page: Page = Page()) -> CreatorAnswer:
+async def creator_answer(index: NodeIndex, did: str, page: Page = Page()) -> CreatorAnswer:
     """A page of the creator's declarations, oldest first, each current, overridden or
     superseded.
 
@@ -137,7 +142,7 @@ def creator_answer(index: LogIndex, did: str, page: Page = Page()) -> CreatorAns
         KeyFormatError: ``did`` is not an Ed25519 did:key.
     """
     PublicKey.from_did(did)
-    declarations = index.state.by_creator(did)
+    declarations = await index.consent.by_creator(did)
     shown, next_offset = page.cut(len(declarations))
     views = [
         CreatorDeclarationView(
@@ -153,7 +158,7 @@ def creator_answer(index: LogIndex, did: str, page: Page = Page()) -> CreatorAns
         )
         for d in declarations[shown]
     ]
-    verified = did in index.state.verified_creators
+    verified = False  # spec §3.5.7: no identity verification is configured on nodes yet
     return CreatorAnswer(
         creator=did,
         verified=verified,
@@ -163,14 +168,13 @@ def creator_answer(index: LogIndex, did: str, page: Page = Page()) -> CreatorAns
     )
 
 
-def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
+async def check(index: NodeIndex, request: CheckRequest) -> CheckResponse:
     """Answer a batch check in request order, hashes then URLs; URLs that do not normalise are
     answered with an ``error`` and no preferences.
 
     Resolutions are shared objects (every unknown hash gets the same empty one), so each
     distinct resolution is turned into wire form once per request.
     """
-    state = index.state
     seen: dict[int, _Parts | None] = {}
 
     def parts(resolution: Resolution) -> _Parts | None:
@@ -179,10 +183,20 @@ def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
             seen[key] = _check_parts(resolution) if resolution.claims else None
         return seen[key]
 
+    normalized: list[str | ProtocolError] = []
+    for url in request.urls:
+        try:
+            normalized.append(normalize_url(url))
+        except ProtocolError as exc:
+            normalized.append(exc)
+    resolutions = await index.consent.resolve_many(
+        [("sha256", h) for h in request.sha256s]
+        + [("url", u) for u in normalized if isinstance(u, str)]
+    )
+    by_hash = resolutions[: len(request.sha256s)]
+    by_url = iter(resolutions[len(request.sha256s) :])
     hashes = []
-    for sha256, resolution in zip(
-        request.sha256s, state.resolve_many_sha256(request.sha256s), strict=True
-    ):
+    for sha256, resolution in zip(request.sha256s, by_hash, strict=True):
         found = parts(resolution)
         if found is None:
             hashes.append(CheckItem(sha256=sha256))
@@ -196,12 +210,11 @@ def check(index: LogIndex, request: CheckRequest) -> CheckResponse:
                 )
             )
     urls = []
-    for url in request.urls:
-        try:
-            found = parts(state.resolve_url(normalize_url(url)))
-        except ProtocolError as exc:
-            urls.append(CheckItem(url=url, error=str(exc)))
+    for url, value in zip(request.urls, normalized, strict=True):
+        if isinstance(value, ProtocolError):
+            urls.append(CheckItem(url=url, error=str(value)))
             continue
+        found = parts(next(by_url))
         if found is None:
             urls.append(CheckItem(url=url))
         else:
@@ -225,7 +238,17 @@ def _check_parts(resolution: Resolution) -> _Parts:
     return dict(resolution.prefs), ids[:MAX_CHECK_DECLARATIONS], len(ids)
 
 
-def spawning_query(index: LogIndex, body: str) -> SpawningResponse:
+async def check_binary(index: NodeIndex, digests: bytes) -> bytes:
+    """The binary batch check (spec §6.8.4) of concatenated 32-byte digests: status bytes,
+    then details of the known items; the work beyond one statement is proportional to hits."""
+    hits = await index.consent.lookup_digests(digests)
+    answers: dict[int, CheckAnswer] = {}
+    for position, resolution in hits.items():
+        answers[position] = CheckAnswer(dict(resolution.prefs), _declarations(resolution.claims))
+    return encode_hits(len(digests) // 32, answers)
+
+
+async def spawning_query(index: NodeIndex, body: str) -> SpawningResponse:
     """Spawning's ``/api/v2/query/urls/``: one URL per line, answered in order.
 
     ``optOut`` is true when ``train-ai`` resolves to ``n``, ``optIn`` when it resolves to ``y``.
@@ -233,17 +256,23 @@ def spawning_query(index: LogIndex, body: str) -> SpawningResponse:
     URLs by position stay aligned; a final newline does not start a line. URLs that do not
     normalise are neither opted out nor in.
     """
-    return SpawningResponse(urls=spawning_items(index, body.splitlines()))
+    return SpawningResponse(urls=await spawning_items(index, body.splitlines()))
 
 
-def spawning_items(index: LogIndex, lines: Sequence[str]) -> list[SpawningItem]:
+async def spawning_items(index: NodeIndex, raw_lines: Sequence[str]) -> list[SpawningItem]:
     """The answers to lines of a Spawning query, in order (see :func:`spawning_query`)."""
-    items = []
-    for line in lines:
-        url = line.strip()
+    lines = [line.strip() for line in raw_lines]
+    normalized: list[str | None] = []
+    for url in lines:
         try:
-            value = index.state.resolve_url(normalize_url(url)).prefs.get(TRAIN_AI)
+            normalized.append(normalize_url(url))
         except ProtocolError:
-            value = None
+            normalized.append(None)
+    resolutions = iter(
+        await index.consent.resolve_many_urls([u for u in normalized if u is not None])
+    )
+    items = []
+    for url, value_url in zip(lines, normalized, strict=True):
+        value = None if value_url is None else next(resolutions).prefs.get(TRAIN_AI)
         items.append(SpawningItem(url=url, opt_out=value == "n", opt_in=value == "y"))
     return items

@@ -36,7 +36,7 @@ from registry.wire import (
 
 if TYPE_CHECKING:
     from registry.config.settings import Settings
-    from registry.index import LogIndex
+    from registry.indexes.persistent import NodeIndex
     from registry.log import NodeLog
     from registry.observability.metrics import Metrics
     from registry.services.quota import CreatorQuota
@@ -74,7 +74,7 @@ class SubmissionContext(Protocol):
     @property
     def log(self) -> NodeLog: ...
     @property
-    def index(self) -> LogIndex: ...
+    def index(self) -> NodeIndex: ...
     @property
     def federation(self) -> Peers: ...
     @property

@@ -28,11 +28,20 @@ SQLITE_FILE_NAME = "registry.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another writer's lock before failing."""
 
+SQLITE_MMAP_BYTES = 1 << 36
+"""Address space SQLite may map of the database file (64 GiB; resident only as read)."""
+SQLITE_CACHE_KIB = 32_768
+"""Page cache per connection for pages being written (32 MiB)."""
+
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
+    # ADR 0010: the index tables are read through a shared memory map (the OS page cache,
+    # shared by every worker process) rather than copied into each connection's page cache
+    f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}",
+    f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}",
 )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.storage import schema
+from registry.storage.index import apply_in
 
 __all__ = [
     "EvidenceRow",
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 _IN_CHUNK = 2000  # bound parameters per IN (...) list; SQLite allows 32766
+
+
+INDEX_PAGE = 5000
+"""Mirrored entries indexed per statement group when a mirror commits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,16 +256,33 @@ class FederationStore:
     ) -> bool:
         """Move the mirror's committed checkpoint from ``old_size`` to ``size`` (CAS).
 
-        Every entry and tile up to ``size`` MUST already be written (:meth:`write_chunk`).
+        Every entry and tile up to ``size`` MUST already be written (:meth:`write_chunk`). The
+        newly committed entries are added to the persistent index in the same transaction
+        (ADR 0010), so index and mirror can never disagree after a crash.
         """
-        t = schema.mirror_heads
+        t, e = schema.mirror_heads, schema.mirror_entries
         async with self.engine.begin() as conn:
             moved = await conn.execute(
                 sa.update(t)
                 .where(t.c.origin == origin, t.c.size == old_size, t.c.pending == size)
                 .values(size=size, root=root, note=note)
             )
-        return moved.rowcount == 1
+            if moved.rowcount != 1:
+                await conn.rollback()
+                return False
+            for start in range(old_size, size, INDEX_PAGE):
+                rows = await conn.execute(
+                    sa.select(e.c.idx, e.c.data)
+                    .where(
+                        e.c.origin == origin,
+                        e.c.idx >= start,
+                        e.c.idx < min(size, start + INDEX_PAGE),
+                    )
+                    .order_by(e.c.idx)
+                )
+                page = [(int(r.idx), bytes(r.data)) for r in rows]
+                await apply_in(conn, origin, page, own=False)
+        return True
 
     async def mirror_tiles(
         self, origin: str, keys: Iterable[tuple[int, int]]

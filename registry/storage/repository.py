@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.storage import schema
+from registry.storage.index import apply_in
 
 __all__ = ["Head", "LogStore", "StoredEntry"]
 
@@ -89,8 +90,13 @@ class LogStore:
         head: Head,
         new_entries: Sequence[StoredEntry],
         tiles: Iterable[tuple[int, int, bytes]],
+        *,
+        index_origin: str | None = None,
     ) -> bool:
         """Append ``new_entries``, store ``tiles`` and move the checkpoint, in ONE transaction.
+
+        With ``index_origin`` (the log's origin; the integrator always passes it), the
+        persistent index is updated with the new entries in the same transaction (ADR 0010).
 
         The checkpoint row is moved first, by compare-and-swap from ``old_size`` to
         ``head.size``: on PostgreSQL this takes the row lock, on SQLite the database write lock,
@@ -115,6 +121,10 @@ class LogStore:
                         [{"idx": e.index, "id": e.id, "data": e.data} for e in new_entries],
                     )
                 await self._put_tiles(conn, list(tiles))
+                if index_origin is not None and new_entries:
+                    await apply_in(
+                        conn, index_origin, [(e.index, e.data) for e in new_entries], own=True
+                    )
         except IntegrityError:
             return False
         return True

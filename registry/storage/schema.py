@@ -24,6 +24,19 @@ Federation (spec §7, ADR 0007; migration 0002) adds:
 - ``cosignatures``: witnesses' cosignature lines on this node's own checkpoints.
 - ``evidence``: pairs of signed checkpoints of one origin that cannot both be true.
 
+The persistent index (spec §6.11, ADR 0010; migration 0005) is derived from the logs and
+written in the transaction that commits the entries it derives from:
+
+- ``index_declarations``: per declaration id (32 raw bytes): creator, issued_at, preferences
+  (canonical JSON), withdraw, whether a declaration of the same creator supersedes it, and the
+  sorted origins of the logs it was seen in.
+- ``index_supersessions``: (target id, superseder id) for every ``supersedes`` entry seen.
+- ``index_subjects``: (kind 0 = SHA-256 as 32 raw bytes, 1 = normalised URL as UTF-8, key,
+  declaration id) for every subject a declaration mentions, and ``winner``: whether it is its
+  creator's winning declaration for that subject (spec §3.5.3).
+- ``index_near``: the PDQ hashes and ISCC codes of newly seen works, keyed by the position of
+  the entry that introduced them: (origin, ``''`` for the node's own log; entry index; item).
+
 Column types are chosen to mean the same on both databases: ``BigInteger`` indexes (on SQLite
 an ``INTEGER PRIMARY KEY`` so ``entries.idx`` is the rowid), ``LargeBinary`` bytes (BLOB /
 BYTEA), ``String`` text. The Alembic migrations in :mod:`registry.migrations` create exactly
@@ -40,6 +53,10 @@ __all__ = [
     "cosignatures",
     "entries",
     "evidence",
+    "index_declarations",
+    "index_near",
+    "index_subjects",
+    "index_supersessions",
     "meta",
     "metadata",
     "mirror_entries",
@@ -171,4 +188,51 @@ evidence = sa.Table(
     sa.Column("root_in_b", sa.LargeBinary(), nullable=False),
     sa.Column("detected_at", sa.BigInteger(), nullable=False),
     sa.Index("ix_evidence_origin", "origin"),
+)
+
+# --- the persistent index (spec §6.11, ADR 0010, migration 0005) ------------------------------
+
+index_declarations = sa.Table(
+    "index_declarations",
+    metadata,
+    sa.Column("id", sa.LargeBinary(), primary_key=True),
+    sa.Column("creator", sa.String(), nullable=False),
+    sa.Column("issued_at", sa.BigInteger(), nullable=False),
+    sa.Column("prefs", sa.String(), nullable=False),
+    sa.Column("withdraw", sa.Boolean(), nullable=False),
+    sa.Column("superseded", sa.Boolean(), nullable=False),
+    sa.Column("origins", sa.String(), nullable=False),
+    sa.Index("ix_index_declarations_creator", "creator"),
+    sqlite_with_rowid=False,
+)
+
+index_supersessions = sa.Table(
+    "index_supersessions",
+    metadata,
+    sa.Column("target", sa.LargeBinary(), primary_key=True),
+    sa.Column("superseder", sa.LargeBinary(), primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+index_subjects = sa.Table(
+    "index_subjects",
+    metadata,
+    sa.Column("kind", sa.SmallInteger(), primary_key=True, autoincrement=False),
+    sa.Column("key", sa.LargeBinary(), primary_key=True),
+    sa.Column("declaration", sa.LargeBinary(), primary_key=True),
+    sa.Column("winner", sa.Boolean(), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+index_near = sa.Table(
+    "index_near",
+    metadata,
+    sa.Column("origin", Origin, primary_key=True),
+    sa.Column("idx", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("item", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.SmallInteger(), nullable=False),
+    sa.Column("sha256", sa.LargeBinary(), nullable=False),
+    sa.Column("key", sa.LargeBinary(), nullable=False),
+    sa.Column("quality", sa.SmallInteger(), nullable=False),
+    sqlite_with_rowid=False,
 )

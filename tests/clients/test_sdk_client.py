@@ -65,6 +65,12 @@ async def _submit_check_and_verify(async_client: AsyncConsentClient) -> None:
     assert verified[0].record.works[0].sha256 == work_hash(1)
     by_url = await async_client.verify_answer(answers[2])
     assert by_url[0].id == first.id
+    # the binary form (spec §6.8.4) gives the same answers for the same hashes
+    hashes = [work_hash(1), work_hash(2), work_hash(1)]
+    binary = await async_client.check_sha256s(hashes)
+    assert binary == await async_client.check(sha256s=hashes)
+    assert binary[0].declarations == [first.id]
+    assert not binary[1].prefs
 
 
 async def test_async_rejection_is_a_node_error(tmp_path: Path) -> None:
@@ -106,6 +112,12 @@ def test_sync_client_in_process(sync_node: ThreadNode) -> None:
         answer = client.work_by_sha256(work_hash(2))
         assert answer.reserved()
         assert client.verify_answer(answer)[0].id == results[1].id
+        hashes = [work_hash(i) for i in range(4)]
+        binary = client.check_sha256s(hashes)
+        assert binary == client.check(sha256s=hashes)
+        assert [a.reserved() for a in binary] == [False, True, True, False]
+        with pytest.raises(ValueError, match="64 hex digits"):
+            client.check_sha256s(["abcd"])
 
 
 def test_sync_client_over_tcp(served_node: str) -> None:

@@ -336,3 +336,23 @@ def test_a_node_presenting_another_key_is_refused(sync_node: ThreadNode, tmp_pat
     store.pin_key("http://node.test", real)
     with sync_node.client() as client:
         assert Creator(creator_key(4), client, store).node_info().verifier_key == real
+
+
+def test_binary_check_answers_and_fallback_signal() -> None:
+    from consent import NodeError  # noqa: PLC0415
+    from consent.client import _Api  # noqa: PLC0415
+
+    from registry.core.batchcheck import CheckAnswer, encode_answers  # noqa: PLC0415
+
+    hashes = ["aa" * 32, "bb" * 32]
+    body = encode_answers([None, CheckAnswer({"train-ai": "n"}, ["cc" * 32])])
+    request = httpx.Request("POST", "http://node.test/v1/check/sha256")
+    answers = _Api.digest_answers(hashes, httpx.Response(200, content=body, request=request))
+    assert answers is not None
+    assert [a.reserved() for a in answers] == [False, True]
+    assert answers[1].declarations == ["cc" * 32]
+    # an older node without the binary form: the caller falls back to the JSON check
+    assert _Api.digest_answers(hashes, httpx.Response(404, request=request)) is None
+    with pytest.raises(NodeError, match="unexpected answer"):
+        _Api.digest_answers(hashes, httpx.Response(200, content=b"\x07", request=request))
+    assert _Api.digest_body(hashes) == bytes.fromhex("aa" * 32 + "bb" * 32)

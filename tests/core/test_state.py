@@ -170,6 +170,14 @@ def test_supersession_by_the_same_creator_in_either_order() -> None:
         assert by_id[did(1)].status == "superseded"
         assert by_id[did(1)].superseded_by == (did(2),)
         assert by_id[did(2)].status == "current"
+        # the view the node's index rebuild compares its stored rows with
+        assert state.superseded_by(did(1)) == {did(2)}
+        assert state.superseded_by(did(9)) == frozenset()
+        rows = {row[0]: row[1:] for row in state.declarations()}
+        assert rows[did(1)] == (target, ("o",), True)
+        assert rows[did(2)] == (superseding, ("o",), False)
+        assert state.winner(ALICE, ("sha256", sha(1))) is None
+        assert state.winner(ALICE, ("sha256", sha(3))) == did(2)
 
 
 def test_supersession_by_another_creator_has_no_effect() -> None:

@@ -12,7 +12,7 @@ import httpx
 from registry.core.keys import PrivateKey
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
 from registry.http.controllers.federation import ADMIN_MAX_BODY
-from registry.nearindex import NearIndex
+from registry.indexes.near import NearIndex
 from registry.wire import MAX_CHECK_DECLARATIONS, MAX_MATCH_CLAIMS, MAX_NEAR_MATCHES
 from tests.node.api_support import (
     assert_problem,

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from registry.core.batchcheck import KNOWN, TRAIN_AI_N, TRAIN_AI_Y, CheckAnswer, decode_answers
 from registry.core.prefs import parse_content_usage
 from tests.node.api_support import (
     ORIGIN,
@@ -192,3 +193,52 @@ async def test_spawning_compatible_endpoint(database_url: str, tmp_path: Path) -
         ]
     }
     assert no_slash.json()["urls"][0]["optOut"] is True
+
+
+async def test_binary_check_agrees_with_the_json_check(database_url: str, tmp_path: Path) -> None:
+    alice, bob = creator_key(1), creator_key(2)
+    first = declaration(alice, [work_hash(i) for i in range(0, 8)])
+    allowed = declaration(bob, [work_hash(i) for i in range(4, 12)], prefs={"train-ai": "y"})
+    other = declaration(bob, [work_hash(20)], prefs={"search": "n"})
+    settings = make_settings(database_url, tmp_path, max_batch_items=64)
+    async with running_node(settings) as client:
+        for entry in (first, allowed, other):
+            await submit(client, entry)
+        hashes = [work_hash(i) for i in range(25)]
+        as_json = (await client.post("/v1/check", json={"sha256s": hashes})).json()["sha256s"]
+        raw = b"".join(bytes.fromhex(h) for h in hashes)
+        response = await client.post(
+            "/v1/check/sha256",
+            content=raw,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/octet-stream"
+        ragged = await client.post(
+            "/v1/check/sha256",
+            content=raw[:-1],
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        as_text = await client.post(
+            "/v1/check/sha256", content=raw, headers={"Content-Type": "text/plain"}
+        )
+        too_many = await client.post(
+            "/v1/check/sha256",
+            content=raw * 3,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+    answers = decode_answers(response.content, len(hashes))
+    for item, answer in zip(as_json, answers, strict=True):
+        if "prefs" not in item:
+            assert answer is None
+        else:
+            assert answer == CheckAnswer(item["prefs"], item["declarations"])
+    status = response.content[: len(hashes)]
+    assert status[0] == KNOWN | TRAIN_AI_N  # alice alone: train-ai=n
+    assert status[5] == KNOWN | TRAIN_AI_N  # both: any disallow wins
+    assert status[10] == KNOWN | TRAIN_AI_Y  # bob alone: train-ai=y
+    assert status[20] == KNOWN  # known, nothing said about train-ai
+    assert status[21] == 0
+    assert_problem(ragged, 400, "bad-request")
+    assert_problem(as_text, 415, "unsupported-media-type")
+    assert_problem(too_many, 413, "batch-too-large")

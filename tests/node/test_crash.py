@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from registry.indexes.rebuild import check_index
 from registry.log import NodeLog, upgrade, verify_log
 from registry.log.custody import KeyFile
 
@@ -77,6 +78,10 @@ async def test_killed_writer_loses_no_acknowledged_entry(
             found = await log.find(record_id)
             assert found is not None, f"acknowledged entry {record_id} lost"
             assert found[0] == index
+        # the persistent index was written in the same transactions: it equals the log (ADR 0010)
+        checked = await check_index(log.engine, repair=False)
+        assert checked.equal, checked.differences
+        assert checked.entries == size
     finally:
         await log.close()
     report = await verify_log(database_url)

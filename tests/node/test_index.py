@@ -1,5 +1,5 @@
-"""registry.index.LogIndex over a real log (SQLite and PostgreSQL): a rebuild answers like the
-consent state built record by record, and bulk catch-ups pause the cyclic garbage collector
+"""registry.indexes.memory.LogIndex over a real log (SQLite and PostgreSQL): a rebuild answers
+like the consent state built record by record, and bulk catch-ups pause the cyclic garbage collector
 (and only bulk ones)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from registry.core.records import load_record, record_id
 from registry.core.state import ConsentState
-from registry.index import BULK_ENTRIES, LogIndex
+from registry.indexes.memory import BULK_ENTRIES, LogIndex
 from registry.log import NodeLog
 
 OpenLog = Callable[..., Awaitable[NodeLog]]

@@ -27,14 +27,14 @@ from registry.core.snapshot import (
 )
 from registry.core.state import ConsentState
 from registry.http.runtime import Node
-from registry.log import NodeLog
-from registry.log.custody import KeyFile
-from registry.snapshots import (
+from registry.indexes.snapshots import (
     SnapshotBuilder,
     SnapshotPolicy,
     SnapshotService,
     load_node_signer,
 )
+from registry.log import NodeLog
+from registry.log.custody import KeyFile
 from tests.conftest import OpenLog
 from tests.node.api_support import (
     BASE_URL,
@@ -280,14 +280,14 @@ def test_numpy_batch_lookups_agree_with_the_core() -> None:
     import random  # noqa: PLC0415
 
     import numpy as np  # noqa: PLC0415
-
-    from registry.core.snapshot import build_filter, sha256_key  # noqa: PLC0415
-    from registry.snapshot_numpy import (  # noqa: PLC0415
+    from consent.snapshot_numpy import (  # noqa: PLC0415
         chain_contains,
         contains_keys,
         sha256_keys,
         url_keys,
     )
+
+    from registry.core.snapshot import build_filter, sha256_key  # noqa: PLC0415
 
     rng = random.Random(3)
     digests = rng.randbytes(32 * 4000)

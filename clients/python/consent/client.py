@@ -36,6 +36,8 @@ from consent.errors import (
     VerificationError,
 )
 from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
+from registry.core import batchcheck
+from registry.core.errors import ProtocolError
 from registry.core.note import NoteVerifier
 from registry.core.prefs import combine
 from registry.wire import (
@@ -198,6 +200,9 @@ def _batch_body(entries: Sequence[bytes]) -> bytes:
 
 _ENCODER: Final = msgspec.json.Encoder()
 _JSON: Final = {"Content-Type": "application/json"}
+_OCTETS: Final = {"Content-Type": "application/octet-stream"}
+CHECK_DIGESTS_PATH: Final = "/v1/check/sha256"
+"""The binary batch check (spec §6.8.4)."""
 
 
 class _Api:
@@ -304,6 +309,42 @@ class _Api:
                 )
             )
         return out
+
+    @staticmethod
+    def digest_body(hashes: Sequence[str]) -> bytes:
+        """The binary check's body (spec §6.8.4): the raw 32-byte digests, concatenated.
+
+        Raises:
+            ValueError: a hash is not 64 hex digits.
+        """
+        body = b"".join(bytes.fromhex(h) for h in hashes)
+        if len(body) != 32 * len(hashes):
+            raise ValueError("every SHA-256 must be 64 hex digits")
+        return body
+
+    @staticmethod
+    def digest_answers(hashes: Sequence[str], response: httpx.Response) -> list[Answer] | None:
+        """The answers of a binary check, in order; None if the node has no binary check (an
+        older node: 404 or 405), so that the caller falls back to the JSON form."""
+        if response.status_code in (404, 405):
+            return None
+        if response.status_code >= 400:
+            raise _problem_of(response)
+        try:
+            decoded = batchcheck.decode_answers(response.content, len(hashes))
+        except ProtocolError as exc:
+            raise NodeError(
+                response.status_code,
+                "bad-answer",
+                f"unexpected answer: {exc}",
+                url=str(response.url),
+            ) from exc
+        return [
+            Answer(kind="sha256", key=key)
+            if item is None
+            else Answer(kind="sha256", key=key, prefs=item.prefs, declarations=item.declarations)
+            for key, item in zip(hashes, decoded, strict=True)
+        ]
 
     def near_path(self, near: _Near) -> str:
         """The path of a near-duplicate endpoint, as the node lists it (spec §6.2).
@@ -601,6 +642,30 @@ class ConsentClient:
             parts = list(pool.map(one, chunks))
         return [answer for part in parts for answer in part]
 
+    def check_sha256s(self, sha256s: Iterable[str]) -> list[Answer]:
+        """Batch check of SHA-256s (lowercase hex) in the binary form (spec §6.8.4): 32 bytes
+        per hash up, one byte per unknown hash down. Same answers as :meth:`check`, which it
+        falls back to on a node without the binary form.
+
+        Raises:
+            ValueError: a hash is not 64 hex digits.
+        """
+        hashes = list(sha256s)
+        if not hashes:
+            return []
+        self.info()
+
+        def one(chunk: Sequence[str]) -> list[Answer]:
+            body = self._api.digest_body(chunk)
+            response = self._request("POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS)
+            answers = self._api.digest_answers(chunk, response)
+            return self.check(sha256s=chunk) if answers is None else answers
+
+        chunks = _chunks(hashes, self._api.check_chunk_size())
+        with ThreadPoolExecutor(max_workers=min(self._concurrency, len(chunks))) as pool:
+            parts = list(pool.map(one, chunks))
+        return [answer for part in parts for answer in part]
+
     def check_pdq(
         self, hashes: Sequence[str], *, max_distance: int = PDQ_MATCH_DISTANCE
     ) -> list[PdqResult]:
@@ -883,6 +948,27 @@ class AsyncConsentClient:
             return self._api.check_answers(chunk, response)
 
         chunks = _chunks(items, self._api.check_chunk_size())
+        parts = await asyncio.gather(*(one(chunk) for chunk in chunks))
+        return [answer for part in parts for answer in part]
+
+    async def check_sha256s(self, sha256s: Iterable[str]) -> list[Answer]:
+        """Binary batch check of SHA-256s; see :meth:`ConsentClient.check_sha256s`."""
+        hashes = list(sha256s)
+        if not hashes:
+            return []
+        await self.info()
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(chunk: Sequence[str]) -> list[Answer]:
+            async with gate:
+                body = self._api.digest_body(chunk)
+                response = await self._request(
+                    "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS
+                )
+            answers = self._api.digest_answers(chunk, response)
+            return await self.check(sha256s=chunk) if answers is None else answers
+
+        chunks = _chunks(hashes, self._api.check_chunk_size())
         parts = await asyncio.gather(*(one(chunk) for chunk in chunks))
         return [answer for part in parts for answer in part]
 

@@ -4,7 +4,7 @@ A crawler downloads the node's snapshot chain once (``GET /v1/snapshots`` and ea
 cached on disk by name: a name always denotes the same bytes, spec §8.8), verifies every file
 against the node's verifier key and the chain's links (:func:`registry.core.snapshot.
 open_snapshot`, :func:`~registry.core.snapshot.verify_chain`), and checks its items locally:
-millions a second with NumPy (:mod:`registry.snapshot_numpy`), or one by one without it. A miss
+millions a second with NumPy (:mod:`consent.snapshot_numpy`), or one by one without it. A miss
 means the item was not reserved at the chain's log size; a hit may be a false positive (rate
 :attr:`OfflineChecker.fpr`) or a stale entry, so only hits are asked of the node
 (``POST /v1/check``), whose answer is authoritative.
@@ -398,7 +398,7 @@ class OfflineChecker:
 
     def _contains_digests(self, digests: bytes, count: int) -> list[bool]:
         try:
-            from registry.snapshot_numpy import chain_contains, sha256_keys  # noqa: PLC0415
+            from consent.snapshot_numpy import chain_contains, sha256_keys  # noqa: PLC0415
         except ImportError:  # pragma: no cover - numpy is an SDK dependency
             return [
                 any(c.contains_sha256(digests[32 * i : 32 * i + 32]) for c in self.chains)

@@ -8,7 +8,7 @@ every declared work within ``max_distance`` bits, with its current resolution an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Final, Literal
 
 from litestar import Response, get, post
@@ -26,9 +26,9 @@ from registry.http.responses import (
     problem_responses,
 )
 from registry.http.runtime import Node
-from registry.index import LogIndex
+from registry.indexes.near import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT, NearHit
+from registry.indexes.persistent import NodeIndex
 from registry.neardup import ISCC_MAX_DISTANCE, PDQ_MAX_DISTANCE, NearDupError
-from registry.nearindex import ISCC_SEARCH_LIMIT, PDQ_SEARCH_LIMIT, NearHit
 from registry.services.near import iscc_response, pdq_response
 from registry.wire import (
     MAX_NEAR_BATCH,
@@ -69,7 +69,9 @@ async def _sliced(
     node: Node,
     queries: list[str],
     hits: list[list[NearHit]],
-    answer: Callable[[LogIndex, list[str], list[list[NearHit]]], PdqResponse | IsccResponse],
+    answer: Callable[
+        [NodeIndex, list[str], list[list[NearHit]]], Awaitable[PdqResponse | IsccResponse]
+    ],
 ) -> Response[bytes]:
     """A batch answer, resolved and encoded :data:`NEAR_SLICE` queries at a time with the
     event loop free between slices (spec §6.1.4)."""
@@ -77,7 +79,7 @@ async def _sliced(
     for start in range(0, len(queries), NEAR_SLICE):
         stop = start + NEAR_SLICE
         parts.append(
-            encode_items(answer(node.index, queries[start:stop], hits[start:stop]).results)
+            encode_items((await answer(node.index, queries[start:stop], hits[start:stop])).results)
         )
         await asyncio.sleep(0)  # let /healthz and other clients in
     return json_response(json_object({"results": parts}))
@@ -133,7 +135,7 @@ async def work_by_pdq(
     max_distance: Annotated[int, QueryParameter(ge=0, le=PDQ_SEARCH_LIMIT)] = PDQ_MAX_DISTANCE,
 ) -> Response[PdqResult]:
     """Declared works within ``max_distance`` bits of this PDQ hash (64 lowercase hex)."""
-    answer = pdq_response(node.index, [pdq], await _search(node, "pdq", [pdq], max_distance))
+    answer = await pdq_response(node.index, [pdq], await _search(node, "pdq", [pdq], max_distance))
     return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
 
 
@@ -150,7 +152,7 @@ async def work_by_iscc(
 ) -> Response[IsccResult]:
     """Declared works whose Content-Code is within ``max_distance`` bits of this code's."""
     hits = await _search(node, "iscc", [iscc], max_distance)
-    answer = iscc_response(node.index, [iscc], hits)
+    answer = await iscc_response(node.index, [iscc], hits)
     return Response(answer.results[0], headers={"Cache-Control": QUERY_CACHE})
 
 

@@ -25,9 +25,10 @@ async def node_state(node: Node) -> NodeState:
     try:
         log_size = await node.log.size()
         statuses = await node.federation.peer_statuses()
+        declarations, sha256_subjects, url_subjects = await index.consent.counts()
     except database_unavailable_errors():
         database_up, log_size, statuses = False, index.size, []
-    sha256_subjects, url_subjects = index.state.subject_counts
+        declarations, sha256_subjects, url_subjects = 0, 0, 0
     peers = [
         PeerState(
             origin=s.origin,
@@ -47,8 +48,8 @@ async def node_state(node: Node) -> NodeState:
         log_size=log_size,
         pending=node.log.pending,
         indexed_entries=index.size,
-        declarations=index.declarations,
-        skipped=index.skipped,
+        declarations=declarations,
+        skipped=0,  # the persistent index is written with the (verified) entries
         sha256_subjects=sha256_subjects,
         url_subjects=url_subjects,
         pdq_hashes=len(index.near.pdq),

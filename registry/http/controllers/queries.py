@@ -1,16 +1,17 @@
-"""Questions crawlers and creators ask (spec §6.6-§6.8), answered from the in-memory index."""
+"""Questions crawlers and creators ask (spec §6.6-§6.8), answered from the persistent index."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
+from registry.core.batchcheck import DIGEST
 from registry.core.errors import KeyFormatError
 from registry.http.problems import ProblemError
 from registry.http.responses import (
@@ -36,6 +37,7 @@ from registry.wire import (
 
 __all__ = ["HANDLERS", "SLICE", "Limit", "Offset", "sha256_path"]
 
+OCTETS: Final = "application/octet-stream"
 QUERY_CACHE: Final = "public, max-age=5"
 """Answers change as declarations arrive: allow brief shared caching only."""
 
@@ -95,7 +97,7 @@ async def work_by_sha256(
     sha256_path(sha256)
     node.metrics.checked("work_sha256", 1)
     page = queries.Page(offset, limit)
-    return _work_response(queries.work_by_sha256(node.index, sha256, page))
+    return _work_response(await queries.work_by_sha256(node.index, sha256, page))
 
 
 @get(
@@ -114,7 +116,7 @@ async def work_by_url(
     (normalised first)."""
     node.metrics.checked("work_url", 1)
     page = queries.Page(offset, limit)
-    return _work_response(queries.work_by_url(node.index, url, page))
+    return _work_response(await queries.work_by_url(node.index, url, page))
 
 
 @get(
@@ -132,7 +134,7 @@ async def creator(
     """A page of the creator's declarations, oldest first, each current, overridden or
     superseded; a malformed ``did`` is a 400."""
     try:
-        answer = queries.creator_answer(node.index, did, queries.Page(offset, limit))
+        answer = await queries.creator_answer(node.index, did, queries.Page(offset, limit))
     except KeyFormatError as exc:
         # a malformed path parameter: 400, with the key's own problem type (spec §6.7)
         raise ProblemError("bad-key", str(exc), status=400) from None
@@ -160,13 +162,39 @@ async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> Re
     urls: list[bytes] = []
     for start in range(0, len(data.sha256s), SLICE):
         part = CheckRequest(sha256s=data.sha256s[start : start + SLICE])
-        hashes.append(encode_items(queries.check(node.index, part).sha256s))
+        hashes.append(encode_items((await queries.check(node.index, part)).sha256s))
         await asyncio.sleep(0)  # let /healthz and other clients in
     for start in range(0, len(data.urls), SLICE):
         part = CheckRequest(urls=data.urls[start : start + SLICE])
-        urls.append(encode_items(queries.check(node.index, part).urls))
+        urls.append(encode_items((await queries.check(node.index, part)).urls))
         await asyncio.sleep(0)
     return json_response(json_object({"sha256s": hashes, "urls": urls}))
+
+
+@post(
+    "/v1/check/sha256",
+    tags=["works"],
+    summary="Binary batch check of SHA-256 digests",
+    status_code=200,
+    media_type="application/octet-stream",
+    responses=problem_responses(400, 413, 415),
+)
+async def check_binary(
+    request: Request[Any, Any, Any], body: RawBody, node: NamedDependency[Node]
+) -> Response[bytes]:
+    """Concatenated 32-byte SHA-256 digests in (``application/octet-stream``); one status byte
+    per digest out, then details of the known ones only (spec §6.8.4)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != OCTETS:
+        raise ProblemError("unsupported-media-type", f"the body must be {OCTETS}")
+    if len(body) % DIGEST:
+        raise ProblemError(
+            "bad-request", f"the body must be 32-byte SHA-256 digests; got {len(body)} bytes"
+        )
+    count = len(body) // DIGEST
+    _check_count(count, node)
+    node.metrics.checked("check", count)
+    answer = await queries.check_binary(node.index, body)
+    return Response(answer, media_type=OCTETS)
 
 
 @post(
@@ -188,9 +216,16 @@ async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningRespon
     node.metrics.checked("spawning", len(lines))
     items: list[SpawningItem] = []
     for start in range(0, len(lines), SLICE):
-        items += queries.spawning_items(node.index, lines[start : start + SLICE])
+        items += await queries.spawning_items(node.index, lines[start : start + SLICE])
         await asyncio.sleep(0)  # let /healthz and other clients in
     return SpawningResponse(urls=items)
 
 
-HANDLERS: list[ControllerRouterHandler] = [work_by_sha256, work_by_url, creator, check, spawning]
+HANDLERS: list[ControllerRouterHandler] = [
+    work_by_sha256,
+    work_by_url,
+    creator,
+    check,
+    check_binary,
+    spawning,
+]

@@ -5,7 +5,7 @@
 spec §8.6), immutable and cacheable forever: a name always denotes the same bytes.
 
 Wiring (``registry/app.py``): mount :data:`HANDLERS` and put a running
-:class:`registry.snapshots.SnapshotService` in ``app.state.snapshots`` in the lifespan;
+:class:`registry.indexes.snapshots.SnapshotService` in ``app.state.snapshots`` in the lifespan;
 :data:`HANDLERS` provides the ``snapshots`` dependency itself.
 """
 
@@ -22,7 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
-from registry.snapshots import PublishedSnapshot, SnapshotService
+from registry.indexes.snapshots import PublishedSnapshot, SnapshotService
 from registry.wire import SnapshotInfo, SnapshotListing
 
 __all__ = ["HANDLERS", "snapshot_file", "snapshot_listing"]

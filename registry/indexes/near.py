@@ -1,7 +1,7 @@
 """The node's near-duplicate indexes: PDQ hashes and ISCC Content-Codes of declared works.
 
 A :class:`NearIndex` sits beside the :class:`registry.core.state.ConsentState` of a
-:class:`registry.index.LogIndex` (spec §6.8.3, ADR 0006). Every work of every newly seen
+:class:`registry.indexes.memory.LogIndex` (spec §6.8.3, ADR 0006). Every work of every newly seen
 declaration (own log and mirrored logs alike) is indexed:
 
 - its PDQ hashes (:func:`pdq_hashes_of`: ``pdq`` and the ``pdq_variants`` of its crops),
@@ -66,13 +66,14 @@ SEARCH_THREADS: Final = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_BATCH: Final = 8  # smaller batches are searched on one thread
 
 
-def pdq_hashes_of(work: Work) -> tuple[str, ...]:
+def pdq_hashes_of(work: Work) -> list[str]:
     """The PDQ hashes a node indexes for a work (spec §6.8.3 item 1): its ``pdq`` and its
     ``pdq_variants`` (crops of the image, spec §2.4), or none if ``pdq_quality`` is below
-    :data:`~registry.neardup.PDQ_MIN_QUALITY`. Each is indexed under the work's SHA-256."""
+    :data:`~registry.neardup.PDQ_MIN_QUALITY`. Each is indexed under the work's SHA-256; the
+    one place that lists them (the in-memory and the persistent index both call it)."""
     if work.pdq is None or (work.pdq_quality or 0) < PDQ_MIN_QUALITY:
-        return ()
-    return (work.pdq, *work.pdq_variants)
+        return []
+    return [work.pdq, *work.pdq_variants]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,39 @@ class NearIndex:
                     continue
                 self._pending_iscc.append((work.iscc, len(self._iscc_items)))
                 self._iscc_items.append((bytes.fromhex(work.sha256), work.iscc))
+
+    def add_stored(self, rows: Sequence[tuple[int, bytes, bytes, int]]) -> None:
+        """Queue items read from the persistent index (``index_near`` rows: kind 0 PDQ or 1
+        ISCC, the work's SHA-256, the PDQ hash or ISCC code, the PDQ quality), already filtered
+        as :meth:`add` filters (:func:`registry.storage.index.near_items`)."""
+        for kind, sha256, key, quality in rows:
+            if kind == 0:
+                self._pdq_items += sha256 + key
+                self._pending_pdq.append(key.hex())
+                self._pending_quality.append(quality)
+            else:
+                code = key.decode()
+                self._pending_iscc.append((code, len(self._iscc_items)))
+                self._iscc_items.append((sha256, code))
+
+    def add_stored_pdq(self, sha256s: bytes, hashes: bytes, qualities: Sequence[int]) -> None:
+        """Index PDQ items read from the persistent index in bulk: the works' SHA-256s and the
+        hashes as concatenated 32-byte strings, and their qualities (no hex round trip)."""
+        count = len(qualities)
+        if not count:
+            return
+        first = self._pdq_count
+        rows = np.frombuffer(hashes, dtype=">u8").astype(np.uint64).reshape(count, 4)
+        self.pdq.add_arrays(
+            rows,
+            np.arange(first, first + count, dtype=np.int64),
+            np.asarray(qualities, dtype=np.int64),
+        )
+        items = np.empty((count, 64), dtype=np.uint8)
+        items[:, :32] = np.frombuffer(sha256s, dtype=np.uint8).reshape(count, 32)
+        items[:, 32:] = np.frombuffer(hashes, dtype=np.uint8).reshape(count, 32)
+        self._pdq_items += items.tobytes()
+        self._pdq_count += count
 
     @property
     def pending(self) -> int:

@@ -8,7 +8,7 @@ processes sharing one database each keep their own index and all stay current by
 log's size. Nothing is stored: ``registry index rebuild`` and every start-up rebuild it from the
 log.
 
-Beside the state, :attr:`LogIndex.near` (:class:`registry.nearindex.NearIndex`) indexes every
+Beside the state, :attr:`LogIndex.near` (:class:`registry.indexes.near.NearIndex`) indexes every
 newly seen work's PDQ hash (quality 50 or more) and ISCC Content-Code for near-duplicate search
 (spec §6.8.3); its adds are applied in bulk at the end of each catch-up.
 
@@ -37,7 +37,7 @@ from typing import Protocol
 from registry.core.errors import ProtocolError
 from registry.core.records import decode_stored, record_id
 from registry.core.state import ConsentState
-from registry.nearindex import NearIndex
+from registry.indexes.near import NearIndex
 
 __all__ = ["EntrySource", "IndexStats", "LogIndex", "MirrorSource"]
 

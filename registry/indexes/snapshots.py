@@ -3,7 +3,7 @@
 :class:`SnapshotBuilder` keeps its own :class:`~registry.core.state.ConsentState` of the node's
 log, fed from the log's entries up to exactly the size of the latest signed checkpoint, so that
 every snapshot holds the reserved set at one checkpoint (spec §8.1) and nothing else: the
-worker's :class:`~registry.index.LogIndex` also absorbs mirrored logs and runs ahead of any
+worker's :class:`~registry.indexes.memory.LogIndex` also absorbs mirrored logs and runs ahead of any
 checkpoint, so it cannot serve here. :meth:`SnapshotBuilder.refresh` then publishes a full
 snapshot or a delta (spec §8.7):
 

@@ -1,0 +1,265 @@
+"""``registry index rebuild``: recompute the persistent index from the logs, compare, repair.
+
+The expected index is computed by the protocol core's in-memory
+:class:`registry.core.state.ConsentState` (the reference resolution, spec §3.5) from every
+entry of the own log up to its checkpoint and of every mirrored log up to its committed size,
+all read in ONE database transaction together with the stored index, so that a node serving
+meanwhile cannot make them differ (PostgreSQL: ``REPEATABLE READ``; SQLite: one read
+transaction). The comparison covers every row of the four index tables (near-duplicate items as
+a multiset: which log introduced a declaration first depends on arrival order, ADR 0010).
+
+Repair replaces the stored rows with the expected ones in one transaction; run it with the node
+stopped (or accept that it waits for the database write lock).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from registry.core.errors import ProtocolError
+from registry.core.records import decode_stored, record_id
+from registry.core.state import ConsentState, subjects_of
+from registry.storage import schema
+from registry.storage.index import OWN, near_items, subject_key
+
+__all__ = ["IndexCheck", "check_index"]
+
+_PAGE = 5000
+_json = msgspec.json.Encoder()
+
+DeclarationRow = tuple[bytes, str, int, str, bool, bool, str]
+SubjectRow = tuple[int, bytes, bytes, bool]
+NearRow = tuple[int, bytes, bytes, int]
+
+
+@dataclass(slots=True)
+class _Tables:
+    declarations: set[DeclarationRow] = field(default_factory=set)
+    supersessions: set[tuple[bytes, bytes]] = field(default_factory=set)
+    subjects: set[SubjectRow] = field(default_factory=set)
+    near: Counter[NearRow] = field(default_factory=Counter)
+    positions: dict[NearRow, list[tuple[str, int, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexCheck:
+    """The outcome of a rebuild: counts, the differences found, whether they were repaired."""
+
+    entries: int
+    mirrored: int
+    declarations: int
+    skipped: int
+    differences: list[str]
+    repaired: bool
+    seconds: float
+
+    @property
+    def equal(self) -> bool:
+        """True if the stored index equalled the recomputed one."""
+        return not self.differences
+
+
+def _entries(conn: Connection) -> Iterator[tuple[str, str, int, bytes]]:
+    """(origin, ``OWN`` or the origin, index, entry) of every committed entry, own log first."""
+    origin = conn.scalar(sa.select(schema.meta.c.value).where(schema.meta.c.name == "origin"))
+    size = conn.scalar(sa.select(schema.checkpoint.c.size)) or 0
+    e = schema.entries
+    for start in range(0, int(size), _PAGE):
+        rows = conn.execute(
+            sa.select(e.c.idx, e.c.data)
+            .where(e.c.idx >= start, e.c.idx < min(int(size), start + _PAGE))
+            .order_by(e.c.idx)
+        )
+        for row in rows:
+            yield str(origin), OWN, int(row.idx), bytes(row.data)
+    h, m = schema.mirror_heads, schema.mirror_entries
+    for peer, committed in conn.execute(sa.select(h.c.origin, h.c.size).order_by(h.c.origin)):
+        for start in range(0, int(committed), _PAGE):
+            rows = conn.execute(
+                sa.select(m.c.idx, m.c.data)
+                .where(
+                    m.c.origin == peer,
+                    m.c.idx >= start,
+                    m.c.idx < min(int(committed), start + _PAGE),
+                )
+                .order_by(m.c.idx)
+            )
+            for row in rows:
+                yield str(peer), str(peer), int(row.idx), bytes(row.data)
+
+
+def _expected(conn: Connection) -> tuple[_Tables, int, int, int]:
+    state = ConsentState()
+    tables = _Tables()
+    own = mirrored = skipped = 0
+    for origin, near_origin, index, entry in _entries(conn):
+        if near_origin == OWN:
+            own += 1
+        else:
+            mirrored += 1
+        try:
+            record = decode_stored(entry)
+            new = state.add(record_id(entry), record, origin=origin)
+        except ProtocolError:
+            skipped += 1
+            continue
+        if new:
+            for position, item in enumerate(near_items(record)):
+                row = (item.kind, item.sha256, item.key, item.quality)
+                tables.near[row] += 1
+                tables.positions.setdefault(row, []).append((near_origin, index, position))
+    for declaration_id, record, origins, superseded in state.declarations():
+        key = bytes.fromhex(declaration_id)
+        prefs = _json.encode(dict(sorted(record.prefs.items()))).decode()
+        tables.declarations.add(
+            (key, record.creator, record.issued_at, prefs, record.withdraw, superseded,
+             " ".join(origins))
+        )  # fmt: skip
+        for target in record.supersedes:
+            tables.supersessions.add((subject_key(("sha256", target))[1], key))
+        for subject in subjects_of(record):
+            kind, value = subject_key(subject)
+            winner = state.winner(record.creator, subject) == declaration_id
+            tables.subjects.add((kind, value, key, winner))
+    return tables, own, mirrored, skipped
+
+
+def _stored(conn: Connection) -> _Tables:
+    d, s = schema.index_declarations, schema.index_supersessions
+    st, n = schema.index_subjects, schema.index_near
+    tables = _Tables()
+    for r in conn.execute(sa.select(d)):
+        tables.declarations.add(
+            (bytes(r.id), r.creator, int(r.issued_at), r.prefs, bool(r.withdraw),
+             bool(r.superseded), r.origins)
+        )  # fmt: skip
+    tables.supersessions = {
+        (bytes(r.target), bytes(r.superseder)) for r in conn.execute(sa.select(s))
+    }
+    tables.subjects = {
+        (int(r.kind), bytes(r.key), bytes(r.declaration), bool(r.winner))
+        for r in conn.execute(sa.select(st))
+    }
+    for r in conn.execute(sa.select(n.c.kind, n.c.sha256, n.c.key, n.c.quality)):
+        tables.near[(int(r.kind), bytes(r.sha256), bytes(r.key), int(r.quality))] += 1
+    return tables
+
+
+def _differences(expected: _Tables, stored: _Tables, limit: int = 20) -> list[str]:
+    out: list[str] = []
+
+    def report(table: str, missing: Sequence[object], extra: Sequence[object]) -> None:
+        for row in missing[:limit]:
+            out.append(f"{table}: missing {_show(row)}")
+        for row in extra[:limit]:
+            out.append(f"{table}: unexpected {_show(row)}")
+        hidden = max(0, len(missing) - limit) + max(0, len(extra) - limit)
+        if hidden:
+            out.append(f"{table}: {hidden} more differences")
+
+    report(
+        "index_declarations",
+        sorted(expected.declarations - stored.declarations),
+        sorted(stored.declarations - expected.declarations),
+    )
+    report(
+        "index_supersessions",
+        sorted(expected.supersessions - stored.supersessions),
+        sorted(stored.supersessions - expected.supersessions),
+    )
+    report(
+        "index_subjects",
+        sorted(expected.subjects - stored.subjects),
+        sorted(stored.subjects - expected.subjects),
+    )
+    report(
+        "index_near",
+        sorted((expected.near - stored.near).elements()),
+        sorted((stored.near - expected.near).elements()),
+    )
+    return out
+
+
+def _show(row: object) -> str:
+    if isinstance(row, tuple):
+        return "(" + ", ".join(_show(v) for v in row) + ")"
+    if isinstance(row, bytes):
+        return row.hex() if len(row) == 32 else repr(row)
+    return repr(row)
+
+
+def _repair(conn: Connection, expected: _Tables) -> None:
+    for table in (
+        schema.index_near,
+        schema.index_subjects,
+        schema.index_supersessions,
+        schema.index_declarations,
+    ):
+        conn.execute(sa.delete(table))
+    names = ("id", "creator", "issued_at", "prefs", "withdraw", "superseded", "origins")
+    _insert(
+        conn,
+        schema.index_declarations,
+        [dict(zip(names, r, strict=True)) for r in expected.declarations],
+    )
+    _insert(
+        conn,
+        schema.index_supersessions,
+        [{"target": t, "superseder": s} for t, s in expected.supersessions],
+    )
+    _insert(
+        conn,
+        schema.index_subjects,
+        [{"kind": k, "key": v, "declaration": d, "winner": w} for k, v, d, w in expected.subjects],
+    )
+    near = []
+    for (kind, sha256, key, quality), places in expected.positions.items():
+        for origin, index, item in places:
+            near.append(
+                {"origin": origin, "idx": index, "item": item, "kind": kind, "sha256": sha256,
+                 "key": key, "quality": quality}
+            )  # fmt: skip
+    _insert(conn, schema.index_near, near)
+
+
+def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
+    for start in range(0, len(rows), _PAGE):
+        conn.execute(sa.insert(table), rows[start : start + _PAGE])
+
+
+def _run(conn: Connection, repair: bool) -> IndexCheck:
+    started = time.perf_counter()
+    expected, own, mirrored, skipped = _expected(conn)
+    differences = _differences(expected, _stored(conn))
+    repaired = False
+    if differences and repair:
+        _repair(conn, expected)
+        repaired = True
+    return IndexCheck(
+        entries=own,
+        mirrored=mirrored,
+        declarations=len(expected.declarations),
+        skipped=skipped,
+        differences=differences,
+        repaired=repaired,
+        seconds=time.perf_counter() - started,
+    )
+
+
+async def check_index(engine: AsyncEngine, *, repair: bool) -> IndexCheck:
+    """Recompute the index from the logs and compare it with the stored one, in one
+    transaction; with ``repair``, replace the stored rows if they differ."""
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    async with engine.connect() as conn:
+        if options:
+            await conn.execution_options(**options)
+        async with conn.begin():
+            return await conn.run_sync(_run, repair)
