@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 from registry.http.hygiene import CONTENT_SECURITY_POLICY
@@ -125,13 +126,13 @@ def index(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/assets/{name:str}", include_in_schema=False, sync_to_thread=False)
-def asset(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+def asset(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     """A script, style sheet or icon of the web app; its name carries its content hash."""
     return _serve(request, f"assets/{name}", IMMUTABLE)
 
 
 @get("/licenses/{name:str}", include_in_schema=False, sync_to_thread=False)
-def license_text(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+def license_text(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     """Licence texts of the third-party code the node serves (Swagger UI)."""
     return _serve(request, f"licenses/{name}", "public, max-age=3600")
 
