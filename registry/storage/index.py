@@ -69,7 +69,7 @@ __all__ = [
 OWN: Final = ""
 """The ``origin`` of ``index_near`` rows that come from the node's own log."""
 
-INDEX_LOCK: Final = 0x636F6E73656E74  # PostgreSQL advisory lock key of index writers ("consent")
+INDEX_LOCK: Final = 0x636F6E7365696478  # PostgreSQL advisory lock key of index writers ("conseidx")
 SHA256: Final = 0
 URL: Final = 1
 _KINDS: Final = {"sha256": SHA256, "url": URL}

@@ -253,7 +253,9 @@ def test_entrypoint_reads_the_database_url_from_a_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "origin: file.test/log" in result.stdout
     assert (tmp_path / "elsewhere.db").is_file()
-    assert not (tmp_path / "unused").exists()
+    # The volume keeps only the node's signing key (ADR 0012), never a database of its own.
+    assert not list((tmp_path / "unused").glob("*.db*"))
+    assert (tmp_path / "unused" / "node.key").is_file()
     env["REGISTRY_DATABASE_URL_FILE"] = str(tmp_path / "missing")
     missing = subprocess.run(
         [argv[0], "init"], env=env, capture_output=True, text=True, check=False
