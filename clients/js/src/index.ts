@@ -7,6 +7,7 @@ export * from "./encoding.js";
 export * from "./hash.js";
 export * from "./keys.js";
 export * from "./urls.js";
+export * from "./batchcheck.js";
 export * from "./prefs.js";
 export * from "./records.js";
 export * from "./merkle.js";

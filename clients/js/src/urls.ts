@@ -186,10 +186,13 @@ function normaliseHost(url: string, host: string): string {
   if (!/^[\u0000-\u007f]*$/.test(host)) {
     throw fail(url, "non-ASCII host: give it in IDNA A-label (xn--) form");
   }
+  // a single trailing dot (the fully qualified form) names the same host: removed
   const lower = host.toLowerCase();
-  const labels = lower.endsWith(".") ? lower.slice(0, -1).split(".") : lower.split(".");
-  if (!labels.every((label) => HOST_LABEL.test(label))) throw fail(url, "host is not a valid host name");
-  return lower;
+  const name = lower.endsWith(".") ? lower.slice(0, -1) : lower;
+  if (!name.split(".").every((label) => HOST_LABEL.test(label))) {
+    throw fail(url, "host is not a valid host name");
+  }
+  return name;
 }
 
 function splitPort(authority: string): [string, string] {
