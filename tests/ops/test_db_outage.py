@@ -2,10 +2,10 @@
 
 ``tests/ops/test_faults.py`` checks that index-backed reads survive an outage and that writes
 recover. This file checks what an operator's probes and clients see meanwhile: ``/readyz``
-turns 503 (with ``Retry-After``) while the database is away and 200 again once it is back,
-index-backed reads (``/v1/works/...``, ``/v1/check``) keep answering 200, and everything that
-needs the database (a submission, ``/checkpoint``, a declaration's receipt, a tile) answers
-503 ``unavailable`` with ``Retry-After``, never 500. The database sits behind the cuttable TCP
+turns 503 (with ``Retry-After``) while the database is away and 200 again once it is back, and
+everything that needs the database (a submission, ``/checkpoint``, a declaration's receipt, a
+tile, and the queries, whose index lives in the database: ADR 0010) answers 503
+``unavailable`` with ``Retry-After``, never 500, then answers again by itself. The database sits behind the cuttable TCP
 proxy of ``test_faults.py``; the shared server is never stopped.
 """
 
@@ -64,11 +64,8 @@ async def test_readiness_reads_and_writes_through_a_postgres_outage(
             await wait_status(client, "/readyz", 503, timeout=10)
             assert_unavailable(await client.get("/readyz"))
             assert (await client.get("/healthz")).status_code == 200  # alive, not ready
-            work = await client.get(f"/v1/works/sha256/{sha256}")
-            assert work.status_code == 200, work.text
-            assert work.json()["declarations"] == [record_id(entries[0])]
-            checked = await client.post("/v1/check", json={"sha256s": [sha256]})
-            assert checked.status_code == 200, checked.text
+            assert_unavailable(await client.get(f"/v1/works/sha256/{sha256}"))
+            assert_unavailable(await client.post("/v1/check", json={"sha256s": [sha256]}))
             for path in ("/checkpoint", f"/v1/declarations/{record_id(entries[0])}"):
                 assert_unavailable(await client.get(path))
             assert_unavailable(await client.get("/tile/0/000.p/2"))
@@ -87,5 +84,8 @@ async def test_readiness_reads_and_writes_through_a_postgres_outage(
                 assert time.monotonic() < deadline, "writes did not recover"
                 await asyncio.sleep(0.5)
             assert (await client.get("/checkpoint")).status_code == 200
+            work = await client.get(f"/v1/works/sha256/{sha256}")
+            assert work.status_code == 200, work.text
+            assert work.json()["declarations"] == [record_id(entries[0])]
             ready = (await client.get("/readyz")).json()
             assert ready["log_size"] == 3
