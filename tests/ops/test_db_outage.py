@@ -5,8 +5,8 @@ recover. This file checks what an operator's probes and clients see meanwhile: `
 turns 503 (with ``Retry-After``) while the database is away and 200 again once it is back, and
 everything that needs the database (a submission, ``/checkpoint``, a declaration's receipt, a
 tile, and the queries, whose index lives in the database: ADR 0010) answers 503
-``unavailable`` with ``Retry-After``, never 500, then answers again by itself. The database sits behind the cuttable TCP
-proxy of ``test_faults.py``; the shared server is never stopped.
+``unavailable`` with ``Retry-After``, never 500, then answers again by itself. The database
+sits behind the cuttable TCP proxy of ``test_faults.py``; the shared server is never stopped.
 """
 
 from __future__ import annotations
