@@ -396,7 +396,7 @@ def mirror_kill_loop(backend: str, tmp_path: Path, cycles: int) -> None:
             )
             argv = [REGISTRY, "serve", "--host", "127.0.0.1", "--origin", "mirror.test/log"]
             argv += [*db_options, "--peers", str(peers), "--peer-poll-interval", "0.2"]
-            argv += ["--rate-limit", "0"]
+            argv += ["--rate-limit", "0", "--peer-allow-http"]  # loopback peers, no TLS
             during = 0  # kills that hit a mirroring round in progress
             committed = 0
             for cycle in range(cycles):

@@ -29,7 +29,7 @@ def test_status_shows_peers_and_cosignatures(
 ) -> None:
     token = tmp_path / "token"
     token.write_text(TOKEN)
-    fast = ("--peer-poll-interval", "0.2")
+    fast = ("--peer-poll-interval", "0.2", "--peer-allow-http")  # loopback peers, no TLS
     with registry_node(tmp_path / "b", "--admin-token-file", str(token), *fast) as b:
         b_info = httpx.get(b + "/.well-known/consent-registry").json()
         peers = tmp_path / "peers.txt"
