@@ -74,49 +74,69 @@ def _matches(
     return found, prefs, (len(every) - len(found)) or None
 
 
+async def _per_query(
+    index: NodeIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
+) -> list[tuple[str, list[_Match], dict[str, str], int | None]]:
+    """For each query in request order: its listed matches, combined preferences and the number
+    of matching works not listed; every hit's work resolved in one batch."""
+    resolved = await _resolved(index, hits)
+    return [
+        (query, *_matches(index, query_hits, resolved))
+        for query, query_hits in zip(queries, hits, strict=True)
+    ]
+
+
 async def pdq_response(
     index: NodeIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
 ) -> PdqResponse:
     """One :class:`PdqResult` per queried PDQ hash, in request order."""
-    resolved = await _resolved(index, hits)
-    results: list[PdqResult] = []
-    for query, query_hits in zip(queries, hits, strict=True):
-        found, prefs, more = _matches(index, query_hits, resolved)
-        matches = [
-            PdqMatch(
-                sha256=hit.sha256,
-                pdq=hit.key,
-                distance=hit.distance,
-                prefs=dict(resolution.prefs),
-                declarations=declarations,
-                claims=claims,
-                claims_total=total,
+    return PdqResponse(
+        results=[
+            PdqResult(
+                pdq=query,
+                prefs=prefs,
+                matches=[
+                    PdqMatch(
+                        sha256=hit.sha256,
+                        pdq=hit.key,
+                        distance=hit.distance,
+                        prefs=dict(resolution.prefs),
+                        declarations=declarations,
+                        claims=claims,
+                        claims_total=total,
+                    )
+                    for hit, resolution, declarations, claims, total in found
+                ],
+                more_matches=more,
             )
-            for hit, resolution, declarations, claims, total in found
+            for query, found, prefs, more in await _per_query(index, queries, hits)
         ]
-        results.append(PdqResult(pdq=query, prefs=prefs, matches=matches, more_matches=more))
-    return PdqResponse(results=results)
+    )
 
 
 async def iscc_response(
     index: NodeIndex, queries: Sequence[str], hits: Sequence[Sequence[NearHit]]
 ) -> IsccResponse:
     """One :class:`IsccResult` per queried ISCC code, in request order."""
-    resolved = await _resolved(index, hits)
-    results: list[IsccResult] = []
-    for query, query_hits in zip(queries, hits, strict=True):
-        found, prefs, more = _matches(index, query_hits, resolved)
-        matches = [
-            IsccMatch(
-                sha256=hit.sha256,
-                iscc=hit.key,
-                distance=hit.distance,
-                prefs=dict(resolution.prefs),
-                declarations=declarations,
-                claims=claims,
-                claims_total=total,
+    return IsccResponse(
+        results=[
+            IsccResult(
+                iscc=query,
+                prefs=prefs,
+                matches=[
+                    IsccMatch(
+                        sha256=hit.sha256,
+                        iscc=hit.key,
+                        distance=hit.distance,
+                        prefs=dict(resolution.prefs),
+                        declarations=declarations,
+                        claims=claims,
+                        claims_total=total,
+                    )
+                    for hit, resolution, declarations, claims, total in found
+                ],
+                more_matches=more,
             )
-            for hit, resolution, declarations, claims, total in found
+            for query, found, prefs, more in await _per_query(index, queries, hits)
         ]
-        results.append(IsccResult(iscc=query, prefs=prefs, matches=matches, more_matches=more))
-    return IsccResponse(results=results)
+    )
