@@ -92,11 +92,11 @@ def scenario(seed: int) -> list[bytes]:
         did = CREATORS[who].public_key.did
         at = 100 + rng.randrange(8)
         kind = rng.choice(["binding", "attestation", "rotation", "revocation", "counter"])
-        record: AnyRecord
+        trust: AnyRecord
         signer = CREATORS[who]
         if kind == "binding":
             signer = rng.choice([NODE, NODE, OTHER])
-            record = Binding(
+            trust = Binding(
                 v=1,
                 node=signer.public_key.did,
                 origin="node.example/log",
@@ -110,33 +110,33 @@ def scenario(seed: int) -> list[bytes]:
             signer = rng.choice([PLATFORM, PLATFORM, ROGUE])
             listed = sorted(rng.sample(range(6), rng.randint(1, 3)))
             packed = [_work(n) for n in listed if n % 2]
-            works = tuple(new_work(_work(n), urls=[_url(n)]) for n in listed if not n % 2)
-            record = PlatformAttestation(
+            attested = [new_work(_work(n), urls=[_url(n)]) for n in listed if not n % 2]
+            trust = PlatformAttestation(
                 v=1,
                 platform=signer.public_key.did,
                 account=f"@user{who}",
                 creator=did,
                 issued_at=at,
                 hashes=pack_hashes(packed),
-                works=tuple(sorted(works, key=lambda w: w.sha256)),
+                works=tuple(sorted(attested, key=lambda w: w.sha256)),
             )
         elif kind == "rotation":
             new = rng.choice([c for c in CREATORS if c is not signer]).public_key.did
-            record = Rotation(v=1, creator=did, new_key=new, issued_at=at)
+            trust = Rotation(v=1, creator=did, new_key=new, issued_at=at)
         elif kind == "revocation":
             signer = rng.choice([signer, PLATFORM])
-            record = Revocation(
+            trust = Revocation(
                 v=1, creator=signer.public_key.did, key=did, since=at - 1, issued_at=at
             )
         else:
-            record = CounterStatement(
+            trust = CounterStatement(
                 v=1,
                 creator=did,
                 target=rng.choice(ids),
                 statement="not-rightsholder",
                 issued_at=at,
             )
-        entries.append(encode_record(sign_record(record, signer)))  # type: ignore[arg-type]
+        entries.append(encode_record(sign_record(trust, signer)))
     return entries
 
 
