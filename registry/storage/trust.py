@@ -307,3 +307,60 @@ def _load(conn: Connection, ids: set[bytes]) -> list[tuple[bytes, AnyRecord, tup
         if record is not None:
             out.append((bytes(row.id), record, tuple(str(row.origins).split(" "))))
     return out
+
+
+# -- the expected tables (``registry index rebuild``) ---------------------------------------------
+
+TrustRow = tuple[bytes, str, str, bytes]
+RefRow = tuple[int, bytes, bytes]
+
+
+def expected_tables(
+    trust: Iterable[tuple[str, AnyRecord, bytes, tuple[str, ...]]],
+    declarations: Iterable[tuple[str, Declaration]],
+) -> tuple[set[TrustRow], set[RefRow], set[Key]]:
+    """The trust tables as a function of the set of entries: ``trust`` gives (id, record,
+    entry, origins) of every trust record, ``declarations`` (id, record) of every declaration.
+    What :func:`apply_trust` writes incrementally, in any order, equals this."""
+    rows: set[TrustRow] = set()
+    refs: set[RefRow] = set()
+    for hexid, record, entry, origins in trust:
+        key = bytes.fromhex(hexid)
+        rows.add((key, _KIND_NAMES[type(record)], " ".join(sorted(origins)), entry))
+        refs |= _refs(key, record)
+    marks: set[Key] = {(ref, value) for ref, value, _ in refs if ref in (SHA256, URL)}
+    named = {value.decode() for ref, value, _ in refs if ref == REF_KEY}
+    targeted = {value for ref, value, _ in refs if ref == REF_TARGET}
+    for hexid, declaration in declarations:
+        if declaration.creator in named or bytes.fromhex(hexid) in targeted:
+            marks.update(subject_key(s) for s in subjects_of(declaration))
+    return rows, refs, marks
+
+
+def stored_tables(conn: Connection) -> tuple[set[TrustRow], set[RefRow], set[Key]]:
+    """The trust tables as stored (for :func:`expected_tables`' comparison)."""
+    t, r, ts = schema.index_trust, schema.index_trust_refs, schema.index_trust_subjects
+    rows = {
+        (bytes(x.id), str(x.kind), str(x.origins), bytes(x.data))
+        for x in conn.execute(sa.select(t))
+    }
+    refs = {(int(x.ref), bytes(x.key), bytes(x.record)) for x in conn.execute(sa.select(r))}
+    marks = {(int(x.kind), bytes(x.key)) for x in conn.execute(sa.select(ts))}
+    return rows, refs, marks
+
+
+def replace_tables(conn: Connection, expected: tuple[set[TrustRow], set[RefRow], set[Key]]) -> None:
+    """Replace the stored trust tables with ``expected`` (in the caller's transaction)."""
+    rows, refs, marks = expected
+    t, r, ts = schema.index_trust, schema.index_trust_refs, schema.index_trust_subjects
+    for table in (ts, r, t):
+        conn.execute(sa.delete(table))
+    if rows:
+        conn.execute(
+            sa.insert(t),
+            [{"id": i, "kind": k, "origins": o, "data": d} for i, k, o, d in sorted(rows)],
+        )
+    if refs:
+        conn.execute(sa.insert(r), [{"ref": a, "key": b, "record": c} for a, b, c in sorted(refs)])
+    if marks:
+        conn.execute(sa.insert(ts), [{"kind": k, "key": v} for k, v in sorted(marks)])

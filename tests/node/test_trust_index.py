@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from registry.core.keys import PrivateKey
 from registry.core.records import (
@@ -34,6 +35,7 @@ from registry.core.state import Subject, subjects_of
 from registry.core.trust import POLICIES, TrustState, as_resolution
 from registry.indexes.rebuild import check_index
 from registry.log import NodeLog
+from registry.storage import schema
 from registry.storage.index import ConsentStore
 from registry.storage.trustconfig import TrustConfig
 from tests.core.vectors import SPEC_VECTORS
@@ -217,3 +219,21 @@ async def test_trust_resolution_vectors_through_the_index(
             (c["declaration_id"], c["level"], c["counted"], c["evidence"])
             for c in want["resolution"]["claims"]
         ), case["name"]
+
+
+async def test_rebuild_finds_and_repairs_damaged_trust_tables(open_log: OpenLog) -> None:
+    log = await open_log()
+    entries = scenario(2)
+    await log.submit_many(entries)
+    async with log.engine.begin() as conn:
+        await conn.execute(sa.delete(schema.index_trust_subjects))
+        await conn.execute(sa.update(schema.index_trust).values(origins="forged.example/log"))
+    broken = await check_index(log.engine, repair=False)
+    assert any(d.startswith("index_trust_subjects: missing") for d in broken.differences)
+    assert any(d.startswith("index_trust: unexpected") for d in broken.differences)
+    store = ConsentStore(log.engine, CONFIG)
+    repaired = await check_index(log.engine, repair=True)
+    assert repaired.repaired
+    assert not repaired.equal
+    assert (await check_index(log.engine, repair=False)).equal
+    await assert_like_trust_state(store, reference(entries, log.origin, CONFIG), subjects(entries))
