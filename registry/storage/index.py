@@ -599,6 +599,14 @@ class ConsentStore:
                 found.setdefault((kind, bytes(row.key)), []).append(claim)
         return found
 
+    async def verified_keys(self, dids: Sequence[str]) -> set[str]:
+        """Which of ``dids`` have identity evidence under this store's trust configuration
+        (:func:`registry.storage.trust.verified_keys`)."""
+        from registry.storage import trust  # noqa: PLC0415 - it builds on this module
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(trust.verified_keys, dids, self.trust)
+
     async def by_creator(self, did: str) -> list[CreatorDeclaration]:
         """A creator's declarations, oldest first by (issued_at, id), with their status."""
         async with self.engine.connect() as conn:

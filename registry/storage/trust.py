@@ -364,3 +364,32 @@ def replace_tables(conn: Connection, expected: tuple[set[TrustRow], set[RefRow],
         conn.execute(sa.insert(r), [{"ref": a, "key": b, "record": c} for a, b, c in sorted(refs)])
     if marks:
         conn.execute(sa.insert(ts), [{"kind": k, "key": v} for k, v in sorted(marks)])
+
+
+# -- admission (issue 12 item 6) -----------------------------------------------------------------
+
+
+def verified_keys(conn: Connection, dids: Sequence[str], config: TrustConfig) -> set[str]:
+    """Which of ``dids`` have identity evidence under ``config`` (spec §9.1): a binding by a
+    trusted node whose latest event for its domain is not a lapse, or an attestation by a
+    trusted platform. For admission only: answers give each claim's level per work (§9.4.4)."""
+    r, t = schema.index_trust_refs, schema.index_trust
+    if not dids:
+        return set()
+    query = (
+        sa.select(t.c.data)
+        .join(r, r.c.record == t.c.id)
+        .where(r.c.ref == REF_KEY, t.c.kind.in_(["binding", "platform-attestation"]))
+    )
+    latest: dict[tuple[str, str], tuple[int, bool]] = {}
+    found: set[str] = set()
+    for row in select_in(conn, query, r.c.key, sorted({d.encode() for d in dids})):
+        record = trust_record(bytes(row.data))
+        if isinstance(record, PlatformAttestation) and record.platform in config.platforms:
+            found.add(record.creator)
+        elif isinstance(record, Binding) and record.node in config.nodes:
+            key = (record.creator, record.domain)
+            event = (record.issued_at, record.lapsed)
+            latest[key] = max(latest.get(key, event), event)
+    found.update(creator for (creator, _), (_, lapsed) in latest.items() if not lapsed)
+    return found & set(dids)
