@@ -220,8 +220,8 @@ class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     declarations: list[str]
     claims_total: int | None = None
     next_offset: int | None = None
-    policy: str = "verified"
-    """The policy ``prefs`` were combined under (spec §9.4.7)."""
+    policy: str | None = None
+    """The policy ``prefs`` were combined under (spec §9.4.7); nodes before spec §9 omit it."""
 
     def reserved(self, category: str = TRAIN_AI) -> bool:
         """True if some current claim disallows ``category`` (spec §3.5.4)."""
