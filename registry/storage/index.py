@@ -704,3 +704,15 @@ async def apply_in(
 
 select_in = _select_in
 records_by_id = _records
+
+NO_LIMIT: Final = 2**62
+"""``mirror_commits.accept_until`` of entries judged by no time (committed before spec §2.11)."""
+
+
+def issued_at_of(entry: bytes) -> int:
+    """A stored entry's ``issued_at`` (every record kind has one); 0 if it does not decode
+    (:func:`apply_entries` reports it)."""
+    try:
+        return decode_stored_entry(entry).issued_at
+    except ProtocolError:
+        return 0
