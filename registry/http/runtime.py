@@ -32,6 +32,9 @@ __all__ = ["Node"]
 
 _log = logging.getLogger("registry.node")
 
+TRUST_REFRESH = 30.0
+"""Seconds between re-reads of the peers whose bindings count (spec §9.6)."""
+
 
 class Node:
     """One worker's view of the node: use :meth:`start` then :meth:`stop`."""
@@ -63,6 +66,7 @@ class Node:
         )
         self.platforms: dict[str, TrustedPlatform] = {p.key: p for p in trusted}
         self._follower: asyncio.Task[None] | None = None
+        self._trust_refresher: asyncio.Task[None] | None = None
 
     async def refresh_trust(self) -> TrustConfig:
         """The node's trust configuration (spec §9.6): the trusted platforms, and for bindings
@@ -132,10 +136,26 @@ class Node:
         node._follower = asyncio.create_task(
             index.follow(log, mirrors=federation.store), name="index-follower"
         )
+        node._trust_refresher = asyncio.create_task(node._refresh_trust_forever())
         return node
+
+    async def _refresh_trust_forever(self, interval: float = TRUST_REFRESH) -> None:
+        """Follow the peers table (the admin API may add or remove peers, spec §7.2.2): their
+        keys are the nodes whose bindings count (spec §9.6 item 2)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh_trust()
+            except Exception as exc:  # the database may be down; answers keep the last one
+                _log.warning("trust configuration refresh failed: %s", exc)
 
     async def stop(self) -> None:
         """Stop following the log and close it (the log drains its pending submissions)."""
+        if self._trust_refresher is not None:
+            self._trust_refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._trust_refresher
+            self._trust_refresher = None
         if self._follower is not None:
             self._follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
