@@ -282,6 +282,38 @@ def cli() -> None:
     help="Reverse proxies (IP addresses or networks, comma separated) whose X-Forwarded-For "
     "names the client for rate limiting. Default: none.",
 )
+@click.option(
+    "--binding-allow-http",
+    envvar="REGISTRY_BINDING_ALLOW_HTTP",
+    is_flag=True,
+    default=False,
+    help="Domain checks (spec §9.2) fetch did.json over plain http (tests only); by default "
+    "https only.",
+)
+@click.option(
+    "--binding-allow-private",
+    envvar="REGISTRY_BINDING_ALLOW_PRIVATE",
+    is_flag=True,
+    default=False,
+    help="Domain checks may connect to loopback, private and other non-public addresses "
+    "(tests only); by default public addresses only.",
+)
+@click.option(
+    "--binding-timeout",
+    envvar="REGISTRY_BINDING_TIMEOUT",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds one domain check may take: DNS, connecting, TLS and the document together.",
+)
+@click.option(
+    "--binding-recheck-interval",
+    envvar="REGISTRY_BINDING_RECHECK_INTERVAL",
+    type=click.FloatRange(min=1.0),
+    default=86400.0,
+    show_default=True,
+    help="Seconds between re-checks of the domain bindings in force (spec §9.2).",
+)
 def serve(host: str, port: int, workers: int, log_level: str, **options: Any) -> None:
     """Run a node: SQLite in --data-dir (created, with a node key, on first start) or the
     database at --database-url. With --peers it mirrors, verifies and cosigns the logs of the

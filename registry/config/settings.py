@@ -58,7 +58,10 @@ class Settings:
     ``database_url`` None means SQLite in ``data_dir``. ``rate_limit`` is requests per minute
     per client address, 0 disables rate limiting. ``creator_hourly_limit`` is declarations
     accepted per creator key and sliding hour (per worker), 0 disables it. ``cors_origins``
-    and ``trusted_proxies`` are comma or space separated lists (empty: none).
+    and ``trusted_proxies`` are comma or space separated lists (empty: none). The
+    ``binding_*`` fields are the limits of domain checks (spec §9.2): plain http and non-public
+    addresses are for tests only, ``binding_timeout`` is one check's deadline and
+    ``binding_recheck_interval`` the time between re-checks of the bindings in force.
     """
 
     host: str = "127.0.0.1"
@@ -91,6 +94,10 @@ class Settings:
     clock_skew: int = DEFAULT_CLOCK_SKEW
     cors_origins: str = ""
     trusted_proxies: str = ""
+    binding_allow_http: bool = False
+    binding_allow_private: bool = False
+    binding_timeout: float = 10.0
+    binding_recheck_interval: float = 86400.0
 
     def __post_init__(self) -> None:
         """Check ranges once, so a bad value fails at start-up with a clear message.
@@ -128,6 +135,8 @@ class Settings:
             raise SettingsError(
                 "peer_poll_interval, peer_timeout, peer_max_backoff, peer_round_timeout must be > 0"
             )
+        if min(self.binding_timeout, self.binding_recheck_interval) <= 0:
+            raise SettingsError("binding_timeout and binding_recheck_interval must be > 0")
         if self.admin_token is not None and len(self.admin_token) < 16:
             raise SettingsError("admin_token must be at least 16 characters")
         if self.log_format not in LOG_FORMATS:

@@ -63,6 +63,7 @@ PROBLEM_TYPES: Final[dict[str, tuple[int, str]]] = {
     "bad-request": (400, "Bad request"),
     "bad-peer": (422, "Invalid peer configuration"),
     "bad-snapshot": (422, "Invalid snapshot"),
+    "domain-check-failed": (422, "Domain check failed"),
     "unauthorized": (401, "Operator token required"),
     "forbidden": (403, "Forbidden"),
     "conflict": (409, "Conflict"),
