@@ -65,6 +65,8 @@ async def read_bounded(response: httpx.Response, limit: int) -> bytes:
         body += inflater.flush()
     except zlib.error as exc:
         raise BodyEncodingError(f"gzip body does not inflate: {exc}") from None
+    if not inflater.eof:
+        raise BodyEncodingError("gzip body is truncated")
     if len(body) > limit:
         raise BodyTooLargeError(f"answer larger than {limit} bytes once inflated")
     return bytes(body)
