@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -394,3 +395,21 @@ def test_binding_settings_come_from_the_environment() -> None:
     assert Settings.from_env(settings.to_env()) == settings
     with pytest.raises(SettingsError, match="binding_timeout"):
         Settings(binding_timeout=0)
+
+
+def test_serve_flags_set_the_binding_settings_and_the_readme_documents_them() -> None:
+    from registry.cli import serve  # noqa: PLC0415 - the CLI pulls in the server stack
+
+    args = ["--binding-allow-http", "--binding-allow-private", "--binding-timeout", "3"]
+    params = serve.make_context("serve", [*args, "--binding-recheck-interval", "60"]).params
+    binding = {name: value for name, value in params.items() if name.startswith("binding_")}
+    settings = Settings.from_env({}, **binding)
+    assert fetch_policy(settings) == FetchPolicy(allow_http=True, allow_private=True, timeout=3)
+    assert settings.binding_recheck_interval == 60
+    defaults = serve.make_context("serve", []).params
+    assert Settings.from_env({}, **{k: v for k, v in defaults.items() if "binding" in k}) == (
+        Settings()
+    )
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for flag in (*args[:3], "--binding-recheck-interval"):
+        assert f"`{flag}`" in readme

@@ -516,3 +516,31 @@ async def test_an_oversize_404_is_still_gone_with_empty_evidence(site: Site) -> 
     check = await check_domain_control(ALICE, OWNER_DID, site.policy())
     assert check.verdict is Verdict.NOT_NAMED
     assert check.evidence == sha256(b"")
+
+
+async def test_an_ipv6_address_is_connected_to_with_the_name_in_host() -> None:
+    seen: list[str] = []
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        seen.append(request.host)
+        return web.Response(body=did_document(ALICE, also=[OWNER_DID]))
+
+    app = web.Application()
+    app.router.add_get("/.well-known/did.json", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.bind(("::1", 0))
+    port = sock.getsockname()[1]
+    await web.SockSite(runner, sock).start()
+
+    async def v6(host: str, wanted: int) -> list[tuple[str, int]]:
+        return [("::1", port)]
+
+    try:
+        policy = FetchPolicy(allow_http=True, allow_private=True, resolver=v6, timeout=5)
+        check = await check_domain_control(ALICE, OWNER_DID, policy)
+    finally:
+        await runner.cleanup()
+    assert check.named
+    assert seen == [ALICE]  # Host names the domain, not the address
