@@ -53,8 +53,10 @@ async def read_bounded(response: httpx.Response, limit: int) -> bytes:
     if encoding not in ("gzip", "x-gzip"):
         raise BodyEncodingError(f"unrequested content encoding {encoding!r}")
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    received = False
     try:
         async for chunk in chunks:
+            received = received or bool(chunk)
             data = chunk
             while data and not inflater.eof:
                 # never more output than the limit allows: a bomb stops here
@@ -65,7 +67,9 @@ async def read_bounded(response: httpx.Response, limit: int) -> bytes:
         body += inflater.flush()
     except zlib.error as exc:
         raise BodyEncodingError(f"gzip body does not inflate: {exc}") from None
-    if not inflater.eof:
+    if received and not inflater.eof:
+        # an empty body is empty (some servers label a bodiless answer gzip); a started
+        # stream must end, or the bytes kept would be a silently cut document
         raise BodyEncodingError("gzip body is truncated")
     if len(body) > limit:
         raise BodyTooLargeError(f"answer larger than {limit} bytes once inflated")

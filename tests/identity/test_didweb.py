@@ -544,3 +544,10 @@ async def test_an_ipv6_address_is_connected_to_with_the_name_in_host() -> None:
         await runner.cleanup()
     assert check.named
     assert seen == [ALICE]  # Host names the domain, not the address
+
+
+async def test_an_empty_gzip_body_is_an_empty_document(site: Site) -> None:
+    site.publish(ALICE, serve(b"", headers={"Content-Encoding": "gzip"}))
+    check = await check_domain_control(ALICE, OWNER_DID, site.policy())
+    assert check.verdict is Verdict.NOT_NAMED
+    assert check.evidence == sha256(b"")
