@@ -199,7 +199,8 @@ def _judge(
     # §9.2: no answer is never a lapse by itself; repeated failures over at least 7 days are
     if now - streak.first < LAPSE_AFTER_FAILURES:
         return None
-    del failures[pair]
+    # the streak stays until the lapse is in the log (the pair then leaves the bindings in
+    # force and recheck drops it): if appending fails, the next re-check lapses it again
     _log.warning(
         "binding of %s to %s lapses after %d failed re-checks since %d: %s",
         check.domain,
@@ -245,9 +246,9 @@ async def recheck(
         for check in checks
         if (lapse := _judge(context, check, failures)) is not None
     ]
-    return RecheckReport(
-        checked=tuple(pairs), lapses=tuple(lapses), failing=tuple(sorted(failures))
-    )
+    lapsed = {(lapse.domain, lapse.creator) for lapse in lapses}
+    failing = tuple(sorted(pair for pair in failures if pair not in lapsed))
+    return RecheckReport(checked=tuple(pairs), lapses=tuple(lapses), failing=failing)
 
 
 class RecheckLoop:

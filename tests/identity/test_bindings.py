@@ -286,10 +286,18 @@ async def test_an_unreachable_domain_lapses_only_after_seven_days_of_failures(
     assert failures[pair].count == 7
     assert failures[pair].first == T0
     clock.now = T0 + LAPSE_AFTER_FAILURES
-    (lapse,) = (await recheck(ctx, records, failures)).lapses
+    report = await recheck(ctx, records, failures)
+    (lapse,) = report.lapses
+    assert report.failing == ()
     assert lapse.lapsed
     assert lapse.issued_at == T0 + LAPSE_AFTER_FAILURES
     assert lapse.evidence == hashlib.sha256(b"").hexdigest()  # nothing was answered
+    # had appending the lapse failed, the next re-check would lapse the binding again...
+    clock.now += DAY
+    (again,) = (await recheck(ctx, records, failures)).lapses
+    assert again.issued_at == T0 + LAPSE_AFTER_FAILURES + DAY
+    # ...once it is in the log, the binding is no longer in force and its streak is dropped
+    assert (await recheck(ctx, [*records, lapse], failures)).checked == ()
     assert failures == {}
 
 
