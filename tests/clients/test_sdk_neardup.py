@@ -5,6 +5,7 @@ copy finds the reservation with ``consent check``, where one PDQ hash per side d
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -23,8 +24,10 @@ from consent.fingerprint import (
     PDQ_MATCH_DISTANCE,
     PDQ_TURN_DISTANCE,
     PDQ_WEAK_DISTANCE,
+    fingerprint_bytes,
     pdq_of_image,
     pdq_query_hashes,
+    pdq_query_of_bytes,
     pdq_variants_of_image,
     trim_border,
 )
@@ -123,6 +126,23 @@ def test_query_hashes_line_up_with_declared_crops() -> None:
     assert trim_border(image).size == image.size
     # ... and the copy without its frame, at the whole-image distance
     assert len(pdq_query_hashes(framed).by_distance()[PDQ_MATCH_DISTANCE]) == 2
+
+
+def test_downloaded_bytes_are_asked_like_files() -> None:
+    """``pdq_query_of_bytes`` (a crawler's download): the copy's own PDQ hash (what
+    ``fingerprint_bytes`` gives) and every query hash; None for bytes that are no image."""
+    image = _photo("astronaut")
+    buffer = io.BytesIO()
+    _crop(image, 0.05, 1.0, 1.0).save(buffer, "JPEG", quality=80)
+    data = buffer.getvalue()
+    query = pdq_query_of_bytes(data)
+    assert query is not None
+    assert query.pdq == fingerprint_bytes(data).pdq
+    assert dict(query.asks)[query.pdq] == PDQ_MATCH_DISTANCE
+    assert len(query.asks) > 20
+    assert any(query.matches(d) for d in pdq_variants_of_image(image))
+    assert pdq_query_of_bytes(b"plain text, no image") is None
+    assert pdq_query_of_bytes(b"") is None
 
 
 def test_weak_and_symmetric_images_are_asked_within_their_distances() -> None:
