@@ -152,6 +152,7 @@ def start_node(
             "REGISTRY_DATABASE_URL": database_url,
             "REGISTRY_DATA_DIR": str(data_dir),
             "REGISTRY_RATE_LIMIT": "0",
+            "REGISTRY_ADDRESS_HOURLY_LIMIT": "0",
             "REGISTRY_LOG_LEVEL": "warning",
             "REGISTRY_MAX_PENDING": "100000",
         }

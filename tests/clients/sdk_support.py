@@ -51,6 +51,7 @@ def node_settings(data_dir: Path, **overrides: Any) -> Settings:
         "origin": ORIGIN,
         "batch_interval": 0.005,
         "rate_limit": 0,
+        "address_hourly_limit": 0,
         "index_poll_interval": 0.05,
     }
     values.update(overrides)

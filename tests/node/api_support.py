@@ -32,6 +32,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "origin": ORIGIN,
         "batch_interval": 0.005,
         "rate_limit": 0,
+        "address_hourly_limit": 0,
         "index_poll_interval": 0.05,
         "peer_allow_http": True,  # fake peers on loopback speak plain http
     }

@@ -4,7 +4,6 @@ Spawning compatibility; supersession and withdrawal as spec §3.5 resolves them.
 from __future__ import annotations
 
 import hashlib
-
 from pathlib import Path
 from typing import Any
 

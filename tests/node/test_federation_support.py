@@ -107,6 +107,8 @@ class NodeProcess:
                 self.keys.origin,
                 "--rate-limit",
                 "0",
+                "--address-hourly-limit",
+                "0",
                 "--batch-interval",
                 "0.01",
                 *self.db_args,

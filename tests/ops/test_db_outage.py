@@ -51,7 +51,9 @@ async def test_readiness_reads_and_writes_through_a_postgres_outage(
 ) -> None:
     url, proxy = proxied_postgres
     entries = declarations(41, 3)
-    with serving(tmp_path, "--database-url", url, "--rate-limit", "0") as node:
+    with serving(
+        tmp_path, "--database-url", url, "--rate-limit", "0", "--address-hourly-limit", "0"
+    ) as node:
         async with httpx.AsyncClient(base_url=node.base, timeout=30) as client:
             for entry in entries[:2]:
                 posted = await client.post("/v1/declarations", content=entry, headers=JSON)

@@ -261,7 +261,7 @@ def kill_loop(backend: str, tmp_path: Path, cycles: int) -> None:
     acks = Acks()
     with database_for(backend, tmp_path) as db_options:
         argv = [REGISTRY, "serve", "--host", "127.0.0.1", "--origin", KILL_ORIGIN, *db_options]
-        argv += ["--rate-limit", "0", "--batch-interval", "0.01"]
+        argv += ["--rate-limit", "0", "--address-hourly-limit", "0", "--batch-interval", "0.01"]
         vkey = ""
         for cycle in range(cycles):
             port = free_port()
@@ -381,7 +381,7 @@ def mirror_kill_loop(backend: str, tmp_path: Path, cycles: int) -> None:
     are clean."""
     rng = random.Random(20251204 + cycles)
     source_args = ["--data-dir", str(tmp_path / "source"), "--origin", SOURCE_ORIGIN]
-    source_args += ["--rate-limit", "0", "--batch-interval", "0.01"]
+    source_args += ["--rate-limit", "0", "--address-hourly-limit", "0", "--batch-interval", "0.01"]
     source_args += ["--creator-hourly-limit", "0"]
     with serving(tmp_path, *source_args, name="source") as source:
         info = httpx.get(source.base + "/.well-known/consent-registry").json()
@@ -396,7 +396,13 @@ def mirror_kill_loop(backend: str, tmp_path: Path, cycles: int) -> None:
             )
             argv = [REGISTRY, "serve", "--host", "127.0.0.1", "--origin", "mirror.test/log"]
             argv += [*db_options, "--peers", str(peers), "--peer-poll-interval", "0.2"]
-            argv += ["--rate-limit", "0", "--peer-allow-http"]  # loopback peers, no TLS
+            argv += [
+                "--rate-limit",
+                "0",
+                "--address-hourly-limit",
+                "0",
+                "--peer-allow-http",
+            ]  # loopback peers, no TLS
             during = 0  # kills that hit a mirroring round in progress
             committed = 0
             for cycle in range(cycles):
@@ -489,7 +495,9 @@ def submit(base: str, entry: bytes) -> httpx.Response:
 def test_read_only_file_system_refuses_to_start_with_one_line(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "ro", "16m") as mount:
         data = mount / "data"
-        with serving(tmp_path, "--data-dir", str(data), "--rate-limit", "0") as node:
+        with serving(
+            tmp_path, "--data-dir", str(data), "--rate-limit", "0", "--address-hourly-limit", "0"
+        ) as node:
             for entry in declarations(21, 3):
                 assert submit(node.base, entry).status_code == 201
         before = {str(p.relative_to(data)): p.read_bytes() for p in data.rglob("*") if p.is_file()}
@@ -516,7 +524,9 @@ def test_read_only_file_system_refuses_to_start_with_one_line(tmp_path: Path) ->
 def test_full_disk_answers_503_writes_nothing_partial_and_recovers(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "8m") as mount:
         data = mount / "data"
-        with serving(tmp_path, "--data-dir", str(data), "--rate-limit", "0") as node:
+        with serving(
+            tmp_path, "--data-dir", str(data), "--rate-limit", "0", "--address-hourly-limit", "0"
+        ) as node:
             stats = os.statvfs(mount)
             filler = mount / "filler"
             with filler.open("wb") as handle, contextlib.suppress(OSError):
@@ -636,7 +646,9 @@ async def test_reads_and_writes_answer_503_in_a_postgres_outage_and_recover(
     url, proxy = proxied_postgres
     entries = declarations(31, 4)
     later = declarations(32, 2)
-    with serving(tmp_path, "--database-url", url, "--rate-limit", "0") as node:
+    with serving(
+        tmp_path, "--database-url", url, "--rate-limit", "0", "--address-hourly-limit", "0"
+    ) as node:
         async with httpx.AsyncClient(base_url=node.base, timeout=30) as client:
             for entry in entries:
                 posted = await client.post("/v1/declarations", content=entry, headers=JSON)
@@ -681,7 +693,9 @@ async def test_database_backed_reads_answer_503_during_a_postgres_outage(
 ) -> None:
     url, proxy = proxied_postgres
     entry = declarations(33, 1)[0]
-    with serving(tmp_path, "--database-url", url, "--rate-limit", "0") as node:
+    with serving(
+        tmp_path, "--database-url", url, "--rate-limit", "0", "--address-hourly-limit", "0"
+    ) as node:
         async with httpx.AsyncClient(base_url=node.base, timeout=30) as client:
             assert (await client.post("/v1/declarations", content=entry, headers=JSON)).is_success
             proxy.cut()

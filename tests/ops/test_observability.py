@@ -46,6 +46,8 @@ def test_two_workers_share_metrics_and_log_json_with_request_ids(tmp_path: Path)
         "debug",
         "--rate-limit",
         "0",
+        "--address-hourly-limit",
+        "0",
         "--batch-interval",
         "0.005",
         env={

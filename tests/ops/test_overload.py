@@ -81,7 +81,16 @@ async def burst(base: str) -> tuple[dict[str, int], list[httpx.Response], list[f
 
 def test_burst_is_shed_with_503_and_acknowledged_entries_survive(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    options = ["--data-dir", str(data), "--origin", "overload.test/log", "--rate-limit", "0"]
+    options = [
+        "--data-dir",
+        str(data),
+        "--origin",
+        "overload.test/log",
+        "--rate-limit",
+        "0",
+        "--address-hourly-limit",
+        "0",
+    ]
     options += ["--max-pending", "4", "--batch-interval", "0.2"]
     with serving(tmp_path, *options) as node:
         vkey = httpx.get(node.base + "/.well-known/consent-registry").json()["verifier_key"]

@@ -48,6 +48,8 @@ def fuzzed_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProces
         "fuzz.test/log",
         "--rate-limit",
         "0",
+        "--address-hourly-limit",
+        "0",
         "--batch-interval",
         "0.005",
         env={"REGISTRY_ADMIN_TOKEN": ADMIN_TOKEN},
