@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,8 +35,9 @@ from registry.core.records import (
     new_work,
     sign_declaration,
 )
-from tests.clients.sdk_support import free_port, start_registry, stop_registry
+from tests.clients.sdk_support import BIN, free_port, start_registry, stop_registry
 from tests.clients.test_cli_consent import PASSPHRASE, as_json, consent, make_image
+from tests.clients.test_sdk_readme import README_NODE, blocks, trust_blocks
 from tests.clients.trust_support import key
 
 PLATFORM_NAME = "cara"
@@ -166,10 +170,11 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def trust_settings(folder: Path, site_port: int) -> dict[str, str]:
+def trust_settings(folder: Path, sites: dict[str, int]) -> dict[str, str]:
     """The ``REGISTRY_*`` settings of the test node: it trusts :data:`PLATFORM` as
     ``cara`` for every host (spec §9.6 item 1) and, for tests only, checks domains over plain
-    http on loopback, where ``owner.example`` is served by this test's web server."""
+    http on loopback, where each domain of ``sites`` is served by a web server of this test
+    on the port given."""
     platforms = folder / "trusted-platforms.json"
     platforms.write_text(
         json.dumps(
@@ -187,29 +192,49 @@ def trust_settings(folder: Path, site_port: int) -> dict[str, str]:
         "REGISTRY_TRUSTED_PLATFORMS": str(platforms),
         "REGISTRY_DOMAIN_ALLOW_HTTP": "1",
         "REGISTRY_DOMAIN_ALLOW_PRIVATE": "1",
-        "REGISTRY_DOMAIN_RESOLVE": f"owner.example=127.0.0.1:{site_port}",
+        "REGISTRY_DOMAIN_RESOLVE": ",".join(f"{d}=127.0.0.1:{p}" for d, p in sites.items()),
     }
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
-    """A web server on loopback playing https://owner.example: its folder and port."""
-    root = tmp_path_factory.mktemp("site")
+@contextmanager
+def serve_folder(root: Path) -> Iterator[int]:
+    """A web server on loopback serving ``root``; its port."""
     server = ThreadingHTTPServer(
         ("127.0.0.1", free_port()), partial(QuietHandler, directory=str(root))
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield root, server.server_address[1]
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
 
 
 @pytest.fixture(scope="module")
-def trust_node(tmp_path_factory: pytest.TempPathFactory, site: tuple[Path, int]) -> Iterator[str]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """A web server on loopback playing https://owner.example: its folder and port."""
+    root = tmp_path_factory.mktemp("site")
+    with serve_folder(root) as port:
+        yield root, port
+
+
+@pytest.fixture(scope="module")
+def readme_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """The README reader's site, https://example.com: the folder the examples run in."""
+    root = tmp_path_factory.mktemp("readme")
+    with serve_folder(root) as port:
+        yield root, port
+
+
+@pytest.fixture(scope="module")
+def trust_node(
+    tmp_path_factory: pytest.TempPathFactory,
+    site: tuple[Path, int],
+    readme_site: tuple[Path, int],
+) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("trust-node")
-    process, base = start_registry(folder / "data", settings=trust_settings(folder, site[1]))
+    sites = {"owner.example": site[1], "example.com": readme_site[1]}
+    process, base = start_registry(folder / "data", settings=trust_settings(folder, sites))
     try:
         yield base
     finally:
@@ -408,3 +433,50 @@ def test_rotation_hands_over_to_the_new_key(
     assert row["prefs"] == {"train-ai": "y"}
     (claim,) = row["claims"]
     assert (claim["creator"], claim["principal"]) == (new_did, old_did)
+
+
+def test_readme_trust_examples_run_as_written(
+    trust_node: str, readme_site: tuple[Path, int]
+) -> None:
+    """The trust section of clients/python/README.md, after its first example (the creator's
+    key and declarations), in the folder https://example.com serves."""
+    root, _ = readme_site
+    portfolio = root / "portfolio"
+    portfolio.mkdir()
+    make_image(portfolio / "sunset.png", 7)
+    (portfolio / "poem.txt").write_text("Consent travels with the work.\n" * 10)
+    save_key(PLATFORM, root / "platform-key.json", "a long passphrase only you know", scrypt_n=1024)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSENT_", "SPAWNING_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["XDG_DATA_HOME"] = str(root / "xdg-data")
+    first = blocks()[0]
+    assert first[0] == "sh"
+    assert "consent keygen" in first[1]
+    examples = [first, *trust_blocks()]
+    assert [lang for lang, _ in examples].count("sh") >= 4
+    exports: list[str] = []
+    outputs: list[str] = []
+    for lang, block in examples:
+        code = block.replace(README_NODE, trust_node)
+        if lang == "sh":
+            command = ["bash", "-e", "-c", "\n".join([*exports, code])]
+            exports += [line for line in code.splitlines() if line.startswith("export ")]
+        else:
+            command = [sys.executable, "-c", code]
+        result = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert result.returncode == 0, (
+            f"{lang} block failed:\n{block}\n{result.stdout}{result.stderr}"
+        )
+        outputs.append(result.stdout)
+    text = "\n".join(outputs)
+    did = json.loads((root / "creator-key.json").read_text())["did"]
+    assert json.loads((root / ".well-known" / "did.json").read_text())["alsoKnownAs"] == [did]
+    assert f"bound: example.com -> {did}" in text
+    assert "domain:example.com" in text  # the check's identity column
+    assert "attested 2 works of @alice" in text
+    assert "evidence: domain:example.com confirmed" in text  # the SDK block
+    assert "rotated: " in text
+    assert f"revoked: {did} since 2026-12-01 00:00:00 UTC" in text
+    assert json.loads((root / "any.json").read_text())["results"][0]["policy"] == "any"

@@ -161,6 +161,7 @@ def cmd_bind_domain(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.exists() and not args.force:
             raise CommandError(f"{out} already exists (use --force to replace it)")
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(document)
     shown = f"wrote {args.out}: publish it" if args.out else "publish this document"
     intro = f"{shown} at {where} (served as-is; https; no redirect to another host)"
