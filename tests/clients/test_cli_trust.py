@@ -424,9 +424,12 @@ def test_rotation_hands_over_to_the_new_key(
     rotated = consent("rotate", "--new-key", str(new_file), "--yes", cwd=tmp_path, env=env)
     assert f"rotated: {old_did} -> {new_did}" in rotated.stdout
     assert f"export CONSENT_KEY={new_file}" in rotated.stdout
-    # the new key restates the work: one claim, the old key's principal
+    assert "1 of them are in the new key's record" in rotated.stdout
+    # the new key changes the old key's declaration: one claim, the old key's principal
     new_env = env_of(keys, trust_node, new_file)
-    consent("declare", str(work), "--allow-train", cwd=tmp_path, env=new_env)
+    kept = consent("declare", str(work), "--allow-train", cwd=tmp_path, env=new_env)
+    assert "1 works kept as they are" in kept.stdout  # the old key's statement is the new key's
+    consent("change", str(work), "--allow-train", cwd=tmp_path, env=new_env)
     checked = as_json(consent("check", str(work), "--json", "--policy", "any", cwd=tmp_path,
                               env=new_env))  # fmt: skip
     (row,) = checked["results"]

@@ -8,14 +8,18 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 import pytest
+from consent import ConsentClient, ReceiptStoreError
 from consent.answers import Answer, TrustedWorkAnswer
 from consent.client import _policy_params
+from consent.creator import Creator
 from consent.errors import VerificationError
 from consent.evidence import check_evidence, subject_of
 from consent.proofs import verifier_from_key, verify_record_entry
+from consent.receipts import ReceiptStore
 from consent.trust import (
     MAX_PACKED_PER_ATTESTATION,
     TrustConfig,
@@ -483,3 +487,17 @@ def test_packed_hashes_are_base64_of_sorted_digests() -> None:
     )
     raw = base64.b64decode(made.hashes)
     assert [raw[i : i + 32].hex() for i in range(0, 96, 32)] == sorted(digests(3))
+
+
+def test_a_rotated_key_record_names_its_predecessors(tmp_path: Path) -> None:
+    store = ReceiptStore(tmp_path / "record")
+    assert store.predecessors() == []
+    store.set_predecessors([OWNER.public_key.did, STRANGER.public_key.did, OWNER.public_key.did])
+    assert store.predecessors() == [OWNER.public_key.did, STRANGER.public_key.did]
+    new = key("owner new")
+    with ConsentClient("http://127.0.0.1:9") as client:
+        creator = Creator(new, client, store)
+        assert creator.keys == {new.public_key.did, OWNER.public_key.did, STRANGER.public_key.did}
+    (tmp_path / "record" / ".predecessors.json").write_text("{")
+    with pytest.raises(ReceiptStoreError, match="damaged"):
+        store.predecessors()

@@ -230,6 +230,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     )
     record = make_rotation(old, new_did, issued_at=_now())
     verified = _submit_one(args, old, record, "rotation")
+    handed = _hand_over(args, old.public_key.did, new_did)
     text = "\n".join(
         [
             f"rotated: {old.public_key.did} -> {new_did}",
@@ -239,9 +240,9 @@ def cmd_rotate(args: argparse.Namespace) -> int:
             f"1. Use the new key from now on: export CONSENT_KEY={new_path} (or --key {new_path}).",
             f"2. Back it up: consent key backup --key {new_path}",
             "3. Your declarations signed with the old key until now keep counting, as yours:",
-            "   the new key can restate, change or withdraw those works (consent change /",
-            "   consent withdraw --sha256 HEX with the new key); anything the old key signs from",
-            "   now on does not count.",
+            f"   {handed} of them are in the new key's record, so consent change and consent",
+            "   withdraw with the new key revise them; anything the old key signs from now on",
+            "   does not count.",
             "4. If you bound a domain, publish the new key there: consent bind-domain DOMAIN "
             f"--key {new_path}",
             "   (the binding carries over, but the document should name the key you use);",
@@ -251,6 +252,19 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     )
     cli._emit(args, {"rotation": verified.id, "old": old.public_key.did, "new": new_did}, text)
     return 0
+
+
+def _hand_over(args: argparse.Namespace, old: str, new: str) -> int:
+    """Copy the old key's receipts into the new key's record and name the old key (and its
+    own predecessors) there, so that the new key revises them (spec §9.4.2). Returns how
+    many declarations were handed over."""
+    source = cli._store(args, old)
+    target = cli._store(args, new)
+    for stored in source:
+        target.add(stored)
+    chain = [*source.predecessors(), old, *target.predecessors()]
+    target.set_predecessors([did for did in chain if did != new])
+    return len(source)
 
 
 REVOKE_WARNING: Final = (
