@@ -104,6 +104,10 @@ def _settings(**options: Any) -> Settings:
         # fail now, with the line number, not in a worker
         peers = load_peers_file(settings.peers_file)
         require_https(peers, allow_http=settings.peer_allow_http)
+    if settings.trusted_platforms is not None:
+        from registry.config.platforms import load_platforms_file  # noqa: PLC0415
+
+        load_platforms_file(settings.trusted_platforms)  # fail now, in one line
     return settings
 
 
@@ -256,8 +260,33 @@ def cli() -> None:
     type=click.IntRange(min=0),
     default=10_000,
     show_default=True,
-    help="Declarations accepted per creator key in any hour, per worker (0: off); more are "
-    "answered 429.",
+    help="Records accepted per unverified signing key in any hour, per worker (0: off); more "
+    "are answered 429.",
+)
+@click.option(
+    "--verified-hourly-limit",
+    envvar="REGISTRY_VERIFIED_HOURLY_LIMIT",
+    type=click.IntRange(min=0),
+    default=100_000,
+    show_default=True,
+    help="Records accepted per key with identity evidence (a domain binding or a trusted "
+    "platform's attestation, spec §9.1) in any hour, per worker (0: off).",
+)
+@click.option(
+    "--address-hourly-limit",
+    envvar="REGISTRY_ADDRESS_HOURLY_LIMIT",
+    type=click.IntRange(min=0),
+    default=2_000,
+    show_default=True,
+    help="Records of unverified keys accepted per client address (IPv6: per /64) in any hour, "
+    "per worker (0: off): minting keys does not multiply what one client may write.",
+)
+@click.option(
+    "--trusted-platforms",
+    envvar="REGISTRY_TRUSTED_PLATFORMS",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trusted-platforms file (JSON, spec §9.6): the platform keys whose attestations this "
+    "node accepts, with their name, scope and daily quota.",
 )
 @click.option(
     "--clock-skew",

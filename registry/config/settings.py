@@ -56,8 +56,11 @@ class Settings:
 
     ``origin`` None means "the origin stored in the database, else the log's default";
     ``database_url`` None means SQLite in ``data_dir``. ``rate_limit`` is requests per minute
-    per client address, 0 disables rate limiting. ``creator_hourly_limit`` is declarations
-    accepted per creator key and sliding hour (per worker), 0 disables it. ``cors_origins``
+    per client address, 0 disables rate limiting. ``creator_hourly_limit`` is records accepted
+    per unverified signing key and sliding hour (per worker), ``verified_hourly_limit`` the same
+    for keys with identity evidence (spec §9.1), ``address_hourly_limit`` records of unverified
+    keys per client address (an IPv6 /64) and hour; 0 disables each. ``trusted_platforms`` is
+    the trusted-platforms file (spec §9.6). ``cors_origins``
     and ``trusted_proxies`` are comma or space separated lists (empty: none).
     """
 
@@ -88,6 +91,9 @@ class Settings:
     snapshot_interval: float = 60.0
     log_format: str = "auto"
     creator_hourly_limit: int = 10_000
+    verified_hourly_limit: int = 100_000
+    address_hourly_limit: int = 2_000
+    trusted_platforms: Path | None = None
     clock_skew: int = DEFAULT_CLOCK_SKEW
     cors_origins: str = ""
     trusted_proxies: str = ""
@@ -132,8 +138,9 @@ class Settings:
             raise SettingsError("admin_token must be at least 16 characters")
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
-        if self.creator_hourly_limit < 0:
-            raise SettingsError("creator_hourly_limit must be 0 (off) or positive")
+        for name in ("creator_hourly_limit", "verified_hourly_limit", "address_hourly_limit"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must be 0 (off) or positive")
         if self.clock_skew < 0:
             raise SettingsError(f"clock_skew must be 0 or more seconds, not {self.clock_skew}")
         for origin in self.cors_origin_list:

@@ -304,6 +304,12 @@ class NoteSigner:
         self._key = PrivateKey.from_seed(bytes(seed))
         self.verifier = NoteVerifier(name, self._key.public_key.raw, alg=alg)
 
+    @property
+    def key(self) -> PrivateKey:
+        """The Ed25519 private key itself, for signing records with the same key (spec §9.3.1:
+        a node signs its bindings with its log key)."""
+        return self._key
+
     @classmethod
     def from_seed(cls, name: str, seed: bytes, *, alg: int = ALG_ED25519) -> NoteSigner:
         """Same as the constructor; reads better at call sites."""

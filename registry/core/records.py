@@ -89,6 +89,7 @@ __all__ = [
     "decode_entry",
     "decode_record",
     "decode_stored",
+    "decode_stored_entry",
     "encode_record",
     "entry_size",
     "load_entry",
@@ -769,6 +770,19 @@ def decode_stored(data: bytes) -> Record:
     """
     try:
         return _DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        raise RecordError(f"stored entry is not a record: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise EncodingError(f"stored entry is not JSON: {exc}") from exc
+
+
+def decode_stored_entry(data: bytes) -> AnyRecord:
+    """:func:`decode_stored` for entries of any kind (spec §9.3): a declaration or a trust
+    record read back from storage that accepted it. Never use this on bytes from a client or
+    a peer.
+    """
+    try:
+        return _ENTRY_DECODER.decode(data)
     except msgspec.ValidationError as exc:
         raise RecordError(f"stored entry is not a record: {exc}") from exc
     except msgspec.DecodeError as exc:

@@ -51,7 +51,14 @@ class Claim(msgspec.Struct, frozen=True, kw_only=True):
 
     ``origins`` lists, sorted, the log origins in which this declaration was seen; the same
     declaration mirrored by several nodes is one claim (spec §3.5.5). ``verified`` says whether
-    the creator is identity-verified (spec §3.5.7).
+    the creator is identity-verified for this subject (spec §3.5.7, §9.4.4).
+
+    The other members come from resolution with trust records (spec §9.4.5, made by
+    :func:`registry.core.trust.as_resolution`); their defaults are what a claim is without
+    any: ``principal`` (empty: the creator itself), ``level`` and ``levels`` (identity levels,
+    strongest first), ``evidence`` (binding and attestation record ids), ``counted`` (whether
+    the claim counts in the combined preferences under the policy, spec §9.4.7) and
+    ``disputed_by`` (counter-statement ids, spec §9.4.6).
     """
 
     creator: str
@@ -60,6 +67,12 @@ class Claim(msgspec.Struct, frozen=True, kw_only=True):
     prefs: dict[str, str]
     origins: tuple[str, ...]
     verified: bool = False
+    principal: str = ""
+    level: str = "none"
+    levels: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    counted: bool = True
+    disputed_by: tuple[str, ...] = ()
 
     @property
     def origin(self) -> str:

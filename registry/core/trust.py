@@ -36,7 +36,7 @@ from registry.core.records import (
     Rotation,
     attested_hashes,
 )
-from registry.core.state import Subject, subjects_of
+from registry.core.state import Claim, Resolution, Subject, subjects_of
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -46,6 +46,10 @@ __all__ = [
     "TrustState",
     "TrustedClaim",
     "TrustedResolution",
+    "as_resolution",
+    "attested_subjects",
+    "parse_policy",
+    "under_policy",
     "url_host",
 ]
 
@@ -92,6 +96,53 @@ class TrustedResolution(msgspec.Struct, frozen=True, kw_only=True):
     def reserved(self, category: str = "train-ai") -> bool:
         """True if the counted claims disallow ``category``."""
         return self.prefs.get(category) == DISALLOW
+
+
+def parse_policy(text: str | None) -> Policy:
+    """A crawler's policy parameter (spec §9.4.7); None or empty means the default.
+
+    Raises:
+        RecordError: not one of :data:`POLICIES`.
+    """
+    if not text:
+        return DEFAULT_POLICY
+    for policy in POLICIES:
+        if text == policy:
+            return policy
+    raise RecordError(f"unknown policy {text!r}; one of {', '.join(POLICIES)}")
+
+
+def as_resolution(resolved: TrustedResolution) -> Resolution:
+    """A :class:`TrustedResolution` as the :class:`~registry.core.state.Resolution` answers
+    carry: claims sorted by creator, each with its level, evidence and whether it counts."""
+    claims = tuple(
+        Claim(
+            creator=c.creator,
+            declaration_id=c.declaration_id,
+            issued_at=c.issued_at,
+            prefs=c.prefs,
+            origins=c.origins,
+            verified=c.level != LEVEL_NONE,
+            principal=c.principal,
+            level=c.level,
+            levels=c.levels,
+            evidence=c.evidence,
+            counted=c.counted,
+            disputed_by=c.disputed_by,
+        )
+        for c in sorted(resolved.claims, key=lambda c: (c.creator, c.declaration_id))
+    )
+    return Resolution(claims=claims, prefs=resolved.prefs)
+
+
+def under_policy(resolution: Resolution, policy: Policy) -> Resolution:
+    """A resolution made without trust records (spec §3.5), as §9.4.7 answers it under
+    ``policy``: every claim is at level ``none``, so under ``any`` and ``verified`` every
+    claim counts (the same object is returned) and under ``verified-only`` none does."""
+    if policy != "verified-only" or not resolution.claims:
+        return resolution
+    claims = tuple(msgspec.structs.replace(c, counted=False) for c in resolution.claims)
+    return Resolution(claims=claims, prefs={})
 
 
 def url_host(url: str) -> str | None:
@@ -222,7 +273,7 @@ class TrustState:
             self._attested[record.creator] = self._attested.get(record.creator, frozenset()) | {
                 record.platform
             }
-            for subject in _attested_subjects(record):
+            for subject in attested_subjects(record):
                 self._attestations.setdefault(subject, set()).add(record_id)
             self._keys = None
         elif isinstance(record, Binding):
@@ -403,7 +454,9 @@ def _hosts(record: Declaration, subject: Subject) -> list[str]:
     return [host for url in urls if (host := url_host(url)) is not None]
 
 
-def _attested_subjects(record: PlatformAttestation) -> list[Subject]:
+def attested_subjects(record: PlatformAttestation) -> list[Subject]:
+    """The subjects a platform attestation lists (spec §9.4.4): its packed hashes, and each
+    work's SHA-256 and URLs."""
     subjects: list[Subject] = [("sha256", digest) for digest in attested_hashes(record)]
     for work in record.works:
         subjects.append(("sha256", work.sha256))

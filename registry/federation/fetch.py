@@ -3,7 +3,8 @@
 Entry bundles are fetched concurrently (bounded by the peer client's connection limit), decoded
 strictly (C2SP tlog-tiles, spec §4.5) and every entry is checked like a submission:
 canonical form, schema, limits and the creator's signature (:func:`registry.core.records.
-load_record`). Large ranges are verified in a worker thread so the node keeps serving.
+load_entry`, every record kind of spec §9.3 included). Large ranges are verified in a worker
+thread so the node keeps serving.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Final
 
 from registry.core.errors import ProtocolError
 from registry.core.merkle import leaf_hash
-from registry.core.records import load_record, record_id
+from registry.core.records import load_entry, record_id
 from registry.core.tiles import TILE_WIDTH, decode_entry_bundle, tile_width
 from registry.federation.client import PeerClient
 from registry.federation.errors import PeerMisbehavingError
@@ -76,7 +77,7 @@ def _verify(entries: Sequence[bytes], start: int) -> list[VerifiedEntry]:
     verified = []
     for position, entry in enumerate(entries, start=start):
         try:
-            load_record(entry)  # spec §2.7, §2.8: what a node checks on submission
+            load_entry(entry)  # spec §2.7, §2.8, §9.3: what a node checks on submission
         except ProtocolError as exc:
             raise PeerMisbehavingError(f"entry {position} is not a valid record: {exc}") from exc
         verified.append(VerifiedEntry(position, record_id(entry), leaf_hash(entry), entry))

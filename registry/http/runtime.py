@@ -14,13 +14,19 @@ import asyncio
 import contextlib
 import logging
 
+from registry.config.platforms import TrustedPlatform, load_platforms_file
 from registry.config.settings import Settings
+from registry.core.errors import ProtocolError
+from registry.core.keys import PublicKey
+from registry.core.note import NoteVerifier
 from registry.federation.service import Federation
+from registry.http.ratelimit import TrustedProxies
 from registry.indexes.persistent import NodeIndex
 from registry.log import NodeLog, upgrade
 from registry.log.custody import private_dir
 from registry.observability.metrics import Metrics
-from registry.services.quota import CreatorQuota
+from registry.services.quota import Admission
+from registry.storage.trustconfig import TrustConfig
 
 __all__ = ["Node"]
 
@@ -43,9 +49,36 @@ class Node:
         self.index = index
         self.federation = federation
         self.metrics = metrics or Metrics()
-        limit = settings.creator_hourly_limit
-        self.quota = CreatorQuota(limit) if limit > 0 else None  # per creator key (issue 7)
+        # admission by identity (issue 7, issue 12 item 6)
+        self.admission = Admission(
+            per_key=settings.creator_hourly_limit,
+            per_verified_key=settings.verified_hourly_limit,
+            per_address=settings.address_hourly_limit,
+        )
+        self.proxies = TrustedProxies(settings.trusted_proxy_list)
+        trusted = (
+            load_platforms_file(settings.trusted_platforms)
+            if settings.trusted_platforms is not None
+            else []
+        )
+        self.platforms: dict[str, TrustedPlatform] = {p.key: p for p in trusted}
         self._follower: asyncio.Task[None] | None = None
+
+    async def refresh_trust(self) -> TrustConfig:
+        """The node's trust configuration (spec §9.6): the trusted platforms, and for bindings
+        its own key and its configured peers' keys; installed in the index's answers."""
+        nodes = {self.log.node_did}
+        for peer in await self.federation.store.peers():
+            try:
+                nodes.add(PublicKey.from_bytes(NoteVerifier.from_vkey(peer.vkey).public_key).did)
+            except ProtocolError:  # pragma: no cover - peers are checked when configured
+                continue
+        config = TrustConfig(
+            platforms={key: p.name for key, p in self.platforms.items()},
+            nodes=frozenset(nodes),
+        )
+        self.index.consent.trust = config
+        return config
 
     @classmethod
     async def start(cls, settings: Settings, *, metrics: Metrics | None = None) -> Node:
@@ -95,6 +128,7 @@ class Node:
             len(index.mirrored),
         )
         node = cls(settings, log, index, federation, metrics)
+        await node.refresh_trust()
         node._follower = asyncio.create_task(
             index.follow(log, mirrors=federation.store), name="index-follower"
         )

@@ -25,10 +25,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registry.core.errors import ProtocolError
-from registry.core.records import decode_stored, record_id
+from registry.core.records import AnyRecord, Declaration, decode_stored_entry, record_id
 from registry.core.state import ConsentState, subjects_of
 from registry.storage import schema
-from registry.storage.index import OWN, near_items, subject_key
+from registry.storage import trust as trust_tables
+from registry.storage.index import OWN, Key, near_items, subject_key
 
 __all__ = ["IndexCheck", "check_index"]
 
@@ -47,6 +48,9 @@ class _Tables:
     subjects: set[SubjectRow] = field(default_factory=set)
     near: Counter[NearRow] = field(default_factory=Counter)
     positions: dict[NearRow, list[tuple[str, int, int]]] = field(default_factory=dict)
+    trust: set[trust_tables.TrustRow] = field(default_factory=set)
+    trust_refs: set[trust_tables.RefRow] = field(default_factory=set)
+    trust_subjects: set[Key] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ def _entries(conn: Connection) -> Iterator[tuple[str, str, int, bytes]]:
 def _expected(conn: Connection) -> tuple[_Tables, int, int, int]:
     state = ConsentState()
     tables = _Tables()
+    trust: dict[str, tuple[AnyRecord, bytes, set[str]]] = {}
     own = mirrored = skipped = 0
     for origin, near_origin, index, entry in _entries(conn):
         if near_origin == OWN:
@@ -106,7 +111,11 @@ def _expected(conn: Connection) -> tuple[_Tables, int, int, int]:
         else:
             mirrored += 1
         try:
-            record = decode_stored(entry)
+            any_record = decode_stored_entry(entry)
+            if not isinstance(any_record, Declaration):  # spec §9.3: the trust tables
+                trust.setdefault(record_id(entry), (any_record, entry, set()))[2].add(origin)
+                continue
+            record = any_record
             new = state.add(record_id(entry), record, origin=origin)
         except ProtocolError:
             skipped += 1
@@ -129,6 +138,10 @@ def _expected(conn: Connection) -> tuple[_Tables, int, int, int]:
             kind, value = subject_key(subject)
             winner = state.winner(record.creator, subject) == declaration_id
             tables.subjects.add((kind, value, key, winner))
+    tables.trust, tables.trust_refs, tables.trust_subjects = trust_tables.expected_tables(
+        ((i, r, e, tuple(o)) for i, (r, e, o) in trust.items()),
+        ((i, r) for i, r, _, _ in state.declarations()),
+    )
     return tables, own, mirrored, skipped
 
 
@@ -150,6 +163,7 @@ def _stored(conn: Connection) -> _Tables:
     }
     for r in conn.execute(sa.select(n.c.kind, n.c.sha256, n.c.key, n.c.quality)):
         tables.near[(int(r.kind), bytes(r.sha256), bytes(r.key), int(r.quality))] += 1
+    tables.trust, tables.trust_refs, tables.trust_subjects = trust_tables.stored_tables(conn)
     return tables
 
 
@@ -184,6 +198,21 @@ def _differences(expected: _Tables, stored: _Tables, limit: int = 20) -> list[st
         "index_near",
         sorted((expected.near - stored.near).elements()),
         sorted((stored.near - expected.near).elements()),
+    )
+    report(
+        "index_trust",
+        sorted(expected.trust - stored.trust),
+        sorted(stored.trust - expected.trust),
+    )
+    report(
+        "index_trust_refs",
+        sorted(expected.trust_refs - stored.trust_refs),
+        sorted(stored.trust_refs - expected.trust_refs),
+    )
+    report(
+        "index_trust_subjects",
+        sorted(expected.trust_subjects - stored.trust_subjects),
+        sorted(stored.trust_subjects - expected.trust_subjects),
     )
     return out
 
@@ -228,6 +257,9 @@ def _repair(conn: Connection, expected: _Tables) -> None:
                  "key": key, "quality": quality}
             )  # fmt: skip
     _insert(conn, schema.index_near, near)
+    trust_tables.replace_tables(
+        conn, (expected.trust, expected.trust_refs, expected.trust_subjects)
+    )
 
 
 def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registry.core.note import NoteSigner
+from registry.core.records import TrustRecord, sign_record
 from registry.log.custody import KeyCustody, default_custody
 from registry.log.integrator import Integrator
 from registry.log.keys import load_identity
@@ -59,6 +60,17 @@ class NodeLog:
         """The node's signing key, lent to the parts of the node that sign with it (snapshots,
         the witness key derived from it). Never log or serialise it."""
         return self._signer
+
+    @property
+    def node_did(self) -> str:
+        """The node's ``did:key``: its log key's public key (spec §9.3.1, the ``node`` of its
+        bindings)."""
+        return self._signer.key.public_key.did
+
+    def sign_record(self, record: TrustRecord) -> TrustRecord:
+        """Sign a trust record the node makes (a binding, spec §9.3.1) with the log key; the
+        key never leaves the log (ADR 0012)."""
+        return sign_record(record, self._signer.key)
 
     @property
     def entries_read(self) -> int:

@@ -19,7 +19,7 @@ from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
 from registry.core.merkle import HASH_SIZE, append_leaves, leaf_hash, tiles_for_append
 from registry.core.note import NoteVerifier
-from registry.core.records import decode_record, load_record, record_id
+from registry.core.records import decode_entry, load_entry, record_id
 from registry.core.tiles import TileCoord, tiles_for_size
 from registry.log.errors import LogCorruptError
 from registry.log.keys import ORIGIN_META, VERIFIER_KEY_META
@@ -139,7 +139,7 @@ class _Tree:
 
 async def _recompute(store: LogStore, size: int, check_signatures: bool) -> tuple[bytes, int]:
     """Rebuild the tree from entries 0..size-1; compare every tile. Returns (root, tiles)."""
-    decode = load_record if check_signatures else decode_record
+    decode = load_entry if check_signatures else decode_entry
     tree, checked = _Tree(), 0
     while tree.size < size:
         position = tree.size
@@ -214,7 +214,7 @@ def _check_mirror_checkpoint(head: MirrorHead, note: bytes, verifier: NoteVerifi
 
 
 async def _mirror_root(store: FederationStore, head: MirrorHead, check_signatures: bool) -> bytes:
-    decode = load_record if check_signatures else decode_record
+    decode = load_entry if check_signatures else decode_entry
     tree = _Tree()
     while tree.size < head.size:
         position = tree.size

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-__all__ = ["BatchTooLargeError", "QuotaExceededError", "ServiceError"]
+__all__ = [
+    "BatchTooLargeError",
+    "ForbiddenRecordError",
+    "QuotaExceededError",
+    "ServiceError",
+    "UntrustedPlatformError",
+]
 
 
 class ServiceError(Exception):
@@ -39,3 +45,16 @@ class QuotaExceededError(ServiceError):
 
     def __init__(self, detail: str, *, retry_after: float) -> None:
         super().__init__(detail, retry_after=retry_after)
+
+
+class ForbiddenRecordError(ServiceError):
+    """A record this endpoint never takes from a client (a binding, spec §9.2)."""
+
+    slug = "forbidden"
+
+
+class UntrustedPlatformError(ServiceError):
+    """A platform attestation by a key this node does not trust, or outside the platform's
+    scope (spec §9.6)."""
+
+    slug = "untrusted-platform"

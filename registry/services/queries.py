@@ -3,7 +3,9 @@
 Answers come from the index tables every worker shares (:class:`registry.indexes.persistent.
 NodeIndex`, ADR 0010), one query per batch and chunk, never one per item (spec §6.8).
 Preferences are resolved by :mod:`registry.core.state` (spec §3.2: per creator and work the
-latest declaration wins; across creators any disallow wins).
+latest declaration wins; across creators any disallow wins) and, for works trust records
+concern, by :mod:`registry.core.trust` under the crawler's policy (spec §9.4.7; default
+``verified``): every answer gives each claim's identity level and evidence (spec §9.4.5).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from registry.core.errors import ProtocolError
 from registry.core.keys import PublicKey
 from registry.core.prefs import format_content_usage
 from registry.core.state import Claim, Resolution
+from registry.core.trust import DEFAULT_POLICY, Policy
 from registry.core.urls import normalize_url
 from registry.indexes.persistent import NodeIndex
 from registry.wire import (
@@ -25,6 +28,7 @@ from registry.wire import (
     CheckItem,
     CheckRequest,
     CheckResponse,
+    ClaimIdentity,
     ClaimView,
     CreatorAnswer,
     CreatorDeclarationView,
@@ -76,6 +80,22 @@ def _claim_view(claim: Claim, flagged: frozenset[str]) -> ClaimView:
         verified=claim.verified,
         flagged_origins=marked,
         flagged=len(marked) == len(claim.origins),
+        principal=claim.principal or claim.creator,
+        level=claim.level,
+        levels=list(claim.levels),
+        evidence=list(claim.evidence),
+        counted=claim.counted,
+        disputed_by=list(claim.disputed_by),
+    )
+
+
+def _identity(claim: Claim) -> ClaimIdentity:
+    return ClaimIdentity(
+        declaration=claim.declaration_id,
+        level=claim.level,
+        evidence=list(claim.evidence),
+        counted=claim.counted,
+        disputed_by=list(claim.disputed_by),
     )
 
 
@@ -100,6 +120,7 @@ def _answer(
     *,
     sha256: str | None = None,
     url: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> WorkAnswer:
     total = len(resolution.claims)
     shown, next_offset = page.cut(total)
@@ -113,25 +134,30 @@ def _answer(
         declarations=_declarations(claims),
         claims_total=total,
         next_offset=next_offset,
+        policy=policy,
     )
 
 
-async def work_by_sha256(index: NodeIndex, sha256: str, page: Page = Page()) -> WorkAnswer:
+async def work_by_sha256(
+    index: NodeIndex, sha256: str, page: Page = Page(), policy: Policy = DEFAULT_POLICY
+) -> WorkAnswer:
     """A page of the claims about the work with this SHA-256 (lowercase hex; others match
-    nothing)."""
-    (resolution,) = await index.consent.resolve_many_sha256([sha256])
-    return _answer(resolution, index.flagged, page, sha256=sha256)
+    nothing), combined under ``policy``."""
+    (resolution,) = await index.consent.resolve_many_sha256([sha256], policy)
+    return _answer(resolution, index.flagged, page, sha256=sha256, policy=policy)
 
 
-async def work_by_url(index: NodeIndex, url: str, page: Page = Page()) -> WorkAnswer:
+async def work_by_url(
+    index: NodeIndex, url: str, page: Page = Page(), policy: Policy = DEFAULT_POLICY
+) -> WorkAnswer:
     """A page of the claims about works published at ``url``, after normalisation (§2.5).
 
     Raises:
         RecordError: the URL is not an http(s) URL that normalises.
     """
     normalized = normalize_url(url)
-    (resolution,) = await index.consent.resolve_many_urls([normalized])
-    return _answer(resolution, index.flagged, page, url=normalized)
+    (resolution,) = await index.consent.resolve_many_urls([normalized], policy)
+    return _answer(resolution, index.flagged, page, url=normalized, policy=policy)
 
 
 async def creator_answer(index: NodeIndex, did: str, page: Page = Page()) -> CreatorAnswer:
@@ -158,7 +184,8 @@ async def creator_answer(index: NodeIndex, did: str, page: Page = Page()) -> Cre
         )
         for d in declarations[shown]
     ]
-    verified = False  # spec §3.5.7: no identity verification is configured on nodes yet
+    # spec §3.5.7, §9.1: the key has identity evidence this node trusts (for some work)
+    verified = did in await index.consent.verified_keys([did])
     return CreatorAnswer(
         creator=did,
         verified=verified,
@@ -168,7 +195,9 @@ async def creator_answer(index: NodeIndex, did: str, page: Page = Page()) -> Cre
     )
 
 
-async def check(index: NodeIndex, request: CheckRequest) -> CheckResponse:
+async def check(
+    index: NodeIndex, request: CheckRequest, policy: Policy = DEFAULT_POLICY
+) -> CheckResponse:
     """Answer a batch check in request order, hashes then URLs; URLs that do not normalise are
     answered with an ``error`` and no preferences.
 
@@ -191,7 +220,8 @@ async def check(index: NodeIndex, request: CheckRequest) -> CheckResponse:
             normalized.append(exc)
     resolutions = await index.consent.resolve_many(
         [("sha256", h) for h in request.sha256s]
-        + [("url", u) for u in normalized if isinstance(u, str)]
+        + [("url", u) for u in normalized if isinstance(u, str)],
+        policy,
     )
     by_hash = resolutions[: len(request.sha256s)]
     by_url = iter(resolutions[len(request.sha256s) :])
@@ -207,6 +237,7 @@ async def check(index: NodeIndex, request: CheckRequest) -> CheckResponse:
                     prefs=found[0],
                     declarations=found[1],
                     declarations_total=found[2],
+                    claims=found[3],
                 )
             )
     urls = []
@@ -220,35 +251,47 @@ async def check(index: NodeIndex, request: CheckRequest) -> CheckResponse:
         else:
             urls.append(
                 CheckItem(
-                    url=url, prefs=found[0], declarations=found[1], declarations_total=found[2]
+                    url=url,
+                    prefs=found[0],
+                    declarations=found[1],
+                    declarations_total=found[2],
+                    claims=found[3],
                 )
             )
     return CheckResponse(sha256s=hashes, urls=urls)
 
 
-_Parts = tuple[dict[str, str], list[str], int | None]
+_Parts = tuple[dict[str, str], list[str], int | None, list[ClaimIdentity]]
 
 
 def _check_parts(resolution: Resolution) -> _Parts:
     """An item's preferences, at most :data:`MAX_CHECK_DECLARATIONS` declaration ids and, when
-    there are more, their number (spec §6.8.1: bounded answers)."""
+    there are more, their number (spec §6.8.1: bounded answers), and the identity of the
+    listed declarations' claims (spec §9.4.5)."""
     ids = _declarations(resolution.claims)
-    if len(ids) <= MAX_CHECK_DECLARATIONS:
-        return dict(resolution.prefs), ids, None
-    return dict(resolution.prefs), ids[:MAX_CHECK_DECLARATIONS], len(ids)
+    shown = ids[:MAX_CHECK_DECLARATIONS]
+    wanted = set(shown)
+    identities = sorted(
+        (_identity(c) for c in resolution.claims if c.declaration_id in wanted),
+        key=lambda i: i.declaration,
+    )
+    total = None if len(ids) <= MAX_CHECK_DECLARATIONS else len(ids)
+    return dict(resolution.prefs), shown, total, identities
 
 
-async def check_binary(index: NodeIndex, digests: bytes) -> bytes:
+async def check_binary(index: NodeIndex, digests: bytes, policy: Policy = DEFAULT_POLICY) -> bytes:
     """The binary batch check (spec §6.8.4) of concatenated 32-byte digests: status bytes,
     then details of the known items; the work beyond one statement is proportional to hits."""
-    hits = await index.consent.lookup_digests(digests)
+    hits = await index.consent.lookup_digests(digests, policy)
     answers: dict[int, CheckAnswer] = {}
     for position, resolution in hits.items():
         answers[position] = CheckAnswer(dict(resolution.prefs), _declarations(resolution.claims))
     return encode_hits(len(digests) // 32, answers)
 
 
-async def spawning_query(index: NodeIndex, body: str) -> SpawningResponse:
+async def spawning_query(
+    index: NodeIndex, body: str, policy: Policy = DEFAULT_POLICY
+) -> SpawningResponse:
     """Spawning's ``/api/v2/query/urls/``: one URL per line, answered in order.
 
     ``optOut`` is true when ``train-ai`` resolves to ``n``, ``optIn`` when it resolves to ``y``.
@@ -256,10 +299,12 @@ async def spawning_query(index: NodeIndex, body: str) -> SpawningResponse:
     URLs by position stay aligned; a final newline does not start a line. URLs that do not
     normalise are neither opted out nor in.
     """
-    return SpawningResponse(urls=await spawning_items(index, body.splitlines()))
+    return SpawningResponse(urls=await spawning_items(index, body.splitlines(), policy))
 
 
-async def spawning_items(index: NodeIndex, raw_lines: Sequence[str]) -> list[SpawningItem]:
+async def spawning_items(
+    index: NodeIndex, raw_lines: Sequence[str], policy: Policy = DEFAULT_POLICY
+) -> list[SpawningItem]:
     """The answers to lines of a Spawning query, in order (see :func:`spawning_query`)."""
     lines = [line.strip() for line in raw_lines]
     normalized: list[str | None] = []
@@ -269,10 +314,17 @@ async def spawning_items(index: NodeIndex, raw_lines: Sequence[str]) -> list[Spa
         except ProtocolError:
             normalized.append(None)
     resolutions = iter(
-        await index.consent.resolve_many_urls([u for u in normalized if u is not None])
+        await index.consent.resolve_many_urls([u for u in normalized if u is not None], policy)
     )
     items = []
     for url, value_url in zip(lines, normalized, strict=True):
-        value = None if value_url is None else next(resolutions).prefs.get(TRAIN_AI)
-        items.append(SpawningItem(url=url, opt_out=value == "n", opt_in=value == "y"))
+        if value_url is None:
+            items.append(SpawningItem(url=url, opt_out=False, opt_in=False))
+            continue
+        resolution = next(resolutions)
+        value = resolution.prefs.get(TRAIN_AI)
+        claims = [_identity(c) for c in resolution.claims[:MAX_CHECK_DECLARATIONS]]
+        items.append(
+            SpawningItem(url=url, opt_out=value == "n", opt_in=value == "y", claims=claims)
+        )
     return items

@@ -1,4 +1,18 @@
-"""A cap on how many declarations one creator key may have logged per hour (issue 7, abuse).
+"""Caps on what one key, one client address and one platform may have logged (issue 7, issue 12
+item 6): admission by identity.
+
+:class:`Admission` decides per signed record (docs/operations.md "Admission by identity"):
+
+- an **unverified** key (no identity evidence, spec §9.1) may have ``per_key`` records accepted
+  per sliding hour, and all unverified keys submitting from one client address (an IPv6
+  client by its /64) together ``per_address``: minting keys does not multiply what one client
+  may write;
+- a **verified** key (a domain binding by a trusted node, or a trusted platform's attestation)
+  ``per_verified_key``, and no address cap;
+- a trusted platform's attestations count their attested works against its own daily quota
+  (the trusted-platforms file, spec §9.6), not against the key caps.
+
+:class:`CreatorQuota` is the sliding-window counter all of them use:
 
 Each creator (``did:key``) may have at most ``per_hour`` new declarations accepted by this worker
 process in any sliding hour. The window is kept as per-minute counts (at most 60 integers per
@@ -15,12 +29,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["CreatorQuota"]
+__all__ = ["DAY", "Admission", "CreatorQuota", "Ticket"]
 
 WINDOW: Final = 3600
-"""Seconds of the sliding window."""
+"""Seconds of the default sliding window."""
+DAY: Final = 86_400
 SLOT: Final = 60
 """Seconds per counted slot."""
 _MAX_KEYS: Final = 200_000
@@ -30,10 +46,17 @@ _MAX_KEYS: Final = 200_000
 class CreatorQuota:
     """Sliding-hour counts of accepted declarations per creator key."""
 
-    def __init__(self, per_hour: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_hour: int,
+        *,
+        window: int = WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if per_hour < 1:
             raise ValueError("per_hour must be at least 1")
-        self.per_hour = per_hour
+        self.per_hour = per_hour  # per window
+        self.window = window
         self._clock = clock
         self._slots: dict[str, dict[int, int]] = {}  # creator -> slot number -> count
 
@@ -42,7 +65,7 @@ class CreatorQuota:
         slots = self._slots.get(creator)
         if slots is None:
             return {}
-        oldest = now_slot - WINDOW // SLOT + 1
+        oldest = now_slot - self.window // SLOT + 1
         for slot in [s for s in slots if s < oldest]:
             del slots[slot]
         return slots
@@ -58,14 +81,14 @@ class CreatorQuota:
             self._add(creator, slots, now_slot, count)
             return 0.0
         if count > self.per_hour:
-            return float(WINDOW)
+            return float(self.window)
         # wait until enough of the oldest slots leave the window
         excess = used + count - self.per_hour
         for slot in sorted(slots):
             excess -= slots[slot]
             if excess <= 0:
-                return max(1.0, (slot + 1) * SLOT + WINDOW - SLOT - now)
-        return float(WINDOW)  # pragma: no cover - the loop always covers ``excess``
+                return max(1.0, (slot + 1) * SLOT + self.window - SLOT - now)
+        return float(self.window)  # pragma: no cover - the loop always covers ``excess``
 
     def charge(self, creator: str, count: int = 1) -> None:
         """Count ``count`` declarations whatever the quota says (to be :meth:`release`d)."""
@@ -101,3 +124,80 @@ class CreatorQuota:
         for creator in list(self._slots):
             if not self._window(creator, now_slot):
                 del self._slots[creator]
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """What :meth:`Admission.reserve` counted, to give back with :meth:`Admission.release`."""
+
+    counters: tuple[tuple[CreatorQuota, str, int], ...] = ()
+
+
+class Admission:
+    """Admission by identity: the key, address and platform caps of one worker process."""
+
+    def __init__(
+        self,
+        *,
+        per_key: int,
+        per_verified_key: int,
+        per_address: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        def counter(limit: int) -> CreatorQuota | None:
+            return CreatorQuota(limit, clock=clock) if limit > 0 else None
+
+        self.keys = counter(per_key)
+        self.verified_keys = counter(per_verified_key)
+        self.addresses = counter(per_address)
+        self.platforms: dict[str, CreatorQuota] = {}
+        self._clock = clock
+
+    def reserve(self, key: str, *, verified: bool, address: str | None) -> tuple[float, Ticket]:
+        """Count one record signed by ``key`` from ``address``: (0.0, ticket) if admitted,
+        else (seconds to wait, an empty ticket) and nothing is counted."""
+        plan: list[tuple[CreatorQuota, str]] = []
+        if verified:
+            if self.verified_keys is not None:
+                plan.append((self.verified_keys, key))
+        else:
+            if self.keys is not None:
+                plan.append((self.keys, key))
+            if self.addresses is not None and address:
+                plan.append((self.addresses, address))
+        return self._take([(c, k, 1) for c, k in plan])
+
+    def reserve_platform(self, platform: str, works: int, per_day: int) -> tuple[float, Ticket]:
+        """Count ``works`` attested works of a trusted platform against its daily quota."""
+        counter = self.platforms.get(platform)
+        if counter is None or counter.per_hour != max(1, per_day):
+            counter = self.platforms[platform] = CreatorQuota(
+                max(1, per_day), window=DAY, clock=self._clock
+            )
+        if per_day == 0:
+            return float(DAY), Ticket()
+        return self._take([(counter, platform, works)])
+
+    @staticmethod
+    def _take(plan: list[tuple[CreatorQuota, str, int]]) -> tuple[float, Ticket]:
+        taken: list[tuple[CreatorQuota, str, int]] = []
+        for counter, key, count in plan:
+            wait = counter.reserve(key, count)
+            if wait:
+                for done, done_key, done_count in taken:
+                    done.release(done_key, done_count)
+                return wait, Ticket()
+            taken.append((counter, key, count))
+        return 0.0, Ticket(tuple(taken))
+
+    @staticmethod
+    def charge(ticket: Ticket) -> None:
+        """Count again what ``ticket`` counted (a duplicate answered despite the quota)."""
+        for counter, key, count in ticket.counters:
+            counter.charge(key, count)
+
+    @staticmethod
+    def release(ticket: Ticket) -> None:
+        """Give back what ``ticket`` counted (duplicates, failed submissions)."""
+        for counter, key, count in ticket.counters:
+            counter.release(key, count)

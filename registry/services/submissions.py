@@ -1,4 +1,12 @@
-"""Accepting declarations (spec §6.4): verify with the core, submit to the log, index.
+"""Accepting records (spec §6.4, §9.3): verify with the core, admit, submit to the log, index.
+
+``POST /v1/declarations`` takes declarations only; ``POST /v1/records`` every kind of record
+(:func:`registry.core.records.load_entry`): declarations and the trust records of spec §9.3. A
+platform attestation is accepted only from a key in the trusted-platforms file, for works in its
+scope and within its daily quota (spec §9.6); a binding only by ``POST /v1/bindings``, which the
+node signs itself after checking the domain (spec §9.2). Admission by identity
+(:class:`registry.services.quota.Admission`) caps what each unverified key and each client
+address may write, and gives verified keys a larger cap.
 
 A declaration is accepted only if :func:`registry.core.records.load_record` accepts its exact
 bytes (canonical form, schema, limits, signature) and its ``issued_at`` is not beyond the node's
@@ -17,14 +25,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 import msgspec
 
 from registry.core.errors import EncodingError, ProtocolError
-from registry.core.records import Record, check_issued_at, load_record, record_id
-from registry.services.errors import BatchTooLargeError, QuotaExceededError
+from registry.core.records import (
+    AnyRecord,
+    Binding,
+    PlatformAttestation,
+    attested_hashes,
+    check_issued_at,
+    load_entry,
+    load_record,
+    record_id,
+    signer_of,
+)
+from registry.core.trust import url_host
+from registry.services.errors import (
+    BatchTooLargeError,
+    ForbiddenRecordError,
+    QuotaExceededError,
+    ServiceError,
+    UntrustedPlatformError,
+)
+from registry.services.quota import Admission, Ticket
 from registry.wire import (
     BatchItem,
     BatchResult,
@@ -35,13 +61,23 @@ from registry.wire import (
 )
 
 if TYPE_CHECKING:
+    from registry.config.platforms import TrustedPlatform
     from registry.config.settings import Settings
     from registry.indexes.persistent import NodeIndex
     from registry.log import NodeLog
     from registry.observability.metrics import Metrics
-    from registry.services.quota import CreatorQuota
 
-__all__ = ["Peers", "SubmissionContext", "parse_batch", "submit_batch", "submit_one"]
+__all__ = [
+    "Accept",
+    "Peers",
+    "SubmissionContext",
+    "parse_batch",
+    "submit_batch",
+    "submit_one",
+]
+
+Accept = Literal["declarations", "records"]
+"""What an endpoint accepts: declarations only (spec §6.4) or every record kind (§9.3)."""
 
 # Verifying a signature takes ~0.1 ms; batches above this many items are verified in a thread
 # so the worker keeps answering reads meanwhile.
@@ -55,7 +91,14 @@ class _BatchBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     declarations: list[msgspec.Raw]
 
 
+class _RecordsBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/records:batch`` body; each item stays raw: its bytes are the entry."""
+
+    records: list[msgspec.Raw]
+
+
 _BATCH_DECODER: Final = msgspec.json.Decoder(_BatchBody)
+_RECORDS_DECODER: Final = msgspec.json.Decoder(_RecordsBody)
 
 
 class Peers(Protocol):
@@ -80,37 +123,52 @@ class SubmissionContext(Protocol):
     @property
     def metrics(self) -> Metrics: ...
     @property
-    def quota(self) -> CreatorQuota | None: ...
+    def admission(self) -> Admission: ...
+    @property
+    def platforms(self) -> Mapping[str, TrustedPlatform]: ...
 
 
-async def submit_one(node: SubmissionContext, body: bytes) -> SubmitResult:
-    """Verify and log one declaration; return its id, index, receipt and duplicate flag.
+def _load(entry: bytes, accept: Accept) -> AnyRecord:
+    return load_record(entry) if accept == "declarations" else load_entry(entry)
+
+
+async def submit_one(
+    node: SubmissionContext,
+    body: bytes,
+    *,
+    accept: Accept = "declarations",
+    address: str | None = None,
+) -> SubmitResult:
+    """Verify, admit and log one record; return its id, index, receipt and duplicate flag.
+
+    ``address``: the client's rate-limit key (an IPv6 client's /64), for admission.
 
     Raises:
-        ProtocolError: the declaration is rejected (answered as a problem by the app).
-        QuotaExceededError: the creator key reached its hourly limit (answered 429).
+        ProtocolError: the record is rejected (answered as a problem by the app).
+        ServiceError: the record is not admitted (a binding, an untrusted platform, a quota).
         registry.log.Overloaded: the log's pool is full (answered 503).
     """
     # RFC 8259 §2: whitespace around the JSON value is insignificant; the entry is the value.
     entry = body.strip(JSON_WHITESPACE)
     try:
-        record = load_record(entry)
+        record = _load(entry, accept)
         check_issued_at(record, now=int(time.time()), skew=node.settings.clock_skew)
     except ProtocolError as exc:
         node.metrics.submitted("rejected", _slug(problem_for_protocol_error(exc)))
         raise
-    wait = await _reserve(node, record, entry)
-    if wait:
-        node.metrics.submitted("rejected", "rate-limited")
-        raise QuotaExceededError(_quota_detail(node, wait), retry_after=wait)
+    try:
+        ticket = await _admit(node, record, entry, address)
+    except ServiceError as exc:
+        node.metrics.submitted("rejected", exc.slug)
+        raise
     try:
         submitted = await node.log.submit(entry)
     except BaseException as exc:
-        _release(node, [record])
+        Admission.release(ticket)
         node.metrics.submitted("rejected", _failure_slug(exc))
         raise
     if submitted.duplicate:
-        _release(node, [record])
+        Admission.release(ticket)
         node.metrics.submitted("duplicate")
     else:
         node.metrics.submitted("accepted")
@@ -124,31 +182,35 @@ async def submit_one(node: SubmissionContext, body: bytes) -> SubmitResult:
     )
 
 
-def parse_batch(body: bytes, max_items: int) -> list[bytes]:
-    """Split a batch body into the raw bytes of each declaration.
+def parse_batch(body: bytes, max_items: int, accept: Accept = "declarations") -> list[bytes]:
+    """Split a batch body into the raw bytes of each record.
 
     Raises:
-        EncodingError: the body is not ``{"declarations": [...]}`` JSON.
-        BatchTooLargeError: more than ``max_items`` declarations.
+        EncodingError: the body is not ``{"declarations": [...]}`` (``{"records": [...]}``)
+            JSON.
+        BatchTooLargeError: more than ``max_items`` items.
     """
     try:
-        parsed = _BATCH_DECODER.decode(body)
+        if accept == "declarations":
+            items = _BATCH_DECODER.decode(body).declarations
+        else:
+            items = _RECORDS_DECODER.decode(body).records
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # invalid UTF-8 in a key, too
         raise EncodingError(f"batch body: {exc}") from exc
-    if len(parsed.declarations) > max_items:
-        raise BatchTooLargeError(
-            f"{len(parsed.declarations)} declarations; at most {max_items} per request"
-        )
-    return [bytes(raw) for raw in parsed.declarations]
+    if len(items) > max_items:
+        raise BatchTooLargeError(f"{len(items)} {accept}; at most {max_items} per request")
+    return [bytes(raw) for raw in items]
 
 
-def _validate(entries: Sequence[bytes], now: int, skew: int) -> list[Record | ProtocolError]:
+def _validate(
+    entries: Sequence[bytes], now: int, skew: int, accept: Accept
+) -> list[AnyRecord | ProtocolError]:
     """Check each entry with the core, and its issue time against ``now`` (spec §2.11): its
     record if valid, else its error."""
-    outcome: list[Record | ProtocolError] = []
+    outcome: list[AnyRecord | ProtocolError] = []
     for entry in entries:
         try:
-            record = load_record(entry)
+            record = _load(entry, accept)
             check_issued_at(record, now=now, skew=skew)
             outcome.append(record)
         except ProtocolError as exc:
@@ -167,59 +229,103 @@ def _failure_slug(exc: BaseException) -> str:
     return "overloaded" if isinstance(exc, Overloaded) else "unavailable"
 
 
-async def _reserve(node: SubmissionContext, record: Record, entry: bytes) -> float:
-    """Count ``record`` against its creator's hourly quota: 0.0, or seconds to wait.
+async def _admit(
+    node: SubmissionContext, record: AnyRecord, entry: bytes, address: str | None
+) -> Ticket:
+    """Admit ``record`` (spec §9.6, issue 12 item 6): the ticket of what it counted.
 
-    A creator over the quota may still resubmit a declaration already logged (it is answered
-    as a duplicate, with a fresh receipt): that adds nothing to the log.
+    A record already logged is admitted whatever the quotas say: it is answered as a duplicate,
+    with a fresh receipt, and adds nothing to the log.
+
+    Raises:
+        ForbiddenRecordError: a binding (only ``POST /v1/bindings`` makes them).
+        UntrustedPlatformError: an attestation by a platform key this node does not trust, or
+            listing a URL outside the platform's scope.
+        QuotaExceededError: a key, address or platform quota is used up.
     """
-    if node.quota is None:
-        return 0.0
-    wait = node.quota.reserve(record.creator)
+    if isinstance(record, Binding):
+        raise ForbiddenRecordError(
+            "bindings are made by the node that checks the domain: ask it with "
+            'POST /v1/bindings {"domain", "did"} (spec §9.2)'
+        )
+    if isinstance(record, PlatformAttestation):
+        platform = node.platforms.get(record.platform)
+        if platform is None:
+            raise UntrustedPlatformError(
+                f"{record.platform} is not a platform this node trusts (its operator lists "
+                "trusted platforms in the trusted-platforms file, spec §9.6)"
+            )
+        for work in record.works:
+            for url in work.urls:
+                host = url_host(url)
+                if host is None or not platform.covers(host):
+                    raise UntrustedPlatformError(
+                        f"platform {platform.name} may not attest works at {url}: outside its "
+                        "scope on this node"
+                    )
+        works = len(record.works) + len(attested_hashes(record))
+        wait, ticket = node.admission.reserve_platform(record.platform, works, platform.quota)
+        detail = (
+            f"platform {platform.name} reached its quota of {platform.quota} attested works a "
+            "day on this node"
+        )
+    else:
+        signer = signer_of(record)
+        verified = signer in await node.index.consent.verified_keys([signer])
+        wait, ticket = node.admission.reserve(signer, verified=verified, address=address)
+        detail = _quota_detail(node, verified=verified)
     if wait and await node.log.find(record_id(entry)) is not None:
-        node.quota.charge(record.creator)  # given back when it is answered as a duplicate
-        return 0.0
-    return wait
+        return Ticket()  # a duplicate: it adds nothing, so it costs nothing
+    if wait:
+        raise QuotaExceededError(f"{detail}; retry in {max(1, round(wait))} s", retry_after=wait)
+    return ticket
 
 
-def _release(node: SubmissionContext, records: Sequence[Record]) -> None:
-    """Give back the quota of records that were not added (duplicates, failures)."""
-    if node.quota is not None:
-        for record in records:
-            node.quota.release(record.creator)
-
-
-def _quota_detail(node: SubmissionContext, wait: float) -> str:
-    limit = node.settings.creator_hourly_limit
+def _quota_detail(node: SubmissionContext, *, verified: bool) -> str:
+    settings = node.settings
+    if verified:
+        return (
+            f"this key reached its limit of {settings.verified_hourly_limit} records an hour "
+            "on this node"
+        )
     return (
-        f"this creator key reached its limit of {limit} declarations an hour on this node; "
-        f"retry in {max(1, round(wait))} s"
+        f"this key or this client address reached its limit ({settings.creator_hourly_limit} "
+        f"records an hour per unverified key, {settings.address_hourly_limit} per address) on "
+        "this node; verified creators (spec §9.1) get more"
     )
 
 
-async def submit_batch(node: SubmissionContext, body: bytes) -> BatchResult:
-    """Verify every declaration of a batch, log the valid ones, answer each in order.
+async def submit_batch(
+    node: SubmissionContext,
+    body: bytes,
+    *,
+    accept: Accept = "declarations",
+    address: str | None = None,
+) -> BatchResult:
+    """Verify every record of a batch, log the admitted ones, answer each in order.
 
-    Invalid items are reported individually (their problem); valid ones are submitted together.
+    Invalid or refused items are reported individually (their problem); the others are
+    submitted together.
 
     Raises:
         EncodingError, BatchTooLargeError: the batch itself is malformed or too large.
         registry.log.Overloaded: the log's pool cannot take the valid items (answered 503).
     """
-    entries = parse_batch(body, node.settings.max_batch_items)
+    entries = parse_batch(body, node.settings.max_batch_items, accept)
     now, skew = int(time.time()), node.settings.clock_skew
     if len(entries) > _THREAD_THRESHOLD:
-        checked = await asyncio.to_thread(_validate, entries, now, skew)
+        checked = await asyncio.to_thread(_validate, entries, now, skew, accept)
     else:
-        checked = _validate(entries, now, skew)
-    outcome: list[Record | Problem] = []
+        checked = _validate(entries, now, skew, accept)
+    outcome: list[Ticket | Problem] = []
     for entry, item in zip(entries, checked, strict=True):
         if isinstance(item, ProtocolError):
             outcome.append(problem_for_protocol_error(item))
-        elif wait := await _reserve(node, item, entry):
-            outcome.append(make_problem("rate-limited", _quota_detail(node, wait)))
-        else:
-            outcome.append(item)
+            continue
+        try:
+            outcome.append(await _admit(node, item, entry, address))
+        except ServiceError as exc:
+            outcome.append(make_problem(exc.slug, exc.detail))
     valid = [e for e, o in zip(entries, outcome, strict=True) if not isinstance(o, Problem)]
     admitted = [o for o in outcome if not isinstance(o, Problem)]
     for problem in (o for o in outcome if isinstance(o, Problem)):
@@ -227,7 +333,8 @@ async def submit_batch(node: SubmissionContext, body: bytes) -> BatchResult:
     try:
         submitted = iter(await node.log.submit_many(valid) if valid else [])
     except BaseException as exc:
-        _release(node, admitted)
+        for ticket in admitted:
+            Admission.release(ticket)
         node.metrics.submitted("rejected", _failure_slug(exc), len(valid))
         raise
     results: list[BatchItem] = []
@@ -242,7 +349,7 @@ async def submit_batch(node: SubmissionContext, body: bytes) -> BatchResult:
         duplicates += sub.duplicate
         accepted += not sub.duplicate
         if sub.duplicate:
-            _release(node, [answer])
+            Admission.release(answer)
         results.append(
             BatchItem(
                 status=200 if sub.duplicate else 201,

@@ -28,7 +28,7 @@ keys is one query per chunk (``= ANY(:keys)`` on PostgreSQL), never one per item
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.core.errors import ProtocolError
-from registry.core.records import Declaration, decode_stored, record_id
+from registry.core.records import Declaration, decode_stored, decode_stored_entry, record_id
 from registry.core.state import (
     EMPTY_RESOLUTION,
     Claim,
@@ -52,9 +52,11 @@ from registry.core.state import (
     subjects_of,
     winners,
 )
+from registry.core.trust import DEFAULT_POLICY, Policy, under_policy
 from registry.indexes.near import pdq_hashes_of
 from registry.neardup import InvalidIsccError, iscc_content
 from registry.storage import schema
+from registry.storage.trustconfig import TrustConfig
 
 __all__ = [
     "OWN",
@@ -167,10 +169,12 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
     batch: dict[bytes, _New] = {}
     for index, entry in entries:
         try:
-            record = decode_stored(entry)
+            record = decode_stored_entry(entry)
         except ProtocolError as exc:
             stats.skipped.append((index, str(exc)))
             continue
+        if not isinstance(record, Declaration):
+            continue  # a trust record (spec §9.3): registry.storage.trust.apply_trust
         hexid = record_id(entry)
         key = bytes.fromhex(hexid)
         if key not in batch:
@@ -425,9 +429,27 @@ def _records(conn: Connection, ids: Sequence[str]) -> dict[str, Declaration]:
 class ConsentStore:
     """Answers from the persistent index through ``engine`` (which the caller owns)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, trust: TrustConfig | None = None) -> None:
         self.engine = engine
+        self.trust = trust if trust is not None else TrustConfig()
         self._prefs: dict[str, dict[str, str]] = {}
+
+    def _with_trust(
+        self,
+        conn: Connection,
+        keys: Sequence[Key],
+        subjects: Mapping[Key, Subject],
+        policy: Policy,
+    ) -> dict[Key, Resolution]:
+        """spec §9.4 resolutions of the keys marked trust-dependent (none: one statement)."""
+        from registry.storage import trust  # noqa: PLC0415 - it builds on this module
+
+        marked = trust.marked_subjects(conn, keys)
+        if not marked:
+            return {}
+        return trust.trusted_resolutions(
+            conn, [subjects[k] for k in sorted(marked)], self.trust, policy
+        )
 
     def _decoded_prefs(self, text: str) -> dict[str, str]:
         prefs = self._prefs.get(text)
@@ -437,17 +459,27 @@ class ConsentStore:
                 self._prefs[text] = prefs
         return prefs
 
-    async def resolve_many(self, subjects: Sequence[Subject]) -> list[Resolution]:
-        """The resolution of each subject, in order (empty if nothing is known).
+    async def resolve_many(
+        self, subjects: Sequence[Subject], policy: Policy = DEFAULT_POLICY
+    ) -> list[Resolution]:
+        """The resolution of each subject under ``policy``, in order (empty if nothing is
+        known): spec §9.4 for subjects trust records may change, otherwise §3.5 (the same
+        answer when no trust record applies, spec §9.4).
 
         Subjects resolving to the same claims share one :class:`Resolution` object.
         """
         keys = [subject_key(s) for s in subjects]
         async with self.engine.connect() as conn:
             found = await conn.run_sync(self._claims, keys)
+            trusted = await conn.run_sync(
+                self._with_trust, keys, dict(zip(keys, subjects, strict=True)), policy
+            )
         shared: dict[tuple[str, ...], Resolution] = {}
         out: list[Resolution] = []
         for key in keys:
+            if key in trusted:
+                out.append(trusted[key])
+                continue
             claims = found.get(key)
             if not claims:
                 out.append(EMPTY_RESOLUTION)
@@ -455,11 +487,13 @@ class ConsentStore:
             ids = tuple(c.declaration_id for c in claims)
             resolution = shared.get(ids)
             if resolution is None:
-                resolution = shared[ids] = resolution_of(claims)
+                resolution = shared[ids] = under_policy(resolution_of(claims), policy)
             out.append(resolution)
         return out
 
-    async def resolve_many_sha256(self, hashes: Sequence[str]) -> list[Resolution]:
+    async def resolve_many_sha256(
+        self, hashes: Sequence[str], policy: Policy = DEFAULT_POLICY
+    ) -> list[Resolution]:
         """:meth:`resolve_many` for SHA-256 hashes (lowercase hex); the batch hot path."""
         joined = "".join(hashes)
         if (
@@ -467,17 +501,20 @@ class ConsentStore:
             or joined != joined.lower()
             or not all(len(h) == 64 for h in hashes)
         ):
-            return await self.resolve_many([("sha256", h) for h in hashes])
+            return await self.resolve_many([("sha256", h) for h in hashes], policy)
         try:
             blob = bytes.fromhex(joined)
         except ValueError:  # not hex: only a damaged stored key could match (ADR 0009)
-            return await self.resolve_many([("sha256", h) for h in hashes])
-        hits = await self.lookup_digests(blob)
+            return await self.resolve_many([("sha256", h) for h in hashes], policy)
+        hits = await self.lookup_digests(blob, policy)
         return [hits.get(i, EMPTY_RESOLUTION) for i in range(len(hashes))]
 
-    async def lookup_digests(self, blob: bytes) -> dict[int, Resolution]:
-        """For concatenated 32-byte SHA-256 digests, the resolution of each known one, by its
-        position (unknown positions are absent): one statement, work proportional to hits."""
+    async def lookup_digests(
+        self, blob: bytes, policy: Policy = DEFAULT_POLICY
+    ) -> dict[int, Resolution]:
+        """For concatenated 32-byte SHA-256 digests, the resolution under ``policy`` of each
+        known one, by its position (unknown positions are absent): one statement, work
+        proportional to hits (and one more when trust records exist, spec §9.4)."""
         count = len(blob) // DIGEST
         if not count:
             return {}
@@ -487,6 +524,13 @@ class ConsentStore:
                 rows = (await conn.execute(_HITS_POSTGRES, {"keys": keys})).all()
             else:
                 rows = (await conn.execute(_HITS_SQLITE, {"blob": blob, "count": count})).all()
+            digests = [(SHA256, blob[i : i + DIGEST]) for i in range(0, count * DIGEST, DIGEST)]
+            trusted = await conn.run_sync(
+                self._with_trust,
+                digests,
+                {k: ("sha256", k[1].hex()) for k in digests},
+                policy,
+            )
         claims: dict[bytes, Claim] = {}
         found: dict[int, list[Claim]] = {}
         for row in rows:
@@ -507,13 +551,24 @@ class ConsentStore:
             ids = tuple(sorted(c.declaration_id for c in items))
             resolution = shared.get(ids)
             if resolution is None:
-                resolution = shared[ids] = resolution_of(items)
+                resolution = shared[ids] = under_policy(resolution_of(items), policy)
             out[position] = resolution
+        if trusted:
+            for position, key in enumerate(digests):
+                answer = trusted.get(key)
+                if answer is None:
+                    continue
+                if answer.claims:
+                    out[position] = answer
+                else:
+                    out.pop(position, None)
         return out
 
-    async def resolve_many_urls(self, urls: Sequence[str]) -> list[Resolution]:
+    async def resolve_many_urls(
+        self, urls: Sequence[str], policy: Policy = DEFAULT_POLICY
+    ) -> list[Resolution]:
         """:meth:`resolve_many` for normalised URLs."""
-        return await self.resolve_many([("url", u) for u in urls])
+        return await self.resolve_many([("url", u) for u in urls], policy)
 
     def _claims(self, conn: Connection, keys: Sequence[Key]) -> dict[Key, list[Claim]]:
         st, d = schema.index_subjects, schema.index_declarations
@@ -543,6 +598,14 @@ class ConsentStore:
                     )
                 found.setdefault((kind, bytes(row.key)), []).append(claim)
         return found
+
+    async def verified_keys(self, dids: Sequence[str]) -> set[str]:
+        """Which of ``dids`` have identity evidence under this store's trust configuration
+        (:func:`registry.storage.trust.verified_keys`)."""
+        from registry.storage import trust  # noqa: PLC0415 - it builds on this module
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(trust.verified_keys, dids, self.trust)
 
     async def by_creator(self, did: str) -> list[CreatorDeclaration]:
         """A creator's declarations, oldest first by (issued_at, id), with their status."""
@@ -621,8 +684,23 @@ def _by_creator(conn: Connection, did: str) -> list[CreatorDeclaration]:
     return out
 
 
+def _apply_all(
+    conn: Connection, origin: str, entries: Sequence[tuple[int, bytes]], *, own: bool
+) -> ApplyStats:
+    from registry.storage.trust import apply_trust  # noqa: PLC0415 - it builds on this module
+
+    stats = apply_entries(conn, origin, entries, own=own)
+    apply_trust(conn, origin, entries)
+    return stats
+
+
 async def apply_in(
     conn: AsyncConnection, origin: str, entries: Sequence[tuple[int, bytes]], *, own: bool
 ) -> ApplyStats:
-    """:func:`apply_entries` on an async connection, in its transaction."""
-    return await conn.run_sync(apply_entries, origin, entries, own=own)
+    """:func:`apply_entries` then :func:`registry.storage.trust.apply_trust` on an async
+    connection, in its transaction."""
+    return await conn.run_sync(_apply_all, origin, entries, own=own)
+
+
+select_in = _select_in
+records_by_id = _records

@@ -236,3 +236,37 @@ index_near = sa.Table(
     sa.Column("quality", sa.SmallInteger(), nullable=False),
     sqlite_with_rowid=False,
 )
+
+# --- trust records in the persistent index (spec §9, ADR 0017, migration 0006) -----------------
+
+index_trust = sa.Table(
+    "index_trust",
+    metadata,
+    sa.Column("id", sa.LargeBinary(), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("origins", sa.String(), nullable=False),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
+    sqlite_with_rowid=False,
+)
+"""Every trust record (spec §9.3) of the own log and the mirrored logs: its entry bytes."""
+
+index_trust_refs = sa.Table(
+    "index_trust_refs",
+    metadata,
+    sa.Column("ref", sa.SmallInteger(), primary_key=True, autoincrement=False),
+    sa.Column("key", sa.LargeBinary(), primary_key=True),
+    sa.Column("record", sa.LargeBinary(), primary_key=True),
+    sqlite_with_rowid=False,
+)
+"""What each trust record is about: ref 0 a SHA-256 subject, 1 a URL subject (attested works),
+2 a ``did:key`` (its UTF-8), 3 a declaration id (a counter-statement's target)."""
+
+index_trust_subjects = sa.Table(
+    "index_trust_subjects",
+    metadata,
+    sa.Column("kind", sa.SmallInteger(), primary_key=True, autoincrement=False),
+    sa.Column("key", sa.LargeBinary(), primary_key=True),
+    sqlite_with_rowid=False,
+)
+"""Subjects whose answer trust records may change: they are resolved with spec §9.4; every
+other subject with §3.5 (the same answer when no trust record applies)."""

@@ -22,6 +22,7 @@ from registry.wire.messages import (
     CheckItem,
     CheckRequest,
     CheckResponse,
+    ClaimIdentity,
     ClaimView,
     CreatorAnswer,
     CreatorDeclarationView,
@@ -47,6 +48,8 @@ from registry.wire.messages import (
     SpawningItem,
     SpawningResponse,
     SubmitResult,
+    TrustedPlatformInfo,
+    TrustInfo,
     WorkAnswer,
 )
 from registry.wire.problems import (
@@ -75,6 +78,7 @@ __all__ = [
     "CheckItem",
     "CheckRequest",
     "CheckResponse",
+    "ClaimIdentity",
     "ClaimView",
     "CreatorAnswer",
     "CreatorDeclarationView",
@@ -101,6 +105,8 @@ __all__ = [
     "SpawningItem",
     "SpawningResponse",
     "SubmitResult",
+    "TrustInfo",
+    "TrustedPlatformInfo",
     "WorkAnswer",
     "make_problem",
     "problem_for_protocol_error",

@@ -36,6 +36,7 @@ __all__ = [
     "CheckItem",
     "CheckRequest",
     "CheckResponse",
+    "ClaimIdentity",
     "ClaimView",
     "CreatorAnswer",
     "CreatorDeclarationView",
@@ -61,6 +62,8 @@ __all__ = [
     "SpawningItem",
     "SpawningResponse",
     "SubmitResult",
+    "TrustInfo",
+    "TrustedPlatformInfo",
     "WorkAnswer",
 ]
 
@@ -94,6 +97,23 @@ PdqHex = Annotated[str, Meta(min_length=64, max_length=64, description="lowercas
 IsccCode = Annotated[str, Meta(min_length=1, max_length=256, description="ISCC:...")]
 
 
+class TrustedPlatformInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One platform a node trusts (spec §9.6): ``scope`` is ``["*"]`` for any host."""
+
+    name: str
+    key: str
+    scope: list[str]
+    quota: int
+
+
+class TrustInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A node's trust configuration (spec §9.6 item 3): the platforms whose attestations and
+    the node keys whose bindings its answers count, so crawlers can adopt or audit them."""
+
+    platforms: list[TrustedPlatformInfo] = msgspec.field(default_factory=list)
+    nodes: list[str] = msgspec.field(default_factory=list)
+
+
 class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
     """``GET /.well-known/consent-registry``: how to talk to and verify this node."""
 
@@ -105,6 +125,9 @@ class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
     endpoints: dict[str, str] = msgspec.field(default_factory=dict)
     limits: dict[str, int] = msgspec.field(default_factory=dict)
     witness_key: str | None = None
+    node_key: str | None = None
+    """The node's ``did:key`` (its log key): the ``node`` of the bindings it signs (§9.3.1)."""
+    trust: TrustInfo | None = None
 
 
 class SubmitResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -166,6 +189,18 @@ class ClaimView(msgspec.Struct, frozen=True, kw_only=True):
     verified: bool = False
     flagged_origins: list[str] = msgspec.field(default_factory=list)
     flagged: bool = False
+    principal: str = ""
+    """The first key of the creator's rotation chain (spec §9.4.2)."""
+    level: str = "none"
+    """The claim's identity level for this work (spec §9.1): ``none``, ``domain:HOST``,
+    ``platform:NAME``; ``levels`` every level found, strongest first."""
+    levels: list[str] = msgspec.field(default_factory=list)
+    evidence: list[str] = msgspec.field(default_factory=list)
+    """Record ids of the bindings and attestations behind the levels (spec §9.5)."""
+    counted: bool = True
+    """Whether the claim counts in ``prefs`` under the request's policy (spec §9.4.7)."""
+    disputed_by: list[str] = msgspec.field(default_factory=list)
+    """Counter-statements by owners verified for this work (spec §9.4.6)."""
 
 
 class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -185,6 +220,8 @@ class WorkAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     declarations: list[str]
     claims_total: int | None = None
     next_offset: int | None = None
+    policy: str | None = None
+    """The policy ``prefs`` were combined under (spec §9.4.7); nodes before spec §9 omit it."""
 
     def reserved(self, category: str = TRAIN_AI) -> bool:
         """True if some current claim disallows ``category`` (spec §3.5.4)."""
@@ -224,8 +261,20 @@ class CheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     urls: list[CheckUrl] = msgspec.field(default_factory=list)
 
 
+class ClaimIdentity(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A claim's identity in a batch answer (spec §9.4.5): its declaration, level, evidence,
+    whether it counts under the policy, and the counter-statements shown on it."""
+
+    declaration: str
+    level: str
+    evidence: list[str] = msgspec.field(default_factory=list)
+    counted: bool = True
+    disputed_by: list[str] = msgspec.field(default_factory=list)
+
+
 class CheckItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One answer of a batch check: the resolved preferences and declarations of one key."""
+    """One answer of a batch check: the resolved preferences and declarations of one key, and
+    each claim's identity (``claims``, at most :data:`MAX_CHECK_DECLARATIONS`)."""
 
     sha256: str | None = None
     url: str | None = None
@@ -234,6 +283,7 @@ class CheckItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     error: str | None = None
     declarations_total: int | None = None
     """Present when more than :data:`MAX_CHECK_DECLARATIONS` declarations are behind the item."""
+    claims: list[ClaimIdentity] = msgspec.field(default_factory=list)
 
 
 class CheckResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -249,6 +299,9 @@ class SpawningItem(msgspec.Struct, frozen=True, kw_only=True):
     url: str
     opt_out: bool = msgspec.field(name="optOut")
     opt_in: bool = msgspec.field(name="optIn")
+    claims: list[ClaimIdentity] = msgspec.field(default_factory=list)
+    """Each claim's identity level and evidence (spec §9.4.5); an extension of Spawning's
+    shape that its clients ignore."""
 
 
 class SpawningResponse(msgspec.Struct, frozen=True, kw_only=True):

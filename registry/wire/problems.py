@@ -65,6 +65,8 @@ PROBLEM_TYPES: Final[dict[str, tuple[int, str]]] = {
     "bad-snapshot": (422, "Invalid snapshot"),
     "unauthorized": (401, "Operator token required"),
     "forbidden": (403, "Forbidden"),
+    "untrusted-platform": (403, "Platform not trusted by this node"),
+    "domain-check-failed": (422, "Domain check failed"),
     "conflict": (409, "Conflict"),
     "validation-error": (400, "Request does not match the schema"),
     "batch-too-large": (413, "Too many items in one request"),

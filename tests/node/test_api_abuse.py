@@ -119,7 +119,7 @@ async def test_creator_hourly_limit_answers_429_and_lets_duplicates_through(
         assert refused.status_code == 429
         problem = refused.json()
         assert problem["type"] == "/problems/rate-limited"
-        assert "2 declarations an hour" in problem["detail"]
+        assert "2 records an hour per unverified key" in problem["detail"]
         assert 3000 < int(refused.headers["retry-after"]) <= 3600
         again = await client.post("/v1/declarations", content=first)  # already logged
         assert again.status_code == 200

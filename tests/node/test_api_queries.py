@@ -3,6 +3,8 @@ Spawning compatibility; supersession and withdrawal as spec §3.5 resolves them.
 
 from __future__ import annotations
 
+import hashlib
+
 from pathlib import Path
 from typing import Any
 
@@ -183,13 +185,24 @@ async def test_spawning_compatible_endpoint(database_url: str, tmp_path: Path) -
         )
         no_slash = await client.post("/api/v2/query/urls", content=b"https://example.com/out.jpg")
     assert response.status_code == 200, response.text
+    out_id, in_id = (hashlib.sha256(entry).hexdigest() for entry in (out, opt_in))
     assert response.json() == {
         "urls": [
-            {"url": "https://example.com/in.jpg", "optOut": False, "optIn": True},
-            {"url": "https://EXAMPLE.com/out.jpg", "optOut": True, "optIn": False},
-            {"url": "", "optOut": False, "optIn": False},  # answered: positions stay aligned
-            {"url": "https://x.org/none", "optOut": False, "optIn": False},
-            {"url": "not a url", "optOut": False, "optIn": False},
+            {
+                "url": "https://example.com/in.jpg",
+                "optOut": False,
+                "optIn": True,
+                "claims": [{"declaration": in_id, "level": "none"}],  # spec §9.4.5
+            },
+            {
+                "url": "https://EXAMPLE.com/out.jpg",
+                "optOut": True,
+                "optIn": False,
+                "claims": [{"declaration": out_id, "level": "none"}],
+            },
+            {"url": "", "optOut": False, "optIn": False, "claims": []},  # positions stay aligned
+            {"url": "https://x.org/none", "optOut": False, "optIn": False, "claims": []},
+            {"url": "not a url", "optOut": False, "optIn": False, "claims": []},
         ]
     }
     assert no_slash.json()["urls"][0]["optOut"] is True

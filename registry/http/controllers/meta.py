@@ -23,6 +23,8 @@ from registry.wire import (
     Health,
     NodeInfo,
     ProblemTypeInfo,
+    TrustedPlatformInfo,
+    TrustInfo,
 )
 
 __all__ = ["HANDLERS", "healthz", "problem_type_info", "readyz", "well_known"]
@@ -33,6 +35,10 @@ ENDPOINTS = {
     "submit": "/v1/declarations",
     "submit_batch": "/v1/declarations:batch",
     "declaration": "/v1/declarations/{id}",
+    "records": "/v1/records",
+    "records_batch": "/v1/records:batch",
+    "record": "/v1/records/{id}",
+    "bindings": "/v1/bindings",
     "work_by_sha256": "/v1/works/sha256/{sha256}",
     "work_by_url": "/v1/works/url?url={url}",
     "creator": "/v1/creators/{did}",
@@ -74,6 +80,16 @@ async def well_known(node: NamedDependency[Node]) -> Response[NodeInfo]:
             "rate_limit_per_minute": settings.rate_limit,
         },
         witness_key=node.federation.witness_key,
+        node_key=node.log.node_did,
+        trust=TrustInfo(
+            platforms=[
+                TrustedPlatformInfo(
+                    name=p.name, key=p.key, scope=list(p.scope or ("*",)), quota=p.quota
+                )
+                for p in sorted(node.platforms.values(), key=lambda p: p.name)
+            ],
+            nodes=sorted(node.index.consent.trust.nodes),
+        ),
     )
     return Response(info, headers={"Cache-Control": "public, max-age=300"})
 

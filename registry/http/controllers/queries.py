@@ -12,7 +12,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 from litestar.types import ControllerRouterHandler
 
 from registry.core.batchcheck import DIGEST
-from registry.core.errors import KeyFormatError
+from registry.core.errors import KeyFormatError, RecordError
+from registry.core.trust import POLICIES, Policy, parse_policy
 from registry.http.problems import ProblemError
 from registry.http.responses import (
     encode_items,
@@ -58,6 +59,24 @@ Limit = Annotated[
     QueryParameter(ge=1, le=MAX_CLAIMS_PAGE, description="items per page (spec §6.1.4)"),
 ]
 
+PolicyParam = Annotated[
+    str | None,
+    QueryParameter(
+        description="which claims count (spec §9.4.7): "
+        + ", ".join(POLICIES)
+        + "; default verified (an owner verified for the work outranks strangers)",
+    ),
+]
+
+
+def policy_param(value: str | None) -> Policy:
+    """The ``policy`` query parameter, or a 400 ``bad-request`` naming the choices."""
+    try:
+        return parse_policy(value)
+    except RecordError as exc:
+        raise ProblemError("bad-request", str(exc)) from None
+
+
 SLICE: Final = 1000
 """Items of a batch answered between two returns to the event loop: a 10,000-item batch never
 holds the loop long enough to delay ``/healthz`` or other clients (spec §6.1.4)."""
@@ -91,13 +110,15 @@ async def work_by_sha256(
     node: NamedDependency[Node],
     offset: Offset = 0,
     limit: Limit = DEFAULT_CLAIMS_PAGE,
+    policy: PolicyParam = None,
 ) -> Response[WorkAnswer]:
-    """Resolved preferences, a page of the claims and their declarations for the work with
-    this hash (64 lowercase hex digits)."""
+    """Resolved preferences, a page of the claims (each with its identity level and evidence)
+    and their declarations for the work with this hash (64 lowercase hex digits)."""
     sha256_path(sha256)
+    chosen = policy_param(policy)
     node.metrics.checked("work_sha256", 1)
     page = queries.Page(offset, limit)
-    return _work_response(await queries.work_by_sha256(node.index, sha256, page))
+    return _work_response(await queries.work_by_sha256(node.index, sha256, page, chosen))
 
 
 @get(
@@ -111,12 +132,14 @@ async def work_by_url(
     url: Annotated[str, QueryParameter(min_length=1, max_length=MAX_CHECK_URL_LENGTH)],
     offset: Offset = 0,
     limit: Limit = DEFAULT_CLAIMS_PAGE,
+    policy: PolicyParam = None,
 ) -> Response[WorkAnswer]:
     """Resolved preferences and a page of the claims for works published at ``url``
     (normalised first)."""
+    chosen = policy_param(policy)
     node.metrics.checked("work_url", 1)
     page = queries.Page(offset, limit)
-    return _work_response(await queries.work_by_url(node.index, url, page))
+    return _work_response(await queries.work_by_url(node.index, url, page, chosen))
 
 
 @get(
@@ -151,22 +174,26 @@ async def creator(
         **json_success(CheckResponse, "items in request order, hashes then URLs"),
     },
 )
-async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> Response[bytes]:
-    """Up to ``max_batch_items`` SHA-256s and URLs in one request, answered in order.
+async def check(
+    data: JSONBody[CheckRequest], node: NamedDependency[Node], policy: PolicyParam = None
+) -> Response[bytes]:
+    """Up to ``max_batch_items`` SHA-256s and URLs in one request, answered in order, each
+    known item with its claims' identity levels (spec §9.4.5).
 
     Answered and encoded :data:`SLICE` items at a time, the event loop free between slices
     (spec §6.1.4)."""
+    chosen = policy_param(policy)
     _check_count(len(data.sha256s) + len(data.urls), node)
     node.metrics.checked("check", len(data.sha256s) + len(data.urls))
     hashes: list[bytes] = []
     urls: list[bytes] = []
     for start in range(0, len(data.sha256s), SLICE):
         part = CheckRequest(sha256s=data.sha256s[start : start + SLICE])
-        hashes.append(encode_items((await queries.check(node.index, part)).sha256s))
+        hashes.append(encode_items((await queries.check(node.index, part, chosen)).sha256s))
         await asyncio.sleep(0)  # let /healthz and other clients in
     for start in range(0, len(data.urls), SLICE):
         part = CheckRequest(urls=data.urls[start : start + SLICE])
-        urls.append(encode_items((await queries.check(node.index, part)).urls))
+        urls.append(encode_items((await queries.check(node.index, part, chosen)).urls))
         await asyncio.sleep(0)
     return json_response(json_object({"sha256s": hashes, "urls": urls}))
 
@@ -180,10 +207,14 @@ async def check(data: JSONBody[CheckRequest], node: NamedDependency[Node]) -> Re
     responses=problem_responses(400, 413, 415),
 )
 async def check_binary(
-    request: Request[Any, Any, Any], body: RawBody, node: NamedDependency[Node]
+    request: Request[Any, Any, Any],
+    body: RawBody,
+    node: NamedDependency[Node],
+    policy: PolicyParam = None,
 ) -> Response[bytes]:
     """Concatenated 32-byte SHA-256 digests in (``application/octet-stream``); one status byte
-    per digest out, then details of the known ones only (spec §6.8.4)."""
+    per digest out, then details of the known ones only (spec §6.8.4), under ``policy``."""
+    chosen = policy_param(policy)
     if request.headers.get("content-type", "").split(";")[0].strip() != OCTETS:
         raise ProblemError("unsupported-media-type", f"the body must be {OCTETS}")
     if len(body) % DIGEST:
@@ -193,7 +224,7 @@ async def check_binary(
     count = len(body) // DIGEST
     _check_count(count, node)
     node.metrics.checked("check", count)
-    answer = await queries.check_binary(node.index, body)
+    answer = await queries.check_binary(node.index, body, chosen)
     return Response(answer, media_type=OCTETS)
 
 
@@ -204,9 +235,13 @@ async def check_binary(
     status_code=200,
     responses=problem_responses(400, 413, 415),
 )
-async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningResponse:
+async def spawning(
+    body: RawBody, node: NamedDependency[Node], policy: PolicyParam = None
+) -> SpawningResponse:
     """Spawning's Do-Not-Train API: ``text/plain`` body of URLs, one per line; any
-    ``Authorization: API ...`` header is accepted and ignored."""
+    ``Authorization: API ...`` header is accepted and ignored. Each URL also lists its claims'
+    identity levels (spec §9.4.5)."""
+    chosen = policy_param(policy)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -216,7 +251,7 @@ async def spawning(body: RawBody, node: NamedDependency[Node]) -> SpawningRespon
     node.metrics.checked("spawning", len(lines))
     items: list[SpawningItem] = []
     for start in range(0, len(lines), SLICE):
-        items += await queries.spawning_items(node.index, lines[start : start + SLICE])
+        items += await queries.spawning_items(node.index, lines[start : start + SLICE], chosen)
         await asyncio.sleep(0)  # let /healthz and other clients in
     return SpawningResponse(urls=items)
 
