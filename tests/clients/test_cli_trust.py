@@ -176,18 +176,8 @@ def trust_settings(folder: Path, sites: dict[str, int]) -> dict[str, str]:
     http on loopback, where each domain of ``sites`` is served by a web server of this test
     on the port given."""
     platforms = folder / "trusted-platforms.json"
-    platforms.write_text(
-        json.dumps(
-            [
-                {
-                    "name": PLATFORM_NAME,
-                    "key": PLATFORM.public_key.did,
-                    "scope": ["*"],
-                    "quota": 100_000,
-                }
-            ]
-        )
-    )
+    entry = {"name": PLATFORM_NAME, "key": PLATFORM.public_key.did, "scope": "*", "quota": 100_000}
+    platforms.write_text(json.dumps({"platforms": [entry]}))
     return {
         "REGISTRY_TRUSTED_PLATFORMS": str(platforms),
         "REGISTRY_DOMAIN_ALLOW_HTTP": "1",

@@ -10,11 +10,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 from consent import ConsentClient, ReceiptStoreError
-from consent.answers import Answer, TrustedWorkAnswer
-from consent.client import _policy_params
+from consent.answers import Answer
+from consent.client import _Api, _policy_params
 from consent.creator import Creator
 from consent.errors import VerificationError
 from consent.evidence import check_evidence, subject_of
@@ -52,6 +53,7 @@ from registry.core.records import (
     sign_declaration,
     sign_record,
 )
+from registry.wire import NodeInfo, TrustInfo
 from tests.clients.trust_support import T0, LocalLog, key
 
 OWNER, STRANGER, NODE, PLATFORM = key("owner"), key("stranger"), key("node"), key("platform")
@@ -252,41 +254,39 @@ def test_did_document_refuses_what_is_not_a_domain(domain: str) -> None:
 # --- answers with identity levels and policies (spec §9.4.5, §9.4.7) -------------------------
 
 
-def test_claims_decode_the_identity_members_and_default_for_an_older_node() -> None:
+def test_batch_answers_carry_each_claims_identity_and_default_for_an_older_node() -> None:
     body = {
-        "sha256": WORK_SHA,
-        "prefs": {"train-ai": "y"},
-        "content_usage": "train-ai=y",
         "policy": "verified",
-        "declarations": ["aa" * 32, "bb" * 32],
-        "claims": [
+        "sha256s": [
             {
-                "creator": OWNER.public_key.did,
-                "declaration": "aa" * 32,
-                "issued_at": T0,
+                "sha256": WORK_SHA,
                 "prefs": {"train-ai": "y"},
-                "principal": OWNER.public_key.did,
-                "level": "domain:owner.example",
-                "levels": ["domain:owner.example"],
-                "evidence": ["cc" * 32],
-                "counted": True,
-            },
-            {
-                "creator": STRANGER.public_key.did,
-                "declaration": "bb" * 32,
-                "issued_at": T0,
-                "prefs": {"train-ai": "n"},
-            },
+                "declarations": ["aa" * 32, "bb" * 32],
+                "claims": [
+                    {
+                        "declaration": "aa" * 32,
+                        "level": "domain:owner.example",
+                        "evidence": ["cc" * 32],
+                    },
+                    {"declaration": "bb" * 32, "level": "none", "counted": False},
+                ],
+            }
         ],
+        "urls": [{"url": PAGE}],  # an older node: no claims, no policy
     }
-    answer = msgspec.json.decode(msgspec.json.encode(body), type=TrustedWorkAnswer)
-    owner, stranger = answer.claims
-    assert answer.policy == "verified"
-    assert not answer.reserved()
-    assert owner.verified_level
-    assert owner.evidence == ["cc" * 32]
-    assert (stranger.level, stranger.counted, stranger.levels) == ("none", True, [])
-    assert not stranger.verified_level
+    request = httpx.Request("POST", "http://node.test/v1/check")
+    response = httpx.Response(200, content=json.dumps(body).encode(), request=request)
+    owner_answer, page = _Api.check_answers([("sha256", WORK_SHA), ("url", PAGE)], response)
+    assert owner_answer.policy == "verified"
+    assert not owner_answer.reserved()
+    owner, stranger = owner_answer.claims
+    assert (owner.level, owner.counted, owner.evidence) == (
+        "domain:owner.example",
+        True,
+        ["cc" * 32],
+    )
+    assert (stranger.level, stranger.counted) == ("none", False)
+    assert page.claims == []
     assert Answer(kind="sha256", key=WORK_SHA).policy is None
 
 
@@ -304,15 +304,17 @@ def test_trust_config_from_a_node_description() -> None:
         ],
         "nodes": [NODE.public_key.did],
     }
-    config = TrustConfig.from_description(described)
+    config = TrustConfig.from_info(msgspec.convert(described, TrustInfo))
     assert config.nodes == {NODE.public_key.did}
     assert config.platforms == {PLATFORM.public_key.did: "cara"}
     mine = TrustConfig(platforms={PLATFORM.public_key.did: "cara-art"})
     assert config.merged(mine).platforms[PLATFORM.public_key.did] == "cara-art"
-    with pytest.raises(RecordError):
-        TrustConfig.from_description({"nodes": "all"})
-    with pytest.raises(RecordError):
-        TrustConfig.from_description({"platforms": [{"name": "x"}]})
+    assert (
+        _Api.trust(
+            msgspec.convert({"origin": "o", "verifier_key": "k", "protocol_version": 1}, NodeInfo)
+        )
+        == TrustConfig()
+    )
 
 
 # --- offline evidence (spec §9.5) -------------------------------------------------------------

@@ -1,8 +1,12 @@
 """What the SDK answers about one key of a batch check (the node's wire types are
-:mod:`registry.wire`, shared with the node), and the identity members of claims (spec §9.4.5)
-that answers carry since spec §9: the SDK decodes them with the subclasses below, so that a
-claim exposes ``principal``, ``level``, ``levels``, ``evidence``, ``counted`` and
-``disputed_by`` (defaults: what an older node without spec §9 means)."""
+:mod:`registry.wire`, shared with the node).
+
+Since spec §9 every claim carries its identity: per-work answers list
+:class:`~registry.wire.ClaimView` (``principal``, ``level``, ``levels``, ``evidence``,
+``counted``, ``disputed_by``), batch checks :class:`~registry.wire.ClaimIdentity` (the claim's
+declaration, level, evidence, whether it counts, disputes). A node without spec §9 omits them:
+every claim is then at level ``none`` and counted.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,8 @@ from typing import Literal
 
 import msgspec
 
-from registry.wire import (
-    TRAIN_AI,
-    CheckItem,
-    ClaimView,
-    SubmitResult,
-    WorkAnswer,
-)
+from registry.core.trust import LEVEL_NONE, POLICIES, Policy
+from registry.wire import TRAIN_AI, CheckItem, ClaimIdentity, SubmitResult
 
 __all__ = [
     "LEVEL_NONE",
@@ -25,59 +24,17 @@ __all__ = [
     "BindingResult",
     "Kind",
     "Policy",
-    "TrustedClaim",
-    "TrustedWorkAnswer",
 ]
 
 Kind = Literal["sha256", "url", "pdq"]
-Policy = Literal["any", "verified", "verified-only"]
-"""Which claims count (spec §9.4.7); the node's default is ``verified``."""
-POLICIES: tuple[Policy, ...] = ("any", "verified", "verified-only")
-LEVEL_NONE = "none"
 
 
-class TrustedClaim(ClaimView, frozen=True, kw_only=True):
-    """A claim with its identity level (spec §9.4.5): ``principal`` is the first key of the
-    creator's rotation chain, ``level`` the strongest of ``levels`` (``domain:HOST``,
-    ``platform:NAME`` or ``none``), ``evidence`` the ids of the binding and attestation
-    records behind them (:mod:`consent.evidence` checks them offline), ``counted`` whether
-    the claim counts under the answer's policy, ``disputed_by`` the counter-statements shown
-    on it (spec §9.4.6)."""
+class CheckAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /v1/check`` as the SDK reads it: the items, and the policy they were resolved
+    under if the node says (spec §9.4.7)."""
 
-    principal: str = ""
-    level: str = LEVEL_NONE
-    levels: list[str] = msgspec.field(default_factory=list)
-    evidence: list[str] = msgspec.field(default_factory=list)
-    counted: bool = True
-    disputed_by: list[str] = msgspec.field(default_factory=list)
-
-    @property
-    def verified_level(self) -> bool:
-        """True if the claim has an identity level other than ``none`` (spec §9.4.4)."""
-        return self.level != LEVEL_NONE
-
-
-class TrustedWorkAnswer(WorkAnswer, frozen=True, kw_only=True, omit_defaults=True):
-    """A per-work answer (spec §6.6) with the policy it was resolved under and its claims'
-    identity levels (spec §9.4); ``policy`` is None from a node without spec §9."""
-
-    # Narrower than the base's list[ClaimView]: the decoder builds TrustedClaims only, and the
-    # answer stays a WorkAnswer for every caller that takes one.
-    claims: list[TrustedClaim]  # type: ignore[assignment]
-    policy: str | None = None
-
-
-class TrustedCheckItem(CheckItem, frozen=True, kw_only=True, omit_defaults=True):
-    """A batch-check item; ``claims`` if the node lists them (spec §9.4.5)."""
-
-    claims: list[TrustedClaim] = msgspec.field(default_factory=list)
-
-
-class TrustedCheckResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """``POST /v1/check`` with the policy the node resolved under (spec §9.4.7)."""
-
-    sha256s: list[TrustedCheckItem]
-    urls: list[TrustedCheckItem]
+    sha256s: list[CheckItem]
+    urls: list[CheckItem]
     policy: str | None = None
 
 
@@ -101,9 +58,9 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     declarations: list[str] = msgspec.field(default_factory=list)
     error: str | None = None
     policy: str | None = None
-    """The policy the node resolved under (spec §9.4.7); None from a node without spec §9."""
-    claims: list[TrustedClaim] = msgspec.field(default_factory=list)
-    """The claims with their identity levels, when the node lists them (spec §9.4.5)."""
+    """The policy the node resolved under (spec §9.4.7), when it says."""
+    claims: list[ClaimIdentity] = msgspec.field(default_factory=list)
+    """Each claim's identity: level, evidence, whether it counts (spec §9.4.5)."""
 
     def reserved(self, category: str = TRAIN_AI) -> bool:
         """True if the registry says ``category`` is disallowed for this key."""

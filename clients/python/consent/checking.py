@@ -11,12 +11,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from consent.answers import LEVEL_NONE, Answer, TrustedClaim
+from consent.answers import LEVEL_NONE, Answer
 from consent.client import ISCC_ENDPOINT, PDQ_ENDPOINT, ConsentClient
 from consent.errors import ConsentError
 from consent.fingerprint import Fingerprint, pdq_query_hashes_of_file
 from consent.trust import TrustConfig
-from registry.wire import IsccResult, PdqResult
+from registry.wire import ClaimIdentity, ClaimView, IsccResult, PdqResult
+
+Claim = ClaimView | ClaimIdentity
 
 if TYPE_CHECKING:
     from consent.offline import OfflineReport
@@ -197,7 +199,9 @@ def _near_row(
         row["decided_by"] = "registry (near-duplicate)"
 
 
-def _claims(args: argparse.Namespace, client: ConsentClient, answer: Answer) -> list[TrustedClaim]:
+def _claims(
+    args: argparse.Namespace, client: ConsentClient, answer: Answer
+) -> list[ClaimView | ClaimIdentity]:
     """The claims behind an answer with their identity levels (spec §9.4.5): from the batch
     answer if the node listed them, else (with ``--policy`` or ``--verify-evidence``) from
     the per-work answer under the same policy."""
@@ -210,19 +214,24 @@ def _claims(args: argparse.Namespace, client: ConsentClient, answer: Answer) -> 
     return list(client.work_by_url(answer.key, policy=args.policy).claims)
 
 
-def _claim_json(claim: TrustedClaim) -> dict[str, object]:
-    return {
-        "creator": claim.creator,
-        "principal": claim.principal or claim.creator,
+def _claim_json(claim: Claim) -> dict[str, object]:
+    """A claim's identity for ``--json``; a per-work claim also says who and what."""
+    out: dict[str, object] = {
         "declaration": claim.declaration,
-        "issued_at": claim.issued_at,
-        "prefs": dict(claim.prefs),
         "level": claim.level,
-        "levels": list(claim.levels),
         "evidence": list(claim.evidence),
         "counted": claim.counted,
         "disputed_by": list(claim.disputed_by),
     }
+    if isinstance(claim, ClaimView):
+        out.update(
+            creator=claim.creator,
+            principal=claim.principal or claim.creator,
+            issued_at=claim.issued_at,
+            prefs=dict(claim.prefs),
+            levels=list(claim.levels),
+        )
+    return out
 
 
 def _trust_config(args: argparse.Namespace, client: ConsentClient) -> TrustConfig:
@@ -240,7 +249,10 @@ def _trust_config(args: argparse.Namespace, client: ConsentClient) -> TrustConfi
 
 
 def _verify_evidence(
-    client: ConsentClient, answer: Answer, claims: Sequence[TrustedClaim], config: TrustConfig
+    client: ConsentClient,
+    answer: Answer,
+    claims: Sequence[ClaimView | ClaimIdentity],
+    config: TrustConfig,
 ) -> list[dict[str, object]]:
     """Check the identity evidence of every verified claim offline (spec §9.5); each level
     not confirmed is said on stderr."""

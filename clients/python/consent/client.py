@@ -27,14 +27,7 @@ import httpx
 import msgspec
 
 from consent._version import __version__
-from consent.answers import (
-    POLICIES,
-    Answer,
-    BindingResult,
-    Policy,
-    TrustedCheckResponse,
-    TrustedWorkAnswer,
-)
+from consent.answers import POLICIES, Answer, BindingResult, CheckAnswer, Policy
 from consent.errors import (
     ConsentError,
     NodeError,
@@ -231,12 +224,6 @@ def _policy_params(policy: Policy | None) -> dict[str, str]:
     return {"policy": policy}
 
 
-class _Description(msgspec.Struct, frozen=True, kw_only=True):
-    """The ``trust`` member of a node's description (spec §9.6 item 3), if any."""
-
-    trust: dict[str, object] | None = None
-
-
 _ENCODER: Final = msgspec.json.Encoder()
 _JSON: Final = {"Content-Type": "application/json"}
 _OCTETS: Final = {"Content-Type": "application/octet-stream"}
@@ -333,7 +320,7 @@ class _Api:
 
     @staticmethod
     def check_answers(items: Sequence[tuple[str, str]], response: httpx.Response) -> list[Answer]:
-        answer = _decode(response, TrustedCheckResponse)
+        answer = _decode(response, CheckAnswer)
         hashes, urls = iter(answer.sha256s), iter(answer.urls)
         out = []
         for kind, key in items:
@@ -351,17 +338,10 @@ class _Api:
             )
         return out
 
-    def trust(self, response: httpx.Response) -> TrustConfig:
+    @staticmethod
+    def trust(info: NodeInfo) -> TrustConfig:
         """The trust configuration a node publishes (spec §9.6 item 3); empty if none."""
-        described = _decode(response, _Description).trust
-        if described is None:
-            return TrustConfig()
-        try:
-            return TrustConfig.from_description(described)
-        except ProtocolError as exc:
-            raise NodeError(
-                response.status_code, "bad-answer", str(exc), url=str(response.url)
-            ) from exc
+        return TrustConfig() if info.trust is None else TrustConfig.from_info(info.trust)
 
     @staticmethod
     def digest_body(hashes: Sequence[str]) -> bytes:
@@ -710,8 +690,7 @@ class ConsentClient:
         """The node's published trust configuration (spec §9.6 item 3): the node keys whose
         bindings and the platform keys whose attestations it counts. Empty from a node
         without spec §9."""
-        self.info()
-        return self._api.trust(self._request("GET", "/.well-known/consent-registry"))
+        return self._api.trust(self.info())
 
     def verify_declaration(
         self, declaration_id: str, *, sha256: str | None = None, url: str | None = None
@@ -741,19 +720,19 @@ class ConsentClient:
 
     # --- crawlers ---------------------------------------------------------------------------
 
-    def work_by_sha256(self, sha256: str, *, policy: Policy | None = None) -> TrustedWorkAnswer:
+    def work_by_sha256(self, sha256: str, *, policy: Policy | None = None) -> WorkAnswer:
         """The resolved preferences and claims for the work with this SHA-256, under
         ``policy`` (spec §9.4.7; None: the node's default, ``verified``), each claim with its
         identity level (spec §9.4.5)."""
         params = _policy_params(policy)
         response = self._request("GET", f"/v1/works/sha256/{sha256}", params=params)
-        return _decode(response, TrustedWorkAnswer)
+        return _decode(response, WorkAnswer)
 
-    def work_by_url(self, url: str, *, policy: Policy | None = None) -> TrustedWorkAnswer:
+    def work_by_url(self, url: str, *, policy: Policy | None = None) -> WorkAnswer:
         """The resolved preferences and claims for works published at ``url`` (see
         :meth:`work_by_sha256` for ``policy``)."""
         params = {"url": url, **_policy_params(policy)}
-        return _decode(self._request("GET", "/v1/works/url", params=params), TrustedWorkAnswer)
+        return _decode(self._request("GET", "/v1/works/url", params=params), WorkAnswer)
 
     def check(
         self,
@@ -1102,8 +1081,7 @@ class AsyncConsentClient:
 
     async def trust(self) -> TrustConfig:
         """The node's published trust configuration; see :meth:`ConsentClient.trust`."""
-        await self.info()
-        return self._api.trust(await self._request("GET", "/.well-known/consent-registry"))
+        return self._api.trust(await self.info())
 
     async def verify_declaration(
         self, declaration_id: str, *, sha256: str | None = None, url: str | None = None
@@ -1123,19 +1101,17 @@ class AsyncConsentClient:
             await self.verify_declaration(d, sha256=sha256, url=url) for d in answer.declarations
         ]
 
-    async def work_by_sha256(
-        self, sha256: str, *, policy: Policy | None = None
-    ) -> TrustedWorkAnswer:
+    async def work_by_sha256(self, sha256: str, *, policy: Policy | None = None) -> WorkAnswer:
         """A work's answer by SHA-256; see :meth:`ConsentClient.work_by_sha256`."""
         params = _policy_params(policy)
         response = await self._request("GET", f"/v1/works/sha256/{sha256}", params=params)
-        return _decode(response, TrustedWorkAnswer)
+        return _decode(response, WorkAnswer)
 
-    async def work_by_url(self, url: str, *, policy: Policy | None = None) -> TrustedWorkAnswer:
+    async def work_by_url(self, url: str, *, policy: Policy | None = None) -> WorkAnswer:
         """A work's answer by URL; see :meth:`ConsentClient.work_by_url`."""
         params = {"url": url, **_policy_params(policy)}
         response = await self._request("GET", "/v1/works/url", params=params)
-        return _decode(response, TrustedWorkAnswer)
+        return _decode(response, WorkAnswer)
 
     async def check(
         self,

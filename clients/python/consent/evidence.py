@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from consent.answers import LEVEL_NONE, TrustedClaim
+from consent.answers import LEVEL_NONE
 from consent.client import AsyncConsentClient, ConsentClient
 from consent.errors import VerificationError
 from consent.proofs import VerifiedRecord
@@ -34,8 +34,14 @@ from registry.core.records import Binding, Declaration, PlatformAttestation
 from registry.core.state import Subject
 from registry.core.trust import TrustState
 from registry.core.urls import normalize_url
+from registry.wire import ClaimIdentity, ClaimView
+
+Claim = ClaimView | ClaimIdentity
+"""A claim as a per-work answer (:class:`~registry.wire.ClaimView`) or a batch check
+(:class:`~registry.wire.ClaimIdentity`) lists it."""
 
 __all__ = [
+    "Claim",
     "EvidenceReport",
     "averify_claim_evidence",
     "check_evidence",
@@ -146,10 +152,16 @@ def check_evidence(
     )
 
 
+def _claimed(claim: Claim) -> list[str]:
+    """The levels a node claimed: every level of a per-work claim, the strongest of a batch
+    check's."""
+    return list(claim.levels) if isinstance(claim, ClaimView) else [claim.level]
+
+
 def verify_claim_evidence(
     client: ConsentClient,
     subject: Subject,
-    claim: TrustedClaim,
+    claim: Claim,
     *,
     config: TrustConfig | None = None,
     extra_ids: Iterable[str] = (),
@@ -168,14 +180,14 @@ def verify_claim_evidence(
     evidence = [client.verify_record(record_id) for record_id in claim.evidence]
     extra = [client.verify_record(record_id) for record_id in extra_ids]
     return check_evidence(
-        subject, declaration, evidence, trusted, claimed=claim.levels, extra=extra
+        subject, declaration, evidence, trusted, claimed=_claimed(claim), extra=extra
     )
 
 
 async def averify_claim_evidence(
     client: AsyncConsentClient,
     subject: Subject,
-    claim: TrustedClaim,
+    claim: Claim,
     *,
     config: TrustConfig | None = None,
     extra_ids: Iterable[str] = (),
@@ -186,5 +198,5 @@ async def averify_claim_evidence(
     evidence = [await client.verify_record(record_id) for record_id in claim.evidence]
     extra = [await client.verify_record(record_id) for record_id in extra_ids]
     return check_evidence(
-        subject, declaration, evidence, trusted, claimed=claim.levels, extra=extra
+        subject, declaration, evidence, trusted, claimed=_claimed(claim), extra=extra
     )

@@ -41,6 +41,7 @@ from registry.core.records import (
     pack_hashes,
     sign_record,
 )
+from registry.wire import TrustInfo
 
 __all__ = [
     "DID_JSON_PATH",
@@ -312,23 +313,13 @@ class TrustConfig:
     """Platform ``did:key`` -> name."""
 
     @classmethod
-    def from_description(cls, trust: Mapping[str, object]) -> TrustConfig:
-        """From the ``trust`` member of a node's ``/.well-known/consent-registry``:
-        ``{"platforms": [{"name", "key", "scope", "quota"}], "nodes": ["did:key:..."]}``.
-
-        Raises:
-            RecordError: the member is not of that shape.
-        """
-        nodes = trust.get("nodes", [])
-        platforms = trust.get("platforms", [])
-        if not isinstance(nodes, list) or not isinstance(platforms, list):
-            raise RecordError("a node's trust description needs lists 'nodes' and 'platforms'")
-        named: dict[str, str] = {}
-        for item in platforms:
-            if not isinstance(item, dict) or not {"name", "key"} <= item.keys():
-                raise RecordError("each trusted platform needs a 'name' and a 'key'")
-            named[str(item["key"])] = str(item["name"])
-        return cls(nodes=frozenset(str(n) for n in nodes), platforms=named)
+    def from_info(cls, trust: TrustInfo) -> TrustConfig:
+        """From the ``trust`` member of a node's ``/.well-known/consent-registry``
+        (spec §9.6 item 3): the platforms by key and name, and the node keys."""
+        return cls(
+            nodes=frozenset(trust.nodes),
+            platforms={platform.key: platform.name for platform in trust.platforms},
+        )
 
     def merged(self, other: TrustConfig) -> TrustConfig:
         """Both configurations' nodes and platforms (``other``'s names win)."""
