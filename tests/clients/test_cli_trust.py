@@ -424,8 +424,16 @@ def test_rotation_hands_over_to_the_new_key(
                               env=new_env))  # fmt: skip
     (row,) = checked["results"]
     assert row["prefs"] == {"train-ai": "y"}
-    (claim,) = row["claims"]
-    assert (claim["creator"], claim["principal"]) == (new_did, old_did)
+    assert [claim["level"] for claim in row["claims"]] == ["none"]  # one claim: one person
+    with ConsentClient(trust_node) as client:
+        answer = client.work_by_sha256(row["key"], policy="any")
+    (claim,) = answer.claims
+    assert (claim.creator, claim.principal) == (new_did, old_did)
+    # what the retired old key signs from now on does not count (spec §9.4.2)
+    old_env = env_of(keys, trust_node, old_file)
+    consent("change", str(work), "--no-train", cwd=tmp_path, env=old_env)
+    again = as_json(consent("check", str(work), "--json", cwd=tmp_path, env=new_env))
+    assert again["results"][0]["prefs"] == {"train-ai": "y"}
 
 
 def test_readme_trust_examples_run_as_written(
