@@ -279,6 +279,28 @@ def _verify_evidence(
     return reports
 
 
+def _identity(
+    args: argparse.Namespace,
+    client: ConsentClient,
+    answer: Answer,
+    row: dict[str, object],
+    config: TrustConfig | None,
+) -> bool:
+    """Add the policy, the claims' identity levels, ``--verify`` proofs and
+    ``--verify-evidence`` reports to a row; True if it lists claims."""
+    if answer.policy is not None:
+        row["policy"] = answer.policy
+    claims = _claims(args, client, answer)
+    if claims:
+        row["claims"] = [_claim_json(claim) for claim in claims]
+    if args.verify:
+        verified = client.verify_answer(answer) if answer.declarations else []
+        row["verified"] = [v.id for v in verified]
+    if config is not None:
+        row["evidence"] = _verify_evidence(client, answer, claims, config)
+    return bool(claims)
+
+
 def run_check(
     args: argparse.Namespace, client: ConsentClient, emit: Emit, fingerprints: Fingerprints
 ) -> int:
@@ -289,6 +311,13 @@ def run_check(
         urls += _read_url_list(name)
     if not urls and not paths:
         raise ConsentError("nothing to check: give files, folders, URLs or --urls FILE")
+    if args.offline and args.policy not in (None, "verified"):
+        # spec §8, §9.4.7: a snapshot holds what is reserved under the node's default policy; a
+        # miss under another policy could hide a reservation
+        raise ConsentError(
+            f"--offline checks against snapshots made under the default policy (verified), "
+            f"not --policy {args.policy}: drop one of them"
+        )
     fps = fingerprints(args, paths) if paths else []
     category = args.category
     rows: list[dict[str, object]] = []
@@ -313,17 +342,7 @@ def run_check(
             similar = near.get(answer.key) if answer.kind == "sha256" else None
             if similar is not None:
                 _near_row(row, answer, similar, category)
-            if answer.policy is not None:
-                row["policy"] = answer.policy
-            claims = _claims(args, client, answer)
-            if claims:
-                identity = True
-                row["claims"] = [_claim_json(claim) for claim in claims]
-            if args.verify:
-                verified = client.verify_answer(answer) if answer.declarations else []
-                row["verified"] = [v.id for v in verified]
-            if config is not None:
-                row["evidence"] = _verify_evidence(client, answer, claims, config)
+            identity |= _identity(args, client, answer, row, config)
             rows.append(row)
         if args.signals:
             from consent.signals import SignalEvaluator  # noqa: PLC0415

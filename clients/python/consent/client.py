@@ -768,9 +768,10 @@ class ConsentClient:
         self, sha256s: Iterable[str], *, policy: Policy | None = None
     ) -> list[Answer]:
         """Batch check of SHA-256s (lowercase hex) in the binary form (spec §6.8.4): 32 bytes
-        per hash up, one byte per unknown hash down. Same answers as :meth:`check`, which it
-        falls back to on a node without the binary form, and which answers a ``policy``
-        other than the node's default (the binary form carries none).
+        per hash up, one byte per unknown hash down. The same prefs and declarations as
+        :meth:`check` but no claims (the binary form carries none); it falls back to
+        :meth:`check` on a node without the binary form, and for a ``policy`` other than the
+        node's default.
 
         Raises:
             ValueError: a hash is not 64 hex digits, or the policy is unknown.
