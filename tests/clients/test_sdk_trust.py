@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from consent.answers import Answer
 from consent.client import _Api, _policy_params
 from consent.creator import Creator
 from consent.errors import VerificationError
-from consent.evidence import check_evidence, subject_of
+from consent.evidence import averify_claim_evidence, check_evidence, subject_of
 from consent.proofs import verifier_from_key, verify_record_entry
 from consent.receipts import ReceiptStore
 from consent.trust import (
@@ -54,6 +55,7 @@ from registry.core.records import (
     sign_record,
 )
 from registry.wire import NodeInfo, TrustInfo
+from tests.clients.sdk_support import in_process_node
 from tests.clients.trust_support import T0, LocalLog, key
 
 OWNER, STRANGER, NODE, PLATFORM = key("owner"), key("stranger"), key("node"), key("platform")
@@ -503,3 +505,43 @@ def test_a_rotated_key_record_names_its_predecessors(tmp_path: Path) -> None:
     (tmp_path / "record" / ".predecessors.json").write_text("{")
     with pytest.raises(ReceiptStoreError, match="damaged"):
         store.predecessors()
+
+
+# --- the async client against the real node app (in process) ---------------------------------
+
+
+async def test_async_client_submits_trust_records_and_checks_evidence(tmp_path: Path) -> None:
+    platforms = tmp_path / "platforms.json"
+    entry = {"name": "cara", "key": PLATFORM.public_key.did, "scope": "*", "quota": 10_000}
+    platforms.write_text(json.dumps({"platforms": [entry]}))
+    now = int(time.time())
+    made = attestations(
+        PLATFORM,
+        account="alice",
+        creator=OWNER.public_key.did,
+        issued_at=now,
+        sha256s=[WORK_SHA, *digests(1600)],
+    )
+    assert len(made) == 2
+    declaration = _declare(OWNER, {"train-ai": "y"}, now)
+    stranger = _declare(STRANGER, {"train-ai": "n"}, now)
+    async with in_process_node(tmp_path / "node", trusted_platforms=platforms) as node:
+        trust = await node.trust()
+        assert trust.platforms == {PLATFORM.public_key.did: "cara"}
+        assert (await node.info()).node_key in trust.nodes  # it trusts its own bindings
+        results = await node.submit_records([encode_record(a) for a in made])
+        assert [r.ok for r in results] == [True, True]
+        await node.submit_record(encode_record(declaration))
+        await node.submit_record(encode_record(stranger))
+        verified = await node.verify_record(results[0].id or "")
+        assert isinstance(verified.record, PlatformAttestation)
+        answer = await node.work_by_sha256(WORK_SHA)
+        assert answer.policy == "verified"
+        assert answer.prefs == {"train-ai": "y"}  # the owner outranks the stranger
+        owner = next(c for c in answer.claims if c.creator == OWNER.public_key.did)
+        assert owner.level == "platform:cara"
+        report = await averify_claim_evidence(node, ("sha256", WORK_SHA), owner)
+        assert report.ok
+        assert report.confirmed == ("platform:cara",)
+        anything = await node.check(sha256s=[WORK_SHA], policy="any")
+        assert anything[0].prefs == {"train-ai": "n"}
