@@ -311,6 +311,54 @@ def cli() -> None:
     help="Reverse proxies (IP addresses or networks, comma separated) whose X-Forwarded-For "
     "names the client for rate limiting. Default: none.",
 )
+@click.option(
+    "--binding-allow-http",
+    envvar="REGISTRY_BINDING_ALLOW_HTTP",
+    is_flag=True,
+    default=False,
+    help="Domain checks (spec §9.2) fetch did.json over plain http (tests only); by default "
+    "https only.",
+)
+@click.option(
+    "--binding-allow-private",
+    envvar="REGISTRY_BINDING_ALLOW_PRIVATE",
+    is_flag=True,
+    default=False,
+    help="Domain checks may connect to loopback, private and other non-public addresses "
+    "(tests only); by default public addresses only.",
+)
+@click.option(
+    "--binding-timeout",
+    envvar="REGISTRY_BINDING_TIMEOUT",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds one domain check may take: DNS, connecting, TLS and the document together.",
+)
+@click.option(
+    "--binding-recheck-interval",
+    envvar="REGISTRY_BINDING_RECHECK_INTERVAL",
+    type=click.FloatRange(min=1.0),
+    default=86400.0,
+    show_default=True,
+    help="Seconds between re-checks of the domain bindings in force (spec §9.2).",
+)
+@click.option(
+    "--binding-resolve",
+    envvar="REGISTRY_BINDING_RESOLVE",
+    default="",
+    help="Fixed addresses for domain checks, like curl --resolve: HOST=ADDRESS:PORT, comma "
+    "separated (split-horizon DNS, tests). The address limits still apply.",
+)
+@click.option(
+    "--binding-checks-per-hour",
+    envvar="REGISTRY_BINDING_CHECKS_PER_HOUR",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="Domain checks (POST /v1/bindings) one client address (IPv6: /64) may ask for in any "
+    "hour, per worker (0: off); each check makes the node fetch from the network.",
+)
 def serve(host: str, port: int, workers: int, log_level: str, **options: Any) -> None:
     """Run a node: SQLite in --data-dir (created, with a node key, on first start) or the
     database at --database-url. With --peers it mirrors, verifies and cosigns the logs of the

@@ -60,8 +60,11 @@ class Settings:
     per unverified signing key and sliding hour (per worker), ``verified_hourly_limit`` the same
     for keys with identity evidence (spec §9.1), ``address_hourly_limit`` records of unverified
     keys per client address (an IPv6 /64) and hour; 0 disables each. ``trusted_platforms`` is
-    the trusted-platforms file (spec §9.6). ``cors_origins``
-    and ``trusted_proxies`` are comma or space separated lists (empty: none).
+    the trusted-platforms file (spec §9.6). ``cors_origins`` and ``trusted_proxies`` are comma
+    or space separated lists (empty: none). The ``binding_*`` fields are the limits of domain
+    checks (spec §9.2): plain http and non-public addresses are for tests only,
+    ``binding_timeout`` is one check's deadline and ``binding_recheck_interval`` the time
+    between re-checks of the bindings in force.
     """
 
     host: str = "127.0.0.1"
@@ -97,6 +100,12 @@ class Settings:
     clock_skew: int = DEFAULT_CLOCK_SKEW
     cors_origins: str = ""
     trusted_proxies: str = ""
+    binding_allow_http: bool = False
+    binding_allow_private: bool = False
+    binding_timeout: float = 10.0
+    binding_recheck_interval: float = 86400.0
+    binding_checks_per_hour: int = 60
+    binding_resolve: str = ""
 
     def __post_init__(self) -> None:
         """Check ranges once, so a bad value fails at start-up with a clear message.
@@ -124,6 +133,13 @@ class Settings:
             raise SettingsError("batch_interval must be >= 0 and index_poll_interval > 0")
         if self.snapshot_interval <= 0:
             raise SettingsError("snapshot_interval must be > 0")
+        if self.binding_resolve:
+            from registry.identity.didweb import parse_resolve  # noqa: PLC0415 - rarely set
+
+            try:
+                parse_resolve(self.binding_resolve)
+            except ValueError as exc:
+                raise SettingsError(f"binding_resolve: {exc}") from None
         peer_times = (
             self.peer_poll_interval,
             self.peer_timeout,
@@ -134,6 +150,8 @@ class Settings:
             raise SettingsError(
                 "peer_poll_interval, peer_timeout, peer_max_backoff, peer_round_timeout must be > 0"
             )
+        if min(self.binding_timeout, self.binding_recheck_interval) <= 0:
+            raise SettingsError("binding_timeout and binding_recheck_interval must be > 0")
         if self.admin_token is not None and len(self.admin_token) < 16:
             raise SettingsError("admin_token must be at least 16 characters")
         if self.log_format not in LOG_FORMATS:

@@ -102,6 +102,7 @@ __all__ = [
     "sign_record",
     "signer_of",
     "signing_input",
+    "validate_domain",
     "validate_record",
     "verify_record",
 ]
@@ -451,9 +452,12 @@ def _validate_declaration(record: Declaration) -> None:
     _check_sorted_unique(record.supersedes, "supersedes")
 
 
-def _validate_domain(domain: str) -> None:
-    # spec §9.3.1: a DNS name as a URL host is written after §2.5 step 5, without a port, a
-    # trailing dot or an IP address.
+def validate_domain(domain: str) -> None:
+    """Check that ``domain`` is a domain as a ``binding`` names it (spec §9.3.1).
+
+    Raises :class:`RecordError` unless it is a DNS name written as a URL host after §2.5
+    step 5: lowercase labels, without a port, a trailing dot or an IP address.
+    """
     if (
         len(domain) > MAX_DOMAIN_LENGTH
         or not _DOMAIN.fullmatch(domain)
@@ -520,7 +524,7 @@ def _validate_trust(record: TrustRecord) -> None:
     if isinstance(record, Binding):
         if not _ORIGIN.fullmatch(record.origin):
             raise RecordError("origin must be 1..255 printable ASCII characters (spec §9.3.1)")
-        _validate_domain(record.domain)
+        validate_domain(record.domain)
         PublicKey.from_did(record.creator)
         _validate_issued_at(record.issued_at)
         _validate_hex64(record.evidence, "evidence")

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Final
 
 import httpx
 
 import registry
+from registry import net
 from registry.core.tiles import TileCoord, entry_bundle_path, tile_path
 from registry.federation.errors import PeerMisbehavingError, PeerUnavailableError
 
@@ -52,43 +52,19 @@ class AnswerTooLargeError(PeerMisbehavingError):
 
 async def read_bounded(response: httpx.Response, limit: int) -> bytes:
     """The body of a streamed ``response``, inflated if gzip-encoded, of at most ``limit``
-    bytes (spec §7.3.1).
+    bytes (spec §7.3.1; the limiter is :func:`registry.net.read_bounded`).
 
     Raises:
         AnswerTooLargeError: the body, decompressed, exceeds ``limit`` bytes (reading stops at
             once: at most ``limit + 1`` bytes are ever held).
         PeerMisbehavingError: an encoding other than gzip, or a gzip stream that does not inflate.
     """
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    declared = response.headers.get("content-length", "")
-    if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
-        raise AnswerTooLargeError(f"announces {declared} bytes; at most {limit} are accepted")
-    body = bytearray()
-    chunks: AsyncIterator[bytes] = response.aiter_raw()
-    if encoding in ("", "identity"):
-        async for chunk in chunks:
-            body += chunk
-            if len(body) > limit:
-                raise AnswerTooLargeError(f"answer larger than {limit} bytes")
-        return bytes(body)
-    if encoding not in ("gzip", "x-gzip"):
-        raise PeerMisbehavingError(f"unrequested content encoding {encoding!r}")
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        async for chunk in chunks:
-            data = chunk
-            while data and not inflater.eof:
-                # never more output than the limit allows: a bomb stops here
-                body += inflater.decompress(data, limit + 1 - len(body))
-                if len(body) > limit:
-                    raise AnswerTooLargeError(f"answer larger than {limit} bytes once inflated")
-                data = inflater.unconsumed_tail
-        body += inflater.flush()
-    except zlib.error as exc:
-        raise PeerMisbehavingError(f"gzip body does not inflate: {exc}") from None
-    if len(body) > limit:
-        raise AnswerTooLargeError(f"answer larger than {limit} bytes once inflated")
-    return bytes(body)
+        return await net.read_bounded(response, limit)
+    except net.BodyTooLargeError as exc:
+        raise AnswerTooLargeError(str(exc)) from None
+    except net.BodyEncodingError as exc:
+        raise PeerMisbehavingError(str(exc)) from None
 
 
 class WitnessAnswer:

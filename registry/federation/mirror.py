@@ -32,6 +32,7 @@ from registry.core.checkpoint import Checkpoint, open_checkpoint
 from registry.core.errors import ProtocolError, TileError
 from registry.core.merkle import EMPTY_ROOT, HASH_SIZE, append_leaves, tiles_for_append
 from registry.core.note import parse_note
+from registry.core.records import DEFAULT_CLOCK_SKEW
 from registry.core.tiles import TILE_WIDTH, TileCoord
 from registry.federation.client import PeerClient
 from registry.federation.config import PeerSpec
@@ -125,6 +126,7 @@ class PeerMirror:
         round_timeout: float = 900.0,
         clock: Callable[[], float] = time.time,
         on_commit: Callable[[str], None] = lambda _origin: None,
+        clock_skew: int = DEFAULT_CLOCK_SKEW,
     ) -> None:
         self.peer = peer
         self.store = store
@@ -134,6 +136,7 @@ class PeerMirror:
         self.round_timeout = round_timeout
         self.clock = clock
         self.on_commit = on_commit
+        self.clock_skew = clock_skew
         self.failures = 0
         self.flagged = False
         self.last_seen: int | None = None
@@ -317,7 +320,12 @@ class PeerMirror:
                 f"entries {head.size}..{seen.size - 1} do not reproduce the root of the "
                 f"checkpoint of size {seen.size}"
             )
-        if not await self.store.commit_mirror(self.origin, head.size, seen.size, root, seen.note):
+        # spec §2.11, §7.3: a mirrored record dated beyond the time this node first saw a
+        # checkpoint covering it, plus the clock skew, is kept in the mirror but never counts
+        accept_until = int(self.clock()) + self.clock_skew
+        if not await self.store.commit_mirror(
+            self.origin, head.size, seen.size, root, seen.note, accept_until=accept_until
+        ):
             return 0
         # Invariant: mirror_heads now names a signed checkpoint whose every entry verified.
         self.on_commit(self.origin)

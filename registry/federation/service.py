@@ -252,6 +252,7 @@ class Federation:
             round_timeout=self.settings.peer_round_timeout,
             clock=self.clock,
             on_commit=self.on_mirror_commit,
+            clock_skew=self.settings.clock_skew,
         )
         self.mirrors[row.origin] = mirror
         self._specs[row.origin] = row

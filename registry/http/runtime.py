@@ -19,18 +19,23 @@ from registry.config.settings import Settings
 from registry.core.errors import ProtocolError
 from registry.core.keys import PublicKey
 from registry.core.note import NoteVerifier
+from registry.core.records import Binding
 from registry.federation.service import Federation
 from registry.http.ratelimit import TrustedProxies
 from registry.indexes.persistent import NodeIndex
 from registry.log import NodeLog, upgrade
 from registry.log.custody import private_dir
 from registry.observability.metrics import Metrics
+from registry.services.bindings import BindingContext, RecheckLoop, fetch_policy
 from registry.services.quota import Admission
 from registry.storage.trustconfig import TrustConfig
 
 __all__ = ["Node"]
 
 _log = logging.getLogger("registry.node")
+
+TRUST_REFRESH = 30.0
+"""Seconds between re-reads of the peers whose bindings count (spec §9.6)."""
 
 
 class Node:
@@ -54,6 +59,7 @@ class Node:
             per_key=settings.creator_hourly_limit,
             per_verified_key=settings.verified_hourly_limit,
             per_address=settings.address_hourly_limit,
+            per_address_checks=settings.binding_checks_per_hour,
         )
         self.proxies = TrustedProxies(settings.trusted_proxy_list)
         trusted = (
@@ -62,7 +68,33 @@ class Node:
             else []
         )
         self.platforms: dict[str, TrustedPlatform] = {p.key: p for p in trusted}
+        # domain checks (spec §9.2): the node signs its bindings with its log key
+        self.binding_context = BindingContext(
+            node=log.node_did,
+            origin=log.origin,
+            sign=log.sign_record,
+            policy=fetch_policy(settings),
+        )
+        self.rechecks = RecheckLoop(
+            self.binding_context,
+            load=self._own_bindings,
+            append=self._append_lapse,
+            interval=settings.binding_recheck_interval,
+        )
         self._follower: asyncio.Task[None] | None = None
+        self._trust_refresher: asyncio.Task[None] | None = None
+
+    async def _own_bindings(self) -> list[Binding]:
+        """The bindings this node signed, for the re-check; only the federation leader
+        re-checks, so that a lapse is appended once per node, not once per worker."""
+        if not self.federation.is_leader:
+            return []
+        return await self.index.consent.bindings_by(self.log.node_did)
+
+    async def _append_lapse(self, lapse: Binding) -> None:
+        from registry.services.submissions import append_own  # noqa: PLC0415 - no cycle
+
+        await append_own(self, lapse)
 
     async def refresh_trust(self) -> TrustConfig:
         """The node's trust configuration (spec §9.6): the trusted platforms, and for bindings
@@ -132,10 +164,28 @@ class Node:
         node._follower = asyncio.create_task(
             index.follow(log, mirrors=federation.store), name="index-follower"
         )
+        node._trust_refresher = asyncio.create_task(node._refresh_trust_forever())
+        node.rechecks.start()
         return node
+
+    async def _refresh_trust_forever(self, interval: float = TRUST_REFRESH) -> None:
+        """Follow the peers table (the admin API may add or remove peers, spec §7.2.2): their
+        keys are the nodes whose bindings count (spec §9.6 item 2)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh_trust()
+            except Exception as exc:  # the database may be down; answers keep the last one
+                _log.warning("trust configuration refresh failed: %s", exc)
 
     async def stop(self) -> None:
         """Stop following the log and close it (the log drains its pending submissions)."""
+        await self.rechecks.stop()
+        if self._trust_refresher is not None:
+            self._trust_refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._trust_refresher
+            self._trust_refresher = None
         if self._follower is not None:
             self._follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):

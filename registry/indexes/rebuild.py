@@ -29,7 +29,7 @@ from registry.core.records import AnyRecord, Declaration, decode_stored_entry, r
 from registry.core.state import ConsentState, subjects_of
 from registry.storage import schema
 from registry.storage import trust as trust_tables
-from registry.storage.index import OWN, Key, near_items, subject_key
+from registry.storage.index import NO_LIMIT, OWN, Key, issued_at_of, near_items, subject_key
 
 __all__ = ["IndexCheck", "check_index"]
 
@@ -84,8 +84,15 @@ def _entries(conn: Connection) -> Iterator[tuple[str, str, int, bytes]]:
         )
         for row in rows:
             yield str(origin), OWN, int(row.idx), bytes(row.data)
-    h, m = schema.mirror_heads, schema.mirror_entries
+    h, m, c = schema.mirror_heads, schema.mirror_entries, schema.mirror_commits
     for peer, committed in conn.execute(sa.select(h.c.origin, h.c.size).order_by(h.c.origin)):
+        # spec §2.11: each committed range counts only entries dated up to its limit
+        limits = [
+            (int(r.size), int(r.accept_until))
+            for r in conn.execute(
+                sa.select(c.c.size, c.c.accept_until).where(c.c.origin == peer).order_by(c.c.size)
+            )
+        ]
         for start in range(0, int(committed), _PAGE):
             rows = conn.execute(
                 sa.select(m.c.idx, m.c.data)
@@ -97,7 +104,18 @@ def _entries(conn: Connection) -> Iterator[tuple[str, str, int, bytes]]:
                 .order_by(m.c.idx)
             )
             for row in rows:
-                yield str(peer), str(peer), int(row.idx), bytes(row.data)
+                index, data = int(row.idx), bytes(row.data)
+                if issued_at_of(data) <= _limit_at(limits, index):
+                    yield str(peer), str(peer), index, data
+
+
+def _limit_at(limits: list[tuple[int, int]], index: int) -> int:
+    """The ``accept_until`` of the commit that covered entry ``index`` (none recorded: no
+    limit)."""
+    for size, until in limits:
+        if index < size:
+            return until
+    return NO_LIMIT
 
 
 def _expected(conn: Connection) -> tuple[_Tables, int, int, int]:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
 from registry.core.note import NoteSigner
-from registry.core.records import Declaration, decode_stored, record_id
+from registry.core.records import Declaration, decode_stored_entry, record_id
 from registry.core.snapshot import (
     DEFAULT_CATEGORY,
     SnapshotHeader,
@@ -171,10 +171,15 @@ class SnapshotBuilder:
     ) -> AsyncIterator[tuple[str, Declaration]]:
         async for index, entry in source.entries(start, stop):
             try:
-                yield record_id(entry), decode_stored(entry)
+                record = decode_stored_entry(entry)
             except ProtocolError as exc:  # the index logs and skips such entries too
                 self.skipped += 1
                 _log.error("entry %d not in snapshots: %s", index, exc)
+                continue
+            # spec §8: snapshots carry the §3.5 answers of declarations; trust records (§9.3)
+            # are not in them (spec §9.8)
+            if isinstance(record, Declaration):
+                yield record_id(entry), record
 
     def _reserved(self, subject: Subject) -> bool:
         return self.state.resolve(subject).reserved(self.policy.category)

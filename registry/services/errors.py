@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "BadBindingRequestError",
     "BatchTooLargeError",
+    "DomainCheckFailedError",
     "ForbiddenRecordError",
     "QuotaExceededError",
     "ServiceError",
@@ -58,3 +60,24 @@ class UntrustedPlatformError(ServiceError):
     scope (spec §9.6)."""
 
     slug = "untrusted-platform"
+
+
+class BadBindingRequestError(ServiceError):
+    """A domain-check request whose domain is not a domain by spec §9.3.1 (a port, a trailing
+    dot, an IP address, a URL...), or whose ``did`` is not an Ed25519 ``did:key`` (§1.5.2)."""
+
+    slug = "bad-request"
+
+
+class DomainCheckFailedError(ServiceError):
+    """The domain check of spec §9.2 did not find the key named: nothing was logged.
+
+    ``verdict`` is :class:`registry.identity.Verdict`'s value (``not-named``, ``unreachable``,
+    ``refused``); ``detail`` starts with it and says what the node saw.
+    """
+
+    slug = "domain-check-failed"
+
+    def __init__(self, detail: str, *, verdict: str) -> None:
+        super().__init__(detail)
+        self.verdict = verdict

@@ -142,6 +142,7 @@ class Admission:
         per_key: int,
         per_verified_key: int,
         per_address: int,
+        per_address_checks: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         def counter(limit: int) -> CreatorQuota | None:
@@ -150,6 +151,7 @@ class Admission:
         self.keys = counter(per_key)
         self.verified_keys = counter(per_verified_key)
         self.addresses = counter(per_address)
+        self.checks = counter(per_address_checks)
         self.platforms: dict[str, CreatorQuota] = {}
         self._clock = clock
 
@@ -166,6 +168,14 @@ class Admission:
             if self.addresses is not None and address:
                 plan.append((self.addresses, address))
         return self._take([(c, k, 1) for c, k in plan])
+
+    def reserve_check(self, address: str) -> float:
+        """Count one domain check (``POST /v1/bindings``, spec §9.2) asked from ``address``:
+        0.0, or the seconds to wait. Checks make the node fetch from the network, so each
+        address gets few of them an hour."""
+        if self.checks is None:
+            return 0.0
+        return self.checks.reserve(address)
 
     def reserve_platform(self, platform: str, works: int, per_day: int) -> tuple[float, Ticket]:
         """Count ``works`` attested works of a trusted platform against its daily quota."""

@@ -35,8 +35,10 @@ from registry.core.records import (
     AnyRecord,
     Binding,
     PlatformAttestation,
+    TrustRecord,
     attested_hashes,
     check_issued_at,
+    encode_record,
     load_entry,
     load_record,
     record_id,
@@ -71,6 +73,7 @@ __all__ = [
     "Accept",
     "Peers",
     "SubmissionContext",
+    "append_own",
     "parse_batch",
     "submit_batch",
     "submit_one",
@@ -172,6 +175,27 @@ async def submit_one(
         node.metrics.submitted("duplicate")
     else:
         node.metrics.submitted("accepted")
+        node.federation.checkpoint_changed()  # spec §7.4: push the new checkpoint to peers
+    await node.index.catch_up(node.log, until=submitted.index + 1)
+    return SubmitResult(
+        id=submitted.id,
+        index=submitted.index,
+        receipt=submitted.receipt,
+        duplicate=submitted.duplicate,
+    )
+
+
+async def append_own(node: SubmissionContext, record: TrustRecord) -> SubmitResult:
+    """Log a record the node made and signed itself (a binding or its lapse, spec §9.2):
+    no admission, the log's durability and receipt as for any submission.
+
+    Raises:
+        registry.log.Overloaded: the log's pool is full (answered 503).
+    """
+    entry = encode_record(record)
+    submitted = await node.log.submit(entry)
+    node.metrics.submitted("duplicate" if submitted.duplicate else "accepted")
+    if not submitted.duplicate:
         node.federation.checkpoint_changed()  # spec §7.4: push the new checkpoint to peers
     await node.index.catch_up(node.log, until=submitted.index + 1)
     return SubmitResult(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.storage import schema
-from registry.storage.index import apply_in
+from registry.storage.index import NO_LIMIT, apply_in, issued_at_of
 
 __all__ = [
     "EvidenceRow",
@@ -252,13 +252,23 @@ class FederationStore:
         return True
 
     async def commit_mirror(
-        self, origin: str, old_size: int, size: int, root: bytes, note: bytes
+        self,
+        origin: str,
+        old_size: int,
+        size: int,
+        root: bytes,
+        note: bytes,
+        *,
+        accept_until: int = NO_LIMIT,
     ) -> bool:
         """Move the mirror's committed checkpoint from ``old_size`` to ``size`` (CAS).
 
         Every entry and tile up to ``size`` MUST already be written (:meth:`write_chunk`). The
         newly committed entries are added to the persistent index in the same transaction
-        (ADR 0010), so index and mirror can never disagree after a crash.
+        (ADR 0010), so index and mirror can never disagree after a crash; those whose
+        ``issued_at`` is beyond ``accept_until`` (the time this node first saw them plus its
+        clock skew, spec §2.11) are not indexed, and ``mirror_commits`` records the limit so
+        that ``registry index rebuild`` judges them alike.
         """
         t, e = schema.mirror_heads, schema.mirror_entries
         async with self.engine.begin() as conn:
@@ -270,6 +280,11 @@ class FederationStore:
             if moved.rowcount != 1:
                 await conn.rollback()
                 return False
+            if size > old_size:
+                await conn.execute(
+                    sa.insert(schema.mirror_commits),
+                    [{"origin": origin, "size": size, "accept_until": accept_until}],
+                )
             for start in range(old_size, size, INDEX_PAGE):
                 rows = await conn.execute(
                     sa.select(e.c.idx, e.c.data)
@@ -280,7 +295,11 @@ class FederationStore:
                     )
                     .order_by(e.c.idx)
                 )
-                page = [(int(r.idx), bytes(r.data)) for r in rows]
+                page = [
+                    (int(r.idx), bytes(r.data))
+                    for r in rows
+                    if issued_at_of(bytes(r.data)) <= accept_until
+                ]
                 await apply_in(conn, origin, page, own=False)
         return True
 

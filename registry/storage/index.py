@@ -39,7 +39,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.core.errors import ProtocolError
-from registry.core.records import Declaration, decode_stored, decode_stored_entry, record_id
+from registry.core.records import (
+    Binding,
+    Declaration,
+    decode_stored,
+    decode_stored_entry,
+    record_id,
+)
 from registry.core.state import (
     EMPTY_RESOLUTION,
     Claim,
@@ -607,6 +613,13 @@ class ConsentStore:
         async with self.engine.connect() as conn:
             return await conn.run_sync(trust.verified_keys, dids, self.trust)
 
+    async def bindings_by(self, node: str) -> list[Binding]:
+        """Every binding ``node`` signed (:func:`registry.storage.trust.bindings_by`)."""
+        from registry.storage import trust  # noqa: PLC0415 - it builds on this module
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(trust.bindings_by, node)
+
     async def by_creator(self, did: str) -> list[CreatorDeclaration]:
         """A creator's declarations, oldest first by (issued_at, id), with their status."""
         async with self.engine.connect() as conn:
@@ -704,3 +717,15 @@ async def apply_in(
 
 select_in = _select_in
 records_by_id = _records
+
+NO_LIMIT: Final = 2**62
+"""``mirror_commits.accept_until`` of entries judged by no time (committed before spec §2.11)."""
+
+
+def issued_at_of(entry: bytes) -> int:
+    """A stored entry's ``issued_at`` (every record kind has one); 0 if it does not decode
+    (:func:`apply_entries` reports it)."""
+    try:
+        return decode_stored_entry(entry).issued_at
+    except ProtocolError:
+        return 0

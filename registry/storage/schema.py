@@ -270,3 +270,14 @@ index_trust_subjects = sa.Table(
 )
 """Subjects whose answer trust records may change: they are resolved with spec §9.4; every
 other subject with §3.5 (the same answer when no trust record applies)."""
+
+mirror_commits = sa.Table(
+    "mirror_commits",
+    metadata,
+    sa.Column("origin", Origin, primary_key=True),
+    sa.Column("size", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("accept_until", sa.BigInteger(), nullable=False),
+)
+"""Each commit of a mirrored log (spec §2.11, §7.3): entries below ``size`` (and at or above
+the previous commit's) count only if their ``issued_at`` is at most ``accept_until``: the time
+this node first saw a checkpoint covering them, plus its clock skew."""

@@ -393,3 +393,14 @@ def verified_keys(conn: Connection, dids: Sequence[str], config: TrustConfig) ->
             latest[key] = max(latest.get(key, event), event)
     found.update(creator for (creator, _), (_, lapsed) in latest.items() if not lapsed)
     return found & set(dids)
+
+
+def bindings_by(conn: Connection, node: str) -> list[Binding]:
+    """Every binding signed by ``node`` (for its re-checks, spec §9.2), in no order."""
+    t = schema.index_trust
+    out: list[Binding] = []
+    for row in conn.execute(sa.select(t.c.data).where(t.c.kind == "binding")):
+        record = trust_record(bytes(row.data))
+        if isinstance(record, Binding) and record.node == node:
+            out.append(record)
+    return out

@@ -33,6 +33,8 @@ __all__ = [
     "TRAIN_AI",
     "BatchItem",
     "BatchResult",
+    "BindingRequest",
+    "BindingResult",
     "CheckItem",
     "CheckRequest",
     "CheckResponse",
@@ -137,6 +139,23 @@ class SubmitResult(msgspec.Struct, frozen=True, kw_only=True):
     index: int
     receipt: str
     duplicate: bool
+
+
+class BindingRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/bindings``: the domain to check and the key it should name (spec §6.4.4)."""
+
+    domain: Annotated[str, Meta(min_length=1, max_length=253)]
+    did: Annotated[str, Meta(min_length=1, max_length=128)]
+
+
+class BindingResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to a domain check that named the key: the logged binding (spec §9.3.1)."""
+
+    id: str
+    index: int
+    receipt: str
+    duplicate: bool
+    record: msgspec.Raw
 
 
 class BatchItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

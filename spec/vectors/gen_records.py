@@ -481,9 +481,9 @@ def _valid_records(
     return cases, entries
 
 
-def _image_work(sha256: str, variants: int = 9) -> records.Work:
-    """An image as the SDK declares it: PDQ, its quality, ``pdq_variants`` of its 9 crops, an
-    ISCC-CODE and a media type (spec §2.4)."""
+def _image_work(sha256: str, variants: int = 16) -> records.Work:
+    """An image as the SDK declares it: PDQ, its quality, ``pdq_variants`` of its 16 crops, an
+    ISCC-CODE and a media type (spec §2.4, ADR 0011)."""
     return records.new_work(
         sha256,
         pdq=_sha(f"pdq-{sha256}"),

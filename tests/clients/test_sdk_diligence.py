@@ -12,7 +12,7 @@ import datadiligence as dd  # type: ignore[import-untyped]
 import pytest
 from consent import ConsentClient, RetryPolicy, TransportError, fingerprint
 from datadiligence.rules import SpawningAPI  # type: ignore[import-untyped]
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from registry.core.records import encode_record, new_declaration, new_work, sign_declaration
 from tests.clients.sdk_support import creator_key, free_port
@@ -104,7 +104,14 @@ def test_files_are_checked_by_near_duplicate_too(
     record = new_declaration(
         creator=key.public_key.did,
         issued_at=1_760_000_000,
-        works=[new_work(declared.sha256, pdq=declared.pdq, pdq_quality=declared.pdq_quality)],
+        works=[
+            new_work(
+                declared.sha256,
+                pdq=declared.pdq,
+                pdq_quality=declared.pdq_quality,
+                pdq_variants=declared.pdq_variants,
+            )
+        ],
         prefs={"train-ai": "n"},
     )
     with ConsentClient(served_node) as client:
@@ -113,11 +120,22 @@ def test_files_are_checked_by_near_duplicate_too(
     copy = tmp_path / "copy.jpg"
     with Image.open(original) as image:
         image.save(copy, quality=70)
+    # ... mirrored, and cropped by 5% on the right and bottom: one PDQ hash per side misses
+    # both; the plug-in asks what ``consent check`` asks (spec §6.8.3 item 6)
+    mirrored, cropped = tmp_path / "mirrored.png", tmp_path / "cropped.jpg"
+    with Image.open(original) as image:
+        ImageOps.mirror(image).save(mirrored)
+        image.crop((0, 0, image.width * 19 // 20, image.height * 19 // 20)).save(cropped)
+    with ConsentClient(served_node) as client:
+        singles = client.check_pdq([fingerprint(p).pdq or "" for p in (mirrored, cropped)])
+    assert [r.matches for r in singles] == [[], []]
     unrelated = tmp_path / "unrelated.png"
     _picture(unrelated, 8)
     evaluator = consent.diligence.register(served_node, into=None)
     assert evaluator.is_allowed(path=str(copy)) is False
-    assert evaluator.is_allowed(paths=[original, copy, unrelated]) == [False, False, True]
+    assert evaluator.is_allowed(paths=[original, copy, mirrored, cropped, unrelated]) == [
+        False, False, False, False, True
+    ]  # fmt: skip
 
 
 def test_register_replaces_the_stock_spawning_rule(

@@ -5,6 +5,7 @@ copy finds the reservation with ``consent check``, where one PDQ hash per side d
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -18,8 +19,15 @@ import skimage.data
 from consent import ConsentClient, fingerprint, pdq_distance
 from consent.creator import Creator
 from consent.fingerprint import (
-    CROP_ANCHORS,
+    DECLARED_CROPS,
+    PDQ_CUT_DISTANCE,
+    PDQ_MATCH_DISTANCE,
+    PDQ_TURN_DISTANCE,
+    PDQ_WEAK_DISTANCE,
+    fingerprint_bytes,
+    pdq_of_image,
     pdq_query_hashes,
+    pdq_query_of_bytes,
     pdq_variants_of_image,
     trim_border,
 )
@@ -90,7 +98,7 @@ def test_a_declared_image_carries_the_pdq_of_its_crops(folders: tuple[Path, Path
     assert fp.pdq is not None
     assert fp.pdq_quality is not None
     assert fp.pdq_quality >= 50
-    assert 1 <= len(fp.pdq_variants) <= min(len(CROP_ANCHORS), MAX_PDQ_VARIANTS)
+    assert 9 <= len(fp.pdq_variants) <= min(len(DECLARED_CROPS), MAX_PDQ_VARIANTS)
     assert list(fp.pdq_variants) == sorted(set(fp.pdq_variants))
     assert fp.pdq not in fp.pdq_variants
     # ``variants=False`` (what a checker uses) and images without PDQ carry none
@@ -99,16 +107,58 @@ def test_a_declared_image_carries_the_pdq_of_its_crops(folders: tuple[Path, Path
 
 
 def test_query_hashes_line_up_with_declared_crops() -> None:
+    """Each query hash is asked at the distance of its kind (spec §6.8.3 item 6)."""
     image = _photo("astronaut")
     declared = [*pdq_variants_of_image(image)]
-    whole, cuts = pdq_query_hashes(_crop(image, 0.10, 0.0, 0.0))
-    assert len(whole) == 8  # the copy and its 7 flips and rotations (no border to trim)
-    assert 9 <= len(cuts) <= 45
-    assert min(pdq_distance(q, d) for q in cuts for d in declared) <= 24
+    copy = _crop(image, 0.05, 0.0, 0.0)
+    query = pdq_query_hashes(copy)
+    groups = query.by_distance()
+    assert groups[PDQ_MATCH_DISTANCE] == [query.pdq]  # the copy itself (no border to trim)
+    assert query.pdq == pdq_of_image(copy)[0]
+    assert len(groups[PDQ_TURN_DISTANCE]) == 7  # its 7 other flips and rotations
+    assert 18 <= len(groups[PDQ_CUT_DISTANCE]) <= 90
+    assert PDQ_WEAK_DISTANCE not in groups  # a detailed photograph has no weak hash
+    assert min(pdq_distance(q, d) for q in groups[PDQ_CUT_DISTANCE] for d in declared) <= 16
+    assert any(query.matches(d) for d in declared)
+    assert not query.matches(pdq_of_image(image)[0])  # the whole image alone does not
     framed = ImageOps.expand(image, 25, fill=(0, 0, 0))
     assert trim_border(framed).size == image.size
     assert trim_border(image).size == image.size
-    assert len(pdq_query_hashes(framed)[0]) == 9  # ... and the copy without its frame
+    # ... and the copy without its frame, at the whole-image distance
+    assert len(pdq_query_hashes(framed).by_distance()[PDQ_MATCH_DISTANCE]) == 2
+
+
+def test_downloaded_bytes_are_asked_like_files() -> None:
+    """``pdq_query_of_bytes`` (a crawler's download): the copy's own PDQ hash (what
+    ``fingerprint_bytes`` gives) and every query hash; None for bytes that are no image."""
+    image = _photo("astronaut")
+    buffer = io.BytesIO()
+    _crop(image, 0.05, 1.0, 1.0).save(buffer, "JPEG", quality=80)
+    data = buffer.getvalue()
+    query = pdq_query_of_bytes(data)
+    assert query is not None
+    assert query.pdq == fingerprint_bytes(data).pdq
+    assert dict(query.asks)[query.pdq] == PDQ_MATCH_DISTANCE
+    assert len(query.asks) > 20
+    assert any(query.matches(d) for d in pdq_variants_of_image(image))
+    assert pdq_query_of_bytes(b"plain text, no image") is None
+    assert pdq_query_of_bytes(b"") is None
+
+
+def test_weak_and_symmetric_images_are_asked_within_their_distances() -> None:
+    """A low-quality hash (a flat gradient) is asked within at most 16 bits; a hash that is
+    both the image's own and a flip of it (a mirror-symmetric picture) at the larger."""
+    flat = Image.linear_gradient("L").resize((256, 256)).convert("RGB")
+    assert pdq_of_image(flat)[1] < 70
+    weak = pdq_query_hashes(flat)
+    assert max(distance for _, distance in weak.asks) <= PDQ_WEAK_DISTANCE
+    half = _photo("astronaut").resize((128, 256))
+    symmetric = Image.new("RGB", (256, 256))
+    symmetric.paste(half, (0, 0))
+    symmetric.paste(ImageOps.mirror(half), (128, 0))
+    query = pdq_query_hashes(symmetric)
+    assert dict(query.asks)[query.pdq] == PDQ_MATCH_DISTANCE
+    assert len({h for h, _ in query.asks}) == len(query.asks)
 
 
 def _consent(*args: str, node: str, cwd: Path) -> dict[str, Any]:
@@ -138,7 +188,10 @@ def test_edited_copies_check_as_reserved_through_a_real_node(
         creator.declare(declared, prefs={"train-ai": "n"})
         # one PDQ hash per side (what checkers did before) misses every edited copy
         singles = node.check_pdq([fingerprint(copies / name).pdq or "" for name in COPIES])
-        assert [r.matches for r in singles[:3]] == [[]] * 3  # the crops and the frame
+        assert [r.matches for r in singles[::2]] == [[]] * 3  # the 5% crop, frame, mirror
+        # (a centre crop keeping 90% is itself a declared crop, spec §2.4: even its single
+        # hash matches a declared variant)
+        assert [m.sha256 for m in singles[1].matches] == [declared[0].sha256]
         # every query hash of each copy, as the recommended check asks (spec §6.8.3)
         copy_hashes = [pdq_query_hashes(Image.open(copies / name)) for name in COPIES]
         found = node.check_pdq_copies(copy_hashes)
@@ -174,7 +227,7 @@ async def test_async_client_checks_copies_and_merges_their_matches(tmp_path: Pat
         cropped = pdq_query_hashes(_crop(astronaut, 0.10, 0.0, 1.0))
         unrelated = pdq_query_hashes(_photo("coffee"))
         found, other = await node.check_pdq_copies([cropped, unrelated])
-    assert found.pdq == cropped[0][0]
+    assert found.pdq == cropped.pdq
     assert found.reserved()
     assert [m.sha256 for m in found.matches] == [fp.sha256]
     assert found.matches[0].distance <= 31

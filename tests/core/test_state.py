@@ -286,6 +286,13 @@ def test_resolutions_encode_to_json() -> None:
                 "prefs": {"train-ai": "n"},
                 "origins": ["o"],
                 "verified": False,
+                # without trust records (spec §9.4.5): the creator is its own principal
+                "principal": "",
+                "level": "none",
+                "levels": [],
+                "evidence": [],
+                "counted": True,
+                "disputed_by": [],
             }
         ],
         "prefs": {"train-ai": "n"},

@@ -145,4 +145,4 @@ async def test_federation_migration_downgrades_to_the_log_alone(migrated_url: st
     assert not federation & left
     assert {"entries", "tiles", "checkpoint", "node_key", "meta"} <= left
     await upgrade(migrated_url)
-    assert await current_revision(migrated_url) == head_revision() == "0005"
+    assert await current_revision(migrated_url) == head_revision() == "0006"

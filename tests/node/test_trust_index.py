@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.core.keys import PrivateKey
+from registry.core.merkle import EMPTY_ROOT
 from registry.core.records import (
     AnyRecord,
     Binding,
@@ -36,6 +37,7 @@ from registry.core.trust import POLICIES, TrustState, as_resolution
 from registry.indexes.rebuild import check_index
 from registry.log import NodeLog
 from registry.storage import schema
+from registry.storage.federation import FederationStore
 from registry.storage.index import ConsentStore
 from registry.storage.trustconfig import TrustConfig
 from tests.core.vectors import SPEC_VECTORS
@@ -237,3 +239,43 @@ async def test_rebuild_finds_and_repairs_damaged_trust_tables(open_log: OpenLog)
     assert not repaired.equal
     assert (await check_index(log.engine, repair=False)).equal
     await assert_like_trust_state(store, reference(entries, log.origin, CONFIG), subjects(entries))
+
+
+async def test_mirrored_records_dated_beyond_their_commit_do_not_count(
+    open_log: OpenLog,
+) -> None:
+    """spec §2.11, §7.3: a peer's record dated beyond the time this node first saw a checkpoint
+    covering it (plus the skew) is mirrored but never counts, and the rebuild agrees."""
+    log = await open_log()
+    peer = "peer.test/log"
+    owner = CREATORS[0]
+    sha = _work(99)
+    now = 1_800_000_000
+    honest = encode_record(
+        sign_declaration(
+            new_declaration(
+                creator=owner.public_key.did, issued_at=now, works=[new_work(sha)],
+                prefs={"train-ai": "n"},
+            ),
+            owner,
+        )
+    )  # fmt: skip
+    forever = encode_record(
+        sign_declaration(
+            new_declaration(
+                creator=owner.public_key.did, issued_at=now + 3600, works=[new_work(sha)],
+                prefs={"train-ai": "y"},
+            ),
+            owner,
+        )
+    )  # fmt: skip
+    store = FederationStore(log.engine)
+    await store.init_mirror(peer, EMPTY_ROOT)
+    rows = [(i, record_id(e), e) for i, e in enumerate([honest, forever])]
+    assert await store.write_chunk(peer, 0, 2, rows, [])
+    assert await store.commit_mirror(peer, 0, 2, b"r" * 32, b"note", accept_until=now + 600)
+    (answer,) = await ConsentStore(log.engine).resolve_many([("sha256", sha)])
+    assert [c.declaration_id for c in answer.claims] == [record_id(honest)]
+    assert answer.prefs == {"train-ai": "n"}
+    result = await check_index(log.engine, repair=False)
+    assert result.equal, result.differences

@@ -18,4 +18,5 @@ export * from "./proof.js";
 export * from "./pdq.js";
 export * from "./snapshot.js";
 export * from "./state.js";
+export * from "./trust.js";
 export * from "./keyfile.js";

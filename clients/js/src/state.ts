@@ -30,8 +30,11 @@ export interface Resolution {
   prefs: Prefs;
 }
 
-/** True if the resolution reserves `category` (its combined preference is "n"). */
-export function isReserved(resolution: Resolution, category = "train-ai"): boolean {
+/**
+ * True if the resolution reserves `category` (its combined preference is "n"): a
+ * {@link Resolution}, or a `TrustedResolution` (spec §9.4.7).
+ */
+export function isReserved(resolution: { readonly prefs: Prefs }, category = "train-ai"): boolean {
   return resolution.prefs[category] === DISALLOW;
 }
 

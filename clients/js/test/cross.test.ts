@@ -4,7 +4,25 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { NoteVerifier, PublicKey, canonicalJsonText, loadRecord, openNote, openSnapshot, verifyReceipt, normalizeUrl, parseContentUsage, parseJson, type ProtocolError } from "../src/index.js";
+import {
+  NoteVerifier,
+  POLICIES,
+  PublicKey,
+  TrustState,
+  canonicalJsonText,
+  loadEntry,
+  loadRecord,
+  openNote,
+  openSnapshot,
+  recordId,
+  verifyReceipt,
+  normalizeUrl,
+  parseContentUsage,
+  parseJson,
+  type Policy,
+  type ProtocolError,
+  type Subject,
+} from "../src/index.js";
 import { SHARED, fixture, fromB64, hex, loadJson, text, vectors } from "./helpers.js";
 
 interface Answers {
@@ -16,6 +34,18 @@ interface Answers {
   records_mutated: { entry_hex: string; verdict: string }[];
   receipts_mutated: { case: string; receipt_hex: string; verdict: string }[];
   notes_and_snapshots_mutated: { kind: "note" | "snapshot"; data_hex: string; verdict: string }[];
+  trust_records_mutated: { entry_hex: string; verdict: string }[];
+  trust_records_edited: { entry: string; verdict: string }[];
+  trust_records_paired: { entry: string; verdict: string }[];
+  trust_resolution: {
+    dids: string[];
+    platforms: Record<string, string>;
+    nodes: string[];
+    scenarios: {
+      entries: { entry: string; origin: string }[];
+      expected: { subject: Subject; claims: unknown[][]; policies: Record<Policy, { counted: boolean[]; prefs: Record<string, string> }> }[];
+    }[];
+  };
 }
 const answers = fixture<Answers>("python-answers.json");
 
@@ -139,4 +169,66 @@ test("notes and snapshots: 300 mutated ones get the same verdict as Python's", (
     if (verdict !== a.verdict) disagreements.push(`${a.kind} ${a.data_hex}: TS ${verdict}, Python ${a.verdict}`);
   }
   assert.deepEqual(disagreements, []);
+});
+
+test("trust records: mutated and edited entries fail at the same step and rule of spec §2.7 and §9.3 as in Python", () => {
+  const inputs = [
+    ...answers.trust_records_mutated.map((a) => ({ data: hex(a.entry_hex), verdict: a.verdict })),
+    ...[...answers.trust_records_edited, ...answers.trust_records_paired].map((a) => ({ data: text(a.entry), verdict: a.verdict })),
+  ];
+  assert.ok(inputs.length >= 500);
+  const verdicts: Record<string, number> = {};
+  const disagreements: string[] = [];
+  for (const a of inputs) {
+    const result = outcome(() => loadEntry(a.data));
+    const verdict = "value" in result ? "valid" : result.error;
+    verdicts[a.verdict] = (verdicts[a.verdict] ?? 0) + 1;
+    if (verdict !== a.verdict) disagreements.push(`${Buffer.from(a.data).toString()}: TS ${verdict}, Python ${a.verdict}`);
+  }
+  assert.deepEqual(disagreements, []);
+  assert.ok(Object.keys(verdicts).length >= 6 && (verdicts["valid"] ?? 0) >= 10, JSON.stringify(verdicts));
+});
+
+test("trust resolution: random scenarios resolve as Python's TrustState, under every policy (spec §9.4)", () => {
+  const { dids, platforms, nodes, scenarios } = answers.trust_resolution;
+  assert.ok(scenarios.length >= 40);
+  let levels = 0;
+  for (const [n, scenario] of scenarios.entries()) {
+    const state = new TrustState({ platforms, nodes });
+    const index = new Map<string, number>();
+    scenario.entries.forEach((e, i) => {
+      const entry = text(e.entry);
+      const id = recordId(entry);
+      if (!index.has(id)) index.set(id, i);
+      state.add(loadEntry(entry), id, e.origin);
+    });
+    const at = (id: string): number => index.get(id)!;
+    for (const expected of scenario.expected) {
+      for (const policy of POLICIES) {
+        const answer = state.resolve(expected.subject, policy);
+        // the fixture's compact form: keys as indexes into dids, record ids as indexes into entries
+        const claims = answer.claims.map((c) => [
+          dids.indexOf(c.creator),
+          dids.indexOf(c.principal),
+          at(c.declaration_id),
+          c.issued_at,
+          c.prefs,
+          c.origins,
+          c.level,
+          c.levels,
+          c.evidence.map(at),
+          c.disputed_by.map(at),
+        ]);
+        const label = `scenario ${n}: ${expected.subject.join(" ")} ${policy}`;
+        assert.deepEqual(claims, expected.claims, label);
+        assert.deepEqual(
+          { counted: answer.claims.map((c) => c.counted), prefs: answer.prefs },
+          expected.policies[policy],
+          label,
+        );
+        levels += answer.claims.filter((c) => c.level !== "none").length;
+      }
+    }
+  }
+  assert.ok(levels > 0);
 });

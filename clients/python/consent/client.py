@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import TYPE_CHECKING, Final, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -67,18 +67,15 @@ from registry.wire import (
     WorkAnswer,
 )
 
+if TYPE_CHECKING:
+    from consent.fingerprint import PdqQuery
+
 __all__ = [
-    "PDQ_CUT_DISTANCE",
     "AsyncConsentClient",
     "ConsentClient",
     "RetryPolicy",
     "merge_pdq_results",
 ]
-
-PDQ_CUT_DISTANCE: Final = 31
-"""Distance the cuts of a copy are asked at (spec §6.8.3 item 6, ADR 0011). The same as for
-whole images: over 11.4M non-matching pairs the 45 cuts per copy added no false match at 31,
-and a tighter radius lost recall on crops."""
 
 T = TypeVar("T")
 NearAnswer = TypeVar("NearAnswer", PdqResponse, IsccResponse)
@@ -807,28 +804,20 @@ class ConsentClient:
         answers = self._near(_PDQ, hashes, max_distance, PdqResponse)
         return [result for answer in answers for result in answer.results]
 
-    def check_pdq_copies(
-        self,
-        copies: Sequence[tuple[Sequence[str], Sequence[str]]],
-        *,
-        max_distance: int = PDQ_MATCH_DISTANCE,
-        cut_distance: int = PDQ_CUT_DISTANCE,
-    ) -> list[PdqResult]:
-        """Near-duplicate check of images by all their query hashes (spec §6.8.3, recommended
-        check): each copy is ``(whole, cuts)`` as :func:`consent.fingerprint.pdq_query_hashes`
-        gives them; whole-image hashes are asked within ``max_distance``, cuts within
-        ``cut_distance``. One result per copy, its ``pdq`` the first whole-image hash, each
-        declared work once at its smallest distance.
+    def check_pdq_copies(self, copies: Sequence[PdqQuery]) -> list[PdqResult]:
+        """Near-duplicate check of images by all their query hashes (spec §6.8.3 item 6,
+        recommended check): each copy as :func:`consent.fingerprint.pdq_query_hashes` gives
+        it, each hash asked at its own distance (one request per distance). One result per
+        copy, its ``pdq`` the copy's own hash, each declared work once at its smallest
+        distance.
 
         Raises:
             NotSupportedError: the node lists no ``check_pdq`` endpoint.
             NodeError: the node refused a hash or a distance.
         """
-        wholes = self.check_pdq(
-            [h for whole, _ in copies for h in whole], max_distance=max_distance
-        )
-        cuts = self.check_pdq([h for _, cut in copies for h in cut], max_distance=cut_distance)
-        return _merge_copies(copies, wholes, cuts)
+        asked = _by_distance(copies)
+        answers = {d: self.check_pdq(hashes, max_distance=d) for d, hashes in asked.items()}
+        return _merge_copies(copies, answers)
 
     def check_iscc(
         self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE
@@ -873,20 +862,28 @@ def merge_pdq_results(pdq: str, results: Iterable[PdqResult]) -> PdqResult:
     return PdqResult(pdq=pdq, prefs=combine(m.prefs for m in matches), matches=matches)
 
 
+def _by_distance(copies: Sequence[PdqQuery]) -> dict[int, list[str]]:
+    """Every copy's query hashes, flat in copy order, per distance they are asked at."""
+    out: dict[int, list[str]] = {}
+    for copy in copies:
+        for distance, hashes in copy.by_distance().items():
+            out.setdefault(distance, []).extend(hashes)
+    return out
+
+
 def _merge_copies(
-    copies: Sequence[tuple[Sequence[str], Sequence[str]]],
-    wholes: Sequence[PdqResult],
-    cuts: Sequence[PdqResult],
+    copies: Sequence[PdqQuery], answers: Mapping[int, Sequence[PdqResult]]
 ) -> list[PdqResult]:
-    """Split the flat answers back per copy and merge each copy's results."""
+    """Split the flat answers (per distance) back per copy and merge each copy's results."""
     out: list[PdqResult] = []
-    w = c = 0
-    for whole, cut in copies:
-        if not whole:
-            raise ValueError("a copy needs at least one whole-image hash")
-        mine = [*wholes[w : w + len(whole)], *cuts[c : c + len(cut)]]
-        w, c = w + len(whole), c + len(cut)
-        out.append(merge_pdq_results(whole[0], mine))
+    taken = dict.fromkeys(answers, 0)
+    for copy in copies:
+        mine: list[PdqResult] = []
+        for distance, hashes in copy.by_distance().items():
+            start = taken[distance]
+            mine += answers[distance][start : start + len(hashes)]
+            taken[distance] = start + len(hashes)
+        out.append(merge_pdq_results(copy.pdq, mine))
     return out
 
 
@@ -1173,22 +1170,12 @@ class AsyncConsentClient:
         answers = await self._near(_PDQ, hashes, max_distance, PdqResponse)
         return [result for answer in answers for result in answer.results]
 
-    async def check_pdq_copies(
-        self,
-        copies: Sequence[tuple[Sequence[str], Sequence[str]]],
-        *,
-        max_distance: int = PDQ_MATCH_DISTANCE,
-        cut_distance: int = PDQ_CUT_DISTANCE,
-    ) -> list[PdqResult]:
+    async def check_pdq_copies(self, copies: Sequence[PdqQuery]) -> list[PdqResult]:
         """Near-duplicate check of images by all their query hashes; see
         :meth:`ConsentClient.check_pdq_copies`."""
-        wholes = await self.check_pdq(
-            [h for whole, _ in copies for h in whole], max_distance=max_distance
-        )
-        cuts = await self.check_pdq(
-            [h for _, cut in copies for h in cut], max_distance=cut_distance
-        )
-        return _merge_copies(copies, wholes, cuts)
+        asked = _by_distance(copies)
+        answers = {d: await self.check_pdq(hashes, max_distance=d) for d, hashes in asked.items()}
+        return _merge_copies(copies, answers)
 
     async def check_iscc(
         self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE

@@ -34,7 +34,7 @@ from datadiligence.rules import BulkRule, SpawningAPI  # type: ignore[import-unt
 
 from consent.client import ConsentClient
 from consent.errors import ConsentError, InputError, NotSupportedError
-from consent.fingerprint import Fingerprint, fingerprint, sha256_of
+from consent.fingerprint import Fingerprint, fingerprint, pdq_query_hashes_of_file, sha256_of
 
 __all__ = ["EVALUATOR_NAME", "ConsentRegistryEvaluator", "ConsentRegistryRule", "register"]
 
@@ -75,22 +75,24 @@ class ConsentRegistryRule(BulkRule):  # type: ignore[misc]
 
     def files_allowed(self, paths: Sequence[str | Path]) -> list[bool]:
         """One bool per file: False if the registry reserves its exact content, or (images)
-        a near-duplicate of it by PDQ. A node without PDQ matching answers by SHA-256 only."""
+        a near-duplicate of it by PDQ, asked as ``consent check`` asks (every query hash of
+        the image at its distance, spec §6.8.3 item 6: flips, rotations, frame, crops). A node
+        without PDQ matching answers by SHA-256 only."""
         fps: list[Fingerprint | None] = []
         for path in paths:
             try:
-                fps.append(fingerprint(Path(path), iscc=False))
+                fps.append(fingerprint(Path(path), iscc=False, variants=False))
             except InputError:
                 fps.append(None)  # empty, or too large to decode: by its bytes only
         sha256s = [
             fp.sha256 if fp else sha256_of(Path(p)) for fp, p in zip(fps, paths, strict=True)
         ]
         allowed = self._allowed(sha256s=sha256s)
-        images = [(n, fp.pdq) for n, fp in enumerate(fps) if fp is not None and fp.pdq]
+        images = [(n, fp) for n, fp in enumerate(fps) if fp is not None and fp.pdq]
         if not images:
             return allowed
         try:
-            near = self.client.check_pdq([pdq for _, pdq in images])
+            near = self.client.check_pdq_copies([pdq_query_hashes_of_file(fp) for _, fp in images])
         except NotSupportedError:
             return allowed
         except ConsentError:

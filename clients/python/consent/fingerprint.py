@@ -54,11 +54,16 @@ from registry.wire import PDQ_MATCH_DISTANCE
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
+    "PDQ_CUT_DISTANCE",
     "PDQ_MATCH_DISTANCE",
     "PDQ_MIN_QUALITY",
+    "PDQ_TURN_DISTANCE",
+    "PDQ_WEAK_DISTANCE",
+    "PDQ_WEAK_QUALITY",
     "REDUCED_SIDE",
     "REDUCE_ABOVE",
     "Fingerprint",
+    "PdqQuery",
     "decode_image",
     "fingerprint",
     "fingerprint_bytes",
@@ -69,6 +74,7 @@ __all__ = [
     "pdq_of_image",
     "pdq_query_hashes",
     "pdq_query_hashes_of_file",
+    "pdq_query_of_bytes",
     "pdq_variants_of_image",
     "sha256_of",
 ]
@@ -141,22 +147,72 @@ def pdq_of_image(image: Image.Image) -> tuple[str, int]:
     return value.to_bytes(32, "big").hex(), int(quality)
 
 
-# spec §2.4 / ADR 0011: the crops whose PDQ hashes a declaration carries as ``pdq_variants``.
-# Each keeps CROP_KEEP of the width and height, anchored at one of the 9 points of a 3x3 grid
-# (left/centre/right x top/middle/bottom), so that a copy cropped from one or two edges, or
-# around its centre, or captioned along an edge, still holds one of these crops whole.
-CROP_KEEP: Final = 0.8
+# spec §2.4 / ADR 0011: the crops whose PDQ hashes a declaration carries as ``pdq_variants``,
+# each (kept share of the width and height, horizontal anchor, vertical anchor) on a 3x3 grid
+# of anchors (left/centre/right x top/middle/bottom): the 9 crops keeping 90%, then the 7
+# keeping 80% other than the middle-left and middle-right ones (MAX_PDQ_VARIANTS is 16). A copy
+# cropped from one or two edges, or around its centre, or captioned along an edge, still holds
+# one of these crops whole.
 CROP_ANCHORS: Final = tuple((x, y) for y in (0.0, 0.5, 1.0) for x in (0.0, 0.5, 1.0))
+CROP_KEEPS: Final = (0.9, 0.8)
+DECLARED_CROPS: Final = tuple((0.9, x, y) for x, y in CROP_ANCHORS) + tuple(
+    (0.8, x, y) for x, y in CROP_ANCHORS if y != 0.5 or x == 0.5
+)
 # Check side: how much a copy may have lost on each axis; the copy is cut at each anchor to the
-# fraction CROP_KEEP / (1 - lost) of its size, so one cut lines up with a declared crop.
+# fraction keep / (1 - lost) of its size for each declared keep, so one cut lines up with a
+# declared crop.
 CROP_LOSSES: Final = (0.0, 0.025, 0.05, 0.075, 0.1)
 # Crops are hashed on the image scaled down to at most this many pixels on its longer side
-# (PDQ itself works on a 64x64 reduction; this bounds the cost of 9 or 45 hashes).
+# (PDQ itself works on a 64x64 reduction; this bounds the cost of 16 or 90 hashes).
 VARIANT_SIDE: Final = 256
 PDQ_MIN_QUALITY: Final = 50
 """Below this PDQ quality a node does not index a hash (spec §6.8.3); cuts below it are dropped."""
 DIHEDRAL_SIDE: Final = 1024  # the 8 flips/rotations are hashed at most this size
 _BORDER_TOLERANCE: Final = 24  # grey levels a border pixel may differ from the corner's
+
+# spec §6.8.3 item 6 / ADR 0011: the distance each query hash of a copy is asked at.
+PDQ_TURN_DISTANCE: Final = 8
+"""The copy's 7 other flips and rotations: a transposition moves no pixel value, so an unedited
+flipped or rotated copy is within a few bits of the declared hash (0 in the benchmark), while
+tiles of one texture or of a symmetric picture are mirror images of each other at 10-30 bits."""
+PDQ_CUT_DISTANCE: Final = 26
+"""The cuts of a copy (lined up with declared crops)."""
+PDQ_WEAK_QUALITY: Final = 70
+"""Query hashes of lower PDQ quality (flat, low-contrast pictures) are asked within at most
+:data:`PDQ_WEAK_DISTANCE`: such hashes lie closer to unrelated ones."""
+PDQ_WEAK_DISTANCE: Final = 16
+
+
+@dataclass(frozen=True)
+class PdqQuery:
+    """What a checker asks about one image (spec §6.8.3 item 6): its own PDQ hash (answers
+    name the copy by it) and each query hash with the ``max_distance`` it is asked at."""
+
+    pdq: str
+    asks: tuple[tuple[str, int], ...]
+
+    def by_distance(self) -> dict[int, list[str]]:
+        """The query hashes grouped by the distance they are asked at (one request each)."""
+        out: dict[int, list[str]] = {}
+        for hex_hash, distance in self.asks:
+            out.setdefault(distance, []).append(hex_hash)
+        return out
+
+    def matches(self, declared: str) -> bool:
+        """True if a declared hash lies within the distance of some query hash."""
+        return any(pdq_distance(h, declared) <= d for h, d in self.asks)
+
+
+def _asked(items: Iterable[tuple[str, int, int]]) -> tuple[tuple[str, int], ...]:
+    """(hash, quality, distance of its kind) -> unique (hash, distance): a weak hash is asked
+    within at most :data:`PDQ_WEAK_DISTANCE`; a hash of several kinds at the largest."""
+    best: dict[str, int] = {}
+    for hex_hash, quality, kind_distance in items:
+        distance = kind_distance
+        if quality < PDQ_WEAK_QUALITY:
+            distance = min(kind_distance, PDQ_WEAK_DISTANCE)
+        best[hex_hash] = max(distance, best.get(hex_hash, -1))
+    return tuple(best.items())
 
 
 def _bits_hex(bits: object) -> str:
@@ -187,12 +243,13 @@ def _pdq(image: Image.Image) -> tuple[str, int]:
 
 
 def pdq_variants_of_image(image: Image.Image, *, min_quality: int = PDQ_MIN_QUALITY) -> list[str]:
-    """PDQ hashes of the 9 anchored crops of an image (``pdq_variants``, spec §2.4), sorted
-    and unique; crops whose PDQ quality is below ``min_quality`` are left out."""
+    """PDQ hashes of the 16 anchored crops of an image (:data:`DECLARED_CROPS`,
+    ``pdq_variants``, spec §2.4), sorted and unique; crops whose PDQ quality is below
+    ``min_quality`` are left out."""
     small = _rgb_small(image)
     found = set()
-    for ax, ay in CROP_ANCHORS:
-        hex_hash, quality = _pdq(_crop(small, CROP_KEEP, CROP_KEEP, ax, ay))
+    for keep, ax, ay in DECLARED_CROPS:
+        hex_hash, quality = _pdq(_crop(small, keep, keep, ax, ay))
         if quality >= min_quality:
             found.add(hex_hash)
     return sorted(found)
@@ -214,17 +271,18 @@ def trim_border(image: Image.Image) -> Image.Image:
     return rgb.crop(box)
 
 
-def pdq_query_hashes(image: Image.Image) -> tuple[list[str], list[str]]:
-    """The PDQ hashes a checker asks about for one image (spec §6.8.3, recommended check), as
-    two lists to be asked at their own distances (:data:`PDQ_MATCH_DISTANCE` and
-    :data:`consent.client.PDQ_CUT_DISTANCE`, both 31):
+def pdq_query_hashes(image: Image.Image) -> PdqQuery:
+    """The PDQ hashes a checker asks about for one image and the distance each is asked at
+    (spec §6.8.3 item 6, recommended check; ADR 0011):
 
-    - *whole*: the image and its 7 flips and rotations, and the image without a uniform border;
-    - *cuts*: at each of the 9 anchors, the cut sized to line up with a declared crop
-      (``pdq_variants``) after a loss of 0 to 10% per axis; cuts of quality below 50 are left
-      out.
+    - the image itself and the image without a uniform border: :data:`PDQ_MATCH_DISTANCE`;
+    - its 7 other flips and rotations: :data:`PDQ_TURN_DISTANCE`;
+    - the *cuts*: for each declared keep (:data:`CROP_KEEPS`), each of the 9 anchors and each
+      assumed loss of :data:`CROP_LOSSES` per axis, the cut sized to line up with a declared
+      crop after that loss (quality 50 or more): :data:`PDQ_CUT_DISTANCE`;
+    - any of them of quality below :data:`PDQ_WEAK_QUALITY`: at most :data:`PDQ_WEAK_DISTANCE`.
 
-    Each list is unique; a cut equal to a whole hash is left out of the cuts.
+    Each hash is asked once (at the largest of its distances).
     """
     upright = ImageOps.exif_transpose(image).convert("RGB")
     small = _rgb_small(upright)
@@ -232,42 +290,44 @@ def pdq_query_hashes(image: Image.Image) -> tuple[list[str], list[str]]:
     if max(whole_image.size) > DIHEDRAL_SIDE:
         whole_image = whole_image.copy()
         whole_image.thumbnail((DIHEDRAL_SIDE, DIHEDRAL_SIDE), Image.Resampling.LANCZOS)
+    own, own_quality = _pdq(whole_image)
+    items = [(own, own_quality, PDQ_MATCH_DISTANCE)]
     # Each flip/rotation hashed on its own: PDQ's one-pass dihedral hashes differ from the
     # hash of the flipped image by up to 86 bits on textures (its box filter is not symmetric).
-    whole = [_pdq(whole_image)[0]]
-    whole += [_pdq(whole_image.transpose(method))[0] for method in Image.Transpose]
+    for method in Image.Transpose:
+        items.append((*_pdq(whole_image.transpose(method)), PDQ_TURN_DISTANCE))
     trimmed = trim_border(small)
     if trimmed.size != small.size:
-        whole.append(_pdq(trimmed)[0])
-    cuts = []
-    for loss in CROP_LOSSES:
-        keep = min(1.0, CROP_KEEP / (1.0 - loss))
-        for ax, ay in CROP_ANCHORS:
-            hex_hash, quality = _pdq(_crop(small, keep, keep, ax, ay))
-            if quality >= PDQ_MIN_QUALITY:
-                cuts.append(hex_hash)
-    whole = list(dict.fromkeys(whole))
-    return whole, [h for h in dict.fromkeys(cuts) if h not in set(whole)]
+        items.append((*_pdq(trimmed), PDQ_MATCH_DISTANCE))
+    for keep_declared in CROP_KEEPS:
+        for loss in CROP_LOSSES:
+            keep = min(1.0, keep_declared / (1.0 - loss))
+            for ax, ay in CROP_ANCHORS:
+                hex_hash, quality = _pdq(_crop(small, keep, keep, ax, ay))
+                if quality >= PDQ_MIN_QUALITY:
+                    items.append((hex_hash, quality, PDQ_CUT_DISTANCE))
+    return PdqQuery(own, _asked(items))
 
 
-def pdq_query_hashes_of_file(fp: Fingerprint) -> tuple[list[str], list[str]]:
-    """:func:`pdq_query_hashes` of the image file ``fp`` was computed from; just ``fp.pdq``
-    if the file no longer decodes as an image.
+def pdq_query_hashes_of_file(fp: Fingerprint) -> PdqQuery:
+    """:func:`pdq_query_hashes` of the image file ``fp`` was computed from, with ``fp.pdq``
+    asked too (as the copy's own hash); just ``fp.pdq`` if the file no longer decodes.
 
     Raises:
         ValueError: ``fp`` has no PDQ hash.
     """
     if fp.pdq is None:
         raise ValueError(f"{fp.path} has no PDQ hash")
+    own = (fp.pdq, fp.pdq_quality if fp.pdq_quality is not None else 100, PDQ_MATCH_DISTANCE)
     try:
         decoded = decode_image(fp.path, name=str(fp.path))
     except InputError:
         decoded = None
     if decoded is None:
-        return [fp.pdq], []
+        return PdqQuery(fp.pdq, _asked([own]))
     with decoded[0] as image:
-        whole, cuts = pdq_query_hashes(image)
-    return list(dict.fromkeys([fp.pdq, *whole])), cuts
+        query = pdq_query_hashes(image)
+    return PdqQuery(fp.pdq, _asked([own, *((h, 100, d) for h, d in query.asks)]))
 
 
 def pdq_distance(a: str, b: str) -> int:
@@ -511,6 +571,24 @@ def fingerprint_bytes(data: bytes, *, pdq: bool = True) -> Fingerprint:
         media_type=media_type,
         pdq=pdq_hex,
         pdq_quality=quality,
+    )
+
+
+def pdq_query_of_bytes(data: bytes) -> PdqQuery | None:
+    """:func:`pdq_query_hashes` of an image held in memory (a crawler's download), with the
+    PDQ hash :func:`fingerprint_bytes` gives as the copy's own; None if it is not an image.
+
+    Raises:
+        InputError: an image over :data:`MAX_IMAGE_PIXELS`.
+    """
+    decoded = decode_image(io.BytesIO(data), name="content") if data else None
+    if decoded is None:
+        return None
+    with decoded[0] as image:
+        own, quality = pdq_of_image(image)
+        query = pdq_query_hashes(image)
+    return PdqQuery(
+        own, _asked([(own, quality, PDQ_MATCH_DISTANCE), *((h, 100, d) for h, d in query.asks)])
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from registry.http.controllers import (
+    bindings,
     declarations,
     federation,
     meta,
@@ -29,6 +30,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     *tlog.HANDLERS,
     *declarations.HANDLERS,
     *records.HANDLERS,
+    *bindings.HANDLERS,
     *queries.HANDLERS,
     *near.HANDLERS,
     *snapshots.HANDLERS,

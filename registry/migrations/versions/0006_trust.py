@@ -49,6 +49,17 @@ def upgrade() -> None:
         sa.Column("key", sa.LargeBinary(), primary_key=True),
         sqlite_with_rowid=False,
     )
+    op.create_table(
+        "mirror_commits",
+        sa.Column("origin", sa.String(255), primary_key=True),
+        sa.Column("size", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("accept_until", sa.BigInteger(), nullable=False),
+    )
+    # mirrored entries committed before this revision were indexed whatever their time
+    op.execute(
+        "INSERT INTO mirror_commits (origin, size, accept_until) "
+        "SELECT origin, size, 4611686018427387904 FROM mirror_heads WHERE size > 0"
+    )
     _backfill()
 
 
@@ -81,6 +92,7 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     """Drop the trust tables (they are derived; the logs are untouched)."""
+    op.drop_table("mirror_commits")
     op.drop_table("index_trust_subjects")
     op.drop_table("index_trust_refs")
     op.drop_table("index_trust")
