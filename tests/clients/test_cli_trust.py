@@ -184,9 +184,9 @@ def trust_settings(folder: Path, sites: dict[str, int]) -> dict[str, str]:
     platforms.write_text(json.dumps({"platforms": [entry]}))
     return {
         "REGISTRY_TRUSTED_PLATFORMS": str(platforms),
-        "REGISTRY_DOMAIN_ALLOW_HTTP": "1",
-        "REGISTRY_DOMAIN_ALLOW_PRIVATE": "1",
-        "REGISTRY_DOMAIN_RESOLVE": ",".join(f"{d}=127.0.0.1:{p}" for d, p in sites.items()),
+        "REGISTRY_BINDING_ALLOW_HTTP": "1",
+        "REGISTRY_BINDING_ALLOW_PRIVATE": "1",
+        "REGISTRY_BINDING_RESOLVE": ",".join(f"{d}=127.0.0.1:{p}" for d, p in sites.items()),
     }
 
 

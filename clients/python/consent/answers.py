@@ -15,13 +15,12 @@ from typing import Literal
 import msgspec
 
 from registry.core.trust import LEVEL_NONE, POLICIES, Policy
-from registry.wire import TRAIN_AI, CheckItem, ClaimIdentity, SubmitResult
+from registry.wire import TRAIN_AI, CheckItem, ClaimIdentity
 
 __all__ = [
     "LEVEL_NONE",
     "POLICIES",
     "Answer",
-    "BindingResult",
     "Kind",
     "Policy",
 ]
@@ -36,13 +35,6 @@ class CheckAnswer(msgspec.Struct, frozen=True, kw_only=True):
     sha256s: list[CheckItem]
     urls: list[CheckItem]
     policy: str | None = None
-
-
-class BindingResult(SubmitResult, frozen=True, kw_only=True):
-    """``POST /v1/bindings``: the node checked the domain and logged a binding (spec §9.2):
-    its id, index, receipt, and the signed ``binding`` record's entry."""
-
-    record: msgspec.Raw
 
 
 class Answer(msgspec.Struct, frozen=True, kw_only=True):

@@ -27,7 +27,7 @@ import httpx
 import msgspec
 
 from consent._version import __version__
-from consent.answers import POLICIES, Answer, BindingResult, CheckAnswer, Policy
+from consent.answers import POLICIES, Answer, CheckAnswer, Policy
 from consent.errors import (
     ConsentError,
     NodeError,
@@ -53,6 +53,7 @@ from registry.wire import (
     PDQ_MATCH_DISTANCE,
     BatchItem,
     BatchResult,
+    BindingResult,
     CreatorAnswer,
     DeclarationView,
     IsccResponse,
