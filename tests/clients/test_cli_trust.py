@@ -290,7 +290,9 @@ def test_bind_domain_then_the_owner_outranks_a_stranger(
     )  # fmt: skip
     with ConsentClient(trust_node) as client:
         sha256 = hashlib.sha256((tmp_path / "sunset.png").read_bytes()).hexdigest()
-        stranger = declare(client, key("stranger"), sha256, {"train-ai": "n"}, int(time.time()))
+        stranger = declare(
+            client, key("stranger"), sha256, {"train-ai": "n"}, int(time.time()), (page,)
+        )
     verified = as_json(consent("check", page, "--json", "--verify-evidence", cwd=tmp_path, env=env))
     (row,) = verified["results"]
     assert row["prefs"] == {"train-ai": "y"}  # spec §9.4.7: the default policy, verified
@@ -302,7 +304,7 @@ def test_bind_domain_then_the_owner_outranks_a_stranger(
     assert evidence["confirmed"] == ["domain:owner.example"]
     anything = as_json(consent("check", page, "--json", "--policy", "any", cwd=tmp_path, env=env))
     assert anything["results"][0]["prefs"] == {"train-ai": "n"}
-    assert anything["results"][0]["policy"] == "any"
+    assert anything["policy"] == "any"
     table = consent("check", page, "--policy", "verified", cwd=tmp_path, env=env).stdout
     assert "domain:owner.example (+1 not counted)" in table
     # the owner disputes the stranger's claim: shown on it (spec §9.4.6)
@@ -484,4 +486,6 @@ def test_readme_trust_examples_run_as_written(
     assert "evidence: domain:example.com confirmed" in text  # the SDK block
     assert "rotated: " in text
     assert f"revoked: {did} since 2026-12-01 00:00:00 UTC" in text
-    assert json.loads((root / "any.json").read_text())["results"][0]["policy"] == "any"
+    anything = json.loads((root / "any.json").read_text())
+    assert anything["policy"] == "any"
+    assert anything["results"][0]["claims"][0]["level"] == "domain:example.com"

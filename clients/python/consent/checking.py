@@ -360,6 +360,8 @@ def run_check(
     reserved = sum(1 for row in rows if _pref(row, category) == "n")
     summary = f"{len(rows)} checked, {reserved} reserved for {category}"
     document: dict[str, object] = {"results": rows, "reserved": reserved}
+    if args.policy:
+        document["policy"] = args.policy  # asked of the node (spec §9.4.7)
     if offline is not None:
         document["offline"] = _offline_document(offline)
         mirrored = len(offline.checker.mirrored)
