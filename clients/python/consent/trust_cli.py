@@ -73,7 +73,7 @@ def _verifier_key(client: ConsentClient, store: ReceiptStore) -> str:
     """The node's verifier key, pinned in ``store`` on first contact (as for declarations).
 
     Raises:
-        VerificationError-like CommandError: the node presents another key than the pinned one.
+        CommandError: the node presents another key than the one pinned.
     """
     info = client.info()
     pinned = store.pinned_key(client.base_url)
