@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Final, Protocol
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
 from registry.core.note import NoteSigner
-from registry.core.records import Declaration, decode_stored_entry, record_id
+from registry.core.prefs import DISALLOW
+from registry.core.records import (
+    Declaration,
+    Revocation,
+    Rotation,
+    decode_stored_entry,
+    record_id,
+)
 from registry.core.snapshot import (
     DEFAULT_CATEGORY,
     SnapshotHeader,
@@ -123,6 +130,10 @@ class SnapshotBuilder:
         self.chain: tuple[PublishedSnapshot, ...] = ()
         self.previous_chain: tuple[PublishedSnapshot, ...] = ()
         self.skipped = 0
+        # spec §8.1 item 7: keys a revocation or rotation of the log names, and the subjects
+        # their declarations reserve (trust records can revive those, spec §9.4.1-§9.4.2)
+        self.named_keys: set[str] = set()
+        self.revivable: set[Subject] = set()
         self._stale = 0  # subjects that left the reserved set since the chain's full snapshot
         self._lock = asyncio.Lock()
 
@@ -168,7 +179,7 @@ class SnapshotBuilder:
 
     async def _decoded(
         self, source: SnapshotSource, start: int, stop: int
-    ) -> AsyncIterator[tuple[str, Declaration]]:
+    ) -> AsyncIterator[tuple[str, Declaration | Rotation | Revocation]]:
         async for index, entry in source.entries(start, stop):
             try:
                 record = decode_stored_entry(entry)
@@ -176,20 +187,45 @@ class SnapshotBuilder:
                 self.skipped += 1
                 _log.error("entry %d not in snapshots: %s", index, exc)
                 continue
-            # spec §8: snapshots carry the §3.5 answers of declarations; trust records (§9.3)
-            # are not in them (spec §9.8)
-            if isinstance(record, Declaration):
+            # spec §8.1: declarations, and the trust records that can revive a reservation
+            if isinstance(record, Declaration | Rotation | Revocation):
                 yield record_id(entry), record
 
     def _reserved(self, subject: Subject) -> bool:
-        return self.state.resolve(subject).reserved(self.policy.category)
+        return subject in self.revivable or self.state.resolve(subject).reserved(
+            self.policy.category
+        )
+
+    def _revive(self, record: Declaration, before: dict[Subject, bool] | None) -> None:
+        """Keep every subject ``record`` reserves in the filter for good (spec §8.1 item 7)."""
+        if record.prefs.get(self.policy.category) != DISALLOW:
+            return
+        for subject in subjects_of(record):
+            if before is not None and subject not in before:
+                before[subject] = self._reserved(subject)
+            self.revivable.add(subject)
 
     def _absorb(
-        self, records: list[tuple[str, Declaration]], before: dict[Subject, bool] | None
+        self,
+        records: list[tuple[str, Declaration | Rotation | Revocation]],
+        before: dict[Subject, bool] | None,
     ) -> None:
         """Add records to the state; with ``before``, first note the reserved status (at the
         previous snapshot's size) of every subject they may change."""
         for declaration_id, record in records:
+            if not isinstance(record, Declaration):
+                named = (
+                    {record.creator, record.new_key}
+                    if isinstance(record, Rotation)
+                    else {record.key}
+                )
+                for key in sorted(named - self.named_keys):
+                    self.named_keys.add(key)
+                    for declared in self.state.by_creator(key):
+                        self._revive(declared.record, before)
+                continue
+            if record.creator in self.named_keys:
+                self._revive(record, before)
             if before is not None:
                 for subject in self._touched(record):
                     if subject not in before:

@@ -292,6 +292,27 @@ def _decl(
 _Decl = tuple[str, Declaration, dict[str, object]]
 
 
+_TRUST_DEFAULTS: dict[str, object] = {
+    "principal": "",
+    "level": "none",
+    "levels": [],
+    "evidence": [],
+    "counted": True,
+    "disputed_by": [],
+}
+"""Claim members of spec §9.4.5 at their value without trust records: §3.5 vectors omit them."""
+
+
+def _without_trust(resolution: object) -> dict[str, Any]:
+    plain: dict[str, Any] = msgspec.to_builtins(resolution)
+    for claim in plain.get("claims", []):
+        for name, default in _TRUST_DEFAULTS.items():
+            value = claim.get(name)
+            if (list(value) if isinstance(value, tuple) else value) == default:
+                del claim[name]
+    return plain
+
+
 def _resolution_case(name: str, added: list[tuple[_Decl, str]]) -> dict[str, object]:
     state = ConsentState()
     subjects: dict[tuple[str, str], None] = {}
@@ -299,7 +320,7 @@ def _resolution_case(name: str, added: list[tuple[_Decl, str]]) -> dict[str, obj
         state.add(declaration_id, record, origin=origin)
         subjects.update(dict.fromkeys(subjects_of(record)))
     expected = [
-        {"subject": list(subject), **msgspec.to_builtins(state.resolve(subject))}  # type: ignore[arg-type]
+        {"subject": list(subject), **_without_trust(state.resolve(subject))}  # type: ignore[arg-type]
         for subject in sorted(subjects)
     ]
     return {

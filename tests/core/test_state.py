@@ -355,8 +355,24 @@ def reference(
     return out
 
 
+TRUST_DEFAULTS: dict[str, Any] = {
+    "principal": "",
+    "level": "none",
+    "levels": [],
+    "evidence": [],
+    "counted": True,
+    "disputed_by": [],
+}
+"""The members spec §9.4.5 adds to a claim, at their value without trust records."""
+
+
 def as_plain(resolution: Resolution) -> dict[str, Any]:
+    """The resolution as JSON, without the §9.4.5 members when they are at their defaults (a
+    ConsentState never sets them)."""
     plain: dict[str, Any] = json.loads(msgspec.json.encode(resolution))
+    for claim in plain["claims"]:
+        for name, default in TRUST_DEFAULTS.items():
+            assert claim.pop(name) == default
     return plain
 
 

@@ -313,3 +313,38 @@ def test_numpy_batch_lookups_agree_with_the_core() -> None:
                          signers=[signer])  # fmt: skip
     chain = verify_chain([open_snapshot(data, signer.verifier)])
     assert chain_contains(chain, keys[:2000]).all()
+
+
+async def test_a_revocation_brings_a_withdrawn_reservation_back_into_the_chain(
+    node_log: NodeLog, migrated_url: str, key_file: KeyFile
+) -> None:
+    """spec §8.1 item 7: after a revocation, the thief's withdrawal no longer counts (§9.4.1),
+    so the owner's reservation is a hit again, whatever policy the crawler then asks with."""
+    from registry.core.records import Revocation, encode_record, sign_record  # noqa: PLC0415
+
+    owner = creator_key(40)
+    w = [work_hash(400 + i) for i in range(3)]
+    reservation = declaration(owner, [w[0], w[1]], issued_at=1_000)
+    theft = declaration(owner, [w[0]], withdraw=True, issued_at=2_000)
+    allowed = declaration(owner, [w[2]], prefs={"train-ai": "y"}, issued_at=1_000)
+    await node_log.submit_many([reservation, theft, allowed])
+    signer = await load_node_signer(migrated_url, key_file)
+    builder = SnapshotBuilder(signer)
+    await builder.refresh(node_log)
+    chain = _chain(builder, node_log)
+    assert not chain.contains_sha256(w[0])  # withdrawn: not reserved by §3.5
+    assert chain.contains_sha256(w[1])
+    revocation = Revocation(
+        v=1, creator=owner.public_key.did, key=owner.public_key.did, since=1_500, issued_at=2_500
+    )
+    await node_log.submit(encode_record(sign_record(revocation, owner)))
+    delta = await builder.refresh(node_log)
+    assert delta is not None
+    assert delta.header.kind == "delta"
+    chain = _chain(builder, node_log)
+    assert chain.contains_sha256(w[0])  # revived
+    assert not chain.contains_sha256(w[2])  # a "y" is never a hit
+    # a later declaration of the revoked key reserving a work is a hit too
+    await node_log.submit(declaration(owner, [w[2]], issued_at=3_000))
+    await builder.refresh(node_log)
+    assert _chain(builder, node_log).contains_sha256(w[2])
