@@ -23,6 +23,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from consent import ConsentClient, NodeError
 from consent.keyfile import save_key
@@ -35,6 +36,7 @@ from registry.core.records import (
     new_work,
     sign_declaration,
 )
+from registry.wire import SnapshotListing
 from tests.clients.sdk_support import BIN, free_port, start_registry, stop_registry
 from tests.clients.test_cli_consent import PASSPHRASE, as_json, consent, make_image
 from tests.clients.test_sdk_readme import README_NODE, blocks, trust_blocks
@@ -103,10 +105,6 @@ def test_trust_commands_refuse_bad_arguments_in_one_line(
         (["rotate", "--new-key", str(keys["new"])], "not confirmed (add --yes to confirm)"),
         (["rotate", "--new-key", str(tmp_path / "missing.json"), "--yes"], "missing.json"),
         (["bind-domain", "https://alice.example/"], "give the domain alone"),
-        (
-            ["check", "https://alice.example/a.png", "--offline", "--policy", "any"],
-            "--offline checks against snapshots made under the default policy",
-        ),
         (["bind-domain", "alice.example:8443", "--print-only"], "is not a domain name"),
         (
             ["platform", "attest", "--platform-key", str(keys["platform"]), "--account", "a",
@@ -184,6 +182,7 @@ def trust_settings(folder: Path, sites: dict[str, int]) -> dict[str, str]:
     platforms.write_text(json.dumps({"platforms": [entry]}))
     return {
         "REGISTRY_TRUSTED_PLATFORMS": str(platforms),
+        "REGISTRY_SNAPSHOT_INTERVAL": "0.2",
         "REGISTRY_BINDING_ALLOW_HTTP": "1",
         "REGISTRY_BINDING_ALLOW_PRIVATE": "1",
         "REGISTRY_BINDING_RESOLVE": ",".join(f"{d}=127.0.0.1:{p}" for d, p in sites.items()),
@@ -307,6 +306,15 @@ def test_bind_domain_then_the_owner_outranks_a_stranger(
     assert anything["policy"] == "any"
     table = consent("check", page, "--policy", "verified", cwd=tmp_path, env=env).stdout
     assert "domain:owner.example (+1 not counted)" in table
+    # offline: the snapshot holds what any policy reserves; hits are asked under the policy
+    with ConsentClient(trust_node) as client:
+        wait_for_snapshot(client, client.record(stranger).index + 1)
+    cache = ["--offline", "--cache", str(tmp_path / "cache"), "--json"]
+    offline_any = as_json(consent("check", page, *cache, "--policy", "any", cwd=tmp_path, env=env))
+    assert offline_any["reserved"] == 1
+    offline = as_json(consent("check", page, *cache, cwd=tmp_path, env=env))
+    assert offline["reserved"] == 0
+    assert offline["offline"]["asked"] == 1
     # the owner disputes the stranger's claim: shown on it (spec §9.4.6)
     disputed = consent("dispute", stranger, cwd=tmp_path, env=env)
     assert f"disputed: {stranger} (not-rightsholder)" in disputed.stdout
@@ -315,6 +323,16 @@ def test_bind_domain_then_the_owner_outranks_a_stranger(
     assert len(claim["disputed_by"]) == 1
     unknown = consent("dispute", "ab" * 32, cwd=tmp_path, env=env, ok=False)
     assert f"the node holds no declaration {'ab' * 32}" in one_line_error(unknown)
+
+
+def wait_for_snapshot(client: ConsentClient, size: int) -> None:
+    """Wait until the node's snapshot chain covers ``size`` entries."""
+    for _ in range(300):
+        listing = msgspec.json.decode(client.get_bytes("/v1/snapshots"), type=SnapshotListing)
+        if listing.size >= size:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the node's snapshot never reached the log size")
 
 
 def _url_map(folder: Path, path: Path, url: str) -> Path:

@@ -130,6 +130,7 @@ def _answers(
         urls=urls,
         cache_dir=Path(args.cache) if args.cache else None,
         category=args.category,
+        policy=args.policy,
     )
     return report.answers, report
 
@@ -311,13 +312,6 @@ def run_check(
         urls += _read_url_list(name)
     if not urls and not paths:
         raise ConsentError("nothing to check: give files, folders, URLs or --urls FILE")
-    if args.offline and args.policy not in (None, "verified"):
-        # spec §8, §9.4.7: a snapshot holds what is reserved under the node's default policy; a
-        # miss under another policy could hide a reservation
-        raise ConsentError(
-            f"--offline checks against snapshots made under the default policy (verified), "
-            f"not --policy {args.policy}: drop one of them"
-        )
     fps = fingerprints(args, paths) if paths else []
     category = args.category
     rows: list[dict[str, object]] = []
