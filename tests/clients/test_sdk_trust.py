@@ -545,3 +545,6 @@ async def test_async_client_submits_trust_records_and_checks_evidence(tmp_path: 
         assert report.confirmed == ("platform:cara",)
         anything = await node.check(sha256s=[WORK_SHA], policy="any")
         assert anything[0].prefs == {"train-ai": "n"}
+        binary_any = await node.check_sha256s([WORK_SHA], policy="any")
+        assert binary_any[0].prefs == {"train-ai": "n"}  # the binary form honours policy=
+        assert (await node.check_sha256s([WORK_SHA]))[0].prefs == {"train-ai": "y"}

@@ -766,26 +766,27 @@ class ConsentClient:
         self, sha256s: Iterable[str], *, policy: Policy | None = None
     ) -> list[Answer]:
         """Batch check of SHA-256s (lowercase hex) in the binary form (spec §6.8.4): 32 bytes
-        per hash up, one byte per unknown hash down. The same prefs and declarations as
-        :meth:`check` but no claims (the binary form carries none); it falls back to
-        :meth:`check` on a node without the binary form, and for a ``policy`` other than the
-        node's default.
+        per hash up, one byte per unknown hash down, under ``policy`` (spec §9.4.7; None: the
+        node's default). The same prefs and declarations as :meth:`check` but no claims (the
+        binary form carries none); it falls back to :meth:`check` on a node without the
+        binary form.
 
         Raises:
             ValueError: a hash is not 64 hex digits, or the policy is unknown.
         """
         hashes = list(sha256s)
-        if policy is not None:
-            return self.check(sha256s=hashes, policy=policy)
+        params = _policy_params(policy)
         if not hashes:
             return []
         self.info()
 
         def one(chunk: Sequence[str]) -> list[Answer]:
             body = self._api.digest_body(chunk)
-            response = self._request("POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS)
+            response = self._request(
+                "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS, params=params
+            )
             answers = self._api.digest_answers(chunk, response)
-            return self.check(sha256s=chunk) if answers is None else answers
+            return self.check(sha256s=chunk, policy=policy) if answers is None else answers
 
         chunks = _chunks(hashes, self._api.check_chunk_size())
         with ThreadPoolExecutor(max_workers=min(self._concurrency, len(chunks))) as pool:
@@ -1144,8 +1145,7 @@ class AsyncConsentClient:
     ) -> list[Answer]:
         """Binary batch check of SHA-256s; see :meth:`ConsentClient.check_sha256s`."""
         hashes = list(sha256s)
-        if policy is not None:
-            return await self.check(sha256s=hashes, policy=policy)
+        params = _policy_params(policy)
         if not hashes:
             return []
         await self.info()
@@ -1155,10 +1155,12 @@ class AsyncConsentClient:
             async with gate:
                 body = self._api.digest_body(chunk)
                 response = await self._request(
-                    "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS
+                    "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS, params=params
                 )
             answers = self._api.digest_answers(chunk, response)
-            return await self.check(sha256s=chunk) if answers is None else answers
+            if answers is None:
+                return await self.check(sha256s=chunk, policy=policy)
+            return answers
 
         chunks = _chunks(hashes, self._api.check_chunk_size())
         parts = await asyncio.gather(*(one(chunk) for chunk in chunks))
