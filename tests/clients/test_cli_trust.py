@@ -116,6 +116,11 @@ def test_trust_commands_refuse_bad_arguments_in_one_line(
              "--creator", keys["owner_did"]],
             "nothing to attest: give files or folders, or --hashes FILE",
         ),
+        (
+            ["platform", "attest", "--platform-key", str(keys["platform"]), "--account", "a",
+             "--creator", keys["owner_did"], "--account-only", str(tmp_path)],
+            "--account-only binds the account alone",
+        ),
     ]  # fmt: skip
     for argv, words in cases:
         result = consent(*argv, "--retries", "0", cwd=tmp_path, env=env, ok=False)
@@ -375,6 +380,13 @@ def test_a_platform_attests_1000_uploads_and_answers_show_its_level(
     (row,) = checked["results"]
     assert row["prefs"] == {"train-ai": "n"}
     assert row["evidence"][0]["confirmed"] == [f"platform:{PLATFORM_NAME}"]
+    # the user lost that key: the platform binds the account to a new key, without works
+    successor = key("platform user new")
+    moved = consent(
+        "platform", "attest", "--platform-key", str(keys["platform"]), "--account", "alice",
+        "--creator", successor.public_key.did, "--account-only", cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert f"bound @alice to {successor.public_key.did} (attestation " in moved.stdout
     # the crawler trusts no platform of its own choosing: nothing is confirmed
     distrust = consent(
         "check", str(uploads / "art0.png"), "--json", "--verify-evidence", "--trust-node",

@@ -397,13 +397,17 @@ def cmd_platform_attest(args: argparse.Namespace) -> int:
         PublicKey.from_did(args.creator)
     except ProtocolError as exc:
         raise CommandError(f"--creator {args.creator[:80]!r}: {exc}") from exc
-    if not args.paths and not args.hashes:
-        raise CommandError("nothing to attest: give files or folders, or --hashes FILE")
+    if args.account_only and (args.paths or args.hashes):
+        raise CommandError("--account-only binds the account alone: give no files or --hashes")
+    if not args.paths and not args.hashes and not args.account_only:
+        raise CommandError(
+            "nothing to attest: give files or folders, or --hashes FILE (or --account-only)"
+        )
     hashes, refused = _read_hashes(args.hashes) if args.hashes else ([], 0)
     if args.paths:
         hashes += _file_hashes(args, args.paths)
     hashes = sorted(set(hashes))
-    if not hashes:
+    if not hashes and not args.account_only:
         raise CommandError("nothing to attest: no readable file and no valid SHA-256")
     platform = load_key(Path(args.platform_key), cli._passphrase(args))
     issued_at = args.issued_at if args.issued_at is not None else _now()
@@ -443,6 +447,8 @@ def cmd_platform_attest(args: argparse.Namespace) -> int:
         f"{len(entries)} attestations: {len(logged)} logged, {len(rejected)} rejected"
         + (f"; {refused} input lines refused" if refused else "")
     )
+    if args.account_only and logged:
+        summary = f"bound @{args.account} to {args.creator} (attestation {_logged(logged[0])})"
     document = {
         "platform": did,
         "account": args.account,
@@ -523,6 +529,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     attest.add_argument("--creator", required=True, help="the did:key the account registered")
     attest.add_argument("paths", nargs="*", help="files or folders the account uploaded")
     attest.add_argument("--hashes", help="file of SHA-256s, one a line ('-': stdin)")
+    attest.add_argument(
+        "--account-only",
+        action="store_true",
+        help="bind the account to --creator without works (a user's new key, spec §9.4.2)",
+    )
     attest.add_argument("--issued-at", type=int, help="statement time, Unix seconds (now)")
     attest.add_argument("--data-dir", help="where the platform key's record is kept")
     attest.set_defaults(func=cmd_platform_attest)
