@@ -150,12 +150,15 @@ def free_port() -> int:
 
 
 def start_registry(
-    data_dir: Path, *extra: str, origin: str = ORIGIN
+    data_dir: Path, *extra: str, origin: str = ORIGIN, settings: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], str]:
-    """Start ``registry serve`` on a free port; return the process and its base URL."""
+    """Start ``registry serve`` on a free port; return the process and its base URL.
+
+    ``settings``: more ``REGISTRY_*`` variables for the node."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "CONSENT_"))}
     env["REGISTRY_PEER_ALLOW_HTTP"] = "1"  # peers on loopback speak plain http
+    env.update(settings or {})
     process = subprocess.Popen(
         [
             REGISTRY,

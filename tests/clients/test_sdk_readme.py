@@ -25,10 +25,27 @@ README = Path(__file__).parents[2] / "clients" / "python" / "README.md"
 README_NODE = "http://127.0.0.1:8000"
 
 
+TRUST_MARKER = "<!-- trust"
+"""Marks the blocks of the trust section (spec §9), which need a node that checks domains and
+trusts a platform: ``tests/clients/test_cli_trust.py`` runs them."""
+
+
+def all_blocks() -> list[tuple[bool, str, str]]:
+    """(is a trust block, language, code) of every fenced sh or python block, in order."""
+    found = re.findall(
+        r"^(<!-- trust[^\n]*\n)?```(sh|python)\n(.*?)^```", README.read_text(), re.S | re.M
+    )
+    return [(bool(marker), lang, code) for marker, lang, code in found]
+
+
 def blocks() -> list[tuple[str, str]]:
-    """(language, code) of every fenced sh or python block, in order."""
-    found = re.findall(r"^```(sh|python)\n(.*?)^```", README.read_text(), re.S | re.M)
-    return [(lang, code) for lang, code in found]
+    """(language, code) of every fenced sh or python block but the trust ones, in order."""
+    return [(lang, code) for trust, lang, code in all_blocks() if not trust]
+
+
+def trust_blocks() -> list[tuple[str, str]]:
+    """(language, code) of the trust section's blocks, in order."""
+    return [(lang, code) for trust, lang, code in all_blocks() if trust]
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -11,11 +11,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from consent.answers import Answer
+from consent.answers import LEVEL_NONE, Answer
 from consent.client import ISCC_ENDPOINT, PDQ_ENDPOINT, ConsentClient
 from consent.errors import ConsentError
 from consent.fingerprint import Fingerprint, pdq_query_hashes_of_file
-from registry.wire import IsccResult, PdqResult
+from consent.trust import TrustConfig
+from registry.wire import ClaimIdentity, ClaimView, IsccResult, PdqResult
+
+Claim = ClaimView | ClaimIdentity
 
 if TYPE_CHECKING:
     from consent.offline import OfflineReport
@@ -44,12 +47,42 @@ def _verified_cell(row: dict[str, object]) -> str:
     return f"yes ({len(verified)})" if isinstance(verified, list) and verified else "-"
 
 
-def _table(rows: Sequence[dict[str, object]], category: str, *, verify: bool = False) -> str:
+def _identity_cell(row: dict[str, object]) -> str:
+    """The identity levels of the claims that count, and how many do not (spec §9.4.7)."""
+    claims = row.get("claims")
+    if not isinstance(claims, list) or not claims:
+        return "-"
+    counted = sorted({str(c["level"]) for c in claims if c["counted"]})
+    ignored = sum(1 for c in claims if not c["counted"])
+    text = ", ".join(counted) or "nothing counted"
+    return text + (f" (+{ignored} not counted)" if ignored else "")
+
+
+def _evidence_cell(row: dict[str, object]) -> str:
+    reports = row.get("evidence")
+    if not isinstance(reports, list) or not reports:
+        return "-"
+    return "yes" if all(r["ok"] for r in reports) else "no"
+
+
+def _table(
+    rows: Sequence[dict[str, object]],
+    category: str,
+    *,
+    verify: bool = False,
+    identity: bool = False,
+    evidence: bool = False,
+) -> str:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(box=None, pad_edge=False)
-    columns = ["item", category, "decided by", "declarations"] + (["verified"] if verify else [])
+    columns = (
+        ["item", category, "decided by", "declarations"]
+        + (["identity"] if identity else [])
+        + (["verified"] if verify else [])
+        + (["evidence"] if evidence else [])
+    )
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -62,7 +95,13 @@ def _table(rows: Sequence[dict[str, object]], category: str, *, verify: bool = F
             str(row.get("decided_by") or "-"),
             str(len(declarations)) if isinstance(declarations, list) else "0",
         ]
-        table.add_row(*cells, *([_verified_cell(row)] if verify else []))
+        if identity:
+            cells.append(_identity_cell(row))
+        if verify:
+            cells.append(_verified_cell(row))
+        if evidence:
+            cells.append(_evidence_cell(row))
+        table.add_row(*cells)
     console = Console(
         file=sys.stdout, width=160, soft_wrap=True, emoji=False, markup=False, highlight=False
     )
@@ -82,7 +121,7 @@ def _answers(
     """The registry's answers, online or (``--offline``) through the snapshots of the node
     and of the logs it mirrors."""
     if not args.offline:
-        return client.check(sha256s=sha256s, urls=urls), None
+        return client.check(sha256s=sha256s, urls=urls, policy=args.policy), None
     from consent.offline import check_offline  # noqa: PLC0415
 
     report = check_offline(
@@ -91,6 +130,7 @@ def _answers(
         urls=urls,
         cache_dir=Path(args.cache) if args.cache else None,
         category=args.category,
+        policy=args.policy,
     )
     return report.answers, report
 
@@ -160,6 +200,108 @@ def _near_row(
         row["decided_by"] = "registry (near-duplicate)"
 
 
+def _claims(
+    args: argparse.Namespace, client: ConsentClient, answer: Answer
+) -> list[ClaimView | ClaimIdentity]:
+    """The claims behind an answer with their identity levels (spec §9.4.5): from the batch
+    answer if the node listed them, else (with ``--policy`` or ``--verify-evidence``) from
+    the per-work answer under the same policy."""
+    if answer.claims or not answer.declarations:
+        return list(answer.claims)
+    if not (args.policy or args.verify_evidence) or answer.kind not in ("sha256", "url"):
+        return []
+    if answer.kind == "sha256":
+        return list(client.work_by_sha256(answer.key, policy=args.policy).claims)
+    return list(client.work_by_url(answer.key, policy=args.policy).claims)
+
+
+def _claim_json(claim: Claim) -> dict[str, object]:
+    """A claim's identity for ``--json``; a per-work claim also says who and what."""
+    out: dict[str, object] = {
+        "declaration": claim.declaration,
+        "level": claim.level,
+        "evidence": list(claim.evidence),
+        "counted": claim.counted,
+        "disputed_by": list(claim.disputed_by),
+    }
+    if isinstance(claim, ClaimView):
+        out.update(
+            creator=claim.creator,
+            principal=claim.principal or claim.creator,
+            issued_at=claim.issued_at,
+            prefs=dict(claim.prefs),
+            levels=list(claim.levels),
+        )
+    return out
+
+
+def _trust_config(args: argparse.Namespace, client: ConsentClient) -> TrustConfig:
+    """What ``--verify-evidence`` trusts: ``--trust-node`` / ``--trust-platform NAME=KEY``
+    if given, else the node's own published configuration (spec §9.6 item 3)."""
+    if not args.trust_node and not args.trust_platform:
+        return client.trust()
+    platforms: dict[str, str] = {}
+    for value in args.trust_platform or []:
+        name, sep, key = value.partition("=")
+        if not sep or not name or not key.startswith("did:key:"):
+            raise ConsentError(f"--trust-platform {value!r}: expected NAME=did:key:...")
+        platforms[key] = name
+    return TrustConfig(nodes=frozenset(args.trust_node or ()), platforms=platforms)
+
+
+def _verify_evidence(
+    client: ConsentClient,
+    answer: Answer,
+    claims: Sequence[ClaimView | ClaimIdentity],
+    config: TrustConfig,
+) -> list[dict[str, object]]:
+    """Check the identity evidence of every verified claim offline (spec §9.5); each level
+    not confirmed is said on stderr."""
+    from consent.evidence import subject_of, verify_claim_evidence  # noqa: PLC0415
+
+    subject = subject_of(answer.kind, answer.key)
+    reports: list[dict[str, object]] = []
+    for claim in claims:
+        if claim.level == LEVEL_NONE:
+            continue
+        report = verify_claim_evidence(client, subject, claim, config=config)
+        for problem in report.problems:
+            sys.stderr.write(f"consent: {answer.key[:80]}: {problem}\n")
+        reports.append(
+            {
+                "declaration": claim.declaration,
+                "claimed": list(report.claimed),
+                "confirmed": list(report.confirmed),
+                "ok": report.ok,
+                "problems": list(report.problems),
+                "records": [r.id for r in report.records],
+            }
+        )
+    return reports
+
+
+def _identity(
+    args: argparse.Namespace,
+    client: ConsentClient,
+    answer: Answer,
+    row: dict[str, object],
+    config: TrustConfig | None,
+) -> bool:
+    """Add the policy, the claims' identity levels, ``--verify`` proofs and
+    ``--verify-evidence`` reports to a row; True if it lists claims."""
+    if answer.policy is not None:
+        row["policy"] = answer.policy
+    claims = _claims(args, client, answer)
+    if claims:
+        row["claims"] = [_claim_json(claim) for claim in claims]
+    if args.verify:
+        verified = client.verify_answer(answer) if answer.declarations else []
+        row["verified"] = [v.id for v in verified]
+    if config is not None:
+        row["evidence"] = _verify_evidence(client, answer, claims, config)
+    return bool(claims)
+
+
 def run_check(
     args: argparse.Namespace, client: ConsentClient, emit: Emit, fingerprints: Fingerprints
 ) -> int:
@@ -173,7 +315,9 @@ def run_check(
     fps = fingerprints(args, paths) if paths else []
     category = args.category
     rows: list[dict[str, object]] = []
+    identity = False
     with client:
+        config = _trust_config(args, client) if args.verify_evidence else None
         answers, offline = _answers(args, client, [fp.sha256 for fp in fps], urls)
         if offline is not None:
             _warn_uncovered(offline)
@@ -192,9 +336,7 @@ def run_check(
             similar = near.get(answer.key) if answer.kind == "sha256" else None
             if similar is not None:
                 _near_row(row, answer, similar, category)
-            if args.verify:
-                verified = client.verify_answer(answer) if answer.declarations else []
-                row["verified"] = [v.id for v in verified]
+            identity |= _identity(args, client, answer, row, config)
             rows.append(row)
         if args.signals:
             from consent.signals import SignalEvaluator  # noqa: PLC0415
@@ -212,6 +354,8 @@ def run_check(
     reserved = sum(1 for row in rows if _pref(row, category) == "n")
     summary = f"{len(rows)} checked, {reserved} reserved for {category}"
     document: dict[str, object] = {"results": rows, "reserved": reserved}
+    if args.policy:
+        document["policy"] = args.policy  # asked of the node (spec §9.4.7)
     if offline is not None:
         document["offline"] = _offline_document(offline)
         mirrored = len(offline.checker.mirrored)
@@ -220,5 +364,8 @@ def run_check(
             + (f" and {mirrored} mirrored logs' snapshots" if mirrored else "")
             + f", {offline.asked} asked of the node)"
         )
-    emit(args, document, _table(rows, category, verify=args.verify) + summary)
+    table = _table(
+        rows, category, verify=args.verify, identity=identity, evidence=args.verify_evidence
+    )
+    emit(args, document, table + summary)
     return 3 if args.fail_on_reserved and reserved else 0

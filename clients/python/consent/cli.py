@@ -13,7 +13,14 @@
     consent key backup | restore         the key's 24-word recovery phrase, and back
     consent signals [PATH...]            write every web signal and tag copies of the images
     consent check PATH|URL...            is this reserved? (registry; --signals: every signal;
-                                         --offline: the node's signed snapshot, hits asked)
+                                         --offline: the node's signed snapshot, hits asked;
+                                         --policy: which claims count; --verify-evidence:
+                                         check identity levels offline, spec §9.5)
+    consent bind-domain DOMAIN           print the did.json to publish, have a node check it
+    consent rotate --new-key FILE        hand over to a new key (spec §9.3.3)
+    consent revoke [--since DATE]        revoke a stolen key (spec §9.3.4): final
+    consent dispute DECLARATION_ID       "not the rightsholder" (spec §9.3.5)
+    consent platform attest ...          a platform attests an account's uploads, in bulk
 
 Options come from the command line or the environment: ``CONSENT_KEY`` (key file),
 ``CONSENT_NODE`` (node URL), ``CONSENT_PASSPHRASE``, ``CONSENT_DATA_DIR`` (where each key's
@@ -37,6 +44,7 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from consent._version import __version__
+from consent.answers import POLICIES
 from consent.client import ConsentClient, RetryPolicy, node_url
 from consent.creator import Creator, SubmitReport
 from consent.errors import ConsentError
@@ -649,6 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _creator_parsers(sub)
     _reader_parsers(sub)
+    from consent.trust_cli import add_parsers  # noqa: PLC0415 - it imports this module
+
+    add_parsers(sub)
     _no_abbreviations(parser)
     return parser
 
@@ -745,6 +756,29 @@ def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="pin the verifier key of a log the node mirrors (origin+hex8+base64; repeatable)",
     )
     check.add_argument("--verify", action="store_true", help="verify every positive answer")
+    check.add_argument(
+        "--policy",
+        choices=POLICIES,
+        help="which claims count (spec §9.4.7; the node's default: verified)",
+    )
+    check.add_argument(
+        "--verify-evidence",
+        action="store_true",
+        help="check every identity level offline from the log's records (spec §9.5)",
+    )
+    check.add_argument(
+        "--trust-node",
+        action="append",
+        metavar="DID",
+        help="with --verify-evidence: a node key whose bindings you trust (repeatable; "
+        "default: the node's published list)",
+    )
+    check.add_argument(
+        "--trust-platform",
+        action="append",
+        metavar="NAME=DID",
+        help="with --verify-evidence: a platform key you trust, and its name (repeatable)",
+    )
     check.add_argument("--fail-on-reserved", action="store_true", help="exit 3 if reserved")
     check.add_argument("--concurrency", type=int, default=4, help="parallel requests")
     check.set_defaults(func=cmd_check)

@@ -27,7 +27,7 @@ import httpx
 import msgspec
 
 from consent._version import __version__
-from consent.answers import Answer
+from consent.answers import POLICIES, Answer, CheckAnswer, Policy
 from consent.errors import (
     ConsentError,
     NodeError,
@@ -35,7 +35,15 @@ from consent.errors import (
     TransportError,
     VerificationError,
 )
-from consent.proofs import VerifiedDeclaration, covers, verifier_from_key, verify_view
+from consent.proofs import (
+    VerifiedDeclaration,
+    VerifiedRecord,
+    covers,
+    verifier_from_key,
+    verify_record_view,
+    verify_view,
+)
+from consent.trust import TrustConfig
 from registry.core import batchcheck
 from registry.core.errors import ProtocolError
 from registry.core.note import NoteVerifier
@@ -45,7 +53,7 @@ from registry.wire import (
     PDQ_MATCH_DISTANCE,
     BatchItem,
     BatchResult,
-    CheckResponse,
+    BindingResult,
     CreatorAnswer,
     DeclarationView,
     IsccResponse,
@@ -191,8 +199,27 @@ def _entry_chunks(entries: Sequence[bytes], max_items: int, max_bytes: int) -> l
     return out
 
 
-def _batch_body(entries: Sequence[bytes]) -> bytes:
-    return b'{"declarations":[' + b",".join(entries) + b"]}"
+def _batch_body(entries: Sequence[bytes], member: bytes = b"declarations") -> bytes:
+    return b'{"' + member + b'":[' + b",".join(entries) + b"]}"
+
+
+RECORDS_PATH: Final = "/v1/records"
+"""Submission of records of every kind, trust records included (spec §9.8 item 1)."""
+BINDINGS_PATH: Final = "/v1/bindings"
+"""Ask the node to check a domain and log a binding (spec §9.2, §9.8 item 2)."""
+
+
+def _policy_params(policy: Policy | None) -> dict[str, str]:
+    """``?policy=`` for a query (spec §9.4.7); none: the node's default (``verified``).
+
+    Raises:
+        ValueError: not one of ``any``, ``verified``, ``verified-only``.
+    """
+    if policy is None:
+        return {}
+    if policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}: one of {', '.join(POLICIES)}")
+    return {"policy": policy}
 
 
 _ENCODER: Final = msgspec.json.Encoder()
@@ -291,7 +318,7 @@ class _Api:
 
     @staticmethod
     def check_answers(items: Sequence[tuple[str, str]], response: httpx.Response) -> list[Answer]:
-        answer = _decode(response, CheckResponse)
+        answer = _decode(response, CheckAnswer)
         hashes, urls = iter(answer.sha256s), iter(answer.urls)
         out = []
         for kind, key in items:
@@ -303,9 +330,16 @@ class _Api:
                     prefs=item.prefs,
                     declarations=item.declarations,
                     error=item.error,
+                    policy=answer.policy,
+                    claims=item.claims,
                 )
             )
         return out
+
+    @staticmethod
+    def trust(info: NodeInfo) -> TrustConfig:
+        """The trust configuration a node publishes (spec §9.6 item 3); empty if none."""
+        return TrustConfig() if info.trust is None else TrustConfig.from_info(info.trust)
 
     @staticmethod
     def digest_body(hashes: Sequence[str]) -> bytes:
@@ -582,6 +616,80 @@ class ConsentClient:
         """Everything the node holds from creator ``did``, oldest first, with statuses."""
         return _decode(self._request("GET", f"/v1/creators/{quote(did)}"), CreatorAnswer)
 
+    # --- trust records (spec §9) ------------------------------------------------------------
+
+    def submit_record(self, entry: bytes) -> SubmitResult:
+        """Submit one signed record of any kind (a declaration or a trust record, spec §9.3)
+        to ``POST /v1/records``; answered with its id, index and receipt.
+
+        Raises:
+            NodeError: the node refused it, e.g. 403 ``untrusted-platform`` (an attestation
+                by a platform key it does not trust, or beyond its scope), 422
+                ``future-dated``; TransportError (429 ``rate-limited`` is retried first).
+        """
+        response = self._request("POST", RECORDS_PATH, content=entry, headers=_JSON)
+        return _decode(response, SubmitResult)
+
+    def submit_records(
+        self,
+        entries: Sequence[bytes],
+        *,
+        max_items: int = SUBMIT_CHUNK_ITEMS,
+        max_bytes: int = SUBMIT_CHUNK_BYTES,
+        on_chunk: Callable[[Sequence[bytes], list[BatchItem]], None] | None = None,
+    ) -> list[BatchItem]:
+        """Submit many records through ``POST /v1/records:batch``, in chunks, as
+        :meth:`submit_batch` does for declarations; results in order, a refused record gets
+        a result with a ``problem`` and does not fail the others."""
+        limit = self.info().limits.get("max_batch_items", max_items)
+        results: list[BatchItem] = []
+        for chunk in _entry_chunks(entries, min(max_items, limit), max_bytes):
+            body = _batch_body(chunk, b"records")
+            response = self._request("POST", RECORDS_PATH + ":batch", content=body, headers=_JSON)
+            answer = _decode(response, BatchResult)
+            if on_chunk is not None:
+                on_chunk(chunk, answer.results)
+            results.extend(answer.results)
+        return results
+
+    def record(self, record_id: str) -> DeclarationView:
+        """A record of any kind by id (``GET /v1/records/{id}``): entry, index, origin and a
+        fresh receipt."""
+        return _decode(self._request("GET", f"{RECORDS_PATH}/{record_id}"), DeclarationView)
+
+    def verify_record(self, record_id: str) -> VerifiedRecord:
+        """Fetch a record of any kind and verify it locally: its signer's signature and its
+        inclusion in its log's signed checkpoint (under the keys :meth:`verify_declaration`
+        uses).
+
+        Raises:
+            VerificationError: a check fails. NodeError: the node does not hold it.
+        """
+        self.info()
+        view = self.record(record_id)
+        if self._api.needs_peers(view.origin):
+            self._api.accept_peers(self._request("GET", self._api.peers_path()))
+        return verify_record_view(view, self._api.verifier(view.origin))
+
+    def bind_domain(self, domain: str, did: str) -> BindingResult:
+        """Ask the node to check that ``https://DOMAIN/.well-known/did.json`` names ``did``
+        (spec §9.2); on success it logs a node-signed ``binding`` and returns it.
+
+        Raises:
+            NodeError: 422 ``domain-check-failed`` with the reason in ``detail`` (not
+                published yet, does not name the key, unreachable, not https, ...).
+        """
+        body = _ENCODER.encode({"domain": domain, "did": did})
+        return _decode(
+            self._request("POST", BINDINGS_PATH, content=body, headers=_JSON), BindingResult
+        )
+
+    def trust(self) -> TrustConfig:
+        """The node's published trust configuration (spec §9.6 item 3): the node keys whose
+        bindings and the platform keys whose attestations it counts. Empty from a node
+        without spec §9."""
+        return self._api.trust(self.info())
+
     def verify_declaration(
         self, declaration_id: str, *, sha256: str | None = None, url: str | None = None
     ) -> VerifiedDeclaration:
@@ -610,19 +718,33 @@ class ConsentClient:
 
     # --- crawlers ---------------------------------------------------------------------------
 
-    def work_by_sha256(self, sha256: str) -> WorkAnswer:
-        """The resolved preferences and claims for the work with this SHA-256."""
-        return _decode(self._request("GET", f"/v1/works/sha256/{sha256}"), WorkAnswer)
+    def work_by_sha256(self, sha256: str, *, policy: Policy | None = None) -> WorkAnswer:
+        """The resolved preferences and claims for the work with this SHA-256, under
+        ``policy`` (spec §9.4.7; None: the node's default, ``verified``), each claim with its
+        identity level (spec §9.4.5)."""
+        params = _policy_params(policy)
+        response = self._request("GET", f"/v1/works/sha256/{sha256}", params=params)
+        return _decode(response, WorkAnswer)
 
-    def work_by_url(self, url: str) -> WorkAnswer:
-        """The resolved preferences and claims for works published at ``url``."""
-        return _decode(self._request("GET", "/v1/works/url", params={"url": url}), WorkAnswer)
+    def work_by_url(self, url: str, *, policy: Policy | None = None) -> WorkAnswer:
+        """The resolved preferences and claims for works published at ``url`` (see
+        :meth:`work_by_sha256` for ``policy``)."""
+        params = {"url": url, **_policy_params(policy)}
+        return _decode(self._request("GET", "/v1/works/url", params=params), WorkAnswer)
 
-    def check(self, *, sha256s: Iterable[str] = (), urls: Iterable[str] = ()) -> list[Answer]:
-        """Batch check: one :class:`Answer` per hash then per URL, in the order given.
+    def check(
+        self,
+        *,
+        sha256s: Iterable[str] = (),
+        urls: Iterable[str] = (),
+        policy: Policy | None = None,
+    ) -> list[Answer]:
+        """Batch check: one :class:`Answer` per hash then per URL, in the order given, under
+        ``policy`` (spec §9.4.7; None: the node's default).
 
         Split into chunks of the node's limit, sent ``concurrency`` at a time, each retried.
         """
+        params = _policy_params(policy)
         items = _items(sha256s, urls)
         if not items:
             return []
@@ -630,8 +752,9 @@ class ConsentClient:
         chunks = _chunks(items, self._api.check_chunk_size())
 
         def one(chunk: Sequence[tuple[str, str]]) -> list[Answer]:
+            body = self._api.check_body(chunk)
             response = self._request(
-                "POST", "/v1/check", content=self._api.check_body(chunk), headers=_JSON
+                "POST", "/v1/check", content=body, headers=_JSON, params=params
             )
             return self._api.check_answers(chunk, response)
 
@@ -639,24 +762,31 @@ class ConsentClient:
             parts = list(pool.map(one, chunks))
         return [answer for part in parts for answer in part]
 
-    def check_sha256s(self, sha256s: Iterable[str]) -> list[Answer]:
+    def check_sha256s(
+        self, sha256s: Iterable[str], *, policy: Policy | None = None
+    ) -> list[Answer]:
         """Batch check of SHA-256s (lowercase hex) in the binary form (spec §6.8.4): 32 bytes
-        per hash up, one byte per unknown hash down. Same answers as :meth:`check`, which it
-        falls back to on a node without the binary form.
+        per hash up, one byte per unknown hash down, under ``policy`` (spec §9.4.7; None: the
+        node's default). The same prefs and declarations as :meth:`check` but no claims (the
+        binary form carries none); it falls back to :meth:`check` on a node without the
+        binary form.
 
         Raises:
-            ValueError: a hash is not 64 hex digits.
+            ValueError: a hash is not 64 hex digits, or the policy is unknown.
         """
         hashes = list(sha256s)
+        params = _policy_params(policy)
         if not hashes:
             return []
         self.info()
 
         def one(chunk: Sequence[str]) -> list[Answer]:
             body = self._api.digest_body(chunk)
-            response = self._request("POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS)
+            response = self._request(
+                "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS, params=params
+            )
             answers = self._api.digest_answers(chunk, response)
-            return self.check(sha256s=chunk) if answers is None else answers
+            return self.check(sha256s=chunk, policy=policy) if answers is None else answers
 
         chunks = _chunks(hashes, self._api.check_chunk_size())
         with ThreadPoolExecutor(max_workers=min(self._concurrency, len(chunks))) as pool:
@@ -903,6 +1033,56 @@ class AsyncConsentClient:
         """Everything the node holds from creator ``did``."""
         return _decode(await self._request("GET", f"/v1/creators/{quote(did)}"), CreatorAnswer)
 
+    async def submit_record(self, entry: bytes) -> SubmitResult:
+        """Submit one signed record of any kind; see :meth:`ConsentClient.submit_record`."""
+        response = await self._request("POST", RECORDS_PATH, content=entry, headers=_JSON)
+        return _decode(response, SubmitResult)
+
+    async def submit_records(
+        self,
+        entries: Sequence[bytes],
+        *,
+        max_items: int = SUBMIT_CHUNK_ITEMS,
+        max_bytes: int = SUBMIT_CHUNK_BYTES,
+        on_chunk: Callable[[Sequence[bytes], list[BatchItem]], None] | None = None,
+    ) -> list[BatchItem]:
+        """Submit many records in chunks; see :meth:`ConsentClient.submit_records`."""
+        limit = (await self.info()).limits.get("max_batch_items", max_items)
+        results: list[BatchItem] = []
+        for chunk in _entry_chunks(entries, min(max_items, limit), max_bytes):
+            body = _batch_body(chunk, b"records")
+            response = await self._request(
+                "POST", RECORDS_PATH + ":batch", content=body, headers=_JSON
+            )
+            answer = _decode(response, BatchResult)
+            if on_chunk is not None:
+                on_chunk(chunk, answer.results)
+            results.extend(answer.results)
+        return results
+
+    async def record(self, record_id: str) -> DeclarationView:
+        """A record of any kind by id; see :meth:`ConsentClient.record`."""
+        response = await self._request("GET", f"{RECORDS_PATH}/{record_id}")
+        return _decode(response, DeclarationView)
+
+    async def verify_record(self, record_id: str) -> VerifiedRecord:
+        """Fetch and verify a record of any kind; see :meth:`ConsentClient.verify_record`."""
+        await self.info()
+        view = await self.record(record_id)
+        if self._api.needs_peers(view.origin):
+            self._api.accept_peers(await self._request("GET", self._api.peers_path()))
+        return verify_record_view(view, self._api.verifier(view.origin))
+
+    async def bind_domain(self, domain: str, did: str) -> BindingResult:
+        """Ask the node to check a domain; see :meth:`ConsentClient.bind_domain`."""
+        body = _ENCODER.encode({"domain": domain, "did": did})
+        response = await self._request("POST", BINDINGS_PATH, content=body, headers=_JSON)
+        return _decode(response, BindingResult)
+
+    async def trust(self) -> TrustConfig:
+        """The node's published trust configuration; see :meth:`ConsentClient.trust`."""
+        return self._api.trust(await self.info())
+
     async def verify_declaration(
         self, declaration_id: str, *, sha256: str | None = None, url: str | None = None
     ) -> VerifiedDeclaration:
@@ -921,17 +1101,27 @@ class AsyncConsentClient:
             await self.verify_declaration(d, sha256=sha256, url=url) for d in answer.declarations
         ]
 
-    async def work_by_sha256(self, sha256: str) -> WorkAnswer:
-        """The resolved preferences and claims for the work with this SHA-256."""
-        return _decode(await self._request("GET", f"/v1/works/sha256/{sha256}"), WorkAnswer)
-
-    async def work_by_url(self, url: str) -> WorkAnswer:
-        """The resolved preferences and claims for works published at ``url``."""
-        response = await self._request("GET", "/v1/works/url", params={"url": url})
+    async def work_by_sha256(self, sha256: str, *, policy: Policy | None = None) -> WorkAnswer:
+        """A work's answer by SHA-256; see :meth:`ConsentClient.work_by_sha256`."""
+        params = _policy_params(policy)
+        response = await self._request("GET", f"/v1/works/sha256/{sha256}", params=params)
         return _decode(response, WorkAnswer)
 
-    async def check(self, *, sha256s: Iterable[str] = (), urls: Iterable[str] = ()) -> list[Answer]:
+    async def work_by_url(self, url: str, *, policy: Policy | None = None) -> WorkAnswer:
+        """A work's answer by URL; see :meth:`ConsentClient.work_by_url`."""
+        params = {"url": url, **_policy_params(policy)}
+        response = await self._request("GET", "/v1/works/url", params=params)
+        return _decode(response, WorkAnswer)
+
+    async def check(
+        self,
+        *,
+        sha256s: Iterable[str] = (),
+        urls: Iterable[str] = (),
+        policy: Policy | None = None,
+    ) -> list[Answer]:
         """Batch check, answers in request order; see :meth:`ConsentClient.check`."""
+        params = _policy_params(policy)
         items = _items(sha256s, urls)
         if not items:
             return []
@@ -941,16 +1131,21 @@ class AsyncConsentClient:
         async def one(chunk: Sequence[tuple[str, str]]) -> list[Answer]:
             async with gate:
                 body = self._api.check_body(chunk)
-                response = await self._request("POST", "/v1/check", content=body, headers=_JSON)
+                response = await self._request(
+                    "POST", "/v1/check", content=body, headers=_JSON, params=params
+                )
             return self._api.check_answers(chunk, response)
 
         chunks = _chunks(items, self._api.check_chunk_size())
         parts = await asyncio.gather(*(one(chunk) for chunk in chunks))
         return [answer for part in parts for answer in part]
 
-    async def check_sha256s(self, sha256s: Iterable[str]) -> list[Answer]:
+    async def check_sha256s(
+        self, sha256s: Iterable[str], *, policy: Policy | None = None
+    ) -> list[Answer]:
         """Binary batch check of SHA-256s; see :meth:`ConsentClient.check_sha256s`."""
         hashes = list(sha256s)
+        params = _policy_params(policy)
         if not hashes:
             return []
         await self.info()
@@ -960,10 +1155,12 @@ class AsyncConsentClient:
             async with gate:
                 body = self._api.digest_body(chunk)
                 response = await self._request(
-                    "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS
+                    "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS, params=params
                 )
             answers = self._api.digest_answers(chunk, response)
-            return await self.check(sha256s=chunk) if answers is None else answers
+            if answers is None:
+                return await self.check(sha256s=chunk, policy=policy)
+            return answers
 
         chunks = _chunks(hashes, self._api.check_chunk_size())
         parts = await asyncio.gather(*(one(chunk) for chunk in chunks))

@@ -202,6 +202,12 @@ class Creator:
         """The creator's ``did:key``."""
         return self.key.public_key.did
 
+    @property
+    def keys(self) -> frozenset[str]:
+        """This key and the keys it took over from by rotation (spec §9.4.2): declarations
+        by any of them are this creator's, which a newer declaration of this key revises."""
+        return frozenset({self.did, *self.store.predecessors()})
+
     def node_info(self) -> NodeInfo:
         """The node's description, checked against (or pinned into) the receipts folder.
 
@@ -229,7 +235,7 @@ class Creator:
         latest: dict[str, tuple[int, str, Declaration]] = {}
         for stored in self.store:
             record = stored.record
-            if stored.origin != origin or record.creator != self.did:
+            if stored.origin != origin or record.creator not in self.keys:
                 continue
             for work in record.works:
                 known = latest.get(work.sha256)
@@ -380,7 +386,7 @@ class Creator:
         info = self.node_info()
         view = self.client.declaration(declaration_id)
         record = verify_view(view, verifier_from_key(info.verifier_key)).record
-        if record.creator != self.did:
+        if record.creator not in self.keys:
             raise ConsentError(f"declaration {declaration_id} is not yours ({record.creator})")
         return record
 

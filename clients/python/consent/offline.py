@@ -42,7 +42,7 @@ from typing import Final
 import httpx
 import msgspec
 
-from consent.answers import Answer
+from consent.answers import Answer, Policy
 from consent.client import PEERS_ENDPOINT, AsyncConsentClient, ConsentClient
 from consent.errors import ConsentError, NodeError, TransportError, VerificationError
 from consent.proofs import verifier_from_key
@@ -492,9 +492,12 @@ def check_offline(
     urls: Sequence[str] = (),
     cache_dir: Path | None = None,
     category: str = "train-ai",
+    policy: Policy | None = None,
 ) -> OfflineReport:
     """Check hashes and URLs against the snapshot chains of the node and of every log it
-    mirrors; ask the node (only the node) about hits only.
+    mirrors; ask the node (only the node) about hits only, under ``policy`` (spec §9.4.7;
+    None: the node's default). A chain holds every subject reserved under every policy
+    (spec §8.1 item 7), so a miss is a miss whatever the policy.
 
     Answers come in the order asked, hashes then URLs, like :meth:`ConsentClient.check`; an
     item the chains rule out is answered with no preferences (not reserved for ``category``
@@ -506,7 +509,7 @@ def check_offline(
     """
     checker = OfflineChecker.sync(client, cache_dir or default_cache_dir(), category=category)
     filtered = _Filtered.of(checker, sha256s, urls)
-    online = client.check(sha256s=filtered.asked_hashes, urls=filtered.asked_urls)
+    online = client.check(sha256s=filtered.asked_hashes, urls=filtered.asked_urls, policy=policy)
     return filtered.report(online, checker)
 
 
@@ -517,6 +520,7 @@ async def acheck_offline(
     urls: Sequence[str] = (),
     cache_dir: Path | None = None,
     category: str = "train-ai",
+    policy: Policy | None = None,
 ) -> OfflineReport:
     """:func:`check_offline` through an :class:`~consent.client.AsyncConsentClient`.
 
@@ -529,5 +533,7 @@ async def acheck_offline(
     cache = cache_dir or default_cache_dir()
     checker = await OfflineChecker.async_sync(client, cache, category=category)
     filtered = await asyncio.to_thread(_Filtered.of, checker, sha256s, urls)
-    online = await client.check(sha256s=filtered.asked_hashes, urls=filtered.asked_urls)
+    online = await client.check(
+        sha256s=filtered.asked_hashes, urls=filtered.asked_urls, policy=policy
+    )
     return filtered.report(online, checker)

@@ -15,15 +15,18 @@ from consent.errors import VerificationError
 from registry.core.errors import ProtocolError
 from registry.core.note import NoteVerifier
 from registry.core.proof import verify_receipt
-from registry.core.records import Declaration, load_record, record_id
+from registry.core.records import AnyRecord, Declaration, load_entry, load_record, record_id
 from registry.core.urls import normalize_url
 from registry.wire import DeclarationView
 
 __all__ = [
     "VerifiedDeclaration",
+    "VerifiedRecord",
     "covers",
     "verifier_from_key",
     "verify_entry",
+    "verify_record_entry",
+    "verify_record_view",
     "verify_view",
 ]
 
@@ -43,6 +46,67 @@ class VerifiedDeclaration:
     entry: bytes
     tree_size: int
     witnesses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    """A log entry of any kind (a declaration or a trust record, spec §9.3) whose signature
+    verified and that a signed checkpoint includes (spec §5.8)."""
+
+    id: str
+    index: int
+    origin: str
+    record: AnyRecord
+    entry: bytes
+    tree_size: int
+
+
+def verify_record_entry(
+    entry: bytes, receipt: str, log_verifier: NoteVerifier, *, expected_id: str | None = None
+) -> VerifiedRecord:
+    """Verify an entry of any kind and its receipt against the log's key: the record decodes
+    and its signer's signature verifies (``load_entry``, spec §2.7, §9.3), its id is
+    ``expected_id`` if given, and the receipt proves its inclusion (spec §5.8.2).
+
+    Raises:
+        VerificationError: any check fails; the message says which.
+    """
+    entry_id = record_id(entry)
+    if expected_id is not None and entry_id != expected_id:
+        raise VerificationError(f"the entry's id is {entry_id}, not the record {expected_id}")
+    try:
+        record = load_entry(entry)
+    except ProtocolError as exc:
+        raise VerificationError(f"record {entry_id[:16]}: {exc}") from exc
+    try:
+        verified = verify_receipt(receipt, entry, log_verifier, (), 0)
+    except ProtocolError as exc:
+        raise VerificationError(f"record {entry_id[:16]}: {exc}") from exc
+    checkpoint = verified.signed_checkpoint.checkpoint
+    return VerifiedRecord(
+        id=entry_id,
+        index=verified.index,
+        origin=checkpoint.origin,
+        record=record,
+        entry=entry,
+        tree_size=checkpoint.size,
+    )
+
+
+def verify_record_view(view: DeclarationView, log_verifier: NoteVerifier) -> VerifiedRecord:
+    """Verify a node's ``GET /v1/records/{id}`` answer (see :func:`verify_record_entry`).
+
+    Raises:
+        VerificationError: the record, id, receipt or origin does not check out.
+    """
+    verified = verify_record_entry(
+        bytes(view.record), view.receipt, log_verifier, expected_id=view.id
+    )
+    if verified.origin != view.origin:
+        raise VerificationError(
+            f"answer claims origin {view.origin!r}, the checkpoint is {verified.origin!r}"
+        )
+    return verified
 
 
 def verifier_from_key(vkey: str) -> NoteVerifier:

@@ -8,6 +8,8 @@ Layout of the folder (the ``consent`` command keeps one per key: :mod:`consent.s
                             interrupted run submits exactly those again (a node logs an entry
                             once: resubmitting returns the same index)
     .nodes.json             the verifier key first seen for each node URL (pinned)
+    .predecessors.json      the keys this key took over from by rotation (spec §9.4.2),
+                            oldest first: their declarations count as this key's
 
 Every write goes to a temporary file that is fsynced and renamed over the target, so a crash
 leaves either the old or the new file, never half of one.
@@ -212,6 +214,26 @@ class ReceiptStore:
             "files": {k: list(v) for k, v in sorted((files or {}).items())},
         }
         write_atomic(self.state_path, _dump(doc))
+
+    # --- keys rotated to this one (spec §9.4.2) ----------------------------------------------
+
+    def predecessors(self) -> list[str]:
+        """The ``did:key``s this folder's key took over from by rotation, oldest first.
+
+        Raises:
+            ReceiptStoreError: the file is damaged.
+        """
+        path = self.folder / ".predecessors.json"
+        if not path.exists():
+            return []
+        try:
+            return [str(did) for did in json.loads(path.read_bytes())]
+        except (ValueError, TypeError) as exc:
+            raise ReceiptStoreError(f"{path} is damaged: {exc}") from exc
+
+    def set_predecessors(self, dids: Sequence[str]) -> None:
+        """Record the keys this folder's key took over from (oldest first)."""
+        write_atomic(self.folder / ".predecessors.json", _dump(list(dict.fromkeys(dids))))
 
     # --- pinned node keys --------------------------------------------------------------------
 
