@@ -6,6 +6,7 @@ saying why, and each client address gets a bounded number of checks."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -134,3 +135,60 @@ async def test_public_suffixes_and_loopback_are_refused_by_default(
             assert "public suffix" in assert_problem(suffix, 422, "domain-check-failed")["detail"]
             size = int((await client.get("/checkpoint")).text.splitlines()[1])
             assert size == 0
+
+
+async def test_a_domain_that_stops_naming_the_key_lapses_from_then_on(
+    database_url: str, tmp_path: Path
+) -> None:
+    """spec §9.2: the node re-checks its bindings; a document that no longer names the key
+    gives a logged lapse, and claims made afterwards are no longer verified by it."""
+    page = "https://owner.example/art/2.png"
+    with domain_site(tmp_path / "site", OWNER.public_key.did) as port:
+        settings = make_settings(
+            database_url,
+            tmp_path / "data",
+            binding_allow_http=True,
+            binding_allow_private=True,
+            binding_resolve=f"owner.example=127.0.0.1:{port}",
+            binding_recheck_interval=1.0,
+        )
+        async with running_node(settings) as client:
+            bound = await client.post(
+                "/v1/bindings", json={"domain": "owner.example", "did": OWNER.public_key.did}
+            )
+            assert bound.status_code == 201, bound.text
+            document = tmp_path / "site" / ".well-known" / "did.json"
+            document.write_text(json.dumps({"id": "did:web:owner.example", "alsoKnownAs": []}))
+            deadline = asyncio.get_running_loop().time() + 20
+            while int((await client.get("/checkpoint")).text.splitlines()[1]) < 2:
+                assert asyncio.get_running_loop().time() < deadline, "no lapse was logged"
+                await asyncio.sleep(0.2)
+            lapse = load_entry(
+                json.dumps(
+                    (await client.get("/v1/records/" + await _entry_id(client, 1))).json()[
+                        "record"
+                    ],
+                    separators=(",", ":"),
+                ).encode()
+            )
+            assert isinstance(lapse, Binding)
+            assert lapse.lapsed
+            assert (lapse.domain, lapse.creator) == ("owner.example", OWNER.public_key.did)
+            # a claim made after the lapse is not verified by the domain any more
+            later = declaration(OWNER, [work_hash(3)], urls=[page], issued_at=lapse.issued_at + 5)
+            await client.post("/v1/records", content=later, headers=JSON)
+            answer = (await client.get("/v1/works/url", params={"url": page})).json()
+            assert [c["level"] for c in answer["claims"]] == ["none"]
+
+
+async def _entry_id(client: Any, index: int) -> str:
+    """The record id of the entry at ``index`` of the node's log (from its entry bundle)."""
+    import hashlib  # noqa: PLC0415
+
+    bundle = (await client.get("/tile/entries/000.p/" + str(index + 1))).content
+    position, entries = 0, []
+    while position < len(bundle):
+        size = int.from_bytes(bundle[position : position + 2], "big")
+        entries.append(bundle[position + 2 : position + 2 + size])
+        position += 2 + size
+    return hashlib.sha256(entries[index]).hexdigest()
