@@ -16,6 +16,7 @@ import logging
 
 from registry.config.settings import Settings
 from registry.federation.service import Federation
+from registry.indexes.nearfile import DIRECTORY as NEAR_DIRECTORY
 from registry.indexes.persistent import NodeIndex
 from registry.log import NodeLog, upgrade
 from registry.log.custody import private_dir
@@ -73,7 +74,12 @@ class Node:
             on_batch=metrics.observe_batch,
         )
         try:
-            index = NodeIndex(log.engine, log.origin, poll_interval=settings.index_poll_interval)
+            index = NodeIndex(
+                log.engine,
+                log.origin,
+                settings.data_dir / NEAR_DIRECTORY,
+                poll_interval=settings.index_poll_interval,
+            )
             stats = await index.start(log)
             federation = await Federation.start(
                 settings, log, on_mirror_commit=lambda _origin: index.poke()
