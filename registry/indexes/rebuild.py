@@ -10,6 +10,10 @@ a multiset: which log introduced a declaration first depends on arrival order, A
 
 Repair replaces the stored rows with the expected ones in one transaction; run it with the node
 stopped (or accept that it waits for the database write lock).
+
+:func:`check_near_files` then compares this machine's near-duplicate files (ADR 0010) with the
+``index_near`` rows they were fed from; repair discards differing files, which the workers
+rebuild from the rows.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 import sqlalchemy as sa
@@ -27,10 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from registry.core.errors import ProtocolError
 from registry.core.records import decode_stored, record_id
 from registry.core.state import ConsentState, subjects_of
+from registry.indexes.nearfile import NearFiles, discard, files_differences
 from registry.storage import schema
 from registry.storage.index import OWN, near_items, subject_key
 
-__all__ = ["IndexCheck", "check_index"]
+__all__ = ["IndexCheck", "check_index", "check_near_files"]
 
 _PAGE = 5000
 _json = msgspec.json.Encoder()
@@ -263,3 +269,39 @@ async def check_index(engine: AsyncEngine, *, repair: bool) -> IndexCheck:
             await conn.execution_options(**options)
         async with conn.begin():
             return await conn.run_sync(_run, repair)
+
+
+async def check_near_files(
+    engine: AsyncEngine, directory: Path, origin: str, *, repair: bool
+) -> tuple[list[str], bool]:
+    """Compare this machine's near-duplicate files (:mod:`registry.indexes.nearfile`) with the
+    ``index_near`` rows of the entries they cover, and the MIH segments with their rows; with
+    ``repair``, discard differing files (every worker rebuilds them from the rows when it
+    next starts, or at its next catch-up if it is running). Returns (differences, repaired)."""
+    files = NearFiles(directory)
+    state = files.read_state()
+    if state is None:
+        return [], False
+    n = schema.index_near
+    stored: Counter[tuple[int, bytes, bytes]] = Counter()
+    marks: dict[str, str] = {}
+    async with engine.connect() as conn:
+        for log, size in sorted(state.sizes.items()):
+            result = await conn.execute(
+                sa.select(n.c.kind, n.c.sha256, n.c.key).where(n.c.origin == log, n.c.idx < size)
+            )
+            for kind, sha256, key in result:
+                stored[(int(kind), bytes(sha256), bytes(key))] += 1
+            if size > 0:
+                t = schema.entries if log == OWN else schema.mirror_entries
+                query = sa.select(t.c.id).where(t.c.idx == size - 1)
+                if log != OWN:
+                    query = query.where(schema.mirror_entries.c.origin == log)
+                marks[log] = str((await conn.execute(query)).scalar() or "")
+            else:
+                marks[log] = ""
+    differences = files_differences(files, origin, stored, marks)
+    if differences and repair:
+        discard(files)
+        return differences, True
+    return differences, False
