@@ -113,6 +113,7 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follower
             self._follower = None
+        await self.index.close()
         try:
             await self.federation.stop()
         finally:

@@ -64,6 +64,7 @@ _HASHES: Final = "pdq-hashes.u64"
 _WORKS: Final = "pdq-works.bin"
 _ISCC: Final = "iscc.bin"
 _LOCK: Final = "lock"
+_COMPACT_LOCK: Final = "compact.lock"
 _WORDS: Final = PDQ_BITS // 64
 TAIL_SIZE: Final = DEFAULT_TAIL_SIZE
 """Rows left unsealed (scanned) before they become a segment."""
@@ -180,11 +181,56 @@ class NearFiles:
         truncated: a worker still searching its old mapping keeps it intact."""
         self.ensure()
         for path in self.directory.iterdir():
-            if path.name != _LOCK:
+            if path.name not in {_LOCK, _COMPACT_LOCK}:
                 path.unlink()
         state = FileState(origin=origin, generation=secrets.token_hex(8))
         self._write_state(state)
         return state
+
+    def compact(self, state: FileState) -> FileState | None:
+        """Merge every segment and the tail of ``state`` into one segment (fewer segments,
+        fewer probes per query: ADR 0010), built WITHOUT the writer lock (rows never change
+        once listed), then swapped in under it if the segments appended meanwhile still start
+        after it. Returns the new state, or None if another compaction runs or it no longer
+        fits. Blocking: call it in a thread."""
+        guard = os.open(self.directory / _COMPACT_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            for path in self.directory.glob("compact-*"):
+                path.unlink()  # left by a compaction that crashed
+            rows = state.rows
+            names = (f"compact-0-{rows}.table.npy", f"compact-0-{rows}.postings.npy")
+            _save_segment(self.directory, self.hashes(rows), 0, rows, names)
+            fd = self.lock()
+            try:
+                current = self.read_state()
+                fits = (
+                    current is not None
+                    and current.generation == state.generation
+                    and current.rows >= rows
+                    and not any(a < rows < b for a, b in current.segments)
+                )
+                if current is None or not fits:
+                    for name in names:
+                        (self.directory / name).unlink()
+                    return None
+                for name, final in zip(names, _segment_names(0, rows), strict=True):
+                    (self.directory / name).replace(self.directory / final)
+                segments = ((0, rows), *[(a, b) for a, b in current.segments if a >= rows])
+                compacted = replace(current, segments=segments)
+                self._write_state(compacted)
+                listed = {name for seg in segments for name in _segment_names(*seg)}
+                for path in self.directory.glob("seg-*"):
+                    if path.name not in listed:
+                        path.unlink()
+                return compacted
+            finally:
+                self.unlock(fd)
+        finally:
+            os.close(guard)
 
     def writer(self, state: FileState) -> Writer:
         """Append after ``state`` (callers hold the lock): a torn tail is cut off first."""
@@ -314,14 +360,24 @@ class Writer:
         return state
 
     def _save_segment(self, hashes: npt.NDArray[np.uint64], start: int, stop: int) -> None:
-        table, postings = segment_arrays(hashes, start, stop, PDQ_BITS)
-        for name, array in zip(_segment_names(start, stop), (table, postings), strict=True):
-            temporary = self.files.directory / f"{name}.tmp"
-            with temporary.open("wb") as out:
-                np.save(out, array)
-                out.flush()
-                os.fsync(out.fileno())
-            temporary.replace(self.files.directory / name)
+        _save_segment(self.files.directory, hashes, start, stop, _segment_names(start, stop))
+
+
+def _save_segment(
+    directory: Path,
+    hashes: npt.NDArray[np.uint64],
+    start: int,
+    stop: int,
+    names: tuple[str, str],
+) -> None:
+    table, postings = segment_arrays(hashes, start, stop, PDQ_BITS)
+    for name, array in zip(names, (table, postings), strict=True):
+        temporary = directory / f"{name}.tmp"
+        with temporary.open("wb") as out:
+            np.save(out, array)
+            out.flush()
+            os.fsync(out.fileno())
+        temporary.replace(directory / name)
 
 
 def _sealed(segments: list[tuple[int, int]], rows: int) -> list[tuple[int, int]]:
@@ -452,7 +508,7 @@ def discard(files: NearFiles) -> None:
     try:
         with contextlib.suppress(FileNotFoundError):
             for path in files.directory.iterdir():
-                if path.name != _LOCK:
+                if path.name not in {_LOCK, _COMPACT_LOCK}:
                     path.unlink()
     finally:
         NearFiles.unlock(fd)

@@ -37,6 +37,8 @@ _log = logging.getLogger("registry.index")
 
 NEAR_PAGE = 50_000
 """``index_near`` rows read per query."""
+COMPACT_AFTER = 1.0
+"""Seconds without new near items before the files' segments are merged into one."""
 
 
 class SizeSource(Protocol):
@@ -77,6 +79,8 @@ class NodeIndex:
         self.flagged: frozenset[str] = frozenset()
         self.ready = False
         self._checked = False  # the files' record ids were compared with the database
+        self._quiet_since = time.monotonic()  # the files last changed (for compaction)
+        self._compaction: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._poke = asyncio.Event()
 
@@ -154,7 +158,16 @@ class NodeIndex:
         finally:
             writer.close()
 
+    async def close(self) -> None:
+        """Wait for a running compaction (it cannot be interrupted half-way: its thread
+        finishes, and the files stay consistent either way)."""
+        if self._compaction is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._compaction)
+
     async def _refresh(self, state: FileState) -> None:
+        if state != self.near.state:
+            self._quiet_since = time.monotonic()
         for _ in range(5):
             try:
                 async with self.near.lock:
@@ -195,6 +208,33 @@ class NodeIndex:
             for origin, size in heads.items():
                 self.mirrored[origin] = max(self.mirrored.get(origin, 0), size)
 
+    async def _follow_files(self) -> None:
+        """Map what other workers appended or compacted; once the files have been quiet for
+        :data:`COMPACT_AFTER` seconds with several segments, compact them in the background
+        (one worker of the machine does; the others map the result)."""
+        state = self.files.read_state()
+        mapped = self.near.state
+        if state is None or mapped is None or state.origin != self.origin or not self._checked:
+            return
+        if state != mapped:
+            async with self._lock:
+                await self._refresh(state)
+            return
+        quiet = time.monotonic() - self._quiet_since >= COMPACT_AFTER
+        if quiet and len(state.segments) >= 2 and self._compaction is None:
+            self._compaction = asyncio.create_task(self._compact(state), name="near-compaction")
+
+    async def _compact(self, state: FileState) -> None:
+        try:
+            compacted = await asyncio.to_thread(self.files.compact, state)
+            if compacted is not None:
+                _log.info("near-duplicate files compacted: %d rows in one segment", state.rows)
+        except Exception as exc:  # the files stay as they were; try again when quiet
+            _log.warning("near-duplicate compaction failed: %s", exc)
+        finally:
+            self._compaction = None
+            self._quiet_since = time.monotonic()
+
     def poke(self) -> None:
         """Ask :meth:`follow` to catch up now rather than at the next poll."""
         self._poke.set()
@@ -215,6 +255,7 @@ class NodeIndex:
                 await self.catch_up(source)
                 if mirrors is not None:
                     await self.catch_up_mirrors(mirrors)
+                await self._follow_files()
             except Exception as exc:
                 _log.warning("index catch-up failed: %s", exc)
                 if on_error is not None:

@@ -5,6 +5,7 @@ to the rows, finds damage and repairs it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -201,5 +202,42 @@ async def test_files_of_another_database_are_rebuilt(database_url: str, tmp_path
         await node.index.catch_up(node.log)
         assert await _hits(node.index, 1) == []  # the first database's works are gone
         assert await _hits(node.index, 101) == [_sha(101)]
+    finally:
+        await node.stop()
+
+
+async def test_quiet_files_are_compacted_into_one_segment(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nearfile, "TAIL_SIZE", 8)
+    monkeypatch.setattr("registry.indexes.persistent.COMPACT_AFTER", 3600.0)
+    settings = make_settings(database_url, tmp_path)
+    files = NearFiles(tmp_path / DIRECTORY)
+    node = await Node.start(settings)
+    try:
+        for first, count in ((0, 48), (48, 9), (57, 3)):  # segments 0..48, 48..57, a tail
+            await node.log.submit_many(_entries(first, count))
+            await node.index.catch_up(node.log)
+        state = files.read_state()
+        assert state is not None
+        assert len(state.segments) >= 2
+        monkeypatch.setattr("registry.indexes.persistent.COMPACT_AFTER", 0.0)
+        for _ in range(200):  # the follower compacts once the files are quiet
+            await asyncio.sleep(0.05)
+            state = files.read_state()
+            assert state is not None
+            if state.segments == ((0, 60),) and node.index.near.state == state:
+                break
+        assert state.segments == ((0, 60),)
+        assert sorted(p.name for p in files.directory.glob("seg-*")) == [
+            "seg-0-60.postings.npy",
+            "seg-0-60.table.npy",
+        ]
+        for n in (0, 31, 59):
+            assert await _hits(node.index, n) == [_sha(n)]
+        differences, _ = await check_near_files(
+            node.log.engine, files.directory, node.log.origin, repair=False
+        )
+        assert differences == []
     finally:
         await node.stop()
