@@ -269,6 +269,9 @@ async def measure(  # noqa: PLR0915
     finally:
         node_bench.stop_node(process)
     out["disk"] = await disk_bytes(database_url, tmp) / works
+    near = tmp / "near"  # this machine's near-duplicate files and bitmap (ADR 0010), if any
+    if near.is_dir():
+        out["files"] = sum(p.stat().st_size for p in near.iterdir() if p.is_file()) / works
     if tree is None and works <= args.baseline_limit:
         out["rebuild"], out["rebuild_rss"] = await baseline_memory_index(database_url, works)
     return out
@@ -302,6 +305,7 @@ async def main_async(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         ("PDQ single query p50 over HTTP (radius 31), ms", "p50", "{:.2f}"),
         ("PDQ batch, 100 per request, queries/s", "pdq", "{:,.0f}"),
         ("disk per work, B", "disk", "{:,.0f}"),
+        ("near-duplicate files and bitmap per work (data dir), B", "files", "{:,.0f}"),
         ("former in-memory index: rebuild from the log (in process), s", "rebuild", "{:.2f}"),
         (
             "former in-memory index: RSS per work, one worker (in process), B",

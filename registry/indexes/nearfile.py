@@ -43,6 +43,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from registry.indexes.absent import AbsentFilter, filter_name, fsync, set_keys
 from registry.indexes.near import NearHit, NearIndex
 from registry.neardup import PDQ_BITS, PDQ_MAX_DISTANCE, HammingIndex, Match
 from registry.neardup.hamming import DEFAULT_TAIL_SIZE, segment_arrays
@@ -84,6 +85,8 @@ class FileState:
     sizes: dict[str, int] = field(default_factory=dict)
     marks: dict[str, str] = field(default_factory=dict)
     segments: tuple[tuple[int, int], ...] = ()
+    filter_bits: int = 0  # log2 of the "certainly absent" bitmap's bits (0: none yet)
+    filter_keys: int = 0  # keys set in it (with repeats: an upper bound)
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -96,6 +99,8 @@ class FileState:
                 "sizes": self.sizes,
                 "marks": self.marks,
                 "segments": [list(s) for s in self.segments],
+                "filter_bits": self.filter_bits,
+                "filter_keys": self.filter_keys,
             },
             sort_keys=True,
         ).encode()
@@ -115,6 +120,8 @@ class FileState:
                 sizes={str(k): int(v) for k, v in raw["sizes"].items()},
                 marks={str(k): str(v) for k, v in raw["marks"].items()},
                 segments=tuple((int(a), int(b)) for a, b in raw["segments"]),
+                filter_bits=int(raw.get("filter_bits", 0)),
+                filter_keys=int(raw.get("filter_keys", 0)),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -238,6 +245,18 @@ class NearFiles:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def warm(self, names: Iterable[str]) -> None:
+        """Ask the kernel to read files into the page cache in the background
+        (``POSIX_FADV_WILLNEED``): searches after a restart then do not wait on the disk for
+        each probe. The page cache is shared, so every worker benefits."""
+        for name in names:
+            with contextlib.suppress(OSError):
+                fd = os.open(self.directory / name, os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                finally:
+                    os.close(fd)
+
     def hashes(self, rows: int) -> npt.NDArray[np.uint64]:
         """The first ``rows`` PDQ rows, memory-mapped, ``(rows, 4)`` uint64."""
         if rows == 0:
@@ -287,6 +306,8 @@ class Writer:
         self.iscc_bytes = state.iscc_bytes
         self.sizes = dict(state.sizes)
         self.marks = dict(state.marks)
+        self.filter_bits = state.filter_bits
+        self.filter_keys = state.filter_keys
         d = files.directory
         self._hashes = (d / _HASHES).open("ab")
         self._works = (d / _WORKS).open("ab")
@@ -320,6 +341,22 @@ class Writer:
             self._iscc.write(iscc)
             self.iscc_bytes += len(iscc)
 
+    def add_keys(self, keys: list[bytes]) -> None:
+        """Set the bits of SHA-256 subject keys in the "certainly absent" bitmap
+        (:mod:`registry.indexes.absent`); callers grow it first (:meth:`grow_filter`)."""
+        set_keys(self.files.directory / filter_name(self.filter_bits), self.filter_bits, keys)
+        self.filter_keys += len(keys)
+
+    def grow_filter(self, bits: int, every_key: Iterable[bytes], count: int) -> None:
+        """Build a new bitmap of ``2**bits`` bits from ``every_key`` (every SHA-256 subject
+        key committed in the database: a superset of what the files cover)."""
+        path = self.files.directory / filter_name(bits)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        set_keys(path, bits, every_key)
+        self.filter_bits = bits
+        self.filter_keys = count
+
     def covered(self, origin: str, size: int, mark: str) -> None:
         """Record that the entries of ``origin`` up to ``size`` are appended (``mark``: the
         record id of entry ``size - 1``)."""
@@ -335,6 +372,8 @@ class Writer:
         for out in (self._hashes, self._works, self._iscc):
             out.flush()
             os.fsync(out.fileno())
+        if self.filter_bits:
+            fsync(self.files.directory / filter_name(self.filter_bits))
         segments = _sealed(list(self.state.segments), self.rows)
         built = set(self.state.segments)
         if any(s not in built for s in segments):
@@ -350,8 +389,13 @@ class Writer:
             sizes=dict(self.sizes),
             marks=dict(self.marks),
             segments=tuple(segments),
+            filter_bits=self.filter_bits,
+            filter_keys=self.filter_keys,
         )
         self.files._write_state(state)
+        for path in self.files.directory.glob("sha256-*.bits"):
+            if path.name != filter_name(state.filter_bits):
+                path.unlink()  # a smaller bitmap, replaced
         listed = {name for s in segments for name in _segment_names(*s)}
         for path in self.files.directory.glob("seg-*"):
             if path.name not in listed:  # merged away; mapped copies stay valid until unmapped
@@ -409,22 +453,27 @@ class SharedNearIndex(NearIndex):
         )
         self._works = np.empty((0, 32), dtype=np.uint8)
         self._segments: dict[tuple[int, int], Segment] = {}
+        self.absent = AbsentFilter()
 
     def refresh_locked(self, state: FileState) -> None:
         """Map what ``state`` lists (callers hold :attr:`lock`). Raises FileNotFoundError if
         a segment was merged away meanwhile (read the state again)."""
         old = self.state
         if old is not None and old.generation != state.generation:
+            self.absent = AbsentFilter()  # the files were replaced: map the new ones
             self._segments.clear()
             self._iscc_items.clear()
             self.iscc = type(self.iscc)()
             old = None
         if old is None or old.rows != state.rows or old.segments != state.segments:
+            new = [s for s in state.segments if s not in self._segments]
+            self.files.warm([_HASHES, _WORKS, *(n for s in new for n in _segment_names(*s))])
             segments = [self._segments.get(s) or self.files.segment(*s) for s in state.segments]
             self._segments = {(s[0], s[1]): s for s in segments}
             hashes = self.files.hashes(state.rows)
             self.pdq = HammingIndex.attached(hashes, segments, max_distance=PDQ_MAX_DISTANCE)
             self._works = self.files.works(state.rows)
+        self.absent.attach(self.files.directory, state.filter_bits)
         first = 0 if old is None else old.iscc_bytes
         for sha256, code in self.files.iscc(first, state.iscc_bytes):
             self.iscc.add(code, len(self._iscc_items))

@@ -26,10 +26,14 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from registry.core.errors import ProtocolError
+from registry.core.records import decode_stored
+from registry.core.state import Resolution
+from registry.indexes.absent import DIGEST, MIN_BITS, needs_growth
 from registry.indexes.memory import IndexStats, MirrorHeadLike
-from registry.indexes.nearfile import FileState, NearFiles, SharedNearIndex
+from registry.indexes.nearfile import FileState, NearFiles, SharedNearIndex, Writer
 from registry.storage import schema
-from registry.storage.index import OWN, ConsentStore
+from registry.storage.index import OWN, SHA256, ConsentStore, subject_key
 
 __all__ = ["NodeIndex"]
 
@@ -37,6 +41,8 @@ _log = logging.getLogger("registry.index")
 
 NEAR_PAGE = 50_000
 """``index_near`` rows read per query."""
+KEY_PAGE = 100_000
+"""``index_subjects`` keys read at a time when a bitmap is built."""
 COMPACT_AFTER = 1.0
 """Seconds without new near items before the files' segments are merged into one."""
 
@@ -142,6 +148,11 @@ class NodeIndex:
     async def _append(self, state: FileState, targets: dict[str, int]) -> FileState:
         writer = await asyncio.to_thread(self.files.writer, state)
         try:
+            # The first bitmap is built from every committed subject key (a superset of the
+            # entries appended below), so that those need not be decoded.
+            decode = writer.filter_bits != 0
+            if not decode:
+                await self._build_filter(writer, MIN_BITS)
             grown = {}
             for origin, stop in sorted(targets.items()):
                 position = state.sizes.get(origin, 0)
@@ -150,6 +161,8 @@ class NodeIndex:
                 while position < stop:
                     end = min(stop, position + NEAR_PAGE)
                     await asyncio.to_thread(writer.append, await self._rows(origin, position, end))
+                    if decode:
+                        await self._add_keys(writer, origin, position, end)
                     position = end
                 grown[origin] = stop
             for origin, mark in (await self._marks(grown)).items():
@@ -165,6 +178,39 @@ class NodeIndex:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._compaction)
 
+    async def _add_keys(self, writer: Writer, origin: str, start: int, stop: int) -> None:
+        """Set the SHA-256 subject keys of entries ``start..stop`` of ``origin`` in the
+        "certainly absent" bitmap (:mod:`registry.indexes.absent`), doubling it first (from
+        every committed key) if it would be too full."""
+        t = schema.entries if origin == OWN else schema.mirror_entries
+        query = sa.select(t.c.data).where(t.c.idx >= start, t.c.idx < stop)
+        if origin != OWN:
+            query = query.where(schema.mirror_entries.c.origin == origin)
+        async with self.engine.connect() as conn:
+            data = [bytes(row[0]) for row in (await conn.execute(query)).all()]
+        keys = await asyncio.to_thread(_sha256_keys, data)
+        bits = needs_growth(writer.filter_bits, writer.filter_keys + len(keys))
+        if bits > writer.filter_bits:
+            await self._build_filter(writer, bits)  # committed keys: these ones included
+        else:
+            await asyncio.to_thread(writer.add_keys, keys)
+
+    async def _build_filter(self, writer: Writer, bits: int) -> None:
+        """A new bitmap from every SHA-256 subject key in ``index_subjects``, with room for
+        twice as many."""
+        st = schema.index_subjects
+        async with self.engine.connect() as conn:
+            count = int(
+                (await conn.execute(sa.select(sa.func.count()).where(st.c.kind == SHA256))).scalar()
+                or 0
+            )
+            bits = needs_growth(bits, 2 * count)
+            keys: list[bytes] = []
+            result = await conn.stream(sa.select(st.c.key).where(st.c.kind == SHA256))
+            async for partition in result.partitions(KEY_PAGE):
+                keys += [bytes(row[0]) for row in partition]
+        await asyncio.to_thread(writer.grow_filter, bits, keys, count)
+
     async def _refresh(self, state: FileState) -> None:
         if state != self.near.state:
             self._quiet_since = time.monotonic()
@@ -179,6 +225,21 @@ class NodeIndex:
                     return
                 state = fresh
         raise RuntimeError("the near-duplicate files keep changing under this reader")
+
+    async def lookup_digests(self, blob: bytes) -> dict[int, Resolution]:
+        """:meth:`ConsentStore.lookup_digests` behind the "certainly absent" bitmap
+        (:mod:`registry.indexes.absent`): only positions whose bit is set are looked up."""
+        maybe = self.near.absent.maybe_present(blob)
+        if maybe is None or len(maybe) * 2 > len(blob) // DIGEST:
+            return await self.consent.lookup_digests(blob)
+        if not len(maybe):
+            return {}
+        view = memoryview(blob)
+        positions = maybe.tolist()
+        found = await self.consent.lookup_digests(
+            b"".join(view[32 * p : 32 * p + 32] for p in positions)
+        )
+        return {positions[i]: resolution for i, resolution in found.items()}
 
     async def catch_up(self, source: SizeSource, *, until: int | None = None) -> int:
         """Make the near items of own entries up to the log's size searchable; return it.
@@ -269,3 +330,18 @@ class NodeIndex:
         return IndexStats(
             entries=self.size, declarations=0, skipped=0, seconds=time.perf_counter() - started
         )
+
+
+def _sha256_keys(entries: list[bytes]) -> list[bytes]:
+    """The stored SHA-256 subject keys of declarations (32 bytes; damaged ones skipped)."""
+    keys = []
+    for entry in entries:
+        try:
+            record = decode_stored(entry)
+        except ProtocolError:  # pragma: no cover - not indexed either (ADR 0009)
+            continue
+        for work in getattr(record, "works", ()):
+            key = subject_key(("sha256", work.sha256))[1]
+            if len(key) == 32:
+                keys.append(key)
+    return keys
