@@ -32,9 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from registry.core.errors import ProtocolError
 from registry.core.records import decode_stored, record_id
 from registry.core.state import ConsentState, subjects_of
+from registry.indexes.absent import DIGEST, AbsentFilter
 from registry.indexes.nearfile import NearFiles, discard, files_differences
 from registry.storage import schema
-from registry.storage.index import OWN, near_items, subject_key
+from registry.storage.index import OWN, SHA256, near_items, subject_key
 
 __all__ = ["IndexCheck", "check_index", "check_near_files"]
 
@@ -301,6 +302,22 @@ async def check_near_files(
             else:
                 marks[log] = ""
     differences = files_differences(files, origin, stored, marks)
+    if state.filter_bits:
+        # The bitmap may hold extra bits (false positives), never miss a key (spec §6.8.4).
+        reader = AbsentFilter()
+        reader.attach(directory, state.filter_bits)
+        st = schema.index_subjects
+        async with engine.connect() as conn:
+            streamed = await conn.stream(sa.select(st.c.key).where(st.c.kind == SHA256))
+            async for partition in streamed.partitions(100_000):
+                keys = [bytes(r[0]) for r in partition if len(r[0]) == DIGEST]
+                maybe = reader.maybe_present(b"".join(keys))
+                if maybe is not None and len(maybe) < len(keys):
+                    missed = sorted(set(range(len(keys))) - set(maybe.tolist()))
+                    differences += [
+                        f"near files: sha256 {keys[i].hex()} is missing from the bitmap"
+                        for i in missed[:20]
+                    ]
     if differences and repair:
         discard(files)
         return differences, True

@@ -16,6 +16,7 @@ from registry.http.runtime import Node
 from registry.indexes import absent
 from registry.indexes.absent import filter_name
 from registry.indexes.nearfile import DIRECTORY, NearFiles
+from registry.indexes.rebuild import check_near_files
 from registry.services import queries
 from registry.wire import CheckRequest
 from tests.node.api_support import make_settings
@@ -80,6 +81,21 @@ async def test_the_bitmap_grows_never_hides_a_work_and_filters_unknown_digests(
         assert answer[: len(known)] == bytes(answer[0] for _ in known)
         assert answer[0] != 0
         assert answer[len(known) : len(hashes)] == bytes(len(unknown))
+        # the rebuild check proves the bitmap misses no key, and finds one that was lost
+        directory = files.directory
+        assert (await check_near_files(node.log.engine, directory, node.log.origin, repair=False))[
+            0
+        ] == []
+        bitmap = directory / filter_name(state.filter_bits)
+        data = bytearray(bitmap.read_bytes())
+        first_key = bytes.fromhex(_sha(0))
+        position = int.from_bytes(first_key[:8], "big") >> (64 - state.filter_bits)
+        data[position // 8] &= 0xFF ^ (1 << (position % 8))
+        bitmap.write_bytes(bytes(data))
+        differences, _ = await check_near_files(
+            node.log.engine, directory, node.log.origin, repair=False
+        )
+        assert f"near files: sha256 {_sha(0)} is missing from the bitmap" in differences
         # and exactly what the JSON check says
         as_json = await queries.check(node.index, CheckRequest(sha256s=hashes[:50]))
         assert all(item.prefs == {"train-ai": "n"} for item in as_json.sha256s[:50])
