@@ -45,6 +45,8 @@ KEY_PAGE = 100_000
 """``index_subjects`` keys read at a time when a bitmap is built."""
 COMPACT_AFTER = 1.0
 """Seconds without new near items before the files' segments are merged into one."""
+COMPACT_TAIL = 2048
+"""Unsealed rows (scanned by every query) that are worth a compaction when quiet."""
 
 
 class SizeSource(Protocol):
@@ -271,7 +273,8 @@ class NodeIndex:
 
     async def _follow_files(self) -> None:
         """Map what other workers appended or compacted; once the files have been quiet for
-        :data:`COMPACT_AFTER` seconds with several segments, compact them in the background
+        :data:`COMPACT_AFTER` seconds with several segments or a long tail, compact them in the
+        background
         (one worker of the machine does; the others map the result)."""
         state = self.files.read_state()
         mapped = self.near.state
@@ -282,7 +285,9 @@ class NodeIndex:
                 await self._refresh(state)
             return
         quiet = time.monotonic() - self._quiet_since >= COMPACT_AFTER
-        if quiet and len(state.segments) >= 2 and self._compaction is None:
+        sealed = state.segments[-1][1] if state.segments else 0
+        scattered = len(state.segments) >= 2 or state.rows - sealed >= COMPACT_TAIL
+        if quiet and scattered and self._compaction is None:
             self._compaction = asyncio.create_task(self._compact(state), name="near-compaction")
 
     async def _compact(self, state: FileState) -> None:

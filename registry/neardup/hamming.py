@@ -663,7 +663,8 @@ class HammingIndex:
         if stop <= start or len(queries) == 0:
             return
         block = max(1, _SCAN_BLOCK_ELEMENTS // (stop - start))
-        columns = [self._hashes[start:stop, k] for k in range(self.words)]
+        # contiguous copies: scanning strided columns (or a memory map) is ~3x slower
+        columns = [np.ascontiguousarray(self._hashes[start:stop, k]) for k in range(self.words)]
         for first in range(0, len(queries), block):
             part = queries[first : first + block]
             total = np.bitwise_count(columns[0][None, :] ^ part[:, 0, None]).astype(np.uint16)
