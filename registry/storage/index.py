@@ -291,9 +291,13 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
     for kind in (SHA256, URL):
         keys = sorted(k for kk, k in touched if kk == kind)
         digests = _MENTIONS_BY_DIGEST if kind == SHA256 else None
-        for row in _select_in(
-            conn, query.where(st.c.kind == kind), st.c.key, keys, digests=digests
-        ):
+        if kind == URL or conn.dialect.name == "postgresql":
+            mention_rows: Iterator[Any] = _mentions_raw(conn, kind, keys)  # no bind processing
+        else:
+            mention_rows = _select_in(
+                conn, query.where(st.c.kind == kind), st.c.key, keys, digests=digests
+            )
+        for row in mention_rows:
             declaration = bytes(row.declaration)
             mention = Mention(
                 declaration.hex(), row.creator, int(row.issued_at), bool(row.superseded)
@@ -348,6 +352,31 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
     if near:
         _insert(conn, schema.index_near, near)
     return stats
+
+
+_MENTIONS_SQL: Final = (
+    "SELECT s.kind AS kind, s.key AS key, s.declaration AS declaration, s.winner AS winner, "
+    "d.creator AS creator, d.issued_at AS issued_at, d.superseded AS superseded "
+    "FROM index_subjects AS s JOIN index_declarations AS d ON d.id = s.declaration "
+    "WHERE s.kind = {kind} AND s.key "
+)
+
+
+def _mentions_raw(conn: Connection, kind: int, keys: Sequence[bytes]) -> Iterator[Any]:
+    """The stored mentions of subjects ``keys`` of ``kind`` (the rows of the ``query`` of
+    :func:`apply_entries`), through the driver: PostgreSQL ``= ANY($1::bytea[])``, SQLite
+    ``IN`` lists of :data:`CHUNK` (the write path's hot read: SQLAlchemy's per-key bind
+    processing cost more than the lookups)."""
+    if not keys:
+        return
+    head = _MENTIONS_SQL.format(kind=int(kind))
+    if conn.dialect.name == "postgresql":
+        yield from conn.exec_driver_sql(head + "= ANY($1::bytea[])", (list(keys),))
+        return
+    for start in range(0, len(keys), CHUNK):
+        part = keys[start : start + CHUNK]
+        marks = ", ".join("?" for _ in part)
+        yield from conn.exec_driver_sql(head + f"IN ({marks})", tuple(part))
 
 
 def _insert(conn: Connection, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
