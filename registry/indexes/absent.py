@@ -64,8 +64,15 @@ def set_keys(path: Path, bits: int, keys: Iterable[bytes]) -> None:
     blob = b"".join(k for k in keys if len(k) == DIGEST)
     size = (1 << bits) // 8
     if not path.exists():
-        with path.open("wb") as out:
-            out.truncate(size)
+        # Allocated, not sparse: a memory-mapped write into a hole of a full file system would
+        # kill the process (SIGBUS); posix_fallocate reports ENOSPC as an OSError instead.
+        temporary = path.with_name(path.name + ".tmp")
+        fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, size)
+        finally:
+            os.close(fd)
+        temporary.replace(path)
     if not blob:
         return
     positions = _positions(np.frombuffer(blob, dtype=np.uint8).reshape(-1, DIGEST), bits)

@@ -393,7 +393,7 @@ class Writer:
             filter_keys=self.filter_keys,
         )
         self.files._write_state(state)
-        for path in self.files.directory.glob("sha256-*.bits"):
+        for path in self.files.directory.glob("sha256-*"):
             if path.name != filter_name(state.filter_bits):
                 path.unlink()  # a smaller bitmap, replaced
         listed = {name for s in segments for name in _segment_names(*s)}

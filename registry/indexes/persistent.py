@@ -254,7 +254,16 @@ class NodeIndex:
         async with self._lock:
             stop = await source.size()
             if stop > self.size or not self.ready:
-                await self._sync({OWN: stop})
+                try:
+                    await self._sync({OWN: stop})
+                except OSError as exc:
+                    # The entries are committed: a full or failing disk for the files must not
+                    # fail the submission that waits here. The near index lags; the follower
+                    # retries (the torn tail is cut off then).
+                    _log.warning("near-duplicate files not updated: %s", exc)
+                    if self.ready:
+                        return self.size
+                    raise
                 self.size = max(self.size, stop)
             self.ready = True
             return self.size
