@@ -108,8 +108,13 @@ class AbsentFilter:
         if bits == 0:
             self._map = None
         else:
-            self._map = np.memmap(
-                directory / filter_name(bits), dtype=np.uint8, mode="r", shape=((1 << bits) // 8,)
+            self._map = np.asarray(
+                np.memmap(
+                    directory / filter_name(bits),
+                    dtype=np.uint8,
+                    mode="r",
+                    shape=((1 << bits) // 8,),
+                )
             )
         self.bits = bits
 

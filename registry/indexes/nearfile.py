@@ -262,21 +262,25 @@ class NearFiles:
         if rows == 0:
             return np.empty((0, _WORDS), dtype=np.uint64)
         mapped = np.memmap(self.directory / _HASHES, dtype="<u8", mode="r", shape=(rows, _WORDS))
-        return mapped.view(np.uint64)
+        # Plain ndarray views (the map stays alive through .base): np.memmap's subclass hooks
+        # cost more than the searches' own work on small gathers.
+        return np.asarray(mapped).view(np.uint64)
 
     def works(self, rows: int) -> npt.NDArray[np.uint8]:
         """The works' SHA-256s of the first ``rows`` PDQ rows, memory-mapped, ``(rows, 32)``."""
         if rows == 0:
             return np.empty((0, 32), dtype=np.uint8)
-        return np.memmap(self.directory / _WORKS, dtype=np.uint8, mode="r", shape=(rows, 32))
+        return np.asarray(
+            np.memmap(self.directory / _WORKS, dtype=np.uint8, mode="r", shape=(rows, 32))
+        )
 
     def segment(self, start: int, stop: int) -> Segment:
         table, postings = _segment_names(start, stop)
         return (
             start,
             stop,
-            np.load(self.directory / table, mmap_mode="r"),
-            np.load(self.directory / postings, mmap_mode="r"),
+            np.asarray(np.load(self.directory / table, mmap_mode="r")),
+            np.asarray(np.load(self.directory / postings, mmap_mode="r")),
         )
 
     def iscc(self, start: int, stop: int) -> list[tuple[bytes, str]]:
