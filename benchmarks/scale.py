@@ -246,6 +246,9 @@ async def measure(  # noqa: PLR0915
                 rate = done / (time.perf_counter() - started)
                 print(f"  {done * WORKS_PER_DECLARATION:,} works, {rate:,.0f} declarations/s")
             out["ingest"] = declarations / (time.perf_counter() - started)
+            # Let background work after the burst finish (the snapshot builder; this tree's
+            # near-file compaction), so that the figures after the restart are not its cost.
+            await asyncio.sleep(args.settle)
             out["filled_rss"] = tree_rss(process.pid)
             out["growth"] = (out["filled_rss"] - empty_rss) / works
     finally:
@@ -257,6 +260,10 @@ async def measure(  # noqa: PLR0915
             await node_bench.wait_ready(client, process)
             out["ready"] = time.perf_counter() - started
             out["restarted_rss"] = tree_rss(process.pid)
+            # Background work after a restart (the snapshot builder's rebuild, ADR 0008) would
+            # otherwise run inside the measurements below in a tree that is ready sooner.
+            await asyncio.sleep(args.settle)
+            out["settled_rss"] = tree_rss(process.pid) / works
             known = shas[:: max(1, len(shas) // (CHECK_BATCH // 100))][: CHECK_BATCH // 100]
             unknown = [hashlib.sha256(b"absent %d" % i).hexdigest() for i in range(CHECK_BATCH)]
             query = known + unknown[: CHECK_BATCH - len(known)]
@@ -270,6 +277,9 @@ async def measure(  # noqa: PLR0915
     finally:
         node_bench.stop_node(process)
     out["disk"] = await disk_bytes(database_url, tmp) / works
+    near = tmp / "near"  # this machine's near-duplicate files and bitmap (ADR 0010), if any
+    if near.is_dir():
+        out["files"] = sum(p.stat().st_size for p in near.iterdir() if p.is_file()) / works
     if tree is None and works <= args.baseline_limit:
         out["rebuild"], out["rebuild_rss"] = await baseline_memory_index(database_url, works)
     return out
@@ -298,11 +308,13 @@ async def main_async(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         ("RSS growth per work while filling, whole node, B", "growth", "{:,.0f}"),
         ("restart to /readyz, s", "ready", "{:.2f}"),
         ("RSS after restart per work, whole node, B", "restarted_rss", "{:,.0f}"),
+        ("RSS per work, whole node, --settle s after the restart, B", "settled_rss", "{:,.0f}"),
         ("exact check 10,000/request 1% hits, JSON, hashes/s", "json", "{:,.0f}"),
         ("exact check 10,000/request 1% hits, binary, hashes/s", "binary", "{:,.0f}"),
         ("PDQ single query p50 over HTTP (radius 31), ms", "p50", "{:.2f}"),
         ("PDQ batch, 100 per request, queries/s", "pdq", "{:,.0f}"),
         ("disk per work, B", "disk", "{:,.0f}"),
+        ("near-duplicate files and bitmap per work (data dir), B", "files", "{:,.0f}"),
         ("former in-memory index: rebuild from the log (in process), s", "rebuild", "{:.2f}"),
         (
             "former in-memory index: RSS per work, one worker (in process), B",
@@ -328,6 +340,12 @@ def main() -> None:
     parser.add_argument("--works", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5, help="repetitions of the check batch")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        help="seconds idle after the fill and after the restart, before measuring",
+    )
     parser.add_argument("--database-url", default=None, help="an EMPTY database (default: SQLite)")
     parser.add_argument("--baseline-limit", type=int, default=2_000_000)
     parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON")

@@ -737,12 +737,26 @@ def index_rebuild(data_dir: Path, database_url: str | None, check: bool) -> None
 
 
 async def _rebuild(settings: Settings, *, repair: bool) -> tuple[IndexCheck, str]:
-    from registry.indexes.rebuild import check_index  # noqa: PLC0415
+    from dataclasses import replace  # noqa: PLC0415
+
+    from registry.indexes.nearfile import DIRECTORY  # noqa: PLC0415
+    from registry.indexes.rebuild import check_index, check_near_files  # noqa: PLC0415
     from registry.log import NodeLog  # noqa: PLC0415
 
     log = await NodeLog.open(settings.resolved_database_url(), custody=settings.key_custody())
     try:
-        return await check_index(log.engine, repair=repair), log.origin
+        result = await check_index(log.engine, repair=repair)
+        # The near-duplicate files of this machine, after the rows they are fed from.
+        files, discarded = await check_near_files(
+            log.engine, settings.data_dir / DIRECTORY, log.origin, repair=repair
+        )
+        if files:
+            result = replace(
+                result,
+                differences=[*result.differences, *files],
+                repaired=(result.repaired or result.equal) and discarded,
+            )
+        return result, log.origin
     finally:
         await log.close()
 

@@ -22,6 +22,7 @@ from registry.core.note import NoteVerifier
 from registry.core.records import Binding
 from registry.federation.service import Federation
 from registry.http.ratelimit import TrustedProxies
+from registry.indexes.nearfile import DIRECTORY as NEAR_DIRECTORY
 from registry.indexes.persistent import NodeIndex
 from registry.log import NodeLog, upgrade
 from registry.log.custody import private_dir
@@ -138,7 +139,12 @@ class Node:
             on_batch=metrics.observe_batch,
         )
         try:
-            index = NodeIndex(log.engine, log.origin, poll_interval=settings.index_poll_interval)
+            index = NodeIndex(
+                log.engine,
+                log.origin,
+                settings.data_dir / NEAR_DIRECTORY,
+                poll_interval=settings.index_poll_interval,
+            )
             stats = await index.start(log)
             federation = await Federation.start(
                 settings, log, on_mirror_commit=lambda _origin: index.poke()
@@ -191,6 +197,7 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follower
             self._follower = None
+        await self.index.close()
         try:
             await self.federation.stop()
         finally:

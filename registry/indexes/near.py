@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from registry.core.records import Declaration, Work
 from registry.neardup import (
@@ -180,6 +181,11 @@ class NearIndex:
             async with self.lock:
                 self.flush()
 
+    def _works_of(self, payloads: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+        """The works' SHA-256s of PDQ payload ids, as ``(n, 32)`` bytes (a copy)."""
+        items = np.frombuffer(self._pdq_items, dtype=np.uint8, count=64 * self._pdq_count)
+        return items.reshape(-1, 64)[payloads, :32]  # a copy: the buffer may grow later
+
     def _pdq_hit(self, match: Match) -> NearHit:
         start = 64 * match.payload
         item = self._pdq_items[start : start + 64]
@@ -226,9 +232,7 @@ class NearIndex:
         out: list[list[NearHit]] = [[] for _ in range(count)]
         if not len(found):
             return out
-        items = np.frombuffer(self._pdq_items, dtype=np.uint8, count=64 * self._pdq_count)
-        works = items.reshape(-1, 64)[found.payload, :32]  # a copy: the buffer may grow later
-        del items
+        works = self._works_of(found.payload)
         # Group by (query, SHA-256), keeping the match order within a group (lexsort is
         # stable): each group's first match is that work's nearest.
         words = np.ascontiguousarray(works).view(">u8")  # (matches, 4): the SHA-256 as 4 words

@@ -10,6 +10,10 @@ a multiset: which log introduced a declaration first depends on arrival order, A
 
 Repair replaces the stored rows with the expected ones in one transaction; run it with the node
 stopped (or accept that it waits for the database write lock).
+
+:func:`check_near_files` then compares this machine's near-duplicate files (ADR 0010) with the
+``index_near`` rows they were fed from; repair discards differing files, which the workers
+rebuild from the rows.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 import sqlalchemy as sa
@@ -27,11 +32,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from registry.core.errors import ProtocolError
 from registry.core.records import AnyRecord, Declaration, decode_stored_entry, record_id
 from registry.core.state import ConsentState, subjects_of
+from registry.indexes.absent import DIGEST, AbsentFilter
+from registry.indexes.nearfile import NearFiles, discard, files_differences
 from registry.storage import schema
 from registry.storage import trust as trust_tables
-from registry.storage.index import NO_LIMIT, OWN, Key, issued_at_of, near_items, subject_key
+from registry.storage.index import (
+    NO_LIMIT,
+    OWN,
+    SHA256,
+    Key,
+    issued_at_of,
+    near_items,
+    subject_key,
+)
 
-__all__ = ["IndexCheck", "check_index"]
+__all__ = ["IndexCheck", "check_index", "check_near_files"]
 
 _PAGE = 5000
 _json = msgspec.json.Encoder()
@@ -313,3 +328,55 @@ async def check_index(engine: AsyncEngine, *, repair: bool) -> IndexCheck:
             await conn.execution_options(**options)
         async with conn.begin():
             return await conn.run_sync(_run, repair)
+
+
+async def check_near_files(
+    engine: AsyncEngine, directory: Path, origin: str, *, repair: bool
+) -> tuple[list[str], bool]:
+    """Compare this machine's near-duplicate files (:mod:`registry.indexes.nearfile`) with the
+    ``index_near`` rows of the entries they cover, and the MIH segments with their rows; with
+    ``repair``, discard differing files (every worker rebuilds them from the rows when it
+    next starts, or at its next catch-up if it is running). Returns (differences, repaired)."""
+    files = NearFiles(directory)
+    state = files.read_state()
+    if state is None:
+        return [], False
+    n = schema.index_near
+    stored: Counter[tuple[int, bytes, bytes]] = Counter()
+    marks: dict[str, str] = {}
+    async with engine.connect() as conn:
+        for log, size in sorted(state.sizes.items()):
+            result = await conn.execute(
+                sa.select(n.c.kind, n.c.sha256, n.c.key).where(n.c.origin == log, n.c.idx < size)
+            )
+            for kind, sha256, key in result:
+                stored[(int(kind), bytes(sha256), bytes(key))] += 1
+            if size > 0:
+                t = schema.entries if log == OWN else schema.mirror_entries
+                query = sa.select(t.c.id).where(t.c.idx == size - 1)
+                if log != OWN:
+                    query = query.where(schema.mirror_entries.c.origin == log)
+                marks[log] = str((await conn.execute(query)).scalar() or "")
+            else:
+                marks[log] = ""
+    differences = files_differences(files, origin, stored, marks)
+    if state.filter_bits:
+        # The bitmap may hold extra bits (false positives), never miss a key (spec §6.8.4).
+        reader = AbsentFilter()
+        reader.attach(directory, state.filter_bits)
+        st = schema.index_subjects
+        async with engine.connect() as conn:
+            streamed = await conn.stream(sa.select(st.c.key).where(st.c.kind == SHA256))
+            async for partition in streamed.partitions(100_000):
+                keys = [bytes(r[0]) for r in partition if len(r[0]) == DIGEST]
+                maybe = reader.maybe_present(b"".join(keys))
+                if maybe is not None and len(maybe) < len(keys):
+                    missed = sorted(set(range(len(keys))) - set(maybe.tolist()))
+                    differences += [
+                        f"near files: sha256 {keys[i].hex()} is missing from the bitmap"
+                        for i in missed[:20]
+                    ]
+    if differences and repair:
+        discard(files)
+        return differences, True
+    return differences, False

@@ -47,6 +47,7 @@ __all__ = [
     "Match",
     "parse_hash",
     "parse_hashes",
+    "segment_arrays",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -285,31 +286,57 @@ class _Plan:
     expected_candidates: float
 
 
+def segment_arrays(
+    hashes: U64, start: int, stop: int, bits: int
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.uint32]]:
+    """The MIH ``table`` (CSR offsets per chunk value) and ``postings`` (row numbers) of a
+    segment over rows ``start..stop`` of ``hashes``; a function of those rows only, so that a
+    segment can be built once, stored, and memory-mapped by every process (ADR 0010)."""
+    rows = stop - start
+    widths = _chunk_widths(bits, rows)
+    m = len(widths)
+    table_dtype = np.uint32 if m * rows <= _MAX_ROWS else np.int64
+    sizes = [(1 << w) + 1 for w in widths]
+    table_base = np.cumsum([0, *sizes[:-1]], dtype=np.int64)
+    table: npt.NDArray[np.integer] = np.empty(sum(sizes), dtype=table_dtype)
+    postings = np.empty(m * rows, dtype=np.uint32)
+    local = np.arange(rows, dtype=np.uint64)
+    for j, key in enumerate(_chunk_keys(np.ascontiguousarray(hashes[start:stop]), widths)):
+        # Counting sort by chunk value: sort (value << 32 | row) once.
+        packed = (key << np.uint64(32)) | local
+        packed.sort()
+        postings[j * rows : (j + 1) * rows] = (packed & np.uint64(0xFFFFFFFF)) + start
+        bounds = np.searchsorted(
+            packed >> np.uint64(32), np.arange(sizes[j], dtype=np.uint64), side="left"
+        )
+        base = int(table_base[j])
+        table[base : base + sizes[j]] = bounds + j * rows
+    return table, postings
+
+
 class _Segment:
     """An MIH table over rows ``start..stop`` (immutable once built)."""
 
-    def __init__(self, hashes: U64, start: int, stop: int, bits: int) -> None:
+    def __init__(
+        self,
+        hashes: U64,
+        start: int,
+        stop: int,
+        bits: int,
+        arrays: tuple[npt.NDArray[np.integer], npt.NDArray[np.uint32]] | None = None,
+    ) -> None:
+        """Build the tables of rows ``start..stop`` of ``hashes``, or adopt ``arrays`` (the
+        ``table`` and ``postings`` of a segment built earlier over the same rows, for example
+        memory-mapped from a file: :func:`segment_arrays`)."""
         self.start = start
         self.stop = stop
         rows = stop - start
         self.widths = _chunk_widths(bits, rows)
-        m = len(self.widths)
-        table_dtype = np.uint32 if m * rows <= _MAX_ROWS else np.int64
         sizes = [(1 << w) + 1 for w in self.widths]
         self.table_base = np.cumsum([0, *sizes[:-1]], dtype=np.int64)
-        self.table = np.empty(sum(sizes), dtype=table_dtype)
-        self.postings = np.empty(m * rows, dtype=np.uint32)
-        local = np.arange(rows, dtype=np.uint64)
-        for j, key in enumerate(_chunk_keys(hashes[start:stop], self.widths)):
-            # Counting sort by chunk value: sort (value << 32 | row) once.
-            packed = (key << np.uint64(32)) | local
-            packed.sort()
-            self.postings[j * rows : (j + 1) * rows] = (packed & np.uint64(0xFFFFFFFF)) + start
-            bounds = np.searchsorted(
-                packed >> np.uint64(32), np.arange(sizes[j], dtype=np.uint64), side="left"
-            )
-            base = int(self.table_base[j])
-            self.table[base : base + sizes[j]] = bounds + j * rows
+        if arrays is None:
+            arrays = segment_arrays(hashes, start, stop, bits)
+        self.table, self.postings = arrays
         self._plans: dict[int, _Plan | None] = {}
 
     @property
@@ -401,7 +428,7 @@ class HammingIndex:
         self.tail_size = tail_size
         self.merge_factor = merge_factor
         self._hashes: U64 = np.empty((0, self.words), dtype=np.uint64)
-        self._payloads: I64 = np.empty(0, dtype=np.int64)
+        self._payloads: I64 | None = np.empty(0, dtype=np.int64)  # None: the row number
         self._size = 0
         self._segments: list[_Segment] = []
         self._sealed = 0  # rows 0.._sealed are covered by segments
@@ -433,6 +460,31 @@ class HammingIndex:
             merge_factor=merge_factor,
         )
         index.add_arrays(hashes, payloads, qualities)
+        return index
+
+    @classmethod
+    def attached(
+        cls,
+        hashes: U64,
+        segments: Sequence[tuple[int, int, npt.NDArray[np.integer], npt.NDArray[np.uint32]]],
+        *,
+        bits: int = 256,
+        max_distance: int = 31,
+    ) -> HammingIndex:
+        """A read-only index over arrays owned elsewhere (ADR 0010: memory-mapped files shared
+        by every worker): ``hashes`` ``(n, bits/64)`` uint64 rows whose payload id is their row
+        number, and the ``(start, stop, table, postings)`` of segments covering rows
+        ``0..sealed`` in order (:func:`segment_arrays`); rows after the last segment are
+        scanned. Nothing is copied; do not :meth:`add` to it."""
+        index = cls(bits=bits, max_distance=max_distance)
+        index._hashes = hashes
+        index._payloads = None
+        index._size = len(hashes)
+        for start, stop, table, postings in segments:
+            if start != index._sealed or stop > index._size:
+                raise InvalidQueryError(f"segment {start}..{stop} does not follow {index._sealed}")
+            index._segments.append(_Segment(hashes, start, stop, bits, (table, postings)))
+            index._sealed = stop
         return index
 
     def add(self, hash_value: str | bytes, payload: int, quality: int | None = None) -> bool:
@@ -488,6 +540,8 @@ class HammingIndex:
         count = len(rows)
         if count == 0:
             return
+        if self._payloads is None:
+            raise InvalidQueryError("an attached index is read-only")
         needed = self._size + count
         if needed > _MAX_ROWS:
             raise InvalidQueryError(f"an index holds at most {_MAX_ROWS} items")
@@ -526,7 +580,7 @@ class HammingIndex:
         """Bytes held by the index's arrays (hashes and payloads at capacity, tables, postings)."""
         return int(
             self._hashes.nbytes
-            + self._payloads.nbytes
+            + (0 if self._payloads is None else self._payloads.nbytes)
             + sum(segment.nbytes for segment in self._segments)
         )
 
@@ -609,7 +663,8 @@ class HammingIndex:
         if stop <= start or len(queries) == 0:
             return
         block = max(1, _SCAN_BLOCK_ELEMENTS // (stop - start))
-        columns = [self._hashes[start:stop, k] for k in range(self.words)]
+        # contiguous copies: scanning strided columns (or a memory map) is ~3x slower
+        columns = [np.ascontiguousarray(self._hashes[start:stop, k]) for k in range(self.words)]
         for first in range(0, len(queries), block):
             part = queries[first : first + block]
             total = np.bitwise_count(columns[0][None, :] ^ part[:, 0, None]).astype(np.uint16)
@@ -654,7 +709,7 @@ class HammingIndex:
         # A row close to the query on several chunks was found several times: keep one.
         _, first = np.unique(owner * max(self._size, 1) + row, return_index=True)
         owner, row, dist = owner[first], row[first], dist[first]
-        payload = self._payloads[row]
+        payload = row if self._payloads is None else self._payloads[row]
         order = np.lexsort((payload, dist, owner))
         return BatchMatches(owner[order], payload[order], dist[order])
 

@@ -282,7 +282,7 @@ def _check_parts(resolution: Resolution) -> _Parts:
 async def check_binary(index: NodeIndex, digests: bytes, policy: Policy = DEFAULT_POLICY) -> bytes:
     """The binary batch check (spec §6.8.4) of concatenated 32-byte digests: status bytes,
     then details of the known items; the work beyond one statement is proportional to hits."""
-    hits = await index.consent.lookup_digests(digests, policy)
+    hits = await index.lookup_digests(digests, policy)  # a "certainly absent" bitmap first
     answers: dict[int, CheckAnswer] = {}
     for position, resolution in hits.items():
         answers[position] = CheckAnswer(dict(resolution.prefs), _declarations(resolution.claims))

@@ -126,17 +126,26 @@ class NearItem:
 
 def near_items(record: Declaration) -> list[NearItem]:
     """A newly seen declaration's near-duplicate items, in order (PDQ then ISCC per work)."""
-    items: list[NearItem] = []
+    return [NearItem(*item) for item in _near_rows(record)]
+
+
+def _near_rows(record: Declaration) -> list[tuple[int, bytes, bytes, int]]:
+    """:func:`near_items` as (kind, SHA-256, key, quality) tuples (the write path's form)."""
+    items: list[tuple[int, bytes, bytes, int]] = []
     for work in record.works:
+        pdqs = pdq_hashes_of(work)
+        if not pdqs and work.iscc is None:
+            continue
         sha256 = _hash_bytes(work.sha256)
-        for pdq in pdq_hashes_of(work):
-            items.append(NearItem(0, sha256, _hash_bytes(pdq), work.pdq_quality or 0))
+        quality = work.pdq_quality or 0
+        for pdq in pdqs:
+            items.append((0, sha256, _hash_bytes(pdq), quality))
         if work.iscc is not None:
             try:
                 iscc_content(work.iscc)
             except InvalidIsccError:
                 continue
-            items.append(NearItem(1, sha256, work.iscc.encode(), 0))
+            items.append((1, sha256, work.iscc.encode(), 0))
     return items
 
 
@@ -264,13 +273,18 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
     if flags:
         conn.execute(sa.update(d).where(d.c.id == sa.bindparam("k")).values(superseded=True), flags)
 
-    # 3. Subjects: recompute every touched subject's winners from all its mentions.
-    mentions: dict[Key, list[tuple[Mention, bytes, bool | None]]] = {}
+    # 3. Subjects: recompute every touched subject's winners from all its mentions. A subject
+    # only this batch's one declaration mentions (the common case) needs no Mention objects.
+    fresh: dict[Key, list[_New]] = {}
     for n in new:
-        for subject in subjects_of(n.record):
-            mention = Mention(n.hex, n.record.creator, n.record.issued_at, n.superseded)
-            mentions.setdefault(subject_key(subject), []).append((mention, n.id, None))
-    touched = set(mentions)
+        for kind_name, value in subjects_of(n.record):
+            skey = (SHA256, _hash_bytes(value)) if kind_name == "sha256" else (URL, value.encode())
+            found = fresh.get(skey)
+            if found is None:
+                fresh[skey] = [n]
+            else:
+                found.append(n)
+    touched = set(fresh)
     for record in _records(conn, [t.hex() for t in sorted(newly_superseded)]).values():
         touched.update(subject_key(subject) for subject in subjects_of(record))
     st = schema.index_subjects
@@ -283,26 +297,41 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
         d.c.issued_at,
         d.c.superseded,
     ).join(d, d.c.id == st.c.declaration)
+    stored: dict[Key, list[tuple[Mention, bytes, bool | None]]] = {}
     for kind in (SHA256, URL):
         keys = sorted(k for kk, k in touched if kk == kind)
         digests = _MENTIONS_BY_DIGEST if kind == SHA256 else None
-        for row in _select_in(
-            conn, query.where(st.c.kind == kind), st.c.key, keys, digests=digests
-        ):
+        if kind == URL or conn.dialect.name == "postgresql":
+            mention_rows: Iterator[Any] = _mentions_raw(conn, kind, keys)  # no bind processing
+        else:
+            mention_rows = _select_in(
+                conn, query.where(st.c.kind == kind), st.c.key, keys, digests=digests
+            )
+        for row in mention_rows:
             declaration = bytes(row.declaration)
             mention = Mention(
                 declaration.hex(), row.creator, int(row.issued_at), bool(row.superseded)
             )
-            mentions.setdefault((kind, bytes(row.key)), []).append(
+            stored.setdefault((kind, bytes(row.key)), []).append(
                 (mention, declaration, bool(row.winner))
             )
     inserts: list[tuple[int, bytes, bytes, bool]] = []
     changes: list[dict[str, Any]] = []
-    for (kind, key), rows in mentions.items():
-        if len(rows) == 1:  # the common case: one declaration speaks about the subject
-            won = {rows[0][0].declaration_id} if not rows[0][0].superseded else set()
-        else:
-            won = set(winners(m for m, _, _ in rows).values())
+    for (kind, key), news in fresh.items():
+        if len(news) == 1 and (kind, key) not in stored:
+            inserts.append((kind, key, news[0].id, not news[0].superseded))
+    for subject in touched:
+        news = fresh.get(subject, [])
+        olds = stored.get(subject, [])
+        if len(news) == 1 and not olds:
+            continue  # inserted above
+        rows: list[tuple[Mention, bytes, bool | None]] = [
+            (Mention(n.hex, n.record.creator, n.record.issued_at, n.superseded), n.id, None)
+            for n in news
+        ]
+        rows += olds
+        won = set(winners(m for m, _, _ in rows).values())
+        kind, key = subject
         for mention, declaration, was in rows:
             winner = mention.declaration_id in won
             if was is None:
@@ -326,13 +355,38 @@ def apply_entries(  # noqa: PLR0915 - one transaction's steps, in order
     # 4. Near-duplicate items of the newly seen declarations (spec §6.8.3).
     near_origin = OWN if own else origin
     near = [
-        (near_origin, n.index, position, item.kind, item.sha256, item.key, item.quality)
+        (near_origin, n.index, position, *item)
         for n in new
-        for position, item in enumerate(near_items(n.record))
+        for position, item in enumerate(_near_rows(n.record))
     ]
     if near:
         _insert(conn, schema.index_near, near)
     return stats
+
+
+_MENTIONS_SQL: Final = (
+    "SELECT s.kind AS kind, s.key AS key, s.declaration AS declaration, s.winner AS winner, "
+    "d.creator AS creator, d.issued_at AS issued_at, d.superseded AS superseded "
+    "FROM index_subjects AS s JOIN index_declarations AS d ON d.id = s.declaration "
+    "WHERE s.kind = {kind} AND s.key "
+)
+
+
+def _mentions_raw(conn: Connection, kind: int, keys: Sequence[bytes]) -> Iterator[Any]:
+    """The stored mentions of subjects ``keys`` of ``kind`` (the rows of the ``query`` of
+    :func:`apply_entries`), through the driver: PostgreSQL ``= ANY($1::bytea[])``, SQLite
+    ``IN`` lists of :data:`CHUNK` (the write path's hot read: SQLAlchemy's per-key bind
+    processing cost more than the lookups)."""
+    if not keys:
+        return
+    head = _MENTIONS_SQL.format(kind=int(kind))
+    if conn.dialect.name == "postgresql":
+        yield from conn.exec_driver_sql(head + "= ANY($1::bytea[])", (list(keys),))
+        return
+    for start in range(0, len(keys), CHUNK):
+        part = keys[start : start + CHUNK]
+        marks = ", ".join("?" for _ in part)
+        yield from conn.exec_driver_sql(head + f"IN ({marks})", tuple(part))
 
 
 def _insert(conn: Connection, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
