@@ -511,3 +511,11 @@ def test_vector_generation_is_deterministic() -> None:
             assert case["name"]
             assert case["result"] in {"valid", "invalid"}
             assert (case["result"] == "invalid") == ("error" in case)
+
+
+def test_a_signers_key_is_the_verifiers_and_signs_records() -> None:
+    """spec §9.3.1: a node signs its bindings with its log key; the record's ``did:key`` is the
+    key of the verifier that checks its notes."""
+    signer = NoteSigner.from_seed("node.example/log", bytes(range(32)))
+    assert signer.key.public_key.raw == signer.verifier.public_key
+    assert signer.key.public_key.did.startswith("did:key:z6Mk")

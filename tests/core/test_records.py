@@ -37,10 +37,12 @@ from registry.core.records import (
     RECORD_TYPES,
     RECORD_VERSION,
     Declaration,
+    Rotation,
     Work,
     _decode_stepwise,
     decode_record,
     decode_stored,
+    decode_stored_entry,
     encode_record,
     entry_size,
     load_record,
@@ -48,6 +50,7 @@ from registry.core.records import (
     new_work,
     record_id,
     sign_declaration,
+    sign_record,
     signing_input,
     validate_record,
     verify_record,
@@ -371,6 +374,23 @@ def test_decode_stored_checks_shape_only() -> None:
     assert decode_stored(upper).creator == value["creator"].upper()
     with pytest.raises(ProtocolError):
         decode_record(upper)
+
+
+def test_decode_stored_entry_reads_every_kind_by_shape() -> None:
+    """The same for entries of any kind (spec §9.3): a stored trust record decodes to its type;
+    damaged bytes raise."""
+    signed = sign_declaration(declaration(), ALICE)
+    entry = encode_record(signed)
+    assert decode_stored_entry(entry) == signed
+    rotation = sign_record(
+        Rotation(v=1, creator=ALICE.public_key.did, new_key=BOB.public_key.did, issued_at=5),
+        ALICE,
+    )
+    assert decode_stored_entry(encode_record(rotation)) == rotation
+    with pytest.raises(errors.EncodingError, match="not JSON"):
+        decode_stored_entry(entry[:-1])
+    with pytest.raises(RecordError, match="not a record"):
+        decode_stored_entry(canonical_json({**json.loads(entry), "type": "other"}))
 
 
 def test_record_types_table() -> None:

@@ -28,8 +28,15 @@ from registry.core.records import (
     pack_hashes,
     record_id,
 )
-from registry.core.state import ConsentState, Subject
-from registry.core.trust import TrustState, url_host
+from registry.core.state import EMPTY_RESOLUTION, ConsentState, Subject
+from registry.core.trust import (
+    POLICIES,
+    TrustState,
+    as_resolution,
+    parse_policy,
+    under_policy,
+    url_host,
+)
 from tests.core.test_state import ALICE, BOB, CAROL, decl, declaration_sets, sha
 from tests.core.vectors import SPEC_VECTORS, generated
 
@@ -620,3 +627,42 @@ def test_the_spec_example_prints_what_the_spec_says(capsys: pytest.CaptureFixtur
     output = section.split("```text\n")[1].split("```")[0]
     exec(compile(code, "spec/09-trust.md", "exec"), {})  # the spec's own example
     assert capsys.readouterr().out == output
+
+
+# -- what answers carry (spec §9.4.5, §9.4.7) ----------------------------------------------------
+
+
+def test_parse_policy_defaults_to_verified_and_names_the_choices() -> None:
+    assert parse_policy(None) == parse_policy("") == "verified"
+    assert [parse_policy(p) for p in POLICIES] == list(POLICIES)
+    with pytest.raises(RecordError, match="verified-only"):
+        parse_policy("strangers")
+
+
+def test_as_resolution_carries_levels_evidence_and_counted() -> None:
+    trust = state(OWNER_Y, STRANGER_N, binding(ALICE, "alice.example", 10))
+    answer = as_resolution(trust.resolve(("url", PAGE)))
+    assert [c.creator for c in answer.claims] == sorted([ALICE, BOB])
+    by_creator = {c.creator: c for c in answer.claims}
+    owner, stranger = by_creator[ALICE], by_creator[BOB]
+    assert (owner.level, owner.verified, owner.counted) == ("domain:alice.example", True, True)
+    assert owner.evidence == ids(2)
+    assert owner.principal == ALICE
+    assert (stranger.level, stranger.verified, stranger.counted) == ("none", False, False)
+    assert answer.prefs == {"train-ai": "y"}
+    assert answer.reserved() is False
+
+
+def test_under_policy_answers_a_resolution_without_trust_records() -> None:
+    consent = ConsentState()
+    consent.add(rid("x"), STRANGER_N, origin="log-a")
+    plain = consent.resolve(("url", PAGE))
+    assert under_policy(plain, "any") is plain
+    assert under_policy(plain, "verified") is plain
+    only = under_policy(plain, "verified-only")
+    assert only.prefs == {}
+    assert [c.counted for c in only.claims] == [False]
+    assert under_policy(EMPTY_RESOLUTION, "verified-only") is EMPTY_RESOLUTION
+    # the same as TrustState's answer with no trust record
+    reference = state(STRANGER_N).resolve(("url", PAGE), "verified-only")
+    assert only.prefs == reference.prefs
