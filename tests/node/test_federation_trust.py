@@ -2,7 +2,8 @@
 on PostgreSQL and one on SQLite, peering with each other and trusting the same platform. A
 platform attestation submitted to one node, and a revocation submitted to the other, are
 mirrored, verified and indexed by both: both answer the owner's claim at ``platform:art`` with the
-same evidence, and neither counts the thief's withdrawal made after the revocation time."""
+same evidence, and neither counts the thief's withdrawal made after the revocation time. A
+binding one node signs after checking a domain (a web server on loopback) counts on its peer."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from registry.core.records import (
     sign_record,
 )
 from tests.node.api_support import creator_key, declaration, record_id_of, work_hash
+from tests.node.test_api_bindings import domain_site
 from tests.node.test_federation_nodes import postgres_url  # noqa: F401 - a fixture
 from tests.node.test_federation_support import NodeKeys, NodeProcess, wait_until
 
@@ -36,7 +38,9 @@ def post_records(node: NodeProcess, entries: list[bytes]) -> None:
     assert all(r["status"] == 201 for r in response.json()["results"]), response.text
 
 
-def start_pair(tmp_path: Path, database_url: str) -> tuple[NodeProcess, NodeProcess]:
+def start_pair(
+    tmp_path: Path, database_url: str, site_port: int
+) -> tuple[NodeProcess, NodeProcess]:
     platforms = tmp_path / "platforms.json"
     entry = {"name": "art", "key": PLATFORM.public_key.did, "scope": "*", "quota": 1000}
     platforms.write_text(json.dumps({"platforms": [entry]}))
@@ -55,6 +59,11 @@ def start_pair(tmp_path: Path, database_url: str) -> tuple[NodeProcess, NodeProc
             "1",
             "--trusted-platforms",
             str(platforms),
+            # domain checks against this test's web server on loopback (tests only)
+            "--binding-allow-http",
+            "--binding-allow-private",
+            "--binding-resolve",
+            f"owner.example=127.0.0.1:{site_port}",
         ]
         node.start(wait=False)
     a.wait_ready()
@@ -66,7 +75,12 @@ def test_attestations_and_revocations_replicate_and_count_on_both_nodes(
     tmp_path: Path,
     postgres_url: str,  # noqa: F811 - the fixture
 ) -> None:
-    a, b = start_pair(tmp_path, postgres_url)
+    with domain_site(tmp_path / "site", OWNER.public_key.did) as port:
+        _replicate(tmp_path, postgres_url, port)
+
+
+def _replicate(tmp_path: Path, database_url: str, site_port: int) -> None:
+    a, b = start_pair(tmp_path, database_url, site_port)
     try:
         owned, stolen = work_hash(30), work_hash(31)
         owner_says = declaration(OWNER, [owned], prefs={"train-ai": "y"})
@@ -118,6 +132,22 @@ def test_attestations_and_revocations_replicate_and_count_on_both_nodes(
         evidence = b.get(f"/v1/records/{record_id_of(proof_entry)}")
         assert evidence.status_code == 200
         assert evidence.json()["origin"] == a.keys.origin
+        # a binding node a signs after checking the domain counts on node b, its peer
+        page = "https://owner.example/art/9.png"
+        post_records(b, [declaration(OWNER, [work_hash(32)], urls=[page])])
+        bound = a.post(
+            "/v1/bindings",
+            json={"domain": "owner.example", "did": OWNER.public_key.did},
+            headers=JSON,
+        )
+        assert bound.status_code == 201, bound.text
+
+        def domain_level_on_b() -> list[str] | None:
+            claims = b.get("/v1/works/url", params={"url": page}).json()["claims"]
+            levels = [c["level"] for c in claims]
+            return levels if levels == ["domain:owner.example"] else None
+
+        assert wait_until(domain_level_on_b, timeout=30, what="node b counts a's binding")
     finally:
         a.stop()
         b.stop()
