@@ -254,7 +254,11 @@ def _failure_slug(exc: BaseException) -> str:
 
 
 async def _admit(
-    node: SubmissionContext, record: AnyRecord, entry: bytes, address: str | None
+    node: SubmissionContext,
+    record: AnyRecord,
+    entry: bytes,
+    address: str | None,
+    verified_keys: set[str] | None = None,
 ) -> Ticket:
     """Admit ``record`` (spec §9.6, issue 12 item 6): the ticket of what it counted.
 
@@ -295,7 +299,9 @@ async def _admit(
         )
     else:
         signer = signer_of(record)
-        verified = signer in await node.index.consent.verified_keys([signer])
+        if verified_keys is None:  # one record: one look-up; a batch looks up all at once
+            verified_keys = await node.index.consent.verified_keys([signer])
+        verified = signer in verified_keys
         wait, ticket = node.admission.reserve(signer, verified=verified, address=address)
         detail = _quota_detail(node, verified=verified)
     if wait and await node.log.find(record_id(entry)) is not None:
@@ -342,12 +348,14 @@ async def submit_batch(
     else:
         checked = _validate(entries, now, skew, accept)
     outcome: list[Ticket | Problem] = []
+    signers = sorted({signer_of(r) for r in checked if not isinstance(r, ProtocolError)})
+    verified = await node.index.consent.verified_keys(signers) if signers else set()
     for entry, item in zip(entries, checked, strict=True):
         if isinstance(item, ProtocolError):
             outcome.append(problem_for_protocol_error(item))
             continue
         try:
-            outcome.append(await _admit(node, item, entry, address))
+            outcome.append(await _admit(node, item, entry, address, verified))
         except ServiceError as exc:
             outcome.append(make_problem(exc.slug, exc.detail))
     valid = [e for e, o in zip(entries, outcome, strict=True) if not isinstance(o, Problem)]

@@ -57,6 +57,7 @@ __all__ = [
     "trusted_resolutions",
 ]
 
+_DECLARATION_TYPE: Final = b'"type":"declaration"'
 REF_KEY: Final = 2
 """``index_trust_refs.ref`` of a ``did:key`` the record names."""
 REF_TARGET: Final = 3
@@ -111,23 +112,28 @@ def apply_trust(conn: Connection, origin: str, entries: Iterable[tuple[int, byte
     :func:`registry.storage.index.apply_entries` has indexed the same entries' declarations.
     """
     trust: dict[bytes, tuple[AnyRecord, bytes]] = {}
-    declarations: dict[bytes, Declaration] = {}
+    declared: list[bytes] = []
     for _index, entry in entries:
+        # A canonical declaration holds these bytes; no other record can (inside a JSON
+        # string every quote is escaped, and only a record's "type" member has this name), so
+        # declarations are not decoded a second time per append.
+        if _DECLARATION_TYPE in entry:
+            declared.append(entry)
+            continue
         try:
             record = decode_stored_entry(entry)
         except ProtocolError:
             continue  # apply_entries reports it
-        key = bytes.fromhex(record_id(entry))
-        if isinstance(record, Declaration):
-            declarations[key] = record
+        if isinstance(record, Declaration):  # pragma: no cover - it names its type
+            declared.append(entry)
         else:
-            trust.setdefault(key, (record, entry))
+            trust.setdefault(bytes.fromhex(record_id(entry)), (record, entry))
     marks: set[Key] = set()
     added = 0
     if trust:
         added = _store(conn, origin, trust, marks)
-    if declarations:
-        _mark_declarations(conn, declarations, marks)
+    if declared:
+        _mark_declarations(conn, declared, marks)
     _mark(conn, marks)
     return added
 
@@ -177,13 +183,19 @@ def _store(
     return len(trust)
 
 
-def _mark_declarations(
-    conn: Connection, declarations: dict[bytes, Declaration], marks: set[Key]
-) -> None:
+def _mark_declarations(conn: Connection, entries: list[bytes], marks: set[Key]) -> None:
     """Mark the subjects of new declarations whose creator or id a trust record names."""
     r = schema.index_trust_refs
     if conn.execute(sa.select(r.c.ref).limit(1)).first() is None:
         return  # no trust record at all: the common case, one cheap statement
+    declarations: dict[bytes, Declaration] = {}
+    for entry in entries:
+        try:
+            record = decode_stored_entry(entry)
+        except ProtocolError:
+            continue
+        if isinstance(record, Declaration):
+            declarations[bytes.fromhex(record_id(entry))] = record
     creators = sorted({d.creator.encode() for d in declarations.values()})
     named = {
         bytes(row.key).decode()
