@@ -28,7 +28,7 @@ keys is one query per chunk (``= ANY(:keys)`` on PostgreSQL), never one per item
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -498,18 +498,25 @@ class ConsentStore:
         self,
         conn: Connection,
         keys: Sequence[Key],
-        subjects: Mapping[Key, Subject],
+        subjects: Sequence[Subject] | None,
         policy: Policy,
     ) -> dict[Key, Resolution]:
-        """spec §9.4 resolutions of the keys marked trust-dependent (none: one statement)."""
+        """spec §9.4 resolutions of the keys marked trust-dependent (none: one statement).
+
+        ``subjects``: the subject of each key, in order; None when every key is a 32-byte
+        SHA-256 digest (the batch check's hot path builds no subject for unmarked keys).
+        """
         from registry.storage import trust  # noqa: PLC0415 - it builds on this module
 
         marked = trust.marked_subjects(conn, keys)
         if not marked:
             return {}
-        return trust.trusted_resolutions(
-            conn, [subjects[k] for k in sorted(marked)], self.trust, policy
-        )
+        if subjects is None:
+            wanted: list[Subject] = [("sha256", k.hex()) for _, k in sorted(marked)]
+        else:
+            by_key = {k: s for k, s in zip(keys, subjects, strict=True) if k in marked}
+            wanted = [by_key[k] for k in sorted(marked)]
+        return trust.trusted_resolutions(conn, wanted, self.trust, policy)
 
     def _decoded_prefs(self, text: str) -> dict[str, str]:
         prefs = self._prefs.get(text)
@@ -531,9 +538,7 @@ class ConsentStore:
         keys = [subject_key(s) for s in subjects]
         async with self.engine.connect() as conn:
             found = await conn.run_sync(self._claims, keys)
-            trusted = await conn.run_sync(
-                self._with_trust, keys, dict(zip(keys, subjects, strict=True)), policy
-            )
+            trusted = await conn.run_sync(self._with_trust, keys, subjects, policy)
         shared: dict[tuple[str, ...], Resolution] = {}
         out: list[Resolution] = []
         for key in keys:
@@ -585,12 +590,7 @@ class ConsentStore:
             else:
                 rows = (await conn.execute(_HITS_SQLITE, {"blob": blob, "count": count})).all()
             digests = [(SHA256, blob[i : i + DIGEST]) for i in range(0, count * DIGEST, DIGEST)]
-            trusted = await conn.run_sync(
-                self._with_trust,
-                digests,
-                {k: ("sha256", k[1].hex()) for k in digests},
-                policy,
-            )
+            trusted = await conn.run_sync(self._with_trust, digests, None, policy)
         claims: dict[bytes, Claim] = {}
         found: dict[int, list[Claim]] = {}
         for row in rows:

@@ -63,13 +63,10 @@ REF_KEY: Final = 2
 REF_TARGET: Final = 3
 """``index_trust_refs.ref`` of a counter-statement's target declaration id."""
 
-_KIND_NAMES: Final = {
-    Binding: "binding",
-    PlatformAttestation: "platform-attestation",
-    Rotation: "rotation",
-    Revocation: "revocation",
-    CounterStatement: "counter-statement",
-}
+
+def _kind(record: AnyRecord) -> str:
+    """The record's ``type`` (spec §9.3), its struct tag."""
+    return str(record.__struct_config__.tag)
 
 
 def _keys_named(record: AnyRecord) -> set[str]:
@@ -162,7 +159,7 @@ def _store(
     conn.execute(
         sa.insert(t),
         [
-            {"id": key, "kind": _KIND_NAMES[type(record)], "origins": origin, "data": entry}
+            {"id": key, "kind": _kind(record), "origins": origin, "data": entry}
             for key, (record, entry) in trust.items()
         ],
     )
@@ -338,7 +335,7 @@ def expected_tables(
     refs: set[RefRow] = set()
     for hexid, record, entry, origins in trust:
         key = bytes.fromhex(hexid)
-        rows.add((key, _KIND_NAMES[type(record)], " ".join(sorted(origins)), entry))
+        rows.add((key, _kind(record), " ".join(sorted(origins)), entry))
         refs |= _refs(key, record)
     marks: set[Key] = {(ref, value) for ref, value, _ in refs if ref in (SHA256, URL)}
     named = {value.decode() for ref, value, _ in refs if ref == REF_KEY}
