@@ -29,6 +29,7 @@ from registry.log.custody import private_dir
 from registry.observability.metrics import Metrics
 from registry.services.bindings import BindingContext, RecheckLoop, fetch_policy
 from registry.services.quota import Admission
+from registry.storage.repository import LogStore
 from registry.storage.trustconfig import TrustConfig
 
 __all__ = ["Node"]
@@ -37,6 +38,8 @@ _log = logging.getLogger("registry.node")
 
 TRUST_REFRESH = 30.0
 """Seconds between re-reads of the peers whose bindings count (spec §9.6)."""
+BINDING_FAILURES_META = "binding_failures"
+"""The ``meta`` row keeping the re-check's failure streaks between restarts (spec §9.2)."""
 
 
 class Node:
@@ -76,11 +79,14 @@ class Node:
             sign=log.sign_record,
             policy=fetch_policy(settings),
         )
+        streaks = LogStore(log.engine)  # §9.2: failure streaks outlive a restart
         self.rechecks = RecheckLoop(
             self.binding_context,
             load=self._own_bindings,
             append=self._append_lapse,
             interval=settings.binding_recheck_interval,
+            restore=lambda: streaks.meta(BINDING_FAILURES_META),
+            persist=lambda text: streaks.put_meta(BINDING_FAILURES_META, text),
         )
         self._follower: asyncio.Task[None] | None = None
         self._trust_refresher: asyncio.Task[None] | None = None

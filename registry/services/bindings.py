@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -51,6 +52,8 @@ __all__ = [
     "Signer",
     "bindings_in_force",
     "check_domain",
+    "decode_streaks",
+    "encode_streaks",
     "fetch_policy",
     "recheck",
 ]
@@ -168,6 +171,35 @@ class FailureStreak:
     reason: str
 
 
+def encode_streaks(failures: Mapping[Pair, FailureStreak]) -> str:
+    """``failures`` as the JSON text the node keeps between restarts (sorted, so that equal
+    streaks give equal text)."""
+    return json.dumps(
+        [
+            [domain, creator, s.first, s.last, s.count, s.reason]
+            for (domain, creator), s in sorted(failures.items())
+        ],
+        separators=(",", ":"),
+    )
+
+
+def decode_streaks(text: str) -> dict[Pair, FailureStreak]:
+    """The failure streaks :func:`encode_streaks` wrote. Text that is not such a list (an
+    older or damaged value) gives no streaks: that can only delay a lapse, never cause one."""
+    try:
+        rows = json.loads(text)
+        streaks = {
+            (str(domain), str(creator)): FailureStreak(
+                first=int(first), last=int(last), count=int(count), reason=str(reason)
+            )
+            for domain, creator, first, last, count, reason in rows
+        }
+    except (ValueError, TypeError):
+        _log.warning("stored binding failure streaks are unreadable; starting them again")
+        return {}
+    return streaks
+
+
 @dataclass(frozen=True, kw_only=True)
 class RecheckReport:
     """What one re-check did: the pairs it ``checked``, the signed ``lapses`` to append, and
@@ -259,10 +291,12 @@ class RecheckLoop:
 
     ``load`` returns the bindings to consider (all of this node's bindings will do: the ones
     in force are picked by :func:`bindings_in_force`); ``append`` appends one signed lapse to
-    the log and returns once it is durable. Failure streaks live in memory (``failures``, a
-    mapping the caller may supply to keep them elsewhere): after a restart a streak starts
-    again, which can only delay a lapse, never cause one. Run it in one process of a node
-    only (the federation leader), or bindings lapse once per process.
+    the log and returns once it is durable. Failure streaks live in ``failures`` (a mapping
+    the caller may supply); with ``restore`` and ``persist`` they also outlive the process:
+    the first re-check adds the streaks ``restore`` returns (text of :func:`encode_streaks`,
+    or None), and every re-check that changes them hands the new text to ``persist``, so a
+    node restarted every day still lapses a domain unreachable for 7 days (§9.2). Run it in
+    one process of a node only (the federation leader), or bindings lapse once per process.
     """
 
     def __init__(
@@ -273,6 +307,8 @@ class RecheckLoop:
         append: Callable[[Binding], Awaitable[object]],
         interval: float = DEFAULT_RECHECK_INTERVAL,
         failures: MutableMapping[Pair, FailureStreak] | None = None,
+        restore: Callable[[], Awaitable[str | None]] | None = None,
+        persist: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be > 0 seconds, not {interval}")
@@ -282,14 +318,29 @@ class RecheckLoop:
         self.last_report: RecheckReport | None = None
         self._load = load
         self._append = append
+        self._restore = restore
+        self._persist = persist
+        self._saved: str | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> RecheckReport:
-        """One re-check: load, check, append every lapse (in order). Returns its report."""
+        """One re-check: load, check, append every lapse (in order), then keep the streaks.
+        Returns its report."""
+        if self._restore is not None:
+            self._saved = await self._restore()
+            self._restore = None
+            if self._saved is not None:
+                for pair, streak in decode_streaks(self._saved).items():
+                    self.failures.setdefault(pair, streak)
         report = await recheck(self.context, await self._load(), self.failures)
         for lapse in report.lapses:
             await self._append(lapse)
         self.last_report = report
+        if self._persist is not None:
+            text = encode_streaks(self.failures)
+            if text != self._saved:
+                await self._persist(text)
+                self._saved = text
         return report
 
     async def run(self) -> None:

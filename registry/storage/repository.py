@@ -244,6 +244,13 @@ class LogStore:
             return stored
         return value
 
+    async def put_meta(self, name: str, value: str) -> None:
+        """Set ``meta[name] = value``, replacing what is stored (one transaction)."""
+        t = schema.meta
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(t).where(t.c.name == name))
+            await conn.execute(sa.insert(t).values(name=name, value=value))
+
 
 def _tile_keys(t: sa.Table, keys: Sequence[tuple[int, int]]) -> sa.ColumnElement[bool]:
     """A WHERE clause matching the (level, idx) pairs ``keys``, grouped by level."""

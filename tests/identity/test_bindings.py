@@ -35,6 +35,8 @@ from registry.services.bindings import (
     RecheckLoop,
     bindings_in_force,
     check_domain,
+    decode_streaks,
+    encode_streaks,
     fetch_policy,
     recheck,
 )
@@ -351,6 +353,65 @@ async def test_the_loop_rechecks_and_appends_lapses(site: Site) -> None:
     assert len(appended) == 1
     assert appended[0].lapsed
     await loop.stop()  # stopping twice is harmless
+
+
+def test_failure_streaks_round_trip_as_text_and_bad_text_gives_none() -> None:
+    streaks = {
+        (ALICE, OWNER.public_key.did): FailureStreak(T0, T0 + DAY, 2, "timeout"),
+        ("bob.example", STRANGER.public_key.did): FailureStreak(T0, T0, 1, "503"),
+    }
+    text = encode_streaks(streaks)
+    assert decode_streaks(text) == streaks
+    assert encode_streaks(dict(reversed(list(streaks.items())))) == text  # sorted
+    for bad in ("", "{", '{"a": 1}', "[[1, 2]]", '[["a", "b", "x", 0, 0, ""]]', "[1]"):
+        assert decode_streaks(bad) == {}
+
+
+async def test_failure_streaks_outlive_a_restart_of_the_loop(site: Site) -> None:
+    """A node restarted daily still lapses a domain unreachable for 7 days (§9.2): the loop
+    keeps its streaks through ``persist`` and a new loop takes them back through ``restore``."""
+    clock = Clock()
+    site.publish(ALICE, serve(b"", status=503))
+    stored: list[str] = []
+    appended: list[Binding] = []
+
+    async def load() -> list[Binding]:
+        return [binding(), *appended]
+
+    async def append(record: Binding) -> None:
+        appended.append(record)
+
+    async def persist(text: str) -> None:
+        stored.append(text)
+
+    async def restore() -> str | None:
+        return stored[-1] if stored else None
+
+    def new_loop(*, keep: bool) -> RecheckLoop:
+        if keep:
+            return RecheckLoop(
+                context(site, clock), load=load, append=append, restore=restore, persist=persist
+            )
+        return RecheckLoop(context(site, clock), load=load, append=append)
+
+    for day in range(7):  # a restart every day, each loop re-checks once
+        clock.now = T0 + day * DAY
+        assert (await new_loop(keep=True).run_once()).lapses == ()
+    assert len(stored) == 7  # each re-check changed the streak (count, last)
+    assert decode_streaks(stored[-1])[(ALICE, OWNER.public_key.did)].first == T0
+    clock.now = T0 + LAPSE_AFTER_FAILURES
+    assert (await new_loop(keep=False).run_once()).lapses == ()  # without them: a new streak
+    (lapse,) = (await new_loop(keep=True).run_once()).lapses
+    assert lapse.lapsed
+    assert appended == [lapse]
+    # the next re-check finds the binding lapsed: no streak is left to keep
+    loop = new_loop(keep=True)
+    assert (await loop.run_once()).checked == ()
+    assert stored[-1] == "[]"
+    assert loop.failures == {}
+    writes = len(stored)
+    await loop.run_once()  # nothing changed: nothing written
+    assert len(stored) == writes
 
 
 async def test_the_loop_survives_a_failing_load(site: Site) -> None:

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from registry.core.records import Binding, load_entry
+from registry.services.bindings import FailureStreak, decode_streaks
+from registry.storage.engine import create_engine
+from registry.storage.repository import LogStore
 from tests.node.api_support import (
     assert_problem,
     creator_key,
@@ -192,3 +195,51 @@ async def _entry_id(client: Any, index: int) -> str:
         entries.append(bundle[position + 2 : position + 2 + size])
         position += 2 + size
     return hashlib.sha256(entries[index]).hexdigest()
+
+
+async def test_failure_streaks_of_an_unreachable_domain_survive_a_restart(
+    database_url: str, tmp_path: Path
+) -> None:
+    """spec §9.2: the 7-day rule counts failed re-checks across restarts of the node; the
+    streak is kept in the database, so a restarted node continues it instead of starting a
+    new one."""
+    with domain_site(tmp_path / "site", OWNER.public_key.did) as port:
+        settings = make_settings(
+            database_url,
+            tmp_path / "data",
+            binding_allow_http=True,
+            binding_allow_private=True,
+            binding_resolve=f"owner.example=127.0.0.1:{port}",
+            binding_recheck_interval=0.3,
+        )
+        async with running_node(settings) as client:
+            bound = await client.post(
+                "/v1/bindings", json={"domain": "owner.example", "did": OWNER.public_key.did}
+            )
+            assert bound.status_code == 201, bound.text
+    # the site is gone: every re-check now fails to connect
+    pair = ("owner.example", OWNER.public_key.did)
+
+    async def streak() -> FailureStreak | None:
+        engine = create_engine(database_url)
+        try:
+            text = await LogStore(engine).meta("binding_failures")
+        finally:
+            await engine.dispose()
+        return None if text is None else decode_streaks(text).get(pair)
+
+    async def wait_for(count: int) -> FailureStreak:
+        deadline = asyncio.get_running_loop().time() + 20
+        while (found := await streak()) is None or found.count < count:
+            assert asyncio.get_running_loop().time() < deadline, f"no {count} failures kept"
+            await asyncio.sleep(0.2)
+        return found
+
+    async with running_node(settings):
+        first = await wait_for(1)
+    await asyncio.sleep(1.1)  # a streak started after the restart would have a later `first`
+    async with running_node(settings) as client:
+        later = await wait_for(first.count + 1)
+        size = int((await client.get("/checkpoint")).text.splitlines()[1])
+    assert later.first == first.first  # the same streak, continued after the restart
+    assert size == 1  # failures for less than 7 days: no lapse

@@ -103,6 +103,19 @@ async def test_first_stored_meta_wins(migrated_url: str) -> None:
         await engine.dispose()
 
 
+async def test_put_meta_replaces_the_stored_value(migrated_url: str) -> None:
+    engine = create_engine(migrated_url)
+    store = LogStore(engine)
+    try:
+        await store.put_meta("binding_failures", "[]")
+        await store.put_meta("binding_failures", '[["a.example"]]')
+        assert await store.meta("binding_failures") == '[["a.example"]]'
+        await store.put_meta("origin", "first")  # a fresh name is inserted
+        assert await store.init_meta("origin", "second") == "first"
+    finally:
+        await engine.dispose()
+
+
 async def test_batched_lookups_beyond_one_statement(migrated_url: str) -> None:
     engine = create_engine(migrated_url)
     store = LogStore(engine)
