@@ -88,6 +88,13 @@ function reduce(image: RgbaImage, fx: number, fy: number): RgbaImage {
   const outH = Math.ceil(image.height / fy);
   const out = blank(outW, outH);
   const src = image.data;
+  // division_UINT32: (float)2^32 / (float)(256 count), truncated; per block size
+  const multipliers = new Map<number, number>();
+  const multiplierOf = (count: number) => {
+    let m = multipliers.get(count);
+    if (m === undefined) multipliers.set(count, (m = Math.trunc(Math.fround(4294967296 / Math.fround(256 * count)))));
+    return m;
+  };
   for (let oy = 0; oy < outH; oy++) {
     const y0 = oy * fy;
     const y1 = Math.min(image.height, y0 + fy);
@@ -95,8 +102,7 @@ function reduce(image: RgbaImage, fx: number, fy: number): RgbaImage {
       const x0 = ox * fx;
       const x1 = Math.min(image.width, x0 + fx);
       const count = (x1 - x0) * (y1 - y0);
-      // division_UINT32: (float)2^32 / (float)(256 count), truncated
-      const multiplier = Math.trunc(Math.fround(4294967296 / Math.fround(256 * count)));
+      const multiplier = multiplierOf(count);
       const amend = Math.floor(count / 2);
       let r = amend;
       let g = amend;
@@ -203,24 +209,27 @@ function resample(image: RgbaImage, width: number, height: number, box: readonly
   const out = blank(current.width, height);
   const src = current.data;
   const w = current.width;
+  // Row by row (cache-friendly): the sums are exact integers, so the order does not matter.
+  const sums = new Float64Array(4 * w);
   for (let yy = 0; yy < height; yy++) {
     const ymin = vert.bounds[yy * 2]! - rowOffset;
     const ymax = vert.bounds[yy * 2 + 1]!;
     const k = yy * vert.ksize;
-    for (let xx = 0; xx < w; xx++) {
-      let r = 1 << (PRECISION_BITS - 1);
-      let g = r;
-      let b = r;
-      for (let y = 0, i = 4 * (ymin * w + xx); y < ymax; y++, i += 4 * w) {
-        const c = vert.kk[k + y]!;
-        r += src[i]! * c;
-        g += src[i + 1]! * c;
-        b += src[i + 2]! * c;
+    sums.fill(1 << (PRECISION_BITS - 1));
+    for (let y = 0; y < ymax; y++) {
+      const c = vert.kk[k + y]!;
+      const row = 4 * (ymin + y) * w;
+      for (let i = 0; i < 4 * w; i += 4) {
+        sums[i] = sums[i]! + src[row + i]! * c;
+        sums[i + 1] = sums[i + 1]! + src[row + i + 1]! * c;
+        sums[i + 2] = sums[i + 2]! + src[row + i + 2]! * c;
       }
-      const o = 4 * (yy * w + xx);
-      out.data[o] = clip8(r);
-      out.data[o + 1] = clip8(g);
-      out.data[o + 2] = clip8(b);
+    }
+    const o = 4 * yy * w;
+    for (let i = 0; i < 4 * w; i += 4) {
+      out.data[o + i] = clip8(sums[i]!);
+      out.data[o + i + 1] = clip8(sums[i + 1]!);
+      out.data[o + i + 2] = clip8(sums[i + 2]!);
     }
   }
   return out;
