@@ -112,7 +112,9 @@ export async function sha256Stream(stream: ReadableStream<Uint8Array>): Promise<
  * if the quality is below 50), exactly as the Python SDK computes them on the same pixels.
  */
 export function fingerprintPixels(rgba: Uint8ClampedArray, width: number, height: number): PdqResult & { variants: string[] } {
-  const image = { data: rgba, width, height };
+  // A Uint8Array view of the canvas's bytes: the crops are Uint8Arrays too, so the hashing code
+  // sees one array type (faster in V8) and the bytes are not copied.
+  const image = { data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height };
   const own = pdqHash(image);
   return { ...own, variants: declaredPdqVariants(image, own.hash, own.quality) };
 }
@@ -123,7 +125,7 @@ export function fingerprintPixels(rgba: Uint8ClampedArray, width: number, height
  * declared crops), as the Python SDK's `pdq_query_of_bytes` asks them.
  */
 export function queryPixels(rgba: Uint8ClampedArray, width: number, height: number, own: PdqResult): PdqQuery {
-  return pdqQueryHashes({ data: rgba, width, height }, own);
+  return pdqQueryHashes({ data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height }, own);
 }
 
 export interface CheckpointSummary {
