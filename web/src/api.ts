@@ -77,6 +77,7 @@ export interface NearResult {
   pdq: string;
   prefs: Record<string, string>;
   matches: NearMatch[];
+  more_matches?: number;
 }
 
 export interface DeclarationView {
@@ -148,6 +149,15 @@ export const api = {
   workBySha256: (sha256: string) => json<Work>(`/v1/works/sha256/${encodeURIComponent(sha256)}`),
   workByUrl: (url: string) => json<Work>(`/v1/works/url?url=${encodeURIComponent(url)}`),
   workByPdq: (pdq: string) => json<NearResult>(`/v1/works/pdq/${encodeURIComponent(pdq)}`),
+  /** Near-duplicates of several PDQ hashes within `maxDistance` bits, one result per hash (§6.8.3). */
+  checkPdq: async (hashes: string[], maxDistance: number): Promise<NearResult[]> =>
+    (
+      await json<{ results: NearResult[] }>("/v1/check/pdq", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ hashes, max_distance: maxDistance }),
+      })
+    ).results,
   declaration: (id: string) => json<DeclarationView>(`/v1/declarations/${encodeURIComponent(id)}`),
   creator: (did: string) => json<CreatorView>(`/v1/creators/${encodeURIComponent(did)}`),
   /** Submit declarations: each element is the exact canonical JSON text of one (spec §6.4.2). */

@@ -3,9 +3,13 @@
 
 declare const __HASHING_WORKER__: string;
 
+import type { PdqQuery } from "./protocol";
+
 export interface HashRequest {
   id: number;
   file: File;
+  /** Also compute the query hashes of the recommended near-duplicate check (a look-up). */
+  query: boolean;
 }
 
 export type HashReply =
@@ -15,6 +19,8 @@ export type HashReply =
       sha256: string;
       pdq: string | null;
       quality: number | null;
+      variants: string[];
+      query: PdqQuery | null;
       width: number | null;
       height: number | null;
     }
@@ -24,6 +30,10 @@ export interface Fingerprint {
   sha256: string;
   pdq: string | null;
   quality: number | null;
+  /** PDQ hashes of the image's crops (spec §2.4 `pdq_variants`). */
+  variants: string[];
+  /** With `{ query: true }`: the hashes to ask about the image, each with its distance. */
+  query: PdqQuery | null;
   width: number | null;
   height: number | null;
 }
@@ -65,17 +75,17 @@ export class HashPool {
   }
 
   /** Fingerprint one file in a worker; rejects with the worker's error message. */
-  hash(file: File): Promise<Fingerprint> {
+  hash(file: File, options: { query?: boolean } = {}): Promise<Fingerprint> {
     const id = this.next++;
     return new Promise<HashReply>((resolve) => {
       if (this.broken !== null) return resolve({ id, ok: false, error: this.broken });
       this.waiting.set(id, { resolve });
-      this.queue.push({ id, file });
+      this.queue.push({ id, file, query: options.query ?? false });
       this.pump();
     }).then((reply) => {
       if (!reply.ok) throw new Error(reply.error);
-      const { sha256, pdq, quality, width, height } = reply;
-      return { sha256, pdq, quality, width, height };
+      const { sha256, pdq, quality, variants, query, width, height } = reply;
+      return { sha256, pdq, quality, variants, query, width, height };
     });
   }
 

@@ -5,6 +5,7 @@
 import {
   bytesToHex,
   canonicalJson,
+  combine,
   createSha256,
   entrySize,
   encodeRecord,
@@ -14,7 +15,10 @@ import {
   newWork,
   NoteVerifier,
   openCheckpoint,
+  declaredPdqVariants,
   pdqHash,
+  pdqQueryHashes,
+  type PdqQuery,
   type PdqResult,
   PrivateKey,
   recordId,
@@ -24,12 +28,14 @@ import {
 } from "@consent-registry/protocol";
 
 export { b64decode, b64encode, canonicalJson, PrivateKey, PublicKey } from "@consent-registry/protocol";
-export type { PdqResult } from "@consent-registry/protocol";
+export type { PdqQuery, PdqResult } from "@consent-registry/protocol";
+export { PDQ_QUERY_DISTANCES, pdqQueryByDistance } from "@consent-registry/protocol";
 
 export interface WorkInput {
   sha256: string;
   pdq?: string;
   pdq_quality?: number;
+  pdq_variants?: string[];
 }
 
 export interface Planned {
@@ -82,6 +88,11 @@ export function planDeclarations(
   });
 }
 
+/** Preferences of several statements about one asset combined: any disallow wins (spec §3.2). */
+export function combinePrefs(prefsList: Iterable<Record<string, string>>): Record<string, string> {
+  return combine(prefsList);
+}
+
 /** Lowercase hex SHA-256 of a stream, fed in chunks (a 12-megapixel photo is never copied whole). */
 export async function sha256Stream(stream: ReadableStream<Uint8Array>): Promise<string> {
   const hasher = createSha256();
@@ -95,9 +106,26 @@ export async function sha256Stream(stream: ReadableStream<Uint8Array>): Promise<
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** PDQ hash and quality of RGBA pixels (clients/js pdqHash, spec §2.4). */
-export function fingerprintPixels(rgba: Uint8ClampedArray, width: number, height: number): PdqResult {
-  return pdqHash({ data: rgba, width, height });
+/**
+ * PDQ hash and quality of RGBA pixels (clients/js pdqHash, spec §2.4), and the PDQ hashes of the
+ * image's 16 anchored crops a declaration carries as `pdq_variants` (spec §2.4, ADR 0011; none
+ * if the quality is below 50), exactly as the Python SDK computes them on the same pixels.
+ */
+export function fingerprintPixels(rgba: Uint8ClampedArray, width: number, height: number): PdqResult & { variants: string[] } {
+  // A Uint8Array view of the canvas's bytes: the crops are Uint8Arrays too, so the hashing code
+  // sees one array type (faster in V8) and the bytes are not copied.
+  const image = { data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height };
+  const own = pdqHash(image);
+  return { ...own, variants: declaredPdqVariants(image, own.hash, own.quality) };
+}
+
+/**
+ * The PDQ hashes to ask about an image whose own PDQ is `own`, each with its distance: the
+ * recommended check of spec §6.8.3 item 6 (flips and rotations, border trim, cuts lined up with
+ * declared crops), as the Python SDK's `pdq_query_of_bytes` asks them.
+ */
+export function queryPixels(rgba: Uint8ClampedArray, width: number, height: number, own: PdqResult): PdqQuery {
+  return pdqQueryHashes({ data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height }, own);
 }
 
 export interface CheckpointSummary {

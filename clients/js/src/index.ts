@@ -16,6 +16,7 @@ export * from "./note.js";
 export * from "./checkpoint.js";
 export * from "./proof.js";
 export * from "./pdq.js";
+export * from "./pdqvariants.js";
 export * from "./snapshot.js";
 export * from "./state.js";
 export * from "./trust.js";

@@ -29,6 +29,15 @@ export function generatedRgba(kind: string, width: number, height: number): Uint
         r = Math.floor(h / 256) % 256;
         g = Math.floor(h / 65536) % 256;
         b = Math.floor(h / 16777216) % 256;
+      } else if (kind === "framed") {
+        const inside =
+          x >= Math.floor(width / 8) && x < width - Math.floor(width / 8) && y >= Math.floor(height / 10) && y < height - Math.floor(height / 10);
+        const dx = x - Math.floor(width / 3);
+        const dy = y - Math.floor(height / 2);
+        const d = Math.floor((dx * dx + dy * dy) / 97);
+        r = inside ? (d * 7) % 256 : 250;
+        g = inside ? (d * 13) % 256 : 250;
+        b = inside ? Math.floor(x / 4) % 256 : 250;
       } else if (kind === "bars") {
         r = (Math.floor(x / 9) % 2) * 255;
         g = (Math.floor(y / 11) % 2) * 255;

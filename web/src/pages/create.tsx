@@ -390,6 +390,7 @@ function WorksSection({ keyReady, onSubmitted }: { keyReady: boolean; onSubmitte
       works.set(fp.sha256, {
         sha256: fp.sha256,
         ...(fp.pdq !== null && fp.quality !== null ? { pdq: fp.pdq, pdq_quality: fp.quality } : {}),
+        ...(fp.pdq !== null && fp.variants.length > 0 ? { pdq_variants: fp.variants } : {}),
       });
     }
     try {

@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { api, type NearResult, type Work } from "../api";
 import { Claims, DropZone, ErrorMessage, Summary } from "../components";
 import { hashPool } from "../hashing";
+import { nearCopies } from "../near";
 import { num, t } from "../i18n";
 
 interface Answer {
@@ -41,11 +42,13 @@ export function LookupPage() {
     setBusy(true);
     setError(null);
     try {
-      const fp = await hashPool().hash(first.file);
+      const fp = await hashPool().hash(first.file, { query: true });
+      // An image is asked by all the hashes of the recommended check (its own, its flips and
+      // rotations, its cuts): a cropped, framed or flipped copy still finds the declared work.
       await run(
         t("lookup.fingerprinted", { name: first.path }),
         api.workBySha256(fp.sha256),
-        fp.pdq === null ? null : api.workByPdq(fp.pdq),
+        fp.query === null ? (fp.pdq === null ? null : api.workByPdq(fp.pdq)) : nearCopies(fp.query),
       );
     } catch (err) {
       setError(err);
