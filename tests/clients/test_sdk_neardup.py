@@ -24,6 +24,7 @@ from consent.fingerprint import (
     PDQ_MATCH_DISTANCE,
     PDQ_TURN_DISTANCE,
     PDQ_WEAK_DISTANCE,
+    PdqQuery,
     fingerprint_bytes,
     pdq_of_image,
     pdq_query_hashes,
@@ -41,6 +42,7 @@ from registry.core.records import (
     new_work,
     sign_declaration,
 )
+from registry.wire import PdqResult
 from tests.clients.sdk_support import CONSENT, creator_key, in_process_node
 
 
@@ -233,3 +235,62 @@ async def test_async_client_checks_copies_and_merges_their_matches(tmp_path: Pat
     assert found.matches[0].distance <= 31
     assert other.matches == []
     assert not other.reserved()
+
+
+def _flipped(hex_hash: str, bits: int) -> str:
+    """``hex_hash`` with its first ``bits`` bits inverted: exactly ``bits`` away."""
+    value = int(hex_hash, 16) ^ (((1 << bits) - 1) << (256 - bits))
+    return value.to_bytes(32, "big").hex()
+
+
+def _weak_and_strong_declaration(seed: int) -> tuple[bytes, str, str]:
+    """A declaration of two works, as a creator's tool might hash them: one of PDQ quality
+    55 (a flat, low-contrast image), one of quality 90; their hashes and the entry."""
+    weak, strong = "0f" * 32, "35" * 32
+    works = [
+        new_work("aa" * 32, pdq=weak, pdq_quality=55),
+        new_work("bb" * 32, pdq=strong, pdq_quality=90),
+    ]
+    key = creator_key(seed)
+    record = new_declaration(
+        creator=key.public_key.did, issued_at=1_700_000_000, works=works, prefs={"train-ai": "n"}
+    )
+    return encode_record(sign_declaration(record, key)), weak, strong
+
+
+def _weak_gate_queries(weak: str, strong: str) -> list[PdqQuery]:
+    """Copies asked as the recommended check would ask a high-quality hash (within 31): 20
+    bits from each declared hash, and 12 bits from the weak one."""
+    return [
+        PdqQuery(pdq=q, asks=((q, PDQ_MATCH_DISTANCE),))
+        for q in (_flipped(weak, 20), _flipped(strong, 20), _flipped(weak, PDQ_WEAK_DISTANCE - 4))
+    ]
+
+
+def _check_weak_gate(results: list[PdqResult]) -> None:
+    far_from_weak, far_from_strong, near_weak = results
+    # the node itself answers the weak work within 31 bits ...
+    assert far_from_weak.matches == []  # ... the check drops it beyond 16: quality 55 < 70
+    assert not far_from_weak.reserved()
+    assert [(m.sha256, m.distance) for m in far_from_strong.matches] == [("bb" * 32, 20)]
+    assert far_from_strong.reserved()
+    assert [(m.sha256, m.distance) for m in near_weak.matches] == [("aa" * 32, 12)]
+    assert near_weak.reserved()
+
+
+def test_a_weak_declared_image_matches_only_within_the_weak_distance(served_node: str) -> None:
+    """spec §6.8.3 item 6: a declared image whose PDQ quality is below 70 matches only within
+    16 bits; the checker reads the quality from the match's declaration."""
+    entry, weak, strong = _weak_and_strong_declaration(16)
+    with ConsentClient(served_node) as node:
+        node.submit(entry)
+        single = node.check_pdq([_flipped(weak, 20)])[0]
+        assert [m.sha256 for m in single.matches] == ["aa" * 32]  # what the node answers
+        _check_weak_gate(node.check_pdq_copies(_weak_gate_queries(weak, strong)))
+
+
+async def test_async_client_drops_far_matches_of_weak_declared_images(tmp_path: Path) -> None:
+    entry, weak, strong = _weak_and_strong_declaration(17)
+    async with in_process_node(tmp_path / "node") as node:
+        await node.submit(entry)
+        _check_weak_gate(await node.check_pdq_copies(_weak_gate_queries(weak, strong)))
