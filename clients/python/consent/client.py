@@ -946,12 +946,25 @@ def _merge_copies(
     out: list[PdqResult] = []
     taken = dict.fromkeys(answers, 0)
     for copy in copies:
-        mine: list[PdqResult] = []
+        mine: dict[str, PdqResult] = {}
         for distance, hashes in copy.by_distance().items():
             start = taken[distance]
-            mine += answers[distance][start : start + len(hashes)]
+            mine.update(zip(hashes, answers[distance][start : start + len(hashes)], strict=True))
             taken[distance] = start + len(hashes)
-        out.append(merge_pdq_results(copy.pdq, mine))
+        out.append(merge_pdq_results(copy.pdq, _standing(copy, mine)))
+    return out
+
+
+def _standing(copy: PdqQuery, results: Mapping[str, PdqResult]) -> list[PdqResult]:
+    """Each query hash's result with only the matches that stand (spec §6.8.3 item 6): within
+    the hash's standing distance, or, for a flip or rotation, confirmed by its crops."""
+    standing = copy.standing()
+    confirmed = copy.confirmed({h: [m.sha256 for m in r.matches] for h, r in results.items()})
+    out = []
+    for hex_hash, result in results.items():
+        limit, works = standing[hex_hash], confirmed.get(hex_hash, set())
+        kept = [m for m in result.matches if m.distance <= limit or m.sha256 in works]
+        out.append(PdqResult(pdq=hex_hash, prefs={}, matches=kept))
     return out
 
 
