@@ -2,19 +2,22 @@
 
 What a node matches (spec §6.8.3): a query hash within ``max_distance`` bits of any indexed PDQ
 hash of a work, the work's ``pdq`` or one of its ``pdq_variants`` (spec §2.4). A *pair* (a
-copy, a declared work) matches if ANY query hash of the copy lies within ITS distance of ANY
-declared hash of the work, exactly as a checker asking the node about every query hash at its
-distance sees it (``ConsentClient.check_pdq_copies``).
+copy, a declared work) matches if ``ConsentClient.check_pdq_copies``, asking the node about
+every query hash of the copy at its distance, reports the work: some query hash within its
+standing distance of a declared hash of the work, or a flip confirmed by its crops (below).
 
 - **Declared side** (:func:`consent.fingerprint.pdq_variants_of_image`): PDQ of the image and
   of 16 crops: 9 keeping 90% of each side, anchored on a 3x3 grid, and 7 keeping 80%.
 - **Query side** (:func:`consent.fingerprint.pdq_query_hashes`): the copy and the copy without
-  a uniform border within 31 bits, its 7 other flips/rotations within 8, and up to 90 cuts
-  (2 keeps x 9 anchors x 5 assumed losses 0-10%) within 26; hashes of quality below 70
-  within at most 16.
+  a uniform border within 31 bits; its 7 other flips/rotations within 31, standing alone
+  within 8 and farther only if 2 of the flip's 9 crops keeping 90% (asked within 26) match the
+  same work; up to 90 cuts (2 keeps x 9 anchors x 5 assumed losses 0-10%) within 26; hashes of
+  quality below 70 within at most 16; and a declared image of quality below 70 only within 16
+  (``check_pdq_copies`` reads it from the match's declaration). :func:`_stands` applies these
+  rules exactly as ``check_pdq_copies`` does.
 - **Baseline**, measured in the same run: one PDQ hash each side, threshold 31 (what nodes
   and the SDK did before issue 14). **every hash at 31**: the same hash sets, every query
-  hash asked within 31 (what the distances buy).
+  hash (confirming crops included) counting within 31 (what the rules buy).
 
 Images: scikit-image's bundled sample images (no download; ``cat`` is ``chelsea`` and the
 right stereo view is the left one, so both are left out), 2x2 tiles of each (distinct
@@ -28,9 +31,13 @@ both: the crops editors and platforms make), 5% and 10% crop at a uniformly rand
 a 5% border, a text caption along the top or bottom edge; and, beyond issue 14's list, a
 mirrored copy also resized to 50% and re-encoded at q70.
 
-False matches: every transformed copy and every original, against every OTHER indexed image
-(pairs of distinct images), searched with the node's own exact index
-(:class:`registry.neardup.HammingIndex`).
+False matches: every transformed copy and every original, against every OTHER indexed image,
+searched with the node's own exact index (:class:`registry.neardup.HammingIndex`). Two counts:
+all such pairs, and the pairs of *distinct images*, which leave out a copy of a scikit-image
+sample or of one of its tiles against the sample or another of its tiles: those share content
+(a tile is a quarter of the sample; the tiles of a mirror-symmetric picture such as the
+Shepp-Logan phantom are mirror images of one another, so a flipped copy of one IS a copy of
+the other). Both are printed, with every false-matching pair.
 
     .venv/bin/python benchmarks/neardup_recall.py               # full run (>= 10M pairs)
     .venv/bin/python benchmarks/neardup_recall.py --generated 300  # quick look

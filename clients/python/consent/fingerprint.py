@@ -175,17 +175,19 @@ _BORDER_TOLERANCE: Final = 24  # grey levels a border pixel may differ from the 
 
 # spec §6.8.3 item 6 / ADR 0011: the distance each query hash of a copy is asked at.
 PDQ_TURN_DISTANCE: Final = 8
-"""The copy's 7 other flips and rotations: a transposition moves no pixel value, so an unedited
-flipped or rotated copy is within a few bits of the declared hash (0 in the benchmark), while
-tiles of one texture or of a symmetric picture are mirror images of each other at 10-30 bits."""
+"""Within this, a match of one of the copy's 7 other flips and rotations stands on its own: a
+transposition moves no pixel value, so an unedited flipped or rotated copy is within a few
+bits of the declared hash (0 in the benchmark); farther, see
+:data:`PDQ_FLIP_CONFIRMED_DISTANCE`."""
 PDQ_CUT_DISTANCE: Final = 26
 """The cuts of a copy (lined up with declared crops)."""
 PDQ_FLIP_CONFIRMED_DISTANCE: Final = PDQ_MATCH_DISTANCE
 """A flip or rotation of the copy matching a work beyond :data:`PDQ_TURN_DISTANCE` but within
 this stands only if :data:`PDQ_CONFIRMATIONS` of the same flip's crops (the 9 declared crops
 keeping 90%, :data:`DECLARED_CROPS`, each asked within :data:`PDQ_CUT_DISTANCE`) match the same
-work: a mirrored copy that was also resized or re-encoded lies 9-31 bits away, and so do tiles
-of one texture that are mirror images of one another, whose crops do not agree."""
+work: a mirrored copy that was also resized or re-encoded lies 9-31 bits away, but so do the
+tiles of a mirror-symmetric picture or texture, flips of one another; the agreement of the
+crops halves such matches in the benchmark (ADR 0011)."""
 PDQ_CONFIRMATIONS: Final = 2
 """How many of a flip's crops must match a work to confirm the flip's farther match."""
 CONFIRMING_CROPS: Final = tuple(crop for crop in DECLARED_CROPS if crop[0] == CROP_KEEPS[0])
@@ -318,17 +320,24 @@ def trim_border(image: Image.Image) -> Image.Image:
 
 
 def pdq_query_hashes(image: Image.Image) -> PdqQuery:
-    """The PDQ hashes a checker asks about for one image and the distance each is asked at
-    (spec §6.8.3 item 6, recommended check; ADR 0011):
+    """The PDQ hashes a checker asks about for one image, the distance each is asked at and
+    the distance within which its match stands (spec §6.8.3 item 6, recommended check; ADR
+    0011):
 
     - the image itself and the image without a uniform border: :data:`PDQ_MATCH_DISTANCE`;
-    - its 7 other flips and rotations: :data:`PDQ_TURN_DISTANCE`;
+    - its 7 other flips and rotations: asked within :data:`PDQ_FLIP_CONFIRMED_DISTANCE`,
+      standing alone within :data:`PDQ_TURN_DISTANCE`, farther only if
+      :data:`PDQ_CONFIRMATIONS` of the flip's :data:`CONFIRMING_CROPS` (asked within
+      :data:`PDQ_CUT_DISTANCE`, never standing alone) match the same work (``confirm``);
     - the *cuts*: for each declared keep (:data:`CROP_KEEPS`), each of the 9 anchors and each
       assumed loss of :data:`CROP_LOSSES` per axis, the cut sized to line up with a declared
       crop after that loss (quality 50 or more): :data:`PDQ_CUT_DISTANCE`;
     - any of them of quality below :data:`PDQ_WEAK_QUALITY`: at most :data:`PDQ_WEAK_DISTANCE`.
 
-    Each hash is asked once (at the largest of its distances).
+    Each hash is asked once (at the largest of its distances). ``check_pdq_copies`` applies
+    the standing and confirming rules, and drops matches farther than
+    :data:`PDQ_WEAK_DISTANCE` of declared images whose quality is below
+    :data:`PDQ_WEAK_QUALITY`.
     """
     upright = ImageOps.exif_transpose(image).convert("RGB")
     small = _rgb_small(upright)
