@@ -48,6 +48,7 @@ from registry.core import batchcheck
 from registry.core.errors import ProtocolError
 from registry.core.note import NoteVerifier
 from registry.core.prefs import combine
+from registry.core.records import decode_record
 from registry.wire import (
     ISCC_MATCH_DISTANCE,
     PDQ_MATCH_DISTANCE,
@@ -813,13 +814,26 @@ class ConsentClient:
         copy, its ``pdq`` the copy's own hash, each declared work once at its smallest
         distance.
 
+        A match farther than :data:`~consent.fingerprint.PDQ_WEAK_DISTANCE` whose declared
+        image has a PDQ quality below :data:`~consent.fingerprint.PDQ_WEAK_QUALITY` is dropped:
+        the quality is read from the match's declarations (one ``GET /v1/declarations/{id}``
+        each, only for such matches, which are rare).
+
         Raises:
             NotSupportedError: the node lists no ``check_pdq`` endpoint.
             NodeError: the node refused a hash or a distance.
         """
         asked = _by_distance(copies)
         answers = {d: self.check_pdq(hashes, max_distance=d) for d, hashes in asked.items()}
-        return _merge_copies(copies, answers)
+        merged = _merge_copies(copies, answers)
+        views = [self._declaration_or_none(i) for i in _far_declarations(merged)]
+        return _drop_weak_declared(merged, _declared_qualities(views))
+
+    def _declaration_or_none(self, declaration_id: str) -> DeclarationView | None:
+        try:
+            return self.declaration(declaration_id)
+        except NodeError:
+            return None
 
     def check_iscc(
         self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE
@@ -864,6 +878,58 @@ def merge_pdq_results(pdq: str, results: Iterable[PdqResult]) -> PdqResult:
     return PdqResult(pdq=pdq, prefs=combine(m.prefs for m in matches), matches=matches)
 
 
+def _far_declarations(results: Sequence[PdqResult]) -> list[str]:
+    """The declarations of every match farther than ``PDQ_WEAK_DISTANCE``: their image's PDQ
+    quality decides whether the match stands (spec §6.8.3 item 6)."""
+    from consent.fingerprint import PDQ_WEAK_DISTANCE  # noqa: PLC0415 - numpy, Pillow, pdqhash
+
+    far = (m for result in results for m in result.matches if m.distance > PDQ_WEAK_DISTANCE)
+    return sorted({declaration for match in far for declaration in match.declarations})
+
+
+def _declared_qualities(views: Iterable[DeclarationView | None]) -> dict[tuple[str, str], int]:
+    """(declaration id, work SHA-256) -> the declared ``pdq_quality``; a declaration that is
+    missing or does not decode says nothing (its matches stand)."""
+    out: dict[tuple[str, str], int] = {}
+    for view in views:
+        if view is None:
+            continue
+        try:
+            record = decode_record(bytes(view.record))
+        except ProtocolError:
+            continue
+        for work in record.works:
+            if work.pdq_quality is not None:
+                out[(view.id, work.sha256)] = work.pdq_quality
+    return out
+
+
+def _drop_weak_declared(
+    results: Sequence[PdqResult], qualities: Mapping[tuple[str, str], int]
+) -> list[PdqResult]:
+    """Each result without its matches farther than ``PDQ_WEAK_DISTANCE`` whose every listed
+    declaration gives the work a PDQ quality below ``PDQ_WEAK_QUALITY`` (spec §6.8.3 item 6:
+    a flat, low-contrast image's hash lies nearer unrelated ones, whichever side it is on)."""
+    from consent.fingerprint import PDQ_WEAK_DISTANCE, PDQ_WEAK_QUALITY  # noqa: PLC0415
+
+    def weak(match: PdqMatch) -> bool:
+        if match.distance <= PDQ_WEAK_DISTANCE or not match.declarations:
+            return False
+        declared = [qualities.get((d, match.sha256)) for d in match.declarations]
+        return all(q is not None and q < PDQ_WEAK_QUALITY for q in declared)
+
+    out = []
+    for result in results:
+        kept = [match for match in result.matches if not weak(match)]
+        if len(kept) == len(result.matches):
+            out.append(result)
+        else:
+            out.append(
+                merge_pdq_results(result.pdq, [PdqResult(pdq=result.pdq, prefs={}, matches=kept)])
+            )
+    return out
+
+
 def _by_distance(copies: Sequence[PdqQuery]) -> dict[int, list[str]]:
     """Every copy's query hashes, flat in copy order, per distance they are asked at."""
     out: dict[int, list[str]] = {}
@@ -880,12 +946,25 @@ def _merge_copies(
     out: list[PdqResult] = []
     taken = dict.fromkeys(answers, 0)
     for copy in copies:
-        mine: list[PdqResult] = []
+        mine: dict[str, PdqResult] = {}
         for distance, hashes in copy.by_distance().items():
             start = taken[distance]
-            mine += answers[distance][start : start + len(hashes)]
+            mine.update(zip(hashes, answers[distance][start : start + len(hashes)], strict=True))
             taken[distance] = start + len(hashes)
-        out.append(merge_pdq_results(copy.pdq, mine))
+        out.append(merge_pdq_results(copy.pdq, _standing(copy, mine)))
+    return out
+
+
+def _standing(copy: PdqQuery, results: Mapping[str, PdqResult]) -> list[PdqResult]:
+    """Each query hash's result with only the matches that stand (spec §6.8.3 item 6): within
+    the hash's standing distance, or, for a flip or rotation, confirmed by its crops."""
+    standing = copy.standing()
+    confirmed = copy.confirmed({h: [m.sha256 for m in r.matches] for h, r in results.items()})
+    out = []
+    for hex_hash, result in results.items():
+        limit, works = standing[hex_hash], confirmed.get(hex_hash, set())
+        kept = [m for m in result.matches if m.distance <= limit or m.sha256 in works]
+        out.append(PdqResult(pdq=hex_hash, prefs={}, matches=kept))
     return out
 
 
@@ -1178,7 +1257,15 @@ class AsyncConsentClient:
         :meth:`ConsentClient.check_pdq_copies`."""
         asked = _by_distance(copies)
         answers = {d: await self.check_pdq(hashes, max_distance=d) for d, hashes in asked.items()}
-        return _merge_copies(copies, answers)
+        merged = _merge_copies(copies, answers)
+        views = [await self._declaration_or_none(i) for i in _far_declarations(merged)]
+        return _drop_weak_declared(merged, _declared_qualities(views))
+
+    async def _declaration_or_none(self, declaration_id: str) -> DeclarationView | None:
+        try:
+            return await self.declaration(declaration_id)
+        except NodeError:
+            return None
 
     async def check_iscc(
         self, codes: Sequence[str], *, max_distance: int = ISCC_MATCH_DISTANCE

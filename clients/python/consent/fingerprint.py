@@ -38,7 +38,8 @@ import mimetypes
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
@@ -54,7 +55,9 @@ from registry.wire import PDQ_MATCH_DISTANCE
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
+    "PDQ_CONFIRMATIONS",
     "PDQ_CUT_DISTANCE",
+    "PDQ_FLIP_CONFIRMED_DISTANCE",
     "PDQ_MATCH_DISTANCE",
     "PDQ_MIN_QUALITY",
     "PDQ_TURN_DISTANCE",
@@ -172,11 +175,22 @@ _BORDER_TOLERANCE: Final = 24  # grey levels a border pixel may differ from the 
 
 # spec §6.8.3 item 6 / ADR 0011: the distance each query hash of a copy is asked at.
 PDQ_TURN_DISTANCE: Final = 8
-"""The copy's 7 other flips and rotations: a transposition moves no pixel value, so an unedited
-flipped or rotated copy is within a few bits of the declared hash (0 in the benchmark), while
-tiles of one texture or of a symmetric picture are mirror images of each other at 10-30 bits."""
+"""Within this, a match of one of the copy's 7 other flips and rotations stands on its own: a
+transposition moves no pixel value, so an unedited flipped or rotated copy is within a few
+bits of the declared hash (0 in the benchmark); farther, see
+:data:`PDQ_FLIP_CONFIRMED_DISTANCE`."""
 PDQ_CUT_DISTANCE: Final = 26
 """The cuts of a copy (lined up with declared crops)."""
+PDQ_FLIP_CONFIRMED_DISTANCE: Final = PDQ_MATCH_DISTANCE
+"""A flip or rotation of the copy matching a work beyond :data:`PDQ_TURN_DISTANCE` but within
+this stands only if :data:`PDQ_CONFIRMATIONS` of the same flip's crops (the 9 declared crops
+keeping 90%, :data:`DECLARED_CROPS`, each asked within :data:`PDQ_CUT_DISTANCE`) match the same
+work: a mirrored copy that was also resized or re-encoded lies 9-31 bits away, but so do the
+tiles of a mirror-symmetric picture or texture, flips of one another; the agreement of the
+crops halves such matches in the benchmark (ADR 0011)."""
+PDQ_CONFIRMATIONS: Final = 2
+"""How many of a flip's crops must match a work to confirm the flip's farther match."""
+CONFIRMING_CROPS: Final = tuple(crop for crop in DECLARED_CROPS if crop[0] == CROP_KEEPS[0])
 PDQ_WEAK_QUALITY: Final = 70
 """Query hashes of lower PDQ quality (flat, low-contrast pictures) are asked within at most
 :data:`PDQ_WEAK_DISTANCE`: such hashes lie closer to unrelated ones."""
@@ -190,6 +204,13 @@ class PdqQuery:
 
     pdq: str
     asks: tuple[tuple[str, int], ...]
+    alone: tuple[tuple[str, int], ...] = ()
+    """The query hashes whose match stands on its own only within a smaller distance than
+    they are asked at (flips and rotations: :data:`PDQ_TURN_DISTANCE`; a flip's crops asked only
+    to confirm it: -1, never); every other hash's match stands within its asked distance."""
+    confirm: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(a flip or rotation, its crops): a match of the flip within its asked distance stands
+    if :data:`PDQ_CONFIRMATIONS` of its crops match the same work (spec §6.8.3 item 6)."""
 
     def by_distance(self) -> dict[int, list[str]]:
         """The query hashes grouped by the distance they are asked at (one request each)."""
@@ -198,21 +219,48 @@ class PdqQuery:
             out.setdefault(distance, []).append(hex_hash)
         return out
 
-    def matches(self, declared: str) -> bool:
-        """True if a declared hash lies within the distance of some query hash."""
-        return any(pdq_distance(h, declared) <= d for h, d in self.asks)
+    def standing(self) -> dict[str, int]:
+        """Each query hash and the distance within which its match stands on its own."""
+        return {**dict(self.asks), **dict(self.alone)}
+
+    def confirmed(self, found: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+        """Given the works each query hash matched (``found[hash]``, within its asked
+        distance), the works each confirmed flip may stand for: those matched by at least
+        :data:`PDQ_CONFIRMATIONS` of its crops."""
+        out: dict[str, set[str]] = {}
+        for flip, crops in self.confirm:
+            votes = Counter(work for crop in crops for work in set(found.get(crop, ())))
+            out[flip] = {work for work, n in votes.items() if n >= PDQ_CONFIRMATIONS}
+        return out
+
+    def matches(self, *declared: str) -> bool:
+        """True if a work declared with these hashes (its ``pdq`` and ``pdq_variants``) is
+        found: some query hash within its standing distance of one of them, or a flip within
+        its asked distance with :data:`PDQ_CONFIRMATIONS` of its crops within theirs."""
+        nearest = {h: min(pdq_distance(h, d) for d in declared) for h, _ in self.asks}
+        found = {h: ("work",) for h, d in self.asks if nearest[h] <= d}
+        confirmed = self.confirmed(found)
+        return any(nearest[h] <= d for h, d in self.standing().items()) or any(
+            flip in found and works for flip, works in confirmed.items()
+        )
 
 
-def _asked(items: Iterable[tuple[str, int, int]]) -> tuple[tuple[str, int], ...]:
-    """(hash, quality, distance of its kind) -> unique (hash, distance): a weak hash is asked
-    within at most :data:`PDQ_WEAK_DISTANCE`; a hash of several kinds at the largest."""
-    best: dict[str, int] = {}
-    for hex_hash, quality, kind_distance in items:
-        distance = kind_distance
-        if quality < PDQ_WEAK_QUALITY:
-            distance = min(kind_distance, PDQ_WEAK_DISTANCE)
-        best[hex_hash] = max(distance, best.get(hex_hash, -1))
-    return tuple(best.items())
+def _query(
+    pdq: str,
+    items: Iterable[tuple[str, int, int, int]],
+    confirm: tuple[tuple[str, tuple[str, ...]], ...] = (),
+) -> PdqQuery:
+    """(hash, quality, asked distance, standing distance of its kind) -> the query: a weak
+    hash is asked (and stands) within at most :data:`PDQ_WEAK_DISTANCE`; a hash of several
+    kinds at the largest of each."""
+    asked: dict[str, int] = {}
+    alone: dict[str, int] = {}
+    for hex_hash, quality, kind_asked, kind_alone in items:
+        cap = PDQ_WEAK_DISTANCE if quality < PDQ_WEAK_QUALITY else kind_asked
+        asked[hex_hash] = max(min(kind_asked, cap), asked.get(hex_hash, -1))
+        alone[hex_hash] = max(min(kind_alone, cap), alone.get(hex_hash, -1))
+    smaller = tuple((h, d) for h, d in alone.items() if d < asked[h])
+    return PdqQuery(pdq, tuple(asked.items()), smaller, confirm)
 
 
 def _bits_hex(bits: object) -> str:
@@ -272,17 +320,24 @@ def trim_border(image: Image.Image) -> Image.Image:
 
 
 def pdq_query_hashes(image: Image.Image) -> PdqQuery:
-    """The PDQ hashes a checker asks about for one image and the distance each is asked at
-    (spec §6.8.3 item 6, recommended check; ADR 0011):
+    """The PDQ hashes a checker asks about for one image, the distance each is asked at and
+    the distance within which its match stands (spec §6.8.3 item 6, recommended check; ADR
+    0011):
 
     - the image itself and the image without a uniform border: :data:`PDQ_MATCH_DISTANCE`;
-    - its 7 other flips and rotations: :data:`PDQ_TURN_DISTANCE`;
+    - its 7 other flips and rotations: asked within :data:`PDQ_FLIP_CONFIRMED_DISTANCE`,
+      standing alone within :data:`PDQ_TURN_DISTANCE`, farther only if
+      :data:`PDQ_CONFIRMATIONS` of the flip's :data:`CONFIRMING_CROPS` (asked within
+      :data:`PDQ_CUT_DISTANCE`, never standing alone) match the same work (``confirm``);
     - the *cuts*: for each declared keep (:data:`CROP_KEEPS`), each of the 9 anchors and each
       assumed loss of :data:`CROP_LOSSES` per axis, the cut sized to line up with a declared
       crop after that loss (quality 50 or more): :data:`PDQ_CUT_DISTANCE`;
     - any of them of quality below :data:`PDQ_WEAK_QUALITY`: at most :data:`PDQ_WEAK_DISTANCE`.
 
-    Each hash is asked once (at the largest of its distances).
+    Each hash is asked once (at the largest of its distances). ``check_pdq_copies`` applies
+    the standing and confirming rules, and drops matches farther than
+    :data:`PDQ_WEAK_DISTANCE` of declared images whose quality is below
+    :data:`PDQ_WEAK_QUALITY`.
     """
     upright = ImageOps.exif_transpose(image).convert("RGB")
     small = _rgb_small(upright)
@@ -291,22 +346,32 @@ def pdq_query_hashes(image: Image.Image) -> PdqQuery:
         whole_image = whole_image.copy()
         whole_image.thumbnail((DIHEDRAL_SIDE, DIHEDRAL_SIDE), Image.Resampling.LANCZOS)
     own, own_quality = _pdq(whole_image)
-    items = [(own, own_quality, PDQ_MATCH_DISTANCE)]
+    items = [(own, own_quality, PDQ_MATCH_DISTANCE, PDQ_MATCH_DISTANCE)]
+    confirm = []
     # Each flip/rotation hashed on its own: PDQ's one-pass dihedral hashes differ from the
     # hash of the flipped image by up to 86 bits on textures (its box filter is not symmetric).
     for method in Image.Transpose:
-        items.append((*_pdq(whole_image.transpose(method)), PDQ_TURN_DISTANCE))
+        flip, quality = _pdq(whole_image.transpose(method))
+        items.append((flip, quality, PDQ_FLIP_CONFIRMED_DISTANCE, PDQ_TURN_DISTANCE))
+        flipped = small.transpose(method)
+        crops = []
+        for keep, ax, ay in CONFIRMING_CROPS:
+            crop, crop_quality = _pdq(_crop(flipped, keep, keep, ax, ay))
+            if crop_quality >= PDQ_MIN_QUALITY:
+                crops.append(crop)
+                items.append((crop, crop_quality, PDQ_CUT_DISTANCE, -1))
+        confirm.append((flip, tuple(crops)))
     trimmed = trim_border(small)
     if trimmed.size != small.size:
-        items.append((*_pdq(trimmed), PDQ_MATCH_DISTANCE))
+        items.append((*_pdq(trimmed), PDQ_MATCH_DISTANCE, PDQ_MATCH_DISTANCE))
     for keep_declared in CROP_KEEPS:
         for loss in CROP_LOSSES:
             keep = min(1.0, keep_declared / (1.0 - loss))
             for ax, ay in CROP_ANCHORS:
                 hex_hash, quality = _pdq(_crop(small, keep, keep, ax, ay))
                 if quality >= PDQ_MIN_QUALITY:
-                    items.append((hex_hash, quality, PDQ_CUT_DISTANCE))
-    return PdqQuery(own, _asked(items))
+                    items.append((hex_hash, quality, PDQ_CUT_DISTANCE, PDQ_CUT_DISTANCE))
+    return _query(own, items, tuple(confirm))
 
 
 def pdq_query_hashes_of_file(fp: Fingerprint) -> PdqQuery:
@@ -318,16 +383,24 @@ def pdq_query_hashes_of_file(fp: Fingerprint) -> PdqQuery:
     """
     if fp.pdq is None:
         raise ValueError(f"{fp.path} has no PDQ hash")
-    own = (fp.pdq, fp.pdq_quality if fp.pdq_quality is not None else 100, PDQ_MATCH_DISTANCE)
+    quality = fp.pdq_quality if fp.pdq_quality is not None else 100
+    own = (fp.pdq, quality, PDQ_MATCH_DISTANCE, PDQ_MATCH_DISTANCE)
     try:
         decoded = decode_image(fp.path, name=str(fp.path))
     except InputError:
         decoded = None
     if decoded is None:
-        return PdqQuery(fp.pdq, _asked([own]))
+        return _query(fp.pdq, [own])
     with decoded[0] as image:
         query = pdq_query_hashes(image)
-    return PdqQuery(fp.pdq, _asked([own, *((h, 100, d) for h, d in query.asks)]))
+    return _with_own(query, own)
+
+
+def _with_own(query: PdqQuery, own: tuple[str, int, int, int]) -> PdqQuery:
+    """``query`` answered under the copy's own hash ``own`` (asked too)."""
+    standing = query.standing()
+    kept = ((h, 100, d, standing[h]) for h, d in query.asks)
+    return _query(own[0], [own, *kept], query.confirm)
 
 
 def pdq_distance(a: str, b: str) -> int:
@@ -587,9 +660,7 @@ def pdq_query_of_bytes(data: bytes) -> PdqQuery | None:
     with decoded[0] as image:
         own, quality = pdq_of_image(image)
         query = pdq_query_hashes(image)
-    return PdqQuery(
-        own, _asked([(own, quality, PDQ_MATCH_DISTANCE), *((h, 100, d) for h, d in query.asks)])
-    )
+    return _with_own(query, (own, quality, PDQ_MATCH_DISTANCE, PDQ_MATCH_DISTANCE))
 
 
 def iter_files(paths: Iterable[Path], *, exclude: Iterable[Path] = ()) -> Iterator[Path]:
