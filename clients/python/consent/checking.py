@@ -131,6 +131,7 @@ def _answers(
         cache_dir=Path(args.cache) if args.cache else None,
         category=args.category,
         policy=args.policy,
+        levels=args.levels,
     )
     return report.answers, report
 
@@ -143,6 +144,8 @@ def _offline_document(report: OfflineReport) -> dict[str, object]:
         "fpr": checker.fpr,
         "checked": report.checked,
         "asked": report.asked,
+        "decided": report.decided,
+        "levels": None if checker.levels is None else checker.levels.header.snapshot,
         "downloaded": checker.downloaded,
         "mirrored": [
             {"origin": m.origin, "url": m.url, "snapshot_size": m.size} for m in checker.mirrored
@@ -362,6 +365,7 @@ def run_check(
         summary += (
             f" (offline: snapshot at log size {offline.checker.size}"
             + (f" and {mirrored} mirrored logs' snapshots" if mirrored else "")
+            + (f", {offline.decided} decided by its levels file" if offline.decided else "")
             + f", {offline.asked} asked of the node)"
         )
     table = _table(
