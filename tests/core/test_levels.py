@@ -8,6 +8,10 @@ node's key and only beside the snapshot it was made for; every malformed body is
 from __future__ import annotations
 
 import hashlib
+import importlib
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +29,7 @@ from registry.core.levels import (
     parse_levels_body,
     row_of,
 )
-from registry.core.note import NoteSigner
+from registry.core.note import NoteSigner, NoteVerifier
 from registry.core.records import (
     Binding,
     encode_record,
@@ -46,6 +50,10 @@ OTHER = NoteSigner.from_seed(ORIGIN, hashlib.sha256(b"levels test impostor").dig
 ROOT = hashlib.sha256(b"root").digest()
 NODE_KEY = PrivateKey.from_seed(hashlib.sha256(b"levels node did").digest())
 PLATFORM = PrivateKey.from_seed(hashlib.sha256(b"levels platform").digest()).public_key.did
+NODE_OF_VECTORS = NoteSigner.from_seed(
+    "node.example.org/log",
+    hashlib.sha256(b"consent-registry vector seed: snapshot node").digest(),
+).verifier
 ID = [f"{i:064x}" for i in range(1, 10)]
 
 
@@ -332,3 +340,44 @@ def test_row_of_takes_levels_from_the_core_resolver() -> None:
 
 def test_errors_are_protocol_errors() -> None:
     assert issubclass(SnapshotError, ProtocolError)
+
+
+def _level_vector_sets() -> list[dict[str, Any]]:
+    root = Path(__file__).resolve().parents[2] / "spec" / "vectors"
+    sys.path.insert(0, str(root))
+    try:
+        generated = importlib.import_module("gen_snapshots").generate()["snapshot-levels.json"]
+    finally:
+        sys.path.remove(str(root))
+    committed = json.loads((root / "snapshot-levels.json").read_text(encoding="utf-8"))
+    return [generated, committed]
+
+
+@pytest.mark.parametrize("vectors", _level_vector_sets(), ids=["generated", "committed"])
+def test_vectors(vectors: dict[str, Any]) -> None:
+    for case in vectors["cases"]:
+        verifier = NoteVerifier.from_vkey(case["verifier_key"])
+        snapshot = open_snapshot(bytes.fromhex(case["snapshot"]), NODE_OF_VECTORS)
+        data = bytes.fromhex(case["file"])
+        if case.get("result") == "invalid":
+            with pytest.raises(ProtocolError) as info:
+                open_levels(data, verifier, snapshot)
+            assert type(info.value).__name__ == case["error"], case["name"]
+            continue
+        levels = open_levels(data, verifier, snapshot)
+        assert levels.header.to_text() == case["header"]
+        assert len(levels.rows) == len(case["rows"])
+        for row, expected in zip(levels.rows, case["rows"], strict=True):
+            assert f"{row.key:016x}" == expected["key"]
+            assert sorted(row.reserved) == expected["reserved"]
+            for claim, wanted in zip(row.claims, expected["claims"], strict=True):
+                assert claim.declaration_id == wanted["declaration"]
+                assert (claim.level, list(claim.levels)) == (wanted["level"], wanted["levels"])
+                assert list(claim.evidence) == wanted["evidence"]
+                assert claim.preference == wanted["preference"]
+                assert {p: claim.counted(p) for p in POLICIES} == wanted["counted"]
+                assert list(claim.disputed_by) == wanted["disputed_by"]
+        for lookup in case["lookups"]:
+            key = int(lookup["key"], 16)
+            assert (levels.row(key) is not None) is lookup["row"]
+            assert {p: levels.reserved(key, p) for p in POLICIES} == lookup["reserved"]
