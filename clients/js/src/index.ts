@@ -17,6 +17,7 @@ export * from "./checkpoint.js";
 export * from "./proof.js";
 export * from "./pdq.js";
 export * from "./snapshot.js";
+export * from "./levels.js";
 export * from "./state.js";
 export * from "./trust.js";
 export * from "./keyfile.js";
