@@ -218,6 +218,12 @@ async def test_workers_list_the_leaders_chain(database_url: str, tmp_path: Path)
             name = listings[0]["chain"][-1]["name"]  # type: ignore[index]
             files = [(await client.get(f"/v1/snapshots/{name}")).content for client in clients]
             assert files[0] == files[1]
+            # the levels file (spec §8.10) is shared beside its snapshot
+            levels = [
+                (await client.get(f"/v1/snapshots/{name}/levels")).content for client in clients
+            ]
+            assert levels[0] == levels[1]
+            assert levels[0][4:].startswith(b"consent-registry/snapshot-levels/v1\n")
             assert services[leader].builds
             assert not services[1 - leader].builds
             assert (tmp_path / "data" / "snapshots" / "chain.json").exists()
