@@ -141,7 +141,8 @@ async def test_levels_decide_hits_offline_with_the_owners_level(
             full, snapshot = entries[-1], chain.snapshots[-1]
             levels_response = await http.get(full["levels"]["url"])
             assert levels_response.status_code == 200
-            assert levels_response.headers["cache-control"].endswith("immutable")
+            assert levels_response.headers["cache-control"] == "public, max-age=10"
+            assert levels_response.headers["etag"] == f'"{full["levels"]["sha256"]}"'
             levels = open_levels(levels_response.content, verifier, snapshot)
             assert levels.header.platforms == (("art", PLATFORM.public_key.did),)
             row = levels.row(sha256_key(SHA))

@@ -3,7 +3,7 @@
 ``GET /v1/snapshots`` lists the current chain (a full snapshot and the deltas after it);
 ``GET /v1/snapshots/{name}`` serves one snapshot file (``u32be(len(note)) || note || filter``,
 spec §8.6), immutable and cacheable forever: a name always denotes the same bytes;
-``GET /v1/snapshots/{name}/levels`` its levels file (spec §8.10), likewise immutable.
+``GET /v1/snapshots/{name}/levels`` its levels file (spec §8.10).
 
 Wiring (``registry/app.py``): mount :data:`HANDLERS` and put a running
 :class:`registry.indexes.snapshots.SnapshotService` in ``app.state.snapshots`` in the lifespan;
@@ -125,7 +125,8 @@ async def snapshot_levels(
     return Response(
         content=snapshot.levels,
         media_type=SNAPSHOT_MEDIA_TYPE,
-        headers={"Cache-Control": IMMUTABLE, "ETag": f'"{snapshot.levels_sha256}"'},
+        # not immutable: its bytes also depend on the trust configuration (spec §8.10.4)
+        headers={"Cache-Control": LISTING_CACHE, "ETag": f'"{snapshot.levels_sha256}"'},
     )
 
 
