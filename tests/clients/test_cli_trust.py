@@ -105,6 +105,7 @@ def test_trust_commands_refuse_bad_arguments_in_one_line(
         (["rotate", "--new-key", str(keys["new"])], "not confirmed (add --yes to confirm)"),
         (["rotate", "--new-key", str(tmp_path / "missing.json"), "--yes"], "missing.json"),
         (["bind-domain", "https://alice.example/"], "give the domain alone"),
+        (["check", "https://a.example/x.png", "--levels"], "--levels needs --offline"),
         (["bind-domain", "alice.example:8443", "--print-only"], "is not a domain name"),
         (
             ["platform", "attest", "--platform-key", str(keys["platform"]), "--account", "a",

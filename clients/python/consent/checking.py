@@ -315,6 +315,8 @@ def run_check(
         urls += _read_url_list(name)
     if not urls and not paths:
         raise ConsentError("nothing to check: give files, folders, URLs or --urls FILE")
+    if args.levels and not args.offline:
+        raise ConsentError("--levels needs --offline: it decides hits of the node's snapshot")
     fps = fingerprints(args, paths) if paths else []
     category = args.category
     rows: list[dict[str, object]] = []
