@@ -236,6 +236,23 @@ async def test_a_work_reserved_only_in_a_peer_log_is_reserved_offline(
         recording.asked_urls,
     )
 
+    # with A's levels file (spec §8.10) under verified-only: A's own unverified reservations
+    # are decided offline (not reserved), but an item B's chain holds is still asked of A,
+    # since A's answer combines B's claims (spec §8.10.5 item 4); the answers stay A's
+    levels_recording = SyncRecordingTransport()
+    with ConsentClient(fed.a.url, transport=levels_recording) as client:
+        strict = check_offline(
+            client, sha256s=HASHES, urls=URLS, cache_dir=tmp_path / "cache",
+            policy="verified-only", levels=True,
+        )  # fmt: skip
+    with ConsentClient(fed.a.url) as client:
+        online_strict = triples(client.check(sha256s=HASHES, urls=URLS, policy="verified-only"))
+    assert strict.checker.levels is not None
+    assert reserved(triples(strict.answers)) == reserved(online_strict) == set()
+    assert set(ON_B) <= set(levels_recording.asked_hashes)
+    assert not set(ON_A) & set(levels_recording.asked_hashes)
+    assert strict.decided >= len(ON_A)
+
     # the CLI: a URL reserved only in B's log is reserved offline
     env = {"CONSENT_NODE": fed.a.url, "CONSENT_CACHE": str(tmp_path / "cli-cache")}
     run = consent("check", IMAGE_B, IMAGE_NOWHERE, "--offline", "--json", cwd=tmp_path, env=env)
