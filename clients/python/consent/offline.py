@@ -20,7 +20,7 @@ answers "not reserved" where the node would answer "reserved".
 With ``levels=True`` the checker also fetches the signed **levels file** of the last snapshot of
 the node's chain (spec §8.10) and verifies it against that snapshot: for the subjects whose
 answer trust records change it gives the answer under every policy with each claim's level and
-evidence, and every other hit has a stated default. A hit of the node's chain alone that the
+evidence, and every other hit has a stated default. On a node that mirrors no log, a hit that the
 levels file decides under the caller's policy is answered locally (its claims carry their levels
 and evidence ids, to check offline, spec §9.5); the others are asked of the node as before.
 
@@ -484,17 +484,16 @@ class OfflineChecker:
 
     def decide(self, kind: Kind, value: str, policy: Policy) -> Answer | None:
         """The answer the levels file gives for a hit under ``policy`` (spec §8.10.5), or None
-        if the node must be asked: no levels file, a mirrored log uncovered or holding the
-        item too (its claims combine with the node's, spec §3.5.5), or a hit without a row
-        under a policy whose default is "possibly reserved"."""
+        if the node must be asked: no levels file; the node mirrors a log (its trust records,
+        a peer's binding or a revocation, change the node's answers and are in no levels file
+        of the node); or a hit without a row under a policy whose default is "possibly
+        reserved"."""
         levels = self.levels
-        if levels is None or self.uncovered:
+        if levels is None or self.uncovered or self.mirrored:
             return None
         try:
             key = sha256_key(value) if kind == "sha256" else url_key(normalize_url(value))
         except ProtocolError:
-            return None
-        if any(m.chain.contains_key(key) for m in self.mirrored):
             return None
         row = levels.row(key)
         if row is None:
