@@ -231,8 +231,8 @@ class SnapshotBuilder:
         previous snapshot's size) of every subject they may change."""
         for declaration_id, record in records:
             if not isinstance(record, Declaration):
-                # trust records are few (spec §9.3): kept whole for the levels (spec §8.10)
-                self.trust_records[declaration_id] = record
+                if self.trust is not None:  # kept whole for the levels (spec §8.10)
+                    self.trust_records[declaration_id] = record
                 if not isinstance(record, Rotation | Revocation):
                     continue
                 # spec §8.1 item 7: the records that can revive a reservation
