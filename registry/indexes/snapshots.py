@@ -18,6 +18,11 @@ A new chain (full rebuild) starts when there is no chain yet, when it has
 :attr:`SnapshotPolicy.rebuild_fraction` of the full snapshot's items. The current and the
 previous chain stay available by name, so a client that listed just before a rebuild can finish.
 
+With a trust configuration (``trust=``, the node's), every snapshot also gets a signed **levels
+file** (spec §8.10, :mod:`registry.core.levels`): for the reserved subjects the log's trust
+records mark, the answer under each policy with every claim's level and evidence, resolved by
+:class:`~registry.core.trust.TrustState` over a transient subset of the state.
+
 :class:`SnapshotService` runs a builder in the background for the app (wiring: see
 :mod:`registry.http.controllers.snapshots`).
 """
