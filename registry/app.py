@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> Litestar:
                 directory=settings.data_dir / "snapshots",
                 is_leader=lambda: node.federation.is_leader,
                 signer=node.log.signer,
+                trust=lambda: node.index.consent.trust,
             )
         except BaseException:
             await node.stop()

@@ -348,6 +348,20 @@ class ConsentState:
         for declaration_id, entry in self._entries.items():
             yield declaration_id, entry.record, entry.origins, bool(entry.superseded_by)
 
+    def declaration(self, declaration_id: str) -> Declaration | None:
+        """The declaration with this id, if added."""
+        entry = self._entries.get(declaration_id)
+        return None if entry is None else entry.record
+
+    def mentions(self, subject: Subject) -> tuple[str, ...]:
+        """Ids of every declaration mentioning ``subject``, superseded or not, sorted."""
+        return tuple(sorted(self._mentions(subject)))
+
+    def listed_by(self, declaration_id: str) -> frozenset[str]:
+        """Ids of the declarations, of any creator, listing ``declaration_id`` in ``supersedes``
+        (spec §3.5.2 counts only the same creator's; §9.4.2 the same principal's)."""
+        return frozenset(self._supersessions.get(declaration_id, ()))
+
     def superseded_by(self, declaration_id: str) -> frozenset[str]:
         """Ids of the declarations of the same creator that supersede ``declaration_id``."""
         entry = self._entries.get(declaration_id)

@@ -18,6 +18,11 @@ A new chain (full rebuild) starts when there is no chain yet, when it has
 :attr:`SnapshotPolicy.rebuild_fraction` of the full snapshot's items. The current and the
 previous chain stay available by name, so a client that listed just before a rebuild can finish.
 
+With a trust configuration (``trust=``, the node's), every snapshot also gets a signed **levels
+file** (spec §8.10, :mod:`registry.core.levels`): for the reserved subjects the log's trust
+records mark, the answer under each policy with every claim's level and evidence, resolved by
+:class:`~registry.core.trust.TrustState` over a transient subset of the state.
+
 :class:`SnapshotService` runs a builder in the background for the app (wiring: see
 :mod:`registry.http.controllers.snapshots`).
 """
@@ -37,10 +42,15 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
+from registry.core.levels import LevelRow, make_levels, row_of
 from registry.core.note import NoteSigner
 from registry.core.prefs import DISALLOW
 from registry.core.records import (
+    AnyRecord,
+    Binding,
+    CounterStatement,
     Declaration,
+    PlatformAttestation,
     Revocation,
     Rotation,
     decode_stored_entry,
@@ -55,9 +65,11 @@ from registry.core.snapshot import (
     subject_key,
 )
 from registry.core.state import ConsentState, Subject, subjects_of
+from registry.core.trust import POLICIES, TrustState, attested_subjects
 
 if TYPE_CHECKING:
     from registry.log.custody import KeyCustody
+    from registry.storage.trustconfig import TrustConfig
 
 __all__ = [
     "CHAIN_FILE",
@@ -99,19 +111,24 @@ class SnapshotPolicy:
 
 @dataclass(frozen=True)
 class PublishedSnapshot:
-    """One snapshot file as served: its name, header and bytes (spec §8.6)."""
+    """One snapshot file as served: its name, header and bytes (spec §8.6), and its levels
+    file (spec §8.10), if built."""
 
     name: str
     header: SnapshotHeader
     data: bytes
     sha256: str
     """Lowercase hex SHA-256 of :attr:`data` (the whole file)."""
+    levels: bytes = b""
+    """The levels file (spec §8.10.4); empty if none was built."""
+    levels_sha256: str = ""
 
     @classmethod
-    def of(cls, data: bytes) -> PublishedSnapshot:
+    def of(cls, data: bytes, levels: bytes = b"") -> PublishedSnapshot:
         """Describe a snapshot file this node built (its header is trusted as is)."""
         header, _, _ = parse_snapshot(data)
-        return cls(header.name, header, data, hashlib.sha256(data).hexdigest())
+        digest = hashlib.sha256(levels).hexdigest() if levels else ""
+        return cls(header.name, header, data, hashlib.sha256(data).hexdigest(), levels, digest)
 
 
 class SnapshotBuilder:
@@ -120,10 +137,19 @@ class SnapshotBuilder:
     One builder per worker. Not thread-safe; :meth:`refresh` serialises itself.
     """
 
-    def __init__(self, signer: NoteSigner, *, policy: SnapshotPolicy | None = None) -> None:
+    def __init__(
+        self,
+        signer: NoteSigner,
+        *,
+        policy: SnapshotPolicy | None = None,
+        trust: Callable[[], TrustConfig] | None = None,
+    ) -> None:
         self.signer = signer
         self.origin = signer.name
         self.policy = policy or SnapshotPolicy()
+        # spec §8.10: with a trust configuration, every snapshot gets a levels file
+        self.trust = trust
+        self.trust_records: dict[str, AnyRecord] = {}
         self.state = ConsentState()
         self.size = 0  # log entries absorbed: 0..size-1
         self.root_hash = b""
@@ -179,7 +205,7 @@ class SnapshotBuilder:
 
     async def _decoded(
         self, source: SnapshotSource, start: int, stop: int
-    ) -> AsyncIterator[tuple[str, Declaration | Rotation | Revocation]]:
+    ) -> AsyncIterator[tuple[str, AnyRecord]]:
         async for index, entry in source.entries(start, stop):
             try:
                 record = decode_stored_entry(entry)
@@ -187,9 +213,7 @@ class SnapshotBuilder:
                 self.skipped += 1
                 _log.error("entry %d not in snapshots: %s", index, exc)
                 continue
-            # spec §8.1: declarations, and the trust records that can revive a reservation
-            if isinstance(record, Declaration | Rotation | Revocation):
-                yield record_id(entry), record
+            yield record_id(entry), record
 
     def _reserved(self, subject: Subject) -> bool:
         return subject in self.revivable or self.state.resolve(subject).reserved(
@@ -206,14 +230,17 @@ class SnapshotBuilder:
             self.revivable.add(subject)
 
     def _absorb(
-        self,
-        records: list[tuple[str, Declaration | Rotation | Revocation]],
-        before: dict[Subject, bool] | None,
+        self, records: list[tuple[str, AnyRecord]], before: dict[Subject, bool] | None
     ) -> None:
         """Add records to the state; with ``before``, first note the reserved status (at the
         previous snapshot's size) of every subject they may change."""
         for declaration_id, record in records:
             if not isinstance(record, Declaration):
+                if self.trust is not None:  # kept whole for the levels (spec §8.10)
+                    self.trust_records[declaration_id] = record
+                if not isinstance(record, Rotation | Revocation):
+                    continue
+                # spec §8.1 item 7: the records that can revive a reservation
                 named = (
                     {record.creator, record.new_key}
                     if isinstance(record, Rotation)
@@ -271,9 +298,86 @@ class SnapshotBuilder:
             previous=self.chain[-1].header.size,
             category=policy.category,
         )
-        published = PublishedSnapshot.of(data)
+        published = PublishedSnapshot.of(data, self._levels(data))
         self.chain = (*self.chain, published)
         return published
+
+    def _levels(self, data: bytes) -> bytes:
+        """The levels file of the snapshot ``data`` (spec §8.10); empty without a trust
+        configuration. Every levels file is complete for its snapshot's size (spec §8.10.1)."""
+        if self.trust is None:
+            return b""
+        config = self.trust()
+        header, _, _ = parse_snapshot(data)
+        rows = self._level_rows(config) if self.trust_records else []
+        return make_levels(
+            header,
+            rows,
+            signers=[self.signer],
+            nodes=config.nodes,
+            platforms=config.platforms,
+        )
+
+    def _marked(self) -> set[Subject]:
+        """The subjects whose answer a trust record of the log may change (spec §8.10.1, the
+        marks of the persistent index, :mod:`registry.storage.trust`): those an attestation
+        lists, those of the declarations of every key a trust record names, and those of the
+        declarations a counter-statement is about."""
+        marked: set[Subject] = set()
+        keys: set[str] = set()
+        for record in self.trust_records.values():
+            if isinstance(record, PlatformAttestation):
+                marked.update(attested_subjects(record))
+                keys.add(record.creator)
+            elif isinstance(record, Binding):
+                keys.add(record.creator)
+            elif isinstance(record, Rotation):
+                keys |= {record.creator, record.new_key}
+            elif isinstance(record, Revocation):
+                keys.add(record.key)
+            elif isinstance(record, CounterStatement):
+                target = self.state.declaration(record.target)
+                if target is not None:
+                    marked.update(subjects_of(target))
+        for key in keys:
+            for declared in self.state.by_creator(key):
+                marked.update(subjects_of(declared.record))
+        return marked
+
+    def _level_rows(self, config: TrustConfig) -> list[LevelRow]:
+        """The rows of the marked subjects of the filter whose answer is not the default
+        (spec §8.10.1), resolved by the core resolver (:class:`TrustState`, spec §9.4) over the
+        log's trust records and the declarations those subjects need: every declaration
+        mentioning them and every declaration listing one of those in ``supersedes``. Memory
+        is transient and in proportion to the marked subjects only."""
+        category = self.policy.category
+        candidates = sorted(s for s in self._marked() if self._reserved(s))
+        state = TrustState(platforms=config.platforms, nodes=config.nodes)
+        for trust_id, record in self.trust_records.items():
+            state.add(trust_id, record, origin=self.origin)
+        needed: set[str] = set()
+        for subject in candidates:
+            for declaration_id in self.state.mentions(subject):
+                needed.add(declaration_id)
+                needed |= self.state.listed_by(declaration_id)
+        for declaration_id in sorted(needed):
+            declaration = self.state.declaration(declaration_id)
+            if declaration is not None:
+                state.add(declaration_id, declaration, origin=self.origin)
+        by_key: dict[int, list[LevelRow]] = {}
+        for subject in candidates:
+            key = subject_key(*subject)
+            resolutions = {p: state.resolve(subject, p) for p in POLICIES}
+            by_key.setdefault(key, []).append(row_of(key, resolutions, category))
+        rows: list[LevelRow] = []
+        for key, found in by_key.items():
+            # spec §8.10.3: subjects sharing a key (2^-64 a pair) share a row without claims
+            row = found[0]
+            if len(found) > 1:
+                row = LevelRow(key=key, reserved=frozenset().union(*(r.reserved for r in found)))
+            if not row.is_default():
+                rows.append(row)
+        return rows
 
     def _publish_full(self) -> PublishedSnapshot:
         # spec §8.1: every subject whose resolved preference for the category is "n"
@@ -289,7 +393,7 @@ class SnapshotBuilder:
             signers=[self.signer],
             category=self.policy.category,
         )
-        published = PublishedSnapshot.of(data)
+        published = PublishedSnapshot.of(data, self._levels(data))
         self.previous_chain = self.chain
         self.chain = (published,)
         self._stale = 0
@@ -317,6 +421,9 @@ async def load_node_signer(database_url: str, custody: KeyCustody | None = None)
         raise RuntimeError("the node has no signing key for this log")
     return signer
 
+
+LEVELS_SUFFIX: Final = ".levels"
+"""A levels file (spec §8.10) is kept in the shared directory beside its snapshot, so named."""
 
 CHAIN_FILE: Final = "chain.json"
 """The shared directory's listing: ``{"chain": [names], "previous": [names]}``."""
@@ -369,12 +476,15 @@ class SnapshotService:
         is_leader: Callable[[], bool] | None = None,
         follow_interval: float = 1.0,
         signer: NoteSigner | None = None,
+        trust: Callable[[], TrustConfig] | None = None,
     ) -> SnapshotService:
         """Load the node key (``signer``: the running log's) and start refreshing (the first
-        snapshot builds in the background, so start-up does not wait for it)."""
+        snapshot builds in the background, so start-up does not wait for it). ``trust``: the
+        node's trust configuration, read at each snapshot; with it every snapshot gets a
+        levels file (spec §8.10)."""
         signer = signer or await load_node_signer(database_url)
         service = cls(
-            SnapshotBuilder(signer, policy=policy),
+            SnapshotBuilder(signer, policy=policy, trust=trust),
             source,
             interval=interval,
             directory=directory,
@@ -412,7 +522,9 @@ class SnapshotService:
     async def _build(self) -> None:
         if not self._leading and self.directory is not None and self.is_leader is not None:
             # a new leader starts its own chain (see the class docstring)
-            self.builder = SnapshotBuilder(self.builder.signer, policy=self.builder.policy)
+            self.builder = SnapshotBuilder(
+                self.builder.signer, policy=self.builder.policy, trust=self.builder.trust
+            )
             self._leading = True
         published = await self.builder.refresh(self.source)
         if published is not None and self.directory is not None:
@@ -426,6 +538,8 @@ class SnapshotService:
             for snapshot in (*self.builder.chain, *self.builder.previous_chain):
                 path = self.directory / snapshot.name
                 if not path.exists():
+                    if snapshot.levels:  # before the snapshot, which followers look for
+                        _atomic_write(path.with_name(path.name + LEVELS_SUFFIX), snapshot.levels)
                     _atomic_write(path, snapshot.data)
             listing = {
                 "chain": [s.name for s in self.builder.chain],
@@ -449,13 +563,14 @@ class SnapshotService:
         listing = json.loads((directory / CHAIN_FILE).read_bytes())
         known = {s.name: s for s in (*self.builder.chain, *self.builder.previous_chain)}
 
-        def load(names: list[str]) -> tuple[PublishedSnapshot, ...]:
-            return tuple(
-                known[name]
-                if name in known
-                else PublishedSnapshot.of((directory / name).read_bytes())
-                for name in names
+        def read(name: str) -> PublishedSnapshot:
+            levels = directory / (name + LEVELS_SUFFIX)
+            return PublishedSnapshot.of(
+                (directory / name).read_bytes(), levels.read_bytes() if levels.exists() else b""
             )
+
+        def load(names: list[str]) -> tuple[PublishedSnapshot, ...]:
+            return tuple(known[name] if name in known else read(name) for name in names)
 
         chain, previous = load(listing["chain"]), load(listing["previous"])
         self.builder.chain, self.builder.previous_chain = chain, previous

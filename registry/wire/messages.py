@@ -49,6 +49,7 @@ __all__ = [
     "IsccMatch",
     "IsccResponse",
     "IsccResult",
+    "LevelsInfo",
     "NearMatch",
     "NearResult",
     "NodeInfo",
@@ -469,8 +470,18 @@ class IsccResponse(msgspec.Struct, frozen=True, kw_only=True):
     results: list[IsccResult]
 
 
+class LevelsInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A snapshot's levels file, as listed (spec §8.10.6): its size in bytes, the SHA-256 of
+    the whole file and where to fetch it."""
+
+    bytes: int
+    sha256: str
+    url: str
+
+
 class SnapshotInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """One snapshot of the chain, as listed (spec §8.8)."""
+    """One snapshot of the chain, as listed (spec §8.8); ``levels`` its levels file, if the
+    node builds them (spec §8.10)."""
 
     name: str
     kind: str
@@ -481,6 +492,7 @@ class SnapshotInfo(msgspec.Struct, frozen=True, kw_only=True):
     bytes: int
     sha256: str
     url: str
+    levels: LevelsInfo | None = None
 
 
 class SnapshotListing(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,18 +10,32 @@ fixed node key (Ed25519 is deterministic, RFC 8032), so every byte is reproducib
 - ``snapshot``: a signed snapshot file (hex) with the node's verifier key; the header it
   carries and lookups (spec §8.3, §8.5, §8.6), or ``result: invalid`` and the error;
 - ``chain``: snapshot files (by case name) that do or do not form a chain (spec §8.7).
+
+and ``snapshot-levels.json`` (spec §8.10): levels files (hex) with the snapshot file they belong
+to and the node's verifier key; the header text, every row, and lookups with the answer under
+each policy (``row: false``: the default answer), or ``result: invalid`` and the error.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from registry.core.note import NoteSigner, sign_note
+from registry.core.keys import PublicKey
+from registry.core.levels import (
+    LevelClaim,
+    LevelRow,
+    SnapshotLevels,
+    encode_levels_body,
+    make_levels,
+    open_levels,
+)
+from registry.core.note import NoteSigner, NoteVerifier, sign_note
 from registry.core.snapshot import (
     SnapshotHeader,
     build_filter,
     encode_snapshot,
     make_snapshot,
+    open_snapshot,
     sha256_key,
     split_snapshot,
     url_key,
@@ -181,9 +195,146 @@ def _snapshots() -> list[dict[str, object]]:
     return cases
 
 
-def generate() -> dict[str, object]:
-    """Return ``{"snapshots.json": ...}`` (spec §8)."""
+def _id(label: str) -> str:
+    return hashlib.sha256(f"levels vector record {label}".encode()).hexdigest()
+
+
+def _level_rows() -> list[LevelRow]:
+    """A work attested to its owner (y) and claimed by a stranger (n); a URL bound to its
+    owner's domain, whose stranger's claim is disputed; a revoked key's reservation."""
+    owner = LevelClaim(
+        declaration_id=_id("owner declaration"),
+        levels=("platform:pics",),
+        evidence=(_id("attestation"),),
+        preference="y",
+        counted_verified=True,
+    )
+    stranger = LevelClaim(
+        declaration_id=_id("stranger declaration"),
+        levels=(),
+        evidence=(),
+        preference="n",
+        counted_verified=False,
+    )
+    domain_owner = LevelClaim(
+        declaration_id=_id("domain owner declaration"),
+        levels=("domain:example.org", "platform:pics"),
+        evidence=tuple(sorted((_id("binding"), _id("attestation")))),
+        preference=None,
+        counted_verified=True,
+    )
+    disputed = LevelClaim(
+        declaration_id=_id("disputed declaration"),
+        levels=(),
+        evidence=(),
+        preference="n",
+        counted_verified=False,
+        disputed_by=(_id("counter-statement"),),
+    )
+    return [
+        LevelRow(key=sha256_key(_work(0)), reserved=frozenset({"any"}), claims=(owner, stranger)),
+        LevelRow(
+            key=url_key(_url(0)), reserved=frozenset({"any"}), claims=(domain_owner, disputed)
+        ),
+        LevelRow(key=sha256_key(_work(1)), reserved=frozenset()),
+    ]
+
+
+def _row_json(row: LevelRow) -> dict[str, object]:
     return {
+        "key": f"{row.key:016x}",
+        "reserved": sorted(row.reserved),
+        "claims": [
+            {
+                "declaration": c.declaration_id,
+                "level": c.level,
+                "levels": list(c.levels),
+                "evidence": list(c.evidence),
+                "preference": c.preference,
+                "counted": {p: c.counted(p) for p in ("any", "verified", "verified-only")},
+                "disputed_by": list(c.disputed_by),
+            }
+            for c in row.claims
+        ],
+    }
+
+
+def _levels() -> list[dict[str, object]]:
+    node = NoteSigner.from_seed(ORIGIN, _seed("snapshot node"))
+    other = NoteSigner.from_seed(OTHER, _seed("snapshot other"))
+    vkey = node.verifier.vkey
+    platform = NoteSigner.from_seed("pics", _seed("levels platform"))
+    platform_did = PublicKey.from_bytes(platform.verifier.public_key).did
+    node_did = PublicKey.from_bytes(node.verifier.public_key).did
+    reserved = [sha256_key(_work(i)) for i in range(6)] + [url_key(_url(0))]
+    full = make_snapshot(origin=ORIGIN, size=10, root_hash=_root(10), signers=[node],
+                         fuse=build_filter(reserved, seed_material=_root(10)))  # fmt: skip
+    delta = make_snapshot(origin=ORIGIN, size=12, root_hash=_root(12), signers=[node],
+                          fuse=build_filter([sha256_key(_work(6))], fingerprint_bits=8,
+                                            seed_material=_root(12)),
+                          kind="delta", base=10, previous=10)  # fmt: skip
+    snapshot = open_snapshot(full, NoteVerifier.from_vkey(vkey))
+    rows = _level_rows()
+    data = make_levels(snapshot.header, rows, signers=[node], nodes=[node_did],
+                       platforms={platform_did: "pics"})  # fmt: skip
+    levels = open_levels(data, NoteVerifier.from_vkey(vkey), snapshot)
+    empty = make_levels(snapshot.header, [], signers=[node])
+
+    def lookups(opened: SnapshotLevels, keys: list[int]) -> list[object]:
+        return [
+            {"key": f"{k:016x}", "row": opened.row(k) is not None,
+             "reserved": {p: opened.reserved(k, p) for p in ("any", "verified", "verified-only")}}
+            for k in keys
+        ]  # fmt: skip
+
+    keys = [sha256_key(_work(i)) for i in range(3)] + [url_key(_url(0))]
+    note, body = split_snapshot(data)
+    text = note.decode().split("\n\n")[0] + "\n"
+    flipped = bytearray(body)
+    flipped[-1] ^= 1
+    unsorted = encode_levels_body(rows)
+    # the rows' keys swapped: a body out of order, re-signed so only the body rule refuses it
+    table = len(unsorted) - 3 * 11
+    bad = bytearray(unsorted)
+    bad[table : table + 11], bad[table + 11 : table + 22] = (
+        unsorted[table + 11 : table + 22], unsorted[table : table + 11])  # fmt: skip
+    bad_text = text.replace(
+        f"body-sha256 {hashlib.sha256(body).hexdigest()}",
+        f"body-sha256 {hashlib.sha256(bytes(bad)).hexdigest()}",
+    )
+    return [
+        {"name": "levels-full", "kind": "levels", "file": data.hex(), "snapshot": full.hex(),
+         "verifier_key": vkey, "header": text, "rows": [_row_json(r) for r in levels.rows],
+         "lookups": lookups(levels, keys)},
+        {"name": "levels-empty", "kind": "levels", "file": empty.hex(), "snapshot": full.hex(),
+         "verifier_key": vkey, "header": split_snapshot(empty)[0].decode().split("\n\n")[0]
+         + "\n", "rows": [],
+         "lookups": lookups(open_levels(empty, NoteVerifier.from_vkey(vkey), snapshot), keys)},
+        _invalid("levels-body-tampered", "SnapshotError", kind="levels",
+                 file=encode_snapshot(note, bytes(flipped)).hex(), snapshot=full.hex(),
+                 verifier_key=vkey),
+        _invalid("levels-of-another-snapshot", "SnapshotError", kind="levels",
+                 file=data.hex(), snapshot=delta.hex(), verifier_key=vkey),
+        _invalid("levels-wrong-key", "UnverifiedNoteError", kind="levels",
+                 file=data.hex(), snapshot=full.hex(), verifier_key=other.verifier.vkey),
+        _invalid("levels-rows-out-of-order", "SnapshotError", kind="levels",
+                 file=encode_snapshot(sign_note(bad_text, [node]), bytes(bad)).hex(),
+                 snapshot=full.hex(), verifier_key=vkey),
+    ]  # fmt: skip
+
+
+def generate() -> dict[str, object]:
+    """Return ``{"snapshots.json": ..., "snapshot-levels.json": ...}`` (spec §8)."""
+    return {
+        "snapshot-levels.json": {
+            "description": (
+                "Levels files of snapshots (spec §8.10): each file with the snapshot file it "
+                "belongs to (both hex) and the node's verifier key; its header text, rows "
+                "(keys as 16 lowercase hex digits, 'counted' per policy) and lookups: 'row' "
+                "false is the default answer of spec §8.10.1."
+            ),
+            "cases": _levels(),
+        },
         "snapshots.json": {
             "description": (
                 "Offline snapshots (spec §8): subject keys, binary fuse filters, signed "
@@ -192,5 +343,5 @@ def generate() -> dict[str, object]:
                 "answers; every member is a hit."
             ),
             "cases": _keys() + _filters() + _snapshots(),
-        }
+        },
     }

@@ -105,6 +105,7 @@ def test_trust_commands_refuse_bad_arguments_in_one_line(
         (["rotate", "--new-key", str(keys["new"])], "not confirmed (add --yes to confirm)"),
         (["rotate", "--new-key", str(tmp_path / "missing.json"), "--yes"], "missing.json"),
         (["bind-domain", "https://alice.example/"], "give the domain alone"),
+        (["check", "https://a.example/x.png", "--levels"], "--levels needs --offline"),
         (["bind-domain", "alice.example:8443", "--print-only"], "is not a domain name"),
         (
             ["platform", "attest", "--platform-key", str(keys["platform"]), "--account", "a",
@@ -320,6 +321,26 @@ def test_bind_domain_then_the_owner_outranks_a_stranger(
     offline = as_json(consent("check", page, *cache, cwd=tmp_path, env=env))
     assert offline["reserved"] == 0
     assert offline["offline"]["asked"] == 1
+    # with the snapshot's levels file (spec §8.10) the hit is decided offline, with the
+    # owner's domain level and the binding's id, and nothing is asked of the node
+    levels = as_json(consent("check", page, *cache, "--levels", cwd=tmp_path, env=env))
+    assert (levels["reserved"], levels["offline"]["asked"], levels["offline"]["decided"]) == (
+        0,
+        0,
+        1,
+    )
+    (decided,) = levels["results"]
+    assert decided["prefs"] == {"train-ai": "y"}
+    by_id = {c["declaration"]: c for c in decided["claims"]}
+    assert (by_id[stranger]["level"], by_id[stranger]["counted"]) == ("none", False)
+    (owner_claim,) = (c for c in by_id.values() if c["level"] == "domain:owner.example")
+    assert owner_claim["counted"] is True
+    assert len(owner_claim["evidence"]) == 1
+    levels_any = consent(
+        "check", page, *cache, "--levels", "--policy", "any", cwd=tmp_path, env=env
+    )
+    assert as_json(levels_any)["reserved"] == 1
+    assert as_json(levels_any)["offline"]["decided"] == 1
     # the owner disputes the stranger's claim: shown on it (spec §9.4.6)
     disputed = consent("dispute", stranger, cwd=tmp_path, env=env)
     assert f"disputed: {stranger} (not-rightsholder)" in disputed.stdout
@@ -516,6 +537,8 @@ def test_readme_trust_examples_run_as_written(
     assert "evidence: domain:example.com confirmed" in text  # the SDK block
     assert "rotated: " in text
     assert f"revoked: {did} since 2026-12-01 00:00:00 UTC" in text
+    offline = json.loads((root / "levels.json").read_text())["offline"]
+    assert offline["levels"] is not None  # the levels file was fetched and verified
     anything = json.loads((root / "any.json").read_text())
     assert anything["policy"] == "any"
     assert anything["results"][0]["claims"][0]["level"] == "domain:example.com"

@@ -236,6 +236,22 @@ async def test_a_work_reserved_only_in_a_peer_log_is_reserved_offline(
         recording.asked_urls,
     )
 
+    # A's levels file (spec §8.10) decides nothing while A mirrors a log: B's trust records
+    # (a binding by B, a revocation) change A's answers and are in no levels file of A's, so
+    # every hit is asked and the answers stay A's (spec §8.10.5 item 4)
+    levels_recording = SyncRecordingTransport()
+    with ConsentClient(fed.a.url, transport=levels_recording) as client:
+        strict = check_offline(
+            client, sha256s=HASHES, urls=URLS, cache_dir=tmp_path / "cache",
+            policy="verified-only", levels=True,
+        )  # fmt: skip
+    with ConsentClient(fed.a.url) as client:
+        online_strict = triples(client.check(sha256s=HASHES, urls=URLS, policy="verified-only"))
+    assert strict.checker.levels is not None
+    assert strict.decided == 0
+    assert levels_recording.asked_hashes == recording.asked_hashes
+    assert triples(strict.answers) == online_strict
+
     # the CLI: a URL reserved only in B's log is reserved offline
     env = {"CONSENT_NODE": fed.a.url, "CONSENT_CACHE": str(tmp_path / "cli-cache")}
     run = consent("check", IMAGE_B, IMAGE_NOWHERE, "--offline", "--json", cwd=tmp_path, env=env)

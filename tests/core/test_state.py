@@ -208,6 +208,22 @@ def test_superseded_declaration_still_supersedes() -> None:
     assert state.resolve_sha256(sha(3)).reserved()
 
 
+def test_declarations_mentions_and_listings_are_looked_up() -> None:
+    """What a resolver of marked subjects (the snapshot builder's levels) reads: every
+    declaration mentioning a subject, and who lists one in ``supersedes``, of any creator."""
+    state = ConsentState()
+    first = decl(ALICE, 10, [1])
+    state.add(did(1), first, origin="o")
+    state.add(did(2), decl(BOB, 20, [1], supersedes=(did(1),)), origin="o")
+    assert state.declaration(did(1)) == first
+    assert state.declaration(did(9)) is None
+    assert state.mentions(("sha256", sha(1))) == (did(1), did(2))
+    assert state.mentions(("sha256", sha(2))) == ()
+    assert state.listed_by(did(1)) == {did(2)}
+    assert state.superseded_by(did(1)) == frozenset()  # another creator's supersedes
+    assert state.listed_by(did(2)) == frozenset()
+
+
 def test_several_creators_any_disallow_wins_and_claims_are_sorted() -> None:
     state = ConsentState()
     state.add(did(1), decl(CAROL, 10, [1], {"train-ai": "y", "search": "y"}), origin="o")

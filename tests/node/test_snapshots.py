@@ -16,12 +16,14 @@ import pytest
 from registry.app import create_app
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import SnapshotError
+from registry.core.levels import SnapshotLevels, open_levels
 from registry.core.note import NoteSigner, NoteVerifier
 from registry.core.records import decode_record, record_id
 from registry.core.snapshot import (
     SnapshotChain,
     make_snapshot,
     open_snapshot,
+    sha256_key,
     subject_key,
     verify_chain,
 )
@@ -35,6 +37,7 @@ from registry.indexes.snapshots import (
 )
 from registry.log import NodeLog
 from registry.log.custody import KeyFile
+from registry.storage.trustconfig import TrustConfig
 from tests.conftest import OpenLog
 from tests.node.api_support import (
     BASE_URL,
@@ -218,6 +221,12 @@ async def test_workers_list_the_leaders_chain(database_url: str, tmp_path: Path)
             name = listings[0]["chain"][-1]["name"]  # type: ignore[index]
             files = [(await client.get(f"/v1/snapshots/{name}")).content for client in clients]
             assert files[0] == files[1]
+            # the levels file (spec §8.10) is shared beside its snapshot
+            levels = [
+                (await client.get(f"/v1/snapshots/{name}/levels")).content for client in clients
+            ]
+            assert levels[0] == levels[1]
+            assert levels[0][4:].startswith(b"consent-registry/snapshot-levels/v1\n")
             assert services[leader].builds
             assert not services[1 - leader].builds
             assert (tmp_path / "data" / "snapshots" / "chain.json").exists()
@@ -329,9 +338,10 @@ async def test_a_revocation_brings_a_withdrawn_reservation_back_into_the_chain(
     allowed = declaration(owner, [w[2]], prefs={"train-ai": "y"}, issued_at=1_000)
     await node_log.submit_many([reservation, theft, allowed])
     signer = await load_node_signer(migrated_url, key_file)
-    builder = SnapshotBuilder(signer)
+    builder = SnapshotBuilder(signer, trust=TrustConfig)  # with levels files (spec §8.10)
     await builder.refresh(node_log)
     chain = _chain(builder, node_log)
+    assert _levels(builder, node_log).rows == ()  # no trust record: every hit is the default
     assert not chain.contains_sha256(w[0])  # withdrawn: not reserved by §3.5
     assert chain.contains_sha256(w[1])
     revocation = Revocation(
@@ -348,3 +358,20 @@ async def test_a_revocation_brings_a_withdrawn_reservation_back_into_the_chain(
     await node_log.submit(declaration(owner, [w[2]], issued_at=3_000))
     await builder.refresh(node_log)
     assert _chain(builder, node_log).contains_sha256(w[2])
+    # ... but the levels say what the node answers: that declaration, made after the
+    # revocation time, does not count (§9.4.1), so the "y" stands under every policy
+    levels = _levels(builder, node_log)
+    row = levels.row(sha256_key(w[2]))
+    assert row is not None
+    assert row.reserved == frozenset()
+    assert [(c.declaration_id, c.preference) for c in row.claims] == [(record_id_of(allowed), "y")]
+    # the revived reservation is the default answer (one unverified claim): no row
+    assert levels.row(sha256_key(w[0])) is None
+    assert levels.reserved(sha256_key(w[0]), "verified")
+    assert not levels.reserved(sha256_key(w[0]), "verified-only")
+
+
+def _levels(builder: SnapshotBuilder, log: NodeLog) -> SnapshotLevels:
+    """The verified levels file of the builder's last snapshot."""
+    last = _chain(builder, log).snapshots[-1]
+    return open_levels(builder.chain[-1].levels, _verifier(log), last)

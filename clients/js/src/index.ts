@@ -18,6 +18,7 @@ export * from "./proof.js";
 export * from "./pdq.js";
 export * from "./pdqvariants.js";
 export * from "./snapshot.js";
+export * from "./levels.js";
 export * from "./state.js";
 export * from "./trust.js";
 export * from "./keyfile.js";

@@ -131,6 +131,7 @@ def _answers(
         cache_dir=Path(args.cache) if args.cache else None,
         category=args.category,
         policy=args.policy,
+        levels=args.levels,
     )
     return report.answers, report
 
@@ -143,6 +144,8 @@ def _offline_document(report: OfflineReport) -> dict[str, object]:
         "fpr": checker.fpr,
         "checked": report.checked,
         "asked": report.asked,
+        "decided": report.decided,
+        "levels": None if checker.levels is None else checker.levels.header.snapshot,
         "downloaded": checker.downloaded,
         "mirrored": [
             {"origin": m.origin, "url": m.url, "snapshot_size": m.size} for m in checker.mirrored
@@ -312,6 +315,8 @@ def run_check(
         urls += _read_url_list(name)
     if not urls and not paths:
         raise ConsentError("nothing to check: give files, folders, URLs or --urls FILE")
+    if args.levels and not args.offline:
+        raise ConsentError("--levels needs --offline: it decides hits of the node's snapshot")
     fps = fingerprints(args, paths) if paths else []
     category = args.category
     rows: list[dict[str, object]] = []
@@ -362,6 +367,7 @@ def run_check(
         summary += (
             f" (offline: snapshot at log size {offline.checker.size}"
             + (f" and {mirrored} mirrored logs' snapshots" if mirrored else "")
+            + (f", {offline.decided} decided by its levels file" if offline.decided else "")
             + f", {offline.asked} asked of the node)"
         )
     table = _table(

@@ -747,6 +747,12 @@ def _reader_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="check against the node's signed snapshot; ask the node about hits only",
     )
+    check.add_argument(
+        "--levels",
+        action="store_true",
+        help="with --offline: also verify the snapshot's levels file and decide the hits it "
+        "covers under --policy without asking the node (spec §8.10)",
+    )
     check.add_argument("--cache", help="snapshot cache folder (env CONSENT_CACHE)")
     check.add_argument("--node-key", help="pin the node's verifier key (origin+hex8+base64)")
     check.add_argument(

@@ -17,6 +17,13 @@ whose chain cannot be used (the peer is down, its snapshots do not verify, it is
 equivocation) is *uncovered*: then every item is asked of the node, so that the check never
 answers "not reserved" where the node would answer "reserved".
 
+With ``levels=True`` the checker also fetches the signed **levels file** of the last snapshot of
+the node's chain (spec §8.10) and verifies it against that snapshot: for the subjects whose
+answer trust records change it gives the answer under every policy with each claim's level and
+evidence, and every other hit has a stated default. On a node that mirrors no log, a hit that the
+levels file decides under the caller's policy is answered locally (its claims carry their levels
+and evidence ids, to check offline, spec §9.5); the others are asked of the node as before.
+
 Declarations logged after a chain's size are not in it: nodes refresh their chains every
 minute or so, and :meth:`OfflineChecker.sync` fetches only the files the cache lacks.
 
@@ -42,14 +49,16 @@ from typing import Final
 import httpx
 import msgspec
 
-from consent.answers import Answer, Policy
+from consent.answers import Answer, Kind, Policy
 from consent.client import PEERS_ENDPOINT, AsyncConsentClient, ConsentClient
 from consent.errors import ConsentError, NodeError, TransportError, VerificationError
 from consent.proofs import verifier_from_key
 from registry.core.errors import ProtocolError
-from registry.core.snapshot import SnapshotChain, open_snapshot, verify_chain
+from registry.core.levels import LevelRow, SnapshotLevels, open_levels
+from registry.core.snapshot import SnapshotChain, open_snapshot, sha256_key, url_key, verify_chain
+from registry.core.trust import DEFAULT_POLICY
 from registry.core.urls import normalize_url
-from registry.wire import NodeInfo, PeerView, SnapshotListing
+from registry.wire import ClaimIdentity, NodeInfo, PeerView, SnapshotListing
 
 __all__ = [
     "MirroredChain",
@@ -91,13 +100,37 @@ class _Log:
     listing: str = LISTING_PATH
 
 
-Steps = Generator[str, bytes, tuple[SnapshotChain, int]]
+Synced = tuple[SnapshotChain, int, SnapshotLevels | None]
+Steps = Generator[str, bytes, Synced]
 
 
-def _sync_steps(log: _Log, cache_dir: Path, category: str) -> Steps:
+def _cached(
+    folder: Path, name: str, sha256: str, url: str
+) -> Generator[str, bytes, tuple[bytes, int]]:
+    """A file of the listing from the cache, else fetched (and cached) if its SHA-256 is the
+    listing's; and 1 if it was fetched.
+
+    Raises:
+        VerificationError: the fetched file differs from the listing.
+    """
+    file = folder / _safe_name(name)
+    data = file.read_bytes() if file.exists() else b""
+    if hashlib.sha256(data).hexdigest() == sha256:
+        return data, 0
+    data = yield url
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise VerificationError(f"snapshot {name} differs from its listing")
+    temporary = file.with_name(f".{file.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(file)
+    return data, 1
+
+
+def _sync_steps(log: _Log, cache_dir: Path, category: str, *, levels: bool = False) -> Steps:
     """Download and verify one log's chain without doing I/O: yields the path of each
     resource to fetch (the listing, then every file the cache lacks) and is sent its body.
-    Returns the verified chain and how many files were fetched.
+    Returns the verified chain, how many files were fetched, and with ``levels`` the verified
+    levels file of the chain's last snapshot (spec §8.10), if the node lists one.
 
     Nothing is trusted before it verifies: a file is used only if its SHA-256 is the
     listing's, then :func:`open_snapshot` checks its signature by the log's key and its
@@ -130,16 +163,8 @@ def _sync_steps(log: _Log, cache_dir: Path, category: str) -> Steps:
     folder.mkdir(parents=True, exist_ok=True)
     snapshots, downloaded = [], 0
     for entry in listing.chain:
-        file = folder / _safe_name(entry.name)
-        data = file.read_bytes() if file.exists() else b""
-        if hashlib.sha256(data).hexdigest() != entry.sha256:
-            data = yield entry.url
-            downloaded += 1
-            if hashlib.sha256(data).hexdigest() != entry.sha256:
-                raise VerificationError(f"snapshot {entry.name} differs from its listing")
-            temporary = file.with_name(f".{file.name}.tmp")
-            temporary.write_bytes(data)
-            temporary.replace(file)
+        data, fetched = yield from _cached(folder, entry.name, entry.sha256, entry.url)
+        downloaded += fetched
         try:
             snapshots.append(open_snapshot(data, verifier, category=category))
         except ProtocolError as exc:
@@ -148,30 +173,41 @@ def _sync_steps(log: _Log, cache_dir: Path, category: str) -> Steps:
         chain = verify_chain(snapshots)
     except ProtocolError as exc:
         raise VerificationError(f"snapshot chain of {log.origin}: {exc}") from exc
-    return chain, downloaded
+    last = listing.chain[-1] if listing.chain else None
+    if not levels or last is None or last.levels is None:
+        return chain, downloaded, None
+    # spec §8.10.5: the levels file of the last snapshot, bound to it and signed by the node
+    name = f"{last.name}-levels"
+    data, fetched = yield from _cached(folder, name, last.levels.sha256, last.levels.url)
+    downloaded += fetched
+    try:
+        opened = open_levels(data, verifier, chain.snapshots[-1])
+    except ProtocolError as exc:
+        raise VerificationError(f"levels file {name}: {exc}") from exc
+    return chain, downloaded, opened
 
 
-def _run(steps: Steps, get: Callable[[str], bytes]) -> tuple[SnapshotChain, int]:
+def _run(steps: Steps, get: Callable[[str], bytes]) -> Synced:
     """Drive :func:`_sync_steps` with a synchronous ``get``."""
     try:
         path = next(steps)
         while True:
             path = steps.send(get(path))
     except StopIteration as done:
-        result: tuple[SnapshotChain, int] = done.value
+        result: Synced = done.value
         return result
     finally:
         steps.close()
 
 
-async def _arun(steps: Steps, get: Callable[[str], Awaitable[bytes]]) -> tuple[SnapshotChain, int]:
+async def _arun(steps: Steps, get: Callable[[str], Awaitable[bytes]]) -> Synced:
     """Drive :func:`_sync_steps` with an awaitable ``get``."""
     try:
         path = next(steps)
         while True:
             path = steps.send(await get(path))
     except StopIteration as done:
-        result: tuple[SnapshotChain, int] = done.value
+        result: Synced = done.value
         return result
     finally:
         steps.close()
@@ -260,7 +296,9 @@ def _sync_peer(
     """One mirrored log's chain from the peer itself (spec §8.9 item 3), or why not."""
     try:
         with client.peer_client(peer.url) as remote:
-            chain, downloaded = _run(_sync_steps(peer.log, cache_dir, category), remote.get_bytes)
+            chain, downloaded, _ = _run(
+                _sync_steps(peer.log, cache_dir, category), remote.get_bytes
+            )
     except (ConsentError, httpx.InvalidURL) as exc:
         return UncoveredLog(peer.log.origin, peer.url, _why(exc))
     return MirroredChain(peer.log.origin, peer.url, chain, downloaded)
@@ -273,7 +311,7 @@ async def _async_sync_peer(
     try:
         async with client.peer_client(peer.url) as remote:
             steps = _sync_steps(peer.log, cache_dir, category)
-            chain, downloaded = await _arun(steps, remote.get_bytes)
+            chain, downloaded, _ = await _arun(steps, remote.get_bytes)
     except (ConsentError, httpx.InvalidURL) as exc:
         return UncoveredLog(peer.log.origin, peer.url, _why(exc))
     return MirroredChain(peer.log.origin, peer.url, chain, downloaded)
@@ -294,6 +332,9 @@ class OfflineChecker:
     """The chains of the logs the node mirrors, by origin."""
     uncovered: tuple[UncoveredLog, ...] = ()
     """Mirrored logs without a usable chain: while any is, every item is a hit."""
+    levels: SnapshotLevels | None = None
+    """The verified levels file of the node's last snapshot (spec §8.10), if asked for and
+    listed."""
 
     @property
     def size(self) -> int:
@@ -318,7 +359,7 @@ class OfflineChecker:
     @classmethod
     def _of(
         cls,
-        own: tuple[SnapshotChain, int],
+        own: Synced,
         category: str,
         peers: Sequence[MirroredChain | UncoveredLog],
         uncovered: Sequence[UncoveredLog],
@@ -326,11 +367,16 @@ class OfflineChecker:
         mirrored = tuple(p for p in peers if isinstance(p, MirroredChain))
         failed = [p for p in peers if isinstance(p, UncoveredLog)]
         downloaded = own[1] + sum(m.downloaded for m in mirrored)
-        return cls(own[0], category, downloaded, mirrored, (*uncovered, *failed))
+        return cls(own[0], category, downloaded, mirrored, (*uncovered, *failed), own[2])
 
     @classmethod
     def sync(
-        cls, client: ConsentClient, cache_dir: Path, *, category: str = "train-ai"
+        cls,
+        client: ConsentClient,
+        cache_dir: Path,
+        *,
+        category: str = "train-ai",
+        levels: bool = False,
     ) -> OfflineChecker:
         """List the node's chain, fetch the files the cache lacks, verify every one; then the
         same for every log the node mirrors, from its peer (spec §8.9).
@@ -338,18 +384,21 @@ class OfflineChecker:
         The node's key is the one ``client`` trusts (its pinned ``node_key``, else the key the
         node presents); a mirrored log's key is the one pinned in ``log_keys``, else the one
         the node lists in ``GET /v1/peers``. A mirrored log whose chain cannot be fetched or
-        does not verify is not an error: it is in :attr:`uncovered`.
+        does not verify is not an error: it is in :attr:`uncovered`. With ``levels``, also
+        the levels file of the node's last snapshot (spec §8.10), verified against it, if the
+        node lists one (:attr:`levels`).
 
         Raises:
             NotSupportedError / NodeError: the node has no snapshots (yet), or its peer list
                 fails.
             VerificationError: the node's key is not the pinned one, the listing is
                 malformed, a file's hash differs from the listing, or a snapshot or the chain
-                does not verify (spec §8.5, §8.7).
+                does not verify (spec §8.5, §8.7), or the levels file does not (spec §8.10.5).
             ConsentError: the snapshots hold another category than ``category``.
         """
         info = client.info()
-        own = _run(_sync_steps(_own_log(info), cache_dir, category), client.get_bytes)
+        steps = _sync_steps(_own_log(info), cache_dir, category, levels=levels)
+        own = _run(steps, client.get_bytes)
         # spec §8.9 item 1: a node whose description lists no peer list mirrors no log
         listed = client.peers() if PEERS_ENDPOINT in info.endpoints else []
         peers, uncovered = _plan(listed, info.origin, client.log_keys)
@@ -358,7 +407,12 @@ class OfflineChecker:
 
     @classmethod
     async def async_sync(
-        cls, client: AsyncConsentClient, cache_dir: Path, *, category: str = "train-ai"
+        cls,
+        client: AsyncConsentClient,
+        cache_dir: Path,
+        *,
+        category: str = "train-ai",
+        levels: bool = False,
     ) -> OfflineChecker:
         """:meth:`sync` through an :class:`~consent.client.AsyncConsentClient`: the same
         verification, the same cache; the mirrored logs' chains are fetched concurrently.
@@ -367,7 +421,8 @@ class OfflineChecker:
             NotSupportedError / NodeError, VerificationError, ConsentError: as :meth:`sync`.
         """
         info = await client.info()
-        own = await _arun(_sync_steps(_own_log(info), cache_dir, category), client.get_bytes)
+        steps = _sync_steps(_own_log(info), cache_dir, category, levels=levels)
+        own = await _arun(steps, client.get_bytes)
         listed = await client.peers() if PEERS_ENDPOINT in info.endpoints else []
         peers, uncovered = _plan(listed, info.origin, client.log_keys)
         synced = await asyncio.gather(
@@ -427,6 +482,55 @@ class OfflineChecker:
             out.append(any(chain.contains_url(normalized) for chain in self.chains))
         return out
 
+    def decide(self, kind: Kind, value: str, policy: Policy) -> Answer | None:
+        """The answer the levels file gives for a hit under ``policy`` (spec §8.10.5), or None
+        if the node must be asked: no levels file; the node mirrors a log (its trust records,
+        a peer's binding or a revocation, change the node's answers and are in no levels file
+        of the node); or a hit without a row under a policy whose default is "possibly
+        reserved"."""
+        levels = self.levels
+        if levels is None or self.uncovered or self.mirrored:
+            return None
+        try:
+            key = sha256_key(value) if kind == "sha256" else url_key(normalize_url(value))
+        except ProtocolError:
+            return None
+        row = levels.row(key)
+        if row is None:
+            # spec §8.10.1: without a row every claim is at level none, so none counts
+            return (
+                Answer(kind=kind, key=value, policy=policy) if policy == "verified-only" else None
+            )
+        return _answer_of(kind, value, row, policy, self.category)
+
+
+def _answer_of(kind: Kind, value: str, row: LevelRow, policy: Policy, category: str) -> Answer:
+    """An answer from a row of a levels file: reserved or not under ``policy``, every claim
+    with its level, evidence and whether it counts (spec §9.4.5)."""
+    prefs: dict[str, str] = {}
+    if policy in row.reserved:
+        prefs[category] = "n"
+    elif any(c.preference == "y" for c in row.claims if c.counted(policy)):
+        prefs[category] = "y"
+    claims = [
+        ClaimIdentity(
+            declaration=c.declaration_id,
+            level=c.level,
+            evidence=list(c.evidence),
+            counted=c.counted(policy),
+            disputed_by=list(c.disputed_by),
+        )
+        for c in row.claims
+    ]
+    return Answer(
+        kind=kind,
+        key=value,
+        prefs=prefs,
+        declarations=[c.declaration_id for c in row.claims],
+        policy=policy,
+        claims=claims,
+    )
+
 
 @dataclass(frozen=True)
 class OfflineReport:
@@ -437,6 +541,8 @@ class OfflineReport:
     asked: int
     """Items the snapshots could not rule out, asked of the node."""
     checker: OfflineChecker
+    decided: int = 0
+    """Hits the levels file decided (spec §8.10), not asked of the node."""
 
     @property
     def uncovered(self) -> tuple[UncoveredLog, ...]:
@@ -444,44 +550,83 @@ class OfflineReport:
         return self.checker.uncovered
 
 
+Local = Answer | None
+"""Per item: the answer decided locally by the levels file, or None."""
+
+
 @dataclass(frozen=True)
 class _Filtered:
-    """The items of one offline check and which of them the chains could not rule out."""
+    """The items of one offline check, which of them the chains could not rule out, and which
+    of those the levels file decides."""
 
     sha256s: Sequence[str]
     urls: Sequence[str]
     hash_hits: list[bool]
     url_hits: list[bool]
+    hash_local: list[Local]
+    url_local: list[Local]
 
     @classmethod
-    def of(cls, checker: OfflineChecker, sha256s: Sequence[str], urls: Sequence[str]) -> _Filtered:
-        return cls(sha256s, urls, checker.hits_sha256(sha256s), checker.hits_urls(urls))
+    def of(
+        cls,
+        checker: OfflineChecker,
+        sha256s: Sequence[str],
+        urls: Sequence[str],
+        policy: Policy | None = None,
+    ) -> _Filtered:
+        hash_hits, url_hits = checker.hits_sha256(sha256s), checker.hits_urls(urls)
+        chosen = policy or DEFAULT_POLICY
+        hash_local = [
+            checker.decide("sha256", h, chosen) if hit else None
+            for h, hit in zip(sha256s, hash_hits, strict=True)
+        ]
+        url_local = [
+            checker.decide("url", u, chosen) if hit else None
+            for u, hit in zip(urls, url_hits, strict=True)
+        ]
+        return cls(sha256s, urls, hash_hits, url_hits, hash_local, url_local)
 
     @property
     def asked_hashes(self) -> list[str]:
-        return [h for h, hit in zip(self.sha256s, self.hash_hits, strict=True) if hit]
+        return [
+            h
+            for h, hit, local in zip(self.sha256s, self.hash_hits, self.hash_local, strict=True)
+            if hit and local is None
+        ]
 
     @property
     def asked_urls(self) -> list[str]:
-        return [u for u, hit in zip(self.urls, self.url_hits, strict=True) if hit]
+        return [
+            u
+            for u, hit, local in zip(self.urls, self.url_hits, self.url_local, strict=True)
+            if hit and local is None
+        ]
 
     def report(self, online: Sequence[Answer], checker: OfflineChecker) -> OfflineReport:
-        """Merge the node's answers about the hits (hashes then URLs, as asked) with "nothing
-        known" for every item the chains ruled out, in the order of the items."""
+        """Merge the node's answers about the hits (hashes then URLs, as asked), the levels
+        file's answers about the hits it decides, and "nothing known" for every item the
+        chains ruled out, in the order of the items."""
         answers_online = iter(online)
-        answers = [
-            next(answers_online) if hit else Answer(kind="sha256", key=h)
-            for h, hit in zip(self.sha256s, self.hash_hits, strict=True)
-        ]
-        answers += [
-            next(answers_online) if hit else Answer(kind="url", key=u)
-            for u, hit in zip(self.urls, self.url_hits, strict=True)
-        ]
+
+        def merged(
+            kind: Kind, items: Sequence[str], hits: list[bool], local: list[Local]
+        ) -> list[Answer]:
+            return [
+                decided
+                if decided is not None
+                else (next(answers_online) if hit else Answer(kind=kind, key=item))
+                for item, hit, decided in zip(items, hits, local, strict=True)
+            ]
+
+        answers = merged("sha256", self.sha256s, self.hash_hits, self.hash_local)
+        answers += merged("url", self.urls, self.url_hits, self.url_local)
+        decided = sum(a is not None for a in (*self.hash_local, *self.url_local))
         return OfflineReport(
             answers=answers,
             checked=len(answers),
-            asked=sum(self.hash_hits) + sum(self.url_hits),
+            asked=sum(self.hash_hits) + sum(self.url_hits) - decided,
             checker=checker,
+            decided=decided,
         )
 
 
@@ -493,11 +638,16 @@ def check_offline(
     cache_dir: Path | None = None,
     category: str = "train-ai",
     policy: Policy | None = None,
+    levels: bool = False,
 ) -> OfflineReport:
     """Check hashes and URLs against the snapshot chains of the node and of every log it
     mirrors; ask the node (only the node) about hits only, under ``policy`` (spec §9.4.7;
     None: the node's default). A chain holds every subject reserved under every policy
     (spec §8.1 item 7), so a miss is a miss whatever the policy.
+
+    With ``levels``, the node's levels file (spec §8.10) decides the hits it can under
+    ``policy`` (None: ``verified``) without asking the node: such an answer lists every claim
+    with its level and evidence ids (:attr:`OfflineReport.decided` counts them).
 
     Answers come in the order asked, hashes then URLs, like :meth:`ConsentClient.check`; an
     item the chains rule out is answered with no preferences (not reserved for ``category``
@@ -507,8 +657,10 @@ def check_offline(
     Raises:
         VerificationError: the node's snapshots do not verify (see :meth:`OfflineChecker.sync`).
     """
-    checker = OfflineChecker.sync(client, cache_dir or default_cache_dir(), category=category)
-    filtered = _Filtered.of(checker, sha256s, urls)
+    checker = OfflineChecker.sync(
+        client, cache_dir or default_cache_dir(), category=category, levels=levels
+    )
+    filtered = _Filtered.of(checker, sha256s, urls, policy)
     online = client.check(sha256s=filtered.asked_hashes, urls=filtered.asked_urls, policy=policy)
     return filtered.report(online, checker)
 
@@ -521,6 +673,7 @@ async def acheck_offline(
     cache_dir: Path | None = None,
     category: str = "train-ai",
     policy: Policy | None = None,
+    levels: bool = False,
 ) -> OfflineReport:
     """:func:`check_offline` through an :class:`~consent.client.AsyncConsentClient`.
 
@@ -531,8 +684,8 @@ async def acheck_offline(
         VerificationError: the node's snapshots do not verify (see :meth:`OfflineChecker.sync`).
     """
     cache = cache_dir or default_cache_dir()
-    checker = await OfflineChecker.async_sync(client, cache, category=category)
-    filtered = await asyncio.to_thread(_Filtered.of, checker, sha256s, urls)
+    checker = await OfflineChecker.async_sync(client, cache, category=category, levels=levels)
+    filtered = await asyncio.to_thread(_Filtered.of, checker, sha256s, urls, policy)
     online = await client.check(
         sha256s=filtered.asked_hashes, urls=filtered.asked_urls, policy=policy
     )

@@ -2,7 +2,8 @@
 
 ``GET /v1/snapshots`` lists the current chain (a full snapshot and the deltas after it);
 ``GET /v1/snapshots/{name}`` serves one snapshot file (``u32be(len(note)) || note || filter``,
-spec §8.6), immutable and cacheable forever: a name always denotes the same bytes.
+spec §8.6), immutable and cacheable forever: a name always denotes the same bytes;
+``GET /v1/snapshots/{name}/levels`` its levels file (spec §8.10).
 
 Wiring (``registry/app.py``): mount :data:`HANDLERS` and put a running
 :class:`registry.indexes.snapshots.SnapshotService` in ``app.state.snapshots`` in the lifespan;
@@ -23,9 +24,9 @@ from litestar.types import ControllerRouterHandler
 from registry.http.problems import ProblemError
 from registry.http.responses import problem_responses
 from registry.indexes.snapshots import PublishedSnapshot, SnapshotService
-from registry.wire import SnapshotInfo, SnapshotListing
+from registry.wire import LevelsInfo, SnapshotInfo, SnapshotListing
 
-__all__ = ["HANDLERS", "snapshot_file", "snapshot_listing"]
+__all__ = ["HANDLERS", "snapshot_file", "snapshot_levels", "snapshot_listing"]
 
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 LISTING_CACHE: Final = "public, max-age=10"
@@ -45,6 +46,13 @@ def _info(snapshot: PublishedSnapshot) -> SnapshotInfo:
         bytes=len(snapshot.data),
         sha256=snapshot.sha256,
         url=f"/v1/snapshots/{snapshot.name}",
+        levels=LevelsInfo(
+            bytes=len(snapshot.levels),
+            sha256=snapshot.levels_sha256,
+            url=f"/v1/snapshots/{snapshot.name}/levels",
+        )
+        if snapshot.levels
+        else None,
     )
 
 
@@ -97,6 +105,31 @@ async def snapshot_file(
     )
 
 
+@get(
+    "/v1/snapshots/{name:str}/levels",
+    media_type=SNAPSHOT_MEDIA_TYPE,
+    tags=["snapshots"],
+    summary="The levels file of one snapshot",
+    responses=problem_responses(400, 404),
+)
+async def snapshot_levels(
+    name: FromPath[str], snapshots: NamedDependency[SnapshotService]
+) -> Response[bytes]:
+    """The levels file of a snapshot (spec §8.10): per subject the answer under each policy,
+    with the claims' levels and evidence; 404 if the snapshot is unknown or has none."""
+    if not _NAME.fullmatch(name):
+        raise ProblemError("bad-request", "a snapshot is named full-<size> or delta-<from>-<size>")
+    snapshot = snapshots.builder.get(name)
+    if snapshot is None or not snapshot.levels:
+        raise ProblemError("not-found", f"no levels file of snapshot {name!r}; list /v1/snapshots")
+    return Response(
+        content=snapshot.levels,
+        media_type=SNAPSHOT_MEDIA_TYPE,
+        # not immutable: its bytes also depend on the trust configuration (spec §8.10.4)
+        headers={"Cache-Control": LISTING_CACHE, "ETag": f'"{snapshot.levels_sha256}"'},
+    )
+
+
 def _snapshots(state: State) -> SnapshotService:
     """Dependency provider: the worker's snapshot service (``app.state.snapshots``)."""
     return cast(SnapshotService, state.snapshots)
@@ -105,7 +138,7 @@ def _snapshots(state: State) -> SnapshotService:
 HANDLERS: list[ControllerRouterHandler] = [
     Router(
         path="/",
-        route_handlers=[snapshot_listing, snapshot_file],
+        route_handlers=[snapshot_listing, snapshot_file, snapshot_levels],
         dependencies={"snapshots": Provide(_snapshots, sync_to_thread=False)},
     )
 ]
