@@ -122,18 +122,21 @@ def _put_claims(out: bytearray, ids: list[str], claims: list[CheckClaim] | None)
     if [c.declaration for c in ordered] != ids:
         raise EncodingError("the claims must be those of the item's declarations, one each")
     for claim in ordered:
-        level = claim.level.encode("ascii", "replace")
-        if not 0 < len(level) <= MAX_COUNT or not claim.level.isascii() or not _printable(level):
+        if not 0 < len(claim.level) <= MAX_COUNT or not _printable(claim.level):
             raise EncodingError(f"level {claim.level!r} cannot be encoded")
-        out += len(level).to_bytes(2, "big")
-        out += level
+        out += len(claim.level).to_bytes(2, "big")
+        out += claim.level.encode("ascii")
         out.append(COUNTED if claim.counted else 0)
-        _put_ids(out, claim.evidence, "evidence id")
-        _put_ids(out, claim.disputed_by, "counter-statement id")
+        if claim.evidence or claim.disputed_by:
+            _put_ids(out, claim.evidence, "evidence id")
+            _put_ids(out, claim.disputed_by, "counter-statement id")
+        else:
+            out += b"\x00\x00\x00\x00"  # the common unverified claim: no ids either way
 
 
-def _printable(data: bytes) -> bool:
-    return all(0x21 <= byte <= 0x7E for byte in data)
+def _printable(text: str) -> bool:
+    """Printable ASCII without space (``0x21``-``0x7e``), the characters of a level."""
+    return text.isascii() and text.isprintable() and " " not in text
 
 
 def encode_hits(count: int, hits: Mapping[int, CheckAnswer], *, identity: bool = False) -> bytes:
@@ -194,14 +197,15 @@ def decode_answers(data: bytes, count: int, *, identity: bool = False) -> list[C
         return [take(DIGEST).hex() for _ in range(int.from_bytes(take(2), "big"))]
 
     def claim_of(declaration: str) -> CheckClaim:
-        level = take(int.from_bytes(take(2), "big"))
+        raw = take(int.from_bytes(take(2), "big"))
+        level = raw.decode("ascii") if raw.isascii() else ""
         if not level or not _printable(level):
-            raise EncodingError(f"invalid level {level!r}")
+            raise EncodingError(f"invalid level {raw!r}")
         flags = take(1)[0]
         if flags & ~COUNTED:
             raise EncodingError(f"invalid claim flags {flags:#04x}")
         evidence = ids_of()
-        return CheckClaim(declaration, level.decode("ascii"), evidence, bool(flags), ids_of())
+        return CheckClaim(declaration, level, evidence, bool(flags), ids_of())
 
     for status in statuses:
         if status & ~(KNOWN | TRAIN_AI_N | TRAIN_AI_Y) or (status and not status & KNOWN):
