@@ -155,7 +155,13 @@ def _cors(settings: Settings) -> CORSConfig | None:
         allow_origins=origins,
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
-        expose_headers=["Retry-After", "Content-Usage", "Location", "X-Request-ID"],
+        expose_headers=[
+            "Retry-After",
+            "Content-Usage",
+            "Location",
+            "X-Request-ID",
+            "Consent-Identity",
+        ],
         allow_credentials=False,
         max_age=600,
     )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from registry.core.batchcheck import CheckAnswer, encode_hits
+from registry.core.batchcheck import CheckAnswer, CheckClaim, encode_hits
 from registry.core.errors import ProtocolError
 from registry.core.keys import PublicKey
 from registry.core.prefs import format_content_usage
@@ -279,14 +279,33 @@ def _check_parts(resolution: Resolution) -> _Parts:
     return dict(resolution.prefs), shown, total, identities
 
 
-async def check_binary(index: NodeIndex, digests: bytes, policy: Policy = DEFAULT_POLICY) -> bytes:
+async def check_binary(
+    index: NodeIndex, digests: bytes, policy: Policy = DEFAULT_POLICY, *, identity: bool = False
+) -> bytes:
     """The binary batch check (spec §6.8.4) of concatenated 32-byte digests: status bytes,
-    then details of the known items; the work beyond one statement is proportional to hits."""
+    then details of the known items; the work beyond one statement is proportional to hits.
+
+    ``identity`` (``?identity=1``, ADR 0023): each known item's declarations are followed by
+    their claims' identity, the members the JSON form gives (spec §6.8.1), taken from the same
+    resolutions: nothing more is looked up."""
     hits = await index.lookup_digests(digests, policy)  # a "certainly absent" bitmap first
     answers: dict[int, CheckAnswer] = {}
     for position, resolution in hits.items():
-        answers[position] = CheckAnswer(dict(resolution.prefs), _declarations(resolution.claims))
-    return encode_hits(len(digests) // 32, answers)
+        claims = [_binary_claim(c) for c in resolution.claims] if identity else None
+        answers[position] = CheckAnswer(
+            dict(resolution.prefs), _declarations(resolution.claims), claims
+        )
+    return encode_hits(len(digests) // 32, answers, identity=identity)
+
+
+def _binary_claim(claim: Claim) -> CheckClaim:
+    return CheckClaim(
+        claim.declaration_id,
+        claim.level,
+        list(claim.evidence),
+        claim.counted,
+        list(claim.disputed_by),
+    )
 
 
 async def spawning_query(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -535,6 +536,8 @@ def test_readme_trust_examples_run_as_written(
     assert "domain:example.com" in text  # the check's identity column
     assert "attested 2 works of @alice" in text
     assert "evidence: domain:example.com confirmed" in text  # the SDK block
+    # the binary check with identity (spec §6.8.4): the owner's domain level, per file
+    assert re.search(r"^sunset\.png .*counted: \['domain:example\.com'\]$", text, re.M), text
     assert "rotated: " in text
     assert f"revoked: {did} since 2026-12-01 00:00:00 UTC" in text
     offline = json.loads((root / "levels.json").read_text())["offline"]

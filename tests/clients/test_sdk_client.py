@@ -122,6 +122,12 @@ def test_sync_client_in_process(sync_node: ThreadNode) -> None:
         binary = client.check_sha256s(hashes)
         assert _decided(binary) == _decided(client.check(sha256s=hashes))
         assert [a.reserved() for a in binary] == [False, True, True, False]
+        with_identity = client.check_sha256s(hashes, identity=True)
+        assert [(a.prefs, a.declarations) for a in with_identity] == [
+            (a.prefs, a.declarations) for a in binary
+        ]
+        assert [a.claims for a in with_identity] == [a.claims for a in client.check(sha256s=hashes)]
+        assert [c.level for c in with_identity[1].claims] == ["none"]
         with pytest.raises(ValueError, match="64 hex digits"):
             client.check_sha256s(["abcd"])
 

@@ -548,3 +548,15 @@ async def test_async_client_submits_trust_records_and_checks_evidence(tmp_path: 
         binary_any = await node.check_sha256s([WORK_SHA], policy="any")
         assert binary_any[0].prefs == {"train-ai": "n"}  # the binary form honours policy=
         assert (await node.check_sha256s([WORK_SHA]))[0].prefs == {"train-ai": "y"}
+        assert (await node.check_sha256s([WORK_SHA]))[0].claims == []
+        # with identity (spec §6.8.4) the binary answer carries the JSON check's claims
+        asked = [WORK_SHA, digests(1, "unknown")[0]]
+        for policy in (None, "any", "verified-only"):
+            binary = await node.check_sha256s(asked, policy=policy, identity=True)
+            checked = await node.check(sha256s=asked, policy=policy)
+            assert [(a.prefs, a.declarations, a.claims) for a in binary] == [
+                (a.prefs, a.declarations, a.claims) for a in checked
+            ]
+        levels = {c.level: c.counted for c in binary[0].claims}
+        assert levels == {"platform:cara": True, "none": False}
+        assert binary[1].claims == []

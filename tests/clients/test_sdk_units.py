@@ -342,7 +342,8 @@ def test_binary_check_answers_and_fallback_signal() -> None:
     from consent import NodeError  # noqa: PLC0415
     from consent.client import _Api  # noqa: PLC0415
 
-    from registry.core.batchcheck import CheckAnswer, encode_answers  # noqa: PLC0415
+    from registry.core.batchcheck import CheckAnswer, CheckClaim, encode_answers  # noqa: PLC0415
+    from registry.wire import ClaimIdentity  # noqa: PLC0415
 
     hashes = ["aa" * 32, "bb" * 32]
     body = encode_answers([None, CheckAnswer({"train-ai": "n"}, ["cc" * 32])])
@@ -356,3 +357,28 @@ def test_binary_check_answers_and_fallback_signal() -> None:
     with pytest.raises(NodeError, match="unexpected answer"):
         _Api.digest_answers(hashes, httpx.Response(200, content=b"\x07", request=request))
     assert _Api.digest_body(hashes) == bytes.fromhex("aa" * 32 + "bb" * 32)
+    # with identity (spec §6.8.4): claims as the JSON check gives them, and only from a node
+    # that says it answered with identity; one that ignored ``identity=1`` is fallen back from
+    claim = CheckClaim("cc" * 32, "platform:art", ["dd" * 32], False, ["ee" * 32])
+    with_identity = encode_answers(
+        [None, CheckAnswer({"train-ai": "n"}, ["cc" * 32], [claim])], identity=True
+    )
+    said = httpx.Response(
+        200, content=with_identity, request=request, headers={"Consent-Identity": "1"}
+    )
+    decoded = _Api.digest_answers(hashes, said, identity=True)
+    assert decoded is not None
+    assert decoded[0].claims == []
+    assert decoded[1].claims == [
+        ClaimIdentity(
+            declaration="cc" * 32,
+            level="platform:art",
+            evidence=["dd" * 32],
+            counted=False,
+            disputed_by=["ee" * 32],
+        )
+    ]
+    ignored = httpx.Response(200, content=body, request=request)
+    assert _Api.digest_answers(hashes, ignored, identity=True) is None
+    assert _Api.digest_params("any", True) == {"policy": "any", "identity": "1"}
+    assert _Api.digest_params(None, False) == {}

@@ -236,6 +236,15 @@ async def test_cors_preflight_allows_configured_origins_only(tmp_path: Path) -> 
         )
         assert answer.headers["access-control-allow-origin"] == "https://b.example"
         assert "retry-after" in answer.headers["access-control-expose-headers"].lower()
+        # a browser reads which layout a binary check has (spec §6.8.4)
+        binary = await client.post(
+            "/v1/check/sha256?identity=1",
+            content=bytes(32),
+            headers={"Origin": "https://b.example", "Content-Type": "application/octet-stream"},
+        )
+        assert binary.headers["consent-identity"] == "1"
+        exposed = binary.headers["access-control-expose-headers"].lower()
+        assert "consent-identity" in exposed
 
 
 async def test_no_cors_headers_by_default(tmp_path: Path) -> None:

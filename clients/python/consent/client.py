@@ -55,6 +55,7 @@ from registry.wire import (
     BatchItem,
     BatchResult,
     BindingResult,
+    ClaimIdentity,
     CreatorAnswer,
     DeclarationView,
     IsccResponse,
@@ -227,6 +228,8 @@ _ENCODER: Final = msgspec.json.Encoder()
 _JSON: Final = {"Content-Type": "application/json"}
 _OCTETS: Final = {"Content-Type": "application/octet-stream"}
 CHECK_DIGESTS_PATH: Final = "/v1/check/sha256"
+IDENTITY_HEADER: Final = "Consent-Identity"
+"""What a node answering the binary check with identity sends (``1``, spec §6.8.4)."""
 """The binary batch check (spec §6.8.4)."""
 
 
@@ -355,15 +358,26 @@ class _Api:
         return body
 
     @staticmethod
-    def digest_answers(hashes: Sequence[str], response: httpx.Response) -> list[Answer] | None:
+    def digest_params(policy: Policy | None, identity: bool) -> dict[str, str]:
+        """The binary check's query: ``policy`` and, if asked, ``identity=1`` (spec §6.8.4)."""
+        return {**_policy_params(policy), **({"identity": "1"} if identity else {})}
+
+    @staticmethod
+    def digest_answers(
+        hashes: Sequence[str], response: httpx.Response, identity: bool = False
+    ) -> list[Answer] | None:
         """The answers of a binary check, in order; None if the node has no binary check (an
-        older node: 404 or 405), so that the caller falls back to the JSON form."""
+        older node: 404 or 405) or, when ``identity`` was asked, answered without it (no
+        ``Consent-Identity: 1``: a node that ignores the parameter), so that the caller falls
+        back to the JSON form."""
         if response.status_code in (404, 405):
             return None
         if response.status_code >= 400:
             raise _problem_of(response)
+        if identity and response.headers.get(IDENTITY_HEADER) != "1":
+            return None
         try:
-            decoded = batchcheck.decode_answers(response.content, len(hashes))
+            decoded = batchcheck.decode_answers(response.content, len(hashes), identity=identity)
         except ProtocolError as exc:
             raise NodeError(
                 response.status_code,
@@ -374,7 +388,22 @@ class _Api:
         return [
             Answer(kind="sha256", key=key)
             if item is None
-            else Answer(kind="sha256", key=key, prefs=item.prefs, declarations=item.declarations)
+            else Answer(
+                kind="sha256",
+                key=key,
+                prefs=item.prefs,
+                declarations=item.declarations,
+                claims=[
+                    ClaimIdentity(
+                        declaration=c.declaration,
+                        level=c.level,
+                        evidence=c.evidence,
+                        counted=c.counted,
+                        disputed_by=c.disputed_by,
+                    )
+                    for c in item.claims or ()
+                ],
+            )
             for key, item in zip(hashes, decoded, strict=True)
         ]
 
@@ -764,19 +793,21 @@ class ConsentClient:
         return [answer for part in parts for answer in part]
 
     def check_sha256s(
-        self, sha256s: Iterable[str], *, policy: Policy | None = None
+        self, sha256s: Iterable[str], *, policy: Policy | None = None, identity: bool = False
     ) -> list[Answer]:
         """Batch check of SHA-256s (lowercase hex) in the binary form (spec §6.8.4): 32 bytes
         per hash up, one byte per unknown hash down, under ``policy`` (spec §9.4.7; None: the
-        node's default). The same prefs and declarations as :meth:`check` but no claims (the
-        binary form carries none); it falls back to :meth:`check` on a node without the
-        binary form.
+        node's default). The same prefs and declarations as :meth:`check`; with ``identity``
+        each known hash's ``claims`` too (level, evidence, counted, disputed_by, one per
+        declaration: what :meth:`check` gives, for every declaration), without it none. It
+        falls back to :meth:`check` on a node without the binary form, or without identity
+        when it is asked.
 
         Raises:
             ValueError: a hash is not 64 hex digits, or the policy is unknown.
         """
         hashes = list(sha256s)
-        params = _policy_params(policy)
+        params = self._api.digest_params(policy, identity)
         if not hashes:
             return []
         self.info()
@@ -786,7 +817,7 @@ class ConsentClient:
             response = self._request(
                 "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS, params=params
             )
-            answers = self._api.digest_answers(chunk, response)
+            answers = self._api.digest_answers(chunk, response, identity)
             return self.check(sha256s=chunk, policy=policy) if answers is None else answers
 
         chunks = _chunks(hashes, self._api.check_chunk_size())
@@ -1220,11 +1251,11 @@ class AsyncConsentClient:
         return [answer for part in parts for answer in part]
 
     async def check_sha256s(
-        self, sha256s: Iterable[str], *, policy: Policy | None = None
+        self, sha256s: Iterable[str], *, policy: Policy | None = None, identity: bool = False
     ) -> list[Answer]:
         """Binary batch check of SHA-256s; see :meth:`ConsentClient.check_sha256s`."""
         hashes = list(sha256s)
-        params = _policy_params(policy)
+        params = self._api.digest_params(policy, identity)
         if not hashes:
             return []
         await self.info()
@@ -1236,7 +1267,7 @@ class AsyncConsentClient:
                 response = await self._request(
                     "POST", CHECK_DIGESTS_PATH, content=body, headers=_OCTETS, params=params
                 )
-            answers = self._api.digest_answers(chunk, response)
+            answers = self._api.digest_answers(chunk, response, identity)
             if answers is None:
                 return await self.check(sha256s=chunk, policy=policy)
             return answers

@@ -69,6 +69,19 @@ PolicyParam = Annotated[
 ]
 
 
+IdentityParam = Annotated[
+    str | None,
+    QueryParameter(
+        description="1: each known item's claims follow its declaration ids, with their "
+        "identity level, evidence and counter-statements (spec §6.8.4); absent: no identity",
+    ),
+]
+
+IDENTITY_HEADER: Final = "Consent-Identity"
+"""Sent with ``1`` on a binary check answer that carries identity (spec §6.8.4), so that a
+client can tell it from the answer of a node that ignored the parameter."""
+
+
 def policy_param(value: str | None) -> Policy:
     """The ``policy`` query parameter, or a 400 ``bad-request`` naming the choices."""
     try:
@@ -211,10 +224,14 @@ async def check_binary(
     body: RawBody,
     node: NamedDependency[Node],
     policy: PolicyParam = None,
+    identity: IdentityParam = None,
 ) -> Response[bytes]:
     """Concatenated 32-byte SHA-256 digests in (``application/octet-stream``); one status byte
-    per digest out, then details of the known ones only (spec §6.8.4), under ``policy``."""
+    per digest out, then details of the known ones only (spec §6.8.4), under ``policy``; with
+    ``identity=1`` each known item's claims too (ADR 0023)."""
     chosen = policy_param(policy)
+    if identity not in (None, "1"):
+        raise ProblemError("bad-request", f"identity must be 1 or absent, not {identity!r}")
     if request.headers.get("content-type", "").split(";")[0].strip() != OCTETS:
         raise ProblemError("unsupported-media-type", f"the body must be {OCTETS}")
     if len(body) % DIGEST:
@@ -224,8 +241,9 @@ async def check_binary(
     count = len(body) // DIGEST
     _check_count(count, node)
     node.metrics.checked("check", count)
-    answer = await queries.check_binary(node.index, body, chosen)
-    return Response(answer, media_type=OCTETS)
+    answer = await queries.check_binary(node.index, body, chosen, identity=identity == "1")
+    headers = {IDENTITY_HEADER: "1"} if identity == "1" else None
+    return Response(answer, media_type=OCTETS, headers=headers)
 
 
 @post(
