@@ -41,6 +41,9 @@ reference C++ through ``pdqhash``):
   asked first), each with ``asks`` (hash, distance asked at), ``alone`` (hash, smaller distance
   its match stands within on its own; -1 for a flip's confirm-only crops) and ``confirm`` (flip
   or rotation, the crops whose agreement confirms its farther match);
+- ``pdq_standing``: queries of mirrored and resized copies of generated images, the hashes the
+  original declares, and whether the SDK's rules on which matches stand find it
+  (``PdqQuery.matches``), with and without the flips' confirmation by their crops;
 - ``keyfile``: a ``consent keygen`` key file (scrypt n = 2^10, fixed salt and nonce so that the
   fixture is reproducible) that :func:`consent.keyfile.load_key` opens, with its passphrase and
   seed: the TypeScript package must open it and write the same bytes;
@@ -361,6 +364,56 @@ def pdq_variants_generated() -> list[dict[str, object]]:
                 "query": described(query),
                 "own": {"pdq": own, "quality": quality},
                 "query_with_own": described(with_own),
+            }
+        )
+    return out
+
+
+# Copies whose matches the check's rules decide (spec §6.8.3 item 6): mirrored, resized to half
+# and re-encoded as JPEG of quality 70; the mirror of the framed and the 640x480 rings images
+# lies beyond 8 bits and stands only through its crops, the gradient's within 8.
+STANDING_IMAGES = [
+    ("framed", 1024, 768),
+    ("rings", 640, 480),
+    ("gradient", 640, 480),
+    ("bars", 127, 129),
+]
+
+
+def pdq_standing() -> list[dict[str, object]]:
+    """Queries of mirrored and resized copies, the hashes their original declares (``pdq`` and
+    ``pdq_variants``) and whether the SDK's rules find it (``PdqQuery.matches``), with and
+    without the flips' confirmation: the TypeScript rules must decide the same."""
+    from consent.fingerprint import (  # noqa: PLC0415
+        PdqQuery,
+        pdq_of_image,
+        pdq_query_hashes,
+        pdq_variants_of_image,
+    )
+    from PIL import Image, ImageOps  # noqa: PLC0415
+
+    out: list[dict[str, object]] = []
+    for kind, width, height in STANDING_IMAGES:
+        image = Image.fromarray(generated_pixels(kind, width, height), "RGB")
+        declared = [pdq_of_image(image)[0], *pdq_variants_of_image(image)]
+        buffer = io.BytesIO()
+        ImageOps.mirror(image).resize((width // 2, height // 2)).save(buffer, "JPEG", quality=70)
+        with Image.open(buffer) as copy:
+            query = pdq_query_hashes(copy.convert("RGB"))
+        out.append(
+            {
+                "kind": kind,
+                "width": width,
+                "height": height,
+                "query": {
+                    "pdq": query.pdq,
+                    "asks": [list(ask) for ask in query.asks],
+                    "alone": [list(pair) for pair in query.alone],
+                    "confirm": [[flip, list(crops)] for flip, crops in query.confirm],
+                },
+                "declared": declared,
+                "matches": query.matches(*declared),
+                "unconfirmed": PdqQuery(query.pdq, query.asks, query.alone).matches(*declared),
             }
         )
     return out
@@ -854,6 +907,7 @@ def answers() -> dict[str, object]:
         "pdq_generated": pdq_generated(),
         "pdq_files": pdq_files(),
         "pdq_variants_generated": pdq_variants_generated(),
+        "pdq_standing": pdq_standing(),
         "keyfile": keyfile_answer(),
     }
 

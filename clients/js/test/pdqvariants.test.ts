@@ -6,6 +6,7 @@ import { test } from "node:test";
 import {
   declaredPdqVariants,
   pdqDeclaredQualityStands,
+  pdqDistance,
   pdqHash,
   pdqQueryByDistance,
   pdqQueryHashes,
@@ -28,6 +29,7 @@ interface Answers {
     own: { pdq: string; quality: number };
     query_with_own: PdqQuery;
   }[];
+  pdq_standing: { kind: string; width: number; height: number; query: PdqQuery; declared: string[]; matches: boolean; unconfirmed: boolean }[];
 }
 const answers = fixture<Answers>("python-answers.json");
 
@@ -129,4 +131,29 @@ test("a match beyond 16 bits stands unless every declaration gives the work a qu
   assert.equal(pdqDeclaredQualityStands(match(17, ["d1", "d2"]), quality), true);
   assert.equal(pdqDeclaredQualityStands(match(17, ["d1", "d3"]), quality), true);
   assert.equal(pdqDeclaredQualityStands(match(30, []), quality), true);
+});
+
+// The node's answers to a query if one work declared `declared`: each query hash's nearest
+// declared hash, when within its asked distance; found if any match stands (the SDK's
+// PdqQuery.matches, which the fixture records for mirrored and resized copies).
+function foundBy(query: PdqQuery, declared: string[]): boolean {
+  const answers = new Map(
+    query.asks.map(([hash, asked]) => {
+      const nearest = Math.min(...declared.map((d) => pdqDistance(hash, d)));
+      return [hash, nearest <= asked ? [m("work", nearest)] : []] as const;
+    }),
+  );
+  return [...pdqStandingMatches(query, answers).values()].some((kept) => kept.length > 0);
+}
+
+for (const a of answers.pdq_standing) {
+  test(`a mirrored and resized copy of ${a.kind} ${a.width}x${a.height} is found or not as the SDK's rules decide`, () => {
+    assert.equal(foundBy(a.query, a.declared), a.matches);
+    assert.equal(foundBy({ ...a.query, confirm: [] }, a.declared), a.unconfirmed);
+  });
+}
+
+test("the fixture has a copy found only through its flip's crops", () => {
+  assert.ok(answers.pdq_standing.some((a) => a.matches && !a.unconfirmed));
+  assert.ok(answers.pdq_standing.some((a) => a.unconfirmed) && answers.pdq_standing.some((a) => !a.matches));
 });
