@@ -118,6 +118,7 @@ const en = {
   "lookup.asPdq": "as PDQ",
   "lookup.url": "Web address",
   "lookup.fingerprinted": "Fingerprints of {name}",
+  "lookup.asking": "Asking the node about similar images: {done} of {total} requests answered",
 
   "claim.creator": "Creator",
   "claim.declared": "Declared",
@@ -294,6 +295,7 @@ const id: Record<MessageKey, string> = {
   "lookup.asPdq": "sebagai PDQ",
   "lookup.url": "Alamat web",
   "lookup.fingerprinted": "Sidik jari {name}",
+  "lookup.asking": "Menanyakan gambar serupa ke node: {done} dari {total} permintaan terjawab",
 
   "claim.creator": "Kreator",
   "claim.declared": "Dideklarasikan",

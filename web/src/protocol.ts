@@ -29,7 +29,7 @@ import {
 
 export { b64decode, b64encode, canonicalJson, PrivateKey, PublicKey } from "@consent-registry/protocol";
 export type { PdqQuery, PdqResult } from "@consent-registry/protocol";
-export { PDQ_QUERY_DISTANCES, pdqQueryByDistance } from "@consent-registry/protocol";
+export { PDQ_WEAK_DISTANCE, pdqDeclaredQualityStands, pdqQueryByDistance, pdqStandingMatches } from "@consent-registry/protocol";
 
 export interface WorkInput {
   sha256: string;

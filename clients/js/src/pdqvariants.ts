@@ -18,23 +18,31 @@ export const VARIANT_SIDE = 256;
 /** The whole image and its flips and rotations are hashed at most this size (the SDK's). */
 export const DIHEDRAL_SIDE = 1024;
 
+// spec §6.8.3 item 6 / ADR 0011: the distances each query hash of a copy is asked at and stands
+// within, and the rules on which matches stand. Each mirrors the Python SDK's constant of the
+// same name (consent/fingerprint.py; PDQ_MATCH_DISTANCE from registry.wire): change them together
+// (clients/js/test/pdqvariants.test.ts checks the query hashes against the SDK's).
+/** The image itself and the image without a uniform border are asked (and stand) within this. */
+export const PDQ_MATCH_DISTANCE = 31;
+/** Within this, a match of one of the copy's 7 other flips and rotations stands on its own. */
+export const PDQ_TURN_DISTANCE = 8;
+/** The cuts of a copy (lined up with declared crops), and the flips' confirming crops. */
+export const PDQ_CUT_DISTANCE = 26;
 /**
- * The distances a checker asks each kind of query hash at (spec §6.8.3 item 6, ADR 0011). They
- * mirror the Python SDK's constants of the same names (consent/fingerprint.py: PDQ_MATCH_DISTANCE
- * from registry.wire, PDQ_TURN_DISTANCE, PDQ_CUT_DISTANCE, PDQ_WEAK_QUALITY, PDQ_WEAK_DISTANCE);
- * change them together.
+ * A flip or rotation is asked within this; its match beyond {@link PDQ_TURN_DISTANCE} stands only
+ * if {@link PDQ_CONFIRMATIONS} of the same flip's crops ({@link CONFIRMING_CROPS}, asked within
+ * {@link PDQ_CUT_DISTANCE}, never standing on their own) match the same work.
  */
-export const PDQ_QUERY_DISTANCES = {
-  /** The image itself and the image without a uniform border. */
-  match: 31,
-  /** Its 7 other flips and rotations. */
-  turn: 8,
-  /** The cuts lined up with declared crops. */
-  cut: 26,
-  /** Hashes of a quality below `weakQuality` are asked within at most `weak`. */
-  weakQuality: 70,
-  weak: 16,
-} as const;
+export const PDQ_FLIP_CONFIRMED_DISTANCE = PDQ_MATCH_DISTANCE;
+/** How many of a flip's crops must match a work to confirm the flip's farther match. */
+export const PDQ_CONFIRMATIONS = 2;
+/**
+ * Query hashes of lower PDQ quality are asked (and stand) within at most
+ * {@link PDQ_WEAK_DISTANCE}; a match farther than it whose declared image has a lower quality is
+ * dropped (the checker reads the quality from the match's declarations).
+ */
+export const PDQ_WEAK_QUALITY = 70;
+export const PDQ_WEAK_DISTANCE = 16;
 
 // (kept share of each side, horizontal anchor, vertical anchor): the 9 crops keeping 90% at the
 // 9 anchors of a 3x3 grid, then the 7 keeping 80% other than middle-left and middle-right.
@@ -45,6 +53,8 @@ export const DECLARED_CROPS: readonly (readonly [number, number, number])[] = [
   ...ANCHORS.map(([x, y]) => [0.9, x, y] as const),
   ...ANCHORS.filter(([x, y]) => y !== 0.5 || x === 0.5).map(([x, y]) => [0.8, x, y] as const),
 ];
+/** The declared crops keeping 90%, cut from each flip of a copy to confirm it (SDK's name). */
+export const CONFIRMING_CROPS: readonly (readonly [number, number, number])[] = DECLARED_CROPS.filter(([keep]) => keep === CROP_KEEPS[0]);
 /** How much of each side a copy may have lost at the anchored edges (the check's cuts). */
 const CROP_LOSSES = [0, 0.025, 0.05, 0.075, 0.1] as const;
 const BORDER_TOLERANCE = 24; // grey levels a border pixel may differ from the corner's
@@ -366,63 +376,159 @@ export function trimBorder(image: RgbaImage): RgbaImage {
   return cropRgba(image, left, top, right - left + 1, bottom - top + 1);
 }
 
-/** What a checker asks about one image (spec §6.8.3 item 6): its own PDQ hash and each query
- * hash with the `max_distance` it is asked at, each hash once. */
+/**
+ * What a checker asks about one image (spec §6.8.3 item 6), as the SDK's `PdqQuery`: its own PDQ
+ * hash (the answer names the copy by it) and each query hash with the `max_distance` it is asked
+ * at, each hash once, in order of first appearance.
+ */
 export interface PdqQuery {
   pdq: string;
   asks: [hash: string, maxDistance: number][];
+  /**
+   * The query hashes whose match stands on its own only within a smaller distance than they are
+   * asked at: flips and rotations {@link PDQ_TURN_DISTANCE}, a flip's crops asked only to confirm
+   * it -1 (never). Every other hash's match stands within its asked distance.
+   */
+  alone: [hash: string, distance: number][];
+  /** (a flip or rotation, its crops): its match within its asked distance stands if
+   * {@link PDQ_CONFIRMATIONS} of its crops match the same work. */
+  confirm: [flip: string, crops: string[]][];
 }
 
-/** (hash, quality, distance of its kind) -> unique (hash, distance): a weak hash at most the weak
- * distance; a hash of several kinds at the largest; in order of first appearance. */
-function asked(items: Iterable<readonly [string, number, number]>): [string, number][] {
-  const best = new Map<string, number>();
-  for (const [hash, quality, kindDistance] of items) {
-    const distance = quality < PDQ_QUERY_DISTANCES.weakQuality ? Math.min(kindDistance, PDQ_QUERY_DISTANCES.weak) : kindDistance;
-    best.set(hash, Math.max(distance, best.get(hash) ?? -1));
+/** (hash, quality, asked distance, standing distance of its kind) -> the query: a weak hash asked
+ * (and standing) within at most the weak distance; a hash of several kinds at the largest of each.
+ * The SDK's `_query`. */
+function query(pdq: string, items: Iterable<readonly [string, number, number, number]>, confirm: [string, string[]][] = []): PdqQuery {
+  const asked = new Map<string, number>();
+  const alone = new Map<string, number>();
+  for (const [hash, quality, kindAsked, kindAlone] of items) {
+    const cap = quality < PDQ_WEAK_QUALITY ? PDQ_WEAK_DISTANCE : kindAsked;
+    asked.set(hash, Math.max(Math.min(kindAsked, cap), asked.get(hash) ?? -1));
+    alone.set(hash, Math.max(Math.min(kindAlone, cap), alone.get(hash) ?? -1));
   }
-  return [...best.entries()];
+  const smaller = [...alone.entries()].filter(([h, d]) => d < asked.get(h)!);
+  return { pdq, asks: [...asked.entries()], alone: smaller, confirm };
 }
 
 /**
- * The PDQ hashes a checker asks about for one image and the distance each is asked at (spec
- * §6.8.3 item 6, the recommended check; the Python SDK's `pdq_query_hashes` on the same pixels):
- * the image itself (scaled to at most {@link DIHEDRAL_SIDE}) and the image without a uniform
- * border, its 7 other flips and rotations, and the cuts lined up with each declared crop after a
- * loss of 0 to 10% of each side (quality 50 or more), on the image scaled to
- * {@link VARIANT_SIDE}; weak hashes nearer. `own`, if given, is the copy's own PDQ hash and
- * quality as computed elsewhere (asked first, at the match distance, and named `pdq`), as the
- * SDK's `pdq_query_of_bytes` adds it.
+ * The PDQ hashes a checker asks about for one image, the distance each is asked at and the rules
+ * on which of their matches stand (spec §6.8.3 item 6, the recommended check; the Python SDK's
+ * `pdq_query_hashes` on the same pixels): the image itself (scaled to at most
+ * {@link DIHEDRAL_SIDE}) and the image without a uniform border within {@link PDQ_MATCH_DISTANCE};
+ * its 7 other flips and rotations within {@link PDQ_FLIP_CONFIRMED_DISTANCE}, standing alone
+ * within {@link PDQ_TURN_DISTANCE}, farther only if confirmed by {@link PDQ_CONFIRMATIONS} of the
+ * flip's {@link CONFIRMING_CROPS} (within {@link PDQ_CUT_DISTANCE}, never standing alone); and
+ * the cuts lined up with each declared crop after a loss of 0 to 10% of each side within
+ * {@link PDQ_CUT_DISTANCE} (crops and cuts of quality 50 or more, on the image scaled to
+ * {@link VARIANT_SIDE}); hashes of quality below {@link PDQ_WEAK_QUALITY} within at most
+ * {@link PDQ_WEAK_DISTANCE}. `own`, if given, is the copy's own PDQ hash and quality as computed
+ * elsewhere (asked first, at the match distance, and named `pdq`), as the SDK's
+ * `pdq_query_of_bytes` adds it.
  */
 export function pdqQueryHashes(image: RgbaImage, own?: { hash: string; quality: number }): PdqQuery {
   checked(image);
   const small = thumbnailLanczos(image, VARIANT_SIDE);
   const whole = thumbnailLanczos(image, DIHEDRAL_SIDE);
   const itself = pdqHash(whole);
-  const items: [string, number, number][] = [[itself.hash, itself.quality, PDQ_QUERY_DISTANCES.match]];
+  const items: [string, number, number, number][] = [[itself.hash, itself.quality, PDQ_MATCH_DISTANCE, PDQ_MATCH_DISTANCE]];
+  const confirm: [string, string[]][] = [];
   // Each flip or rotation hashed on its own (PDQ's one-pass dihedral hashes differ from them).
   for (const method of TRANSPOSES) {
     const turned = pdqHash(transpose(whole, method));
-    items.push([turned.hash, turned.quality, PDQ_QUERY_DISTANCES.turn]);
+    items.push([turned.hash, turned.quality, PDQ_FLIP_CONFIRMED_DISTANCE, PDQ_TURN_DISTANCE]);
+    const flipped = transpose(small, method);
+    const crops: string[] = [];
+    for (const [keep, ax, ay] of CONFIRMING_CROPS) {
+      const r = pdqHash(anchoredCrop(flipped, keep, keep, ax, ay));
+      if (r.quality >= PDQ_MIN_QUALITY) {
+        crops.push(r.hash);
+        items.push([r.hash, r.quality, PDQ_CUT_DISTANCE, -1]);
+      }
+    }
+    confirm.push([turned.hash, crops]);
   }
   const trimmed = trimBorder(small);
   if (trimmed.width !== small.width || trimmed.height !== small.height) {
     const r = pdqHash(trimmed);
-    items.push([r.hash, r.quality, PDQ_QUERY_DISTANCES.match]);
+    items.push([r.hash, r.quality, PDQ_MATCH_DISTANCE, PDQ_MATCH_DISTANCE]);
   }
   for (const keepDeclared of CROP_KEEPS) {
     for (const loss of CROP_LOSSES) {
       const keep = Math.min(1, keepDeclared / (1 - loss));
       for (const [ax, ay] of ANCHORS) {
         const r = pdqHash(anchoredCrop(small, keep, keep, ax, ay));
-        if (r.quality >= PDQ_MIN_QUALITY) items.push([r.hash, r.quality, PDQ_QUERY_DISTANCES.cut]);
+        if (r.quality >= PDQ_MIN_QUALITY) items.push([r.hash, r.quality, PDQ_CUT_DISTANCE, PDQ_CUT_DISTANCE]);
       }
     }
   }
-  const asks = asked(items);
-  if (own === undefined) return { pdq: itself.hash, asks };
-  // The SDK's pdq_query_of_bytes: the own hash first, then the others at their distances.
-  return { pdq: own.hash, asks: asked([[own.hash, own.quality, PDQ_QUERY_DISTANCES.match], ...asks.map(([h, d]) => [h, 100, d] as const)]) };
+  const found = query(itself.hash, items, confirm);
+  if (own === undefined) return found;
+  // The SDK's pdq_query_of_bytes (_with_own): the own hash first, then the others at their
+  // distances, each standing where it stood.
+  const standing = pdqQueryStanding(found);
+  const kept = found.asks.map(([h, d]) => [h, 100, d, standing.get(h)!] as const);
+  return query(own.hash, [[own.hash, own.quality, PDQ_MATCH_DISTANCE, PDQ_MATCH_DISTANCE], ...kept], found.confirm);
+}
+
+/** Each query hash and the distance within which its match stands on its own (-1: never). */
+export function pdqQueryStanding(query: PdqQuery): Map<string, number> {
+  return new Map([...query.asks, ...query.alone]);
+}
+
+/**
+ * Given the works each query hash matched within its asked distance (`found.get(hash)`, SHA-256s),
+ * the works each flip or rotation may stand for beyond its standing distance: those matched by at
+ * least {@link PDQ_CONFIRMATIONS} of its crops (the SDK's `PdqQuery.confirmed`).
+ */
+export function pdqQueryConfirmed(query: PdqQuery, found: ReadonlyMap<string, Iterable<string>>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [flip, crops] of query.confirm) {
+    const votes = new Map<string, number>();
+    for (const crop of crops) {
+      for (const work of new Set(found.get(crop) ?? [])) votes.set(work, (votes.get(work) ?? 0) + 1);
+    }
+    out.set(flip, new Set([...votes].filter(([, n]) => n >= PDQ_CONFIRMATIONS).map(([work]) => work)));
+  }
+  return out;
+}
+
+/**
+ * Each query hash's matches (answered within its asked distance) with only those that stand (spec
+ * §6.8.3 item 6; the SDK's `_standing` in `check_pdq_copies`): within the hash's standing
+ * distance, or, for a flip or rotation, of a work {@link PDQ_CONFIRMATIONS} of its crops matched.
+ */
+export function pdqStandingMatches<M extends { sha256: string; distance: number }>(
+  query: PdqQuery,
+  answers: ReadonlyMap<string, readonly M[]>,
+): Map<string, M[]> {
+  const standing = pdqQueryStanding(query);
+  const found = new Map([...answers].map(([h, matches]) => [h, matches.map((m) => m.sha256)] as const));
+  const confirmed = pdqQueryConfirmed(query, found);
+  const out = new Map<string, M[]>();
+  for (const [hash, matches] of answers) {
+    const limit = standing.get(hash) ?? -1;
+    const works = confirmed.get(hash) ?? new Set<string>();
+    out.set(hash, matches.filter((m) => m.distance <= limit || works.has(m.sha256)));
+  }
+  return out;
+}
+
+/**
+ * Whether a match stands after the declared-quality rule of spec §6.8.3 item 6 (the SDK's
+ * `_drop_weak_declared`): a match farther than {@link PDQ_WEAK_DISTANCE} is dropped when every one
+ * of its declarations gives the work a PDQ quality below {@link PDQ_WEAK_QUALITY}.
+ * `quality(declaration, sha256)` is the declared `pdq_quality`, or undefined when the declaration
+ * is missing or says none (then the match stands).
+ */
+export function pdqDeclaredQualityStands(
+  match: { sha256: string; distance: number; declarations: readonly string[] },
+  quality: (declaration: string, sha256: string) => number | undefined,
+): boolean {
+  if (match.distance <= PDQ_WEAK_DISTANCE || match.declarations.length === 0) return true;
+  return !match.declarations.every((d) => {
+    const q = quality(d, match.sha256);
+    return q !== undefined && q < PDQ_WEAK_QUALITY;
+  });
 }
 
 /** The query hashes grouped by the distance they are asked at (one request each). */

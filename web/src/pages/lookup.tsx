@@ -21,11 +21,13 @@ export function LookupPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [hint, setHint] = useState("");
+  const [asking, setAsking] = useState<{ done: number; total: number } | null>(null);
 
   const run = async (title: string, exact: Promise<Work> | null, near: Promise<NearResult> | null) => {
     setBusy(true);
     setError(null);
     setAnswer(null);
+    setAsking(null);
     try {
       const [e, n] = await Promise.all([exact, near]);
       setAnswer({ title, exact: e, near: n });
@@ -33,6 +35,7 @@ export function LookupPage() {
       setError(err);
     } finally {
       setBusy(false);
+      setAsking(null);
     }
   };
 
@@ -48,7 +51,7 @@ export function LookupPage() {
       await run(
         t("lookup.fingerprinted", { name: first.path }),
         api.workBySha256(fp.sha256),
-        fp.query === null ? (fp.pdq === null ? null : api.workByPdq(fp.pdq)) : nearCopies(fp.query),
+        fp.query === null ? (fp.pdq === null ? null : api.workByPdq(fp.pdq)) : nearCopies(fp.query, (done, total) => setAsking({ done, total })),
       );
     } catch (err) {
       setError(err);
@@ -113,7 +116,11 @@ export function LookupPage() {
           )}
         </form>
       </section>
-      {busy && <p role="status">{t("common.loading")}</p>}
+      {busy && (
+        <p role="status">
+          {asking && asking.total > 1 ? t("lookup.asking", { done: num(asking.done), total: num(asking.total) }) : t("common.loading")}
+        </p>
+      )}
       <ErrorMessage error={error} />
       {answer && (
         <section class="card result" aria-labelledby="result-title" data-testid="result">
