@@ -770,6 +770,7 @@ async def apply_in(
 
 
 select_in = _select_in
+insert_rows = _insert
 records_by_id = _records
 
 NO_LIMIT: Final = 2**62
