@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import threading
@@ -136,6 +137,20 @@ def _running(native_id: int | None) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "R"
 
 
+def _cpu_by_kind() -> Counter[str]:
+    """CPU seconds (user + system) of this process's live threads, by kind."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds: Counter[str] = Counter()
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds[_thread_kind(thread.name)] += (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
 def _thread_kind(name: str) -> str:
     if name.startswith("asyncio_"):
         return "to_thread pool"
@@ -192,13 +207,19 @@ async def run(args: argparse.Namespace) -> None:
 
                 return post
 
+            cpu_before = _cpu_by_kind()
             sampler.start()
             seconds = await node_bench.run_concurrently([job(c) for c in chunks], concurrency=4)
             sampler.stop()
+            cpu = _cpu_by_kind()
+            cpu.subtract(cpu_before)
     print(
         f"{len(entries):,} declarations in {seconds:.2f} s: {len(entries) / seconds:,.0f} decl/s; "
         f"{sampler.samples:,} samples every {args.interval * 1000:.0f} ms"
     )
+    print("CPU per declaration by thread (threads alive at the end):")
+    for kind, spent in cpu.most_common():
+        print(f"  {spent / len(entries) * 1e6:8.0f} us  {kind}")
     for thread, phases in sorted(sampler.phases.items(), key=lambda kv: -kv[1].total()):
         total = phases.total()
         print(f"\n== thread {thread}: {total:,} busy samples ({total / sampler.samples:.0%})")
