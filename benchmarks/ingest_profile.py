@@ -138,17 +138,16 @@ def _running(native_id: int | None) -> bool:
 
 
 def _cpu_by_kind() -> Counter[str]:
-    """CPU seconds (user + system) of this process's live threads, by kind."""
-    tick = os.sysconf("SC_CLK_TCK")
-    seconds: Counter[str] = Counter()
+    """CPU time (user + system, in clock ticks) of this process's live threads, by kind."""
+    ticks: Counter[str] = Counter()
     for thread in threading.enumerate():
         try:
             stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        seconds[_thread_kind(thread.name)] += (int(fields[11]) + int(fields[12])) / tick
-    return seconds
+        ticks[_thread_kind(thread.name)] += int(fields[11]) + int(fields[12])
+    return ticks
 
 
 def _thread_kind(name: str) -> str:
@@ -218,8 +217,9 @@ async def run(args: argparse.Namespace) -> None:
         f"{sampler.samples:,} samples every {args.interval * 1000:.0f} ms"
     )
     print("CPU per declaration by thread (threads alive at the end):")
+    tick = os.sysconf("SC_CLK_TCK")
     for kind, spent in cpu.most_common():
-        print(f"  {spent / len(entries) * 1e6:8.0f} us  {kind}")
+        print(f"  {spent / tick / len(entries) * 1e6:8.0f} us  {kind}")
     for thread, phases in sorted(sampler.phases.items(), key=lambda kv: -kv[1].total()):
         total = phases.total()
         print(f"\n== thread {thread}: {total:,} busy samples ({total / sampler.samples:.0%})")
