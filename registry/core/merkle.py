@@ -66,6 +66,7 @@ __all__ = [
     "tiles_for_append",
     "tiles_for_consistency",
     "tiles_for_inclusion",
+    "tiles_for_inclusions",
     "tiles_for_root",
     "verify_consistency",
     "verify_inclusion",
@@ -403,6 +404,16 @@ def tiles_for_inclusion(index: int, size: int) -> set[TileCoord]:
     Raises InclusionProofError unless ``0 <= index < size``.
     """
     return _tiles_for_ranges(_inclusion_ranges(index, size), size)
+
+
+def tiles_for_inclusions(indexes: Iterable[int], size: int) -> set[TileCoord]:
+    """The union of :func:`tiles_for_inclusion` of many entries of a tree of ``size``.
+
+    The proofs of neighbouring entries share most of their ranges: each distinct range is
+    mapped to its tiles once. Raises as :func:`tiles_for_inclusion`.
+    """
+    spans = {span for index in indexes for span in _inclusion_ranges(index, size)}
+    return _tiles_for_ranges(sorted(spans), size)
 
 
 def inclusion_proof(index: int, size: int, tiles: Mapping[TileCoord, bytes]) -> list[bytes]:

@@ -12,7 +12,7 @@ note, checkpoint or proof error.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from registry.core.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
@@ -34,6 +34,7 @@ __all__ = [
     "Receipt",
     "VerifiedReceipt",
     "build_receipt",
+    "build_receipts",
     "parse_receipt",
     "verify_receipt",
 ]
@@ -93,6 +94,30 @@ def build_receipt(
             that is not 32 bytes, a proof over 63 hashes, empty ``extra``, or a checkpoint
             note that is not a well-formed signed checkpoint.
     """
+    _check_receipt_parts(index, inclusion_proof, extra)
+    checkpoint = _parse_checkpoint_note(checkpoint_note)
+    _check_index(index, checkpoint)
+    return _format_receipt(index, inclusion_proof, checkpoint_note.decode("utf-8"), extra)
+
+
+def build_receipts(proofs: Mapping[int, Sequence[bytes]], checkpoint_note: bytes) -> dict[int, str]:
+    """:func:`build_receipt` (without ``extra``) for many entries of one checkpoint: ``{index:
+    receipt}``, the note parsed once (what a node does to answer a batch of submissions).
+
+    Raises:
+        ReceiptError: as :func:`build_receipt`, for the first index that fails.
+    """
+    checkpoint = _parse_checkpoint_note(checkpoint_note)
+    note = checkpoint_note.decode("utf-8")
+    receipts: dict[int, str] = {}
+    for index, proof in proofs.items():
+        _check_receipt_parts(index, proof, None)
+        _check_index(index, checkpoint)
+        receipts[index] = _format_receipt(index, proof, note, None)
+    return receipts
+
+
+def _check_receipt_parts(index: int, inclusion_proof: Sequence[bytes], extra: bytes | None) -> None:
     if isinstance(index, bool) or index < 0:
         raise ReceiptError(f"receipt: index {index} is negative")
     if len(inclusion_proof) > MAX_PROOF_HASHES:
@@ -101,27 +126,33 @@ def build_receipt(
         raise ReceiptError("receipt: every inclusion proof hash must be 32 bytes")
     if extra is not None and not extra:
         raise ReceiptError("receipt: extra data, when present, must not be empty")
-    _parse_checkpoint_note(checkpoint_note, index)
+
+
+def _format_receipt(
+    index: int, inclusion_proof: Sequence[bytes], note: str, extra: bytes | None
+) -> str:
     lines = [RECEIPT_HEADER]
     if extra is not None:
         lines.append(f"extra {b64encode(extra)}")
     lines.append(f"index {index}")
     lines.extend(b64encode(h) for h in inclusion_proof)
     head = "".join(f"{line}\n" for line in lines)
-    return head + "\n" + checkpoint_note.decode("utf-8")
+    return head + "\n" + note
 
 
-def _parse_checkpoint_note(data: bytes, index: int) -> Checkpoint:
-    try:
-        text, _ = parse_note(data)
-        checkpoint = Checkpoint.from_text(text)
-    except (NoteError, CheckpointError) as exc:
-        raise ReceiptError(f"receipt: malformed checkpoint: {exc}") from exc
+def _check_index(index: int, checkpoint: Checkpoint) -> None:
     if index >= checkpoint.size:
         raise ReceiptError(
             f"receipt: index {index} is not below the checkpoint tree size {checkpoint.size}"
         )
-    return checkpoint
+
+
+def _parse_checkpoint_note(data: bytes) -> Checkpoint:
+    try:
+        text, _ = parse_note(data)
+        return Checkpoint.from_text(text)
+    except (NoteError, CheckpointError) as exc:
+        raise ReceiptError(f"receipt: malformed checkpoint: {exc}") from exc
 
 
 def _parse_decimal(value: str, what: str) -> int:
@@ -181,7 +212,8 @@ def parse_receipt(text: str | bytes) -> Receipt:
         note = rest.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ReceiptError("receipt: not valid UTF-8 (lone surrogate)") from exc
-    checkpoint = _parse_checkpoint_note(note, index)
+    checkpoint = _parse_checkpoint_note(note)
+    _check_index(index, checkpoint)
     return Receipt(index, tuple(proof), note, checkpoint, extra)
 
 

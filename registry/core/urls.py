@@ -36,6 +36,14 @@ _HEX: Final = frozenset("0123456789abcdefABCDEF")
 _PLAIN_PATH: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 _PLAIN_QUERY: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 _CONTROL: Final = re.compile(r"[\x00-\x20\x7f]")  # spec §2.5 step 2
+# A URL already in normal form, the common case of a record's URLs (they must be): lowercase
+# scheme and LDH host without a trailing dot or a port, a path of safe characters without
+# escapes, an optional query of safe characters, no fragment. With no dot segment ("/." absent)
+# every step of spec §2.5 leaves such a URL as it is (tests/core/test_urls.py checks it).
+_NORMAL: Final = re.compile(
+    r"https?://[a-z0-9_](?:[a-z0-9_\-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_\-]*[a-z0-9_])?)*"
+    r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?"
+)
 
 
 def _fail(url: str, why: str) -> RecordError:
@@ -132,6 +140,13 @@ def normalize_url(url: str) -> str:
     # spec §2.5 step 1
     if len(url) > MAX_URL_LENGTH:
         raise LimitError(f"URL longer than {MAX_URL_LENGTH} characters (spec §2.6)")
+    if _NORMAL.fullmatch(url) and "/." not in url:
+        return url  # already normal: every step below would leave it as it is
+    return _normalize(url)
+
+
+def _normalize(url: str) -> str:
+    """:func:`normalize_url` step by step, for a URL of at most :data:`MAX_URL_LENGTH`."""
     # spec §2.5 step 2
     if _CONTROL.search(url):
         raise _fail(url, "whitespace or control character")

@@ -113,6 +113,8 @@ class Pusher:
 
         Without ``force`` a peer whose last push failed is skipped until the next retry.
         """
+        if not self.targets:
+            return  # no peer to push to: no need to read the checkpoint at every write
         note = await self.source.checkpoint()
         checkpoint = Checkpoint.from_text(parse_note(note)[0])
         if checkpoint.size == 0:

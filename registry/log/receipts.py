@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 
-from registry.core.merkle import inclusion_proofs, tiles_for_inclusion
-from registry.core.proof import build_receipt
+from registry.core.merkle import inclusion_proofs, tiles_for_inclusions
+from registry.core.proof import build_receipts
 from registry.core.tiles import TileCoord
 from registry.log.tilestore import FullTileCache, fetch_tiles
 from registry.storage.repository import LogStore
@@ -34,9 +34,7 @@ async def make_receipts(
     ReceiptError if an index is not below ``size``.
     """
     wanted = sorted(set(indexes))
-    needed: set[TileCoord] = set()
-    for index in wanted:
-        needed |= tiles_for_inclusion(index, size)
+    needed = tiles_for_inclusions(wanted, size)
     have = dict(known or {})
     tiles = {c: have[c] for c in needed if c in have}
     tiles.update(await fetch_tiles(store, (c for c in needed if c not in have), cache))
@@ -51,5 +49,4 @@ def _build(
     indexes: list[int], size: int, tiles: Mapping[TileCoord, bytes], checkpoint_note: bytes
 ) -> dict[int, str]:
     """Compute the receipts (pure CPU work)."""
-    proofs = inclusion_proofs(indexes, size, tiles)
-    return {index: build_receipt(index, proofs[index], checkpoint_note) for index in indexes}
+    return build_receipts(inclusion_proofs(indexes, size, tiles), checkpoint_note)

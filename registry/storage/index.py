@@ -28,6 +28,8 @@ keys is one query per chunk (``= ANY(:keys)`` on PostgreSQL), never one per item
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -756,9 +758,29 @@ def _apply_all(
 ) -> ApplyStats:
     from registry.storage.trust import apply_trust  # noqa: PLC0415 - it builds on this module
 
-    stats = apply_entries(conn, origin, entries, own=own)
-    apply_trust(conn, origin, entries)
+    with _collector_paused():
+        stats = apply_entries(conn, origin, entries, own=own)
+        apply_trust(conn, origin, entries)
     return stats
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector while one batch is indexed (ADR 0025).
+
+    Indexing a batch allocates a few hundred thousand short-lived tuples and no reference
+    cycles, so the collections it would trigger traverse the worker's heap to free nothing
+    (~20% of the index write in a test of 1,000 declarations of 10 works). Reference counting
+    frees everything as usual; the pause lasts one batch, and the collector resumes after it.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 async def apply_in(
@@ -770,6 +792,7 @@ async def apply_in(
 
 
 select_in = _select_in
+insert_rows = _insert
 records_by_id = _records
 
 NO_LIMIT: Final = 2**62

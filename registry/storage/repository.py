@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.storage import schema
-from registry.storage.index import apply_in
+from registry.storage.index import apply_in, insert_rows
 
 __all__ = ["Head", "LogStore", "StoredEntry"]
 
@@ -116,9 +116,8 @@ class LogStore:
                     await conn.rollback()
                     return False
                 if new_entries:
-                    await conn.execute(
-                        sa.insert(schema.entries),
-                        [{"idx": e.index, "id": e.id, "data": e.data} for e in new_entries],
+                    await conn.run_sync(
+                        insert_rows, schema.entries, [(e.index, e.id, e.data) for e in new_entries]
                     )
                 await self._put_tiles(conn, list(tiles))
                 if index_origin is not None and new_entries:

@@ -38,6 +38,7 @@ from registry.core.merkle import (
     tiles_for_append,
     tiles_for_consistency,
     tiles_for_inclusion,
+    tiles_for_inclusions,
     tiles_for_root,
     verify_consistency,
     verify_inclusion,
@@ -385,6 +386,8 @@ def test_batch_inclusion_proofs_equal_single_proofs() -> None:
     needed: set[TileCoord] = set()
     for i in indexes:
         needed |= tiles_for_inclusion(i, n)
+    assert tiles_for_inclusions(indexes, n) == needed
+    assert tiles_for_inclusions([], n) == set()
     proofs = inclusion_proofs(indexes, n, _only(big_store(), needed))
     assert sorted(proofs) == indexes
     for i in indexes:
@@ -437,6 +440,8 @@ def test_missing_and_short_tiles_raise_tile_error() -> None:
 def test_generation_rejects_impossible_requests() -> None:
     with pytest.raises(InclusionProofError):
         tiles_for_inclusion(5, 5)
+    with pytest.raises(InclusionProofError):
+        tiles_for_inclusions([0, 5], 5)
     with pytest.raises(InclusionProofError):
         inclusion_proof(-1, 5, {})
     with pytest.raises(InclusionProofError):

@@ -28,6 +28,7 @@ from registry.core.proof import (
     MAX_PROOF_HASHES,
     RECEIPT_HEADER,
     build_receipt,
+    build_receipts,
     parse_receipt,
     verify_receipt,
 )
@@ -137,6 +138,20 @@ def test_build_receipt_checks_inputs() -> None:
         build_receipt(TREE.size, proof, NOTE)
     with pytest.raises(ReceiptError, match="malformed checkpoint"):
         build_receipt(2, proof, b"not a note")
+
+
+def test_batch_receipts_equal_single_receipts() -> None:
+    # A node answers a batch of submissions: the note is parsed once, every receipt must still
+    # be exactly the single-entry one, and every input is checked as for one receipt.
+    proofs = {i: inclusion_proof(i, TREE.size, TREE.tiles) for i in (0, 5, TREE.size - 1)}
+    assert build_receipts(proofs, NOTE) == {i: receipt(i) for i in proofs}
+    assert build_receipts({}, NOTE) == {}
+    with pytest.raises(ReceiptError, match="not below"):
+        build_receipts({**proofs, TREE.size: proofs[0]}, NOTE)
+    with pytest.raises(ReceiptError, match="32 bytes"):
+        build_receipts({1: [b"x"]}, NOTE)
+    with pytest.raises(ReceiptError, match="malformed checkpoint"):
+        build_receipts(proofs, b"not a note")
 
 
 GOOD = receipt(2)

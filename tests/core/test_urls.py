@@ -18,6 +18,7 @@ from registry.core.urls import (
     _PLAIN_QUERY,
     _QUERY_SAFE,
     MAX_URL_LENGTH,
+    _normalize,
     normalize_url,
 )
 from tests.core.vectors import vector_cases
@@ -132,3 +133,33 @@ def test_plain_text_patterns_match_exactly_the_safe_characters() -> None:
         copied = {chr(c) for c in range(0x3000) if plain.fullmatch(chr(c))}
         assert copied == safe - {"%"}
         assert plain.fullmatch("".join(sorted(safe)))
+
+
+@given(
+    st.sampled_from(["http", "https", "HTTP"]),
+    st.sampled_from(["example.com", "a-b.c_d.0", "x", "ex.com.", "EX.com", "a..b", "-a.b", "h:80"]),
+    st.text(alphabet=st.sampled_from(list("aZ09-._~!$&'()*+,;=:@/?#%")), max_size=30),
+)
+def test_the_normal_form_fast_path_answers_as_every_step_would(
+    scheme: str, host: str, rest: str
+) -> None:
+    """A URL the fast path returns as it is gets the same answer from spec §2.5 step by step
+    (dot segments, escapes, ports, fragments, trailing dots and case take the slow path)."""
+    url = f"{scheme}://{host}/{rest}"
+    try:
+        expected = _normalize(url)
+    except RecordError:
+        with pytest.raises(RecordError):
+            normalize_url(url)
+        return
+    assert normalize_url(url) == expected
+
+
+def test_normal_urls_are_returned_as_they_are() -> None:
+    for url in (
+        "https://example.com/",
+        "http://a.b-c.d_e/x/y.png?q=1&r=/s?t",
+        "https://x/a/b..c/~d",
+    ):
+        assert normalize_url(url) == url == _normalize(url)
+    assert normalize_url("https://example.com/a/./b") == "https://example.com/a/b"

@@ -49,11 +49,14 @@ async def test_sqlite_is_durable_and_created_in_its_data_dir(tmp_path: Path) -> 
         async with engine.connect() as conn:
             pragmas = [
                 (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
-            ]
+                for name in (
+                    "journal_mode", "synchronous", "busy_timeout", "foreign_keys", "page_size"
+                )
+            ]  # fmt: skip
     finally:
         await engine.dispose()
-    assert pragmas == ["wal", 2, 30_000, 1]  # synchronous=2 is FULL
+    # synchronous=2 is FULL; a new database gets 8 KiB pages (ADR 0025)
+    assert pragmas == ["wal", 2, 30_000, 1, 8192]
 
 
 async def test_append_is_a_compare_and_swap(migrated_url: str) -> None:
