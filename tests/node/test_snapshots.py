@@ -8,6 +8,7 @@ verified chain, and the snapshots are bound to the node's signed checkpoints.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,14 @@ from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import SnapshotError
 from registry.core.levels import SnapshotLevels, open_levels
 from registry.core.note import NoteSigner, NoteVerifier
-from registry.core.records import decode_record, record_id
+from registry.core.records import (
+    decode_record,
+    encode_record,
+    new_declaration,
+    new_work,
+    record_id,
+    sign_declaration,
+)
 from registry.core.snapshot import (
     SnapshotChain,
     make_snapshot,
@@ -147,6 +155,46 @@ async def test_builder_follows_withdrawals_supersessions_and_deltas(
     assert builder.get(full.name) is not None  # the previous chain is still served
     assert builder.get(delta.name) is not None
     assert builder.get("full-0") is None
+
+
+async def test_the_builder_keeps_no_fingerprints_of_works(
+    node_log: NodeLog, migrated_url: str, key_file: KeyFile
+) -> None:
+    """Resolution reads a work's SHA-256 and URLs only (spec §3.5.1), so the builder keeps
+    nothing else of it: a PDQ, its 16 crops and an ISCC are most of a declaration's memory."""
+    owner = creator_key(40)
+    crops = [hashlib.sha256(b"crop %d" % i).hexdigest() for i in range(16)]
+    image = new_work(
+        work_hash(40),
+        pdq="ab" * 32,
+        pdq_quality=90,
+        pdq_variants=crops,
+        urls=[URL + "40"],
+        media_type="image/png",
+    )
+    text = new_work(work_hash(41), iscc="ISCC:KACYPXW445FTYNJ3", media_type="text/plain")
+    plain = new_work(work_hash(42))
+    entries = [
+        encode_record(sign_declaration(new_declaration(creator=owner.public_key.did,
+            issued_at=100, works=works, prefs={"train-ai": "n"}), owner))
+        for works in ([image, text], [plain])
+    ]  # fmt: skip
+    await node_log.submit_many(entries)
+    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file))
+    assert await builder.refresh(node_log) is not None
+    chain = await _assert_covers(builder, node_log)  # the reference keeps the whole records
+    assert all(chain.contains_sha256(work_hash(i)) for i in (40, 41, 42))
+    assert chain.contains_url(URL + "40")
+    kept = [d.record for d in builder.state.by_creator(owner.public_key.did)]
+    assert sorted(w.sha256 for d in kept for w in d.works) == sorted(map(work_hash, (40, 41, 42)))
+    assert [w.urls for d in kept for w in d.works if w.sha256 == work_hash(40)] == [(URL + "40",)]
+    assert all(
+        (w.pdq, w.pdq_quality, w.pdq_variants, w.iscc, w.media_type) == (None, None, (), None, None)
+        for d in kept
+        for w in d.works
+    )
+    unchanged = decode_record(entries[1])  # a declaration without fingerprints is kept as is
+    assert unchanged in kept
 
 
 async def test_stale_subjects_trigger_a_rebuild(
