@@ -28,8 +28,6 @@ keys is one query per chunk (``= ANY(:keys)`` on PostgreSQL), never one per item
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -61,6 +59,7 @@ from registry.core.state import (
     winners,
 )
 from registry.core.trust import DEFAULT_POLICY, Policy, under_policy
+from registry.indexes.collector import collector_paused
 from registry.indexes.near import pdq_hashes_of
 from registry.neardup import InvalidIsccError, iscc_content
 from registry.storage import schema
@@ -758,29 +757,10 @@ def _apply_all(
 ) -> ApplyStats:
     from registry.storage.trust import apply_trust  # noqa: PLC0415 - it builds on this module
 
-    with _collector_paused():
+    with collector_paused():  # ADR 0025: a batch allocates no cycles
         stats = apply_entries(conn, origin, entries, own=own)
         apply_trust(conn, origin, entries)
     return stats
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector while one batch is indexed (ADR 0025).
-
-    Indexing a batch allocates a few hundred thousand short-lived tuples and no reference
-    cycles, so the collections it would trigger traverse the worker's heap to free nothing
-    (~20% of the index write in a test of 1,000 declarations of 10 works). Reference counting
-    frees everything as usual; the pause lasts one batch, and the collector resumes after it.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 async def apply_in(
