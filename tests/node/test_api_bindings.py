@@ -16,6 +16,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from registry.config.settings import Settings
 from registry.core.records import Binding, load_entry
 from registry.services.bindings import FailureStreak, decode_streaks
 from registry.storage.engine import create_engine
@@ -55,19 +56,34 @@ def domain_site(root: Path, did: str) -> Iterator[int]:
         server.server_close()
 
 
+def site_settings(database_url: str, tmp_path: Path, port: int, **extra: Any) -> Settings:
+    """A node that may check ``owner.example`` on the loopback site at ``port`` over http."""
+    return make_settings(
+        database_url,
+        tmp_path / "data",
+        binding_allow_http=True,
+        binding_allow_private=True,
+        binding_resolve=f"owner.example=127.0.0.1:{port}",
+        **extra,
+    )
+
+
+async def bind_owner(client: Any) -> dict[str, Any]:
+    """Have the node check owner.example for OWNER's key; it must bind (201). The answer."""
+    bound = await client.post(
+        "/v1/bindings", json={"domain": "owner.example", "did": OWNER.public_key.did}
+    )
+    assert bound.status_code == 201, bound.text
+    answer: dict[str, Any] = bound.json()
+    return answer
+
+
 async def test_a_domain_owner_is_bound_and_outranks_a_stranger(
     database_url: str, tmp_path: Path
 ) -> None:
     page = "https://owner.example/art/1.png"
     with domain_site(tmp_path / "site", OWNER.public_key.did) as port:
-        settings = make_settings(
-            database_url,
-            tmp_path / "data",
-            binding_allow_http=True,
-            binding_allow_private=True,
-            binding_resolve=f"owner.example=127.0.0.1:{port}",
-            binding_checks_per_hour=3,
-        )
+        settings = site_settings(database_url, tmp_path, port, binding_checks_per_hour=3)
         async with running_node(settings) as client:
             owner_says = declaration(OWNER, [work_hash(1)], prefs={"train-ai": "y"}, urls=[page])
             stranger_says = declaration(STRANGER, [work_hash(2)], urls=[page])
@@ -82,11 +98,7 @@ async def test_a_domain_owner_is_bound_and_outranks_a_stranger(
             )
             detail = assert_problem(refused, 422, "domain-check-failed")["detail"]
             assert detail.startswith("not-named")
-            bound = await client.post(
-                "/v1/bindings", json={"domain": "owner.example", "did": OWNER.public_key.did}
-            )
-            assert bound.status_code == 201, bound.text
-            answer = bound.json()
+            answer = await bind_owner(client)
             entry = json.dumps(answer["record"], separators=(",", ":")).encode()
             binding = load_entry(entry)
             assert isinstance(binding, Binding)
@@ -147,19 +159,9 @@ async def test_a_domain_that_stops_naming_the_key_lapses_from_then_on(
     gives a logged lapse, and claims made afterwards are no longer verified by it."""
     page = "https://owner.example/art/2.png"
     with domain_site(tmp_path / "site", OWNER.public_key.did) as port:
-        settings = make_settings(
-            database_url,
-            tmp_path / "data",
-            binding_allow_http=True,
-            binding_allow_private=True,
-            binding_resolve=f"owner.example=127.0.0.1:{port}",
-            binding_recheck_interval=1.0,
-        )
+        settings = site_settings(database_url, tmp_path, port, binding_recheck_interval=1.0)
         async with running_node(settings) as client:
-            bound = await client.post(
-                "/v1/bindings", json={"domain": "owner.example", "did": OWNER.public_key.did}
-            )
-            assert bound.status_code == 201, bound.text
+            await bind_owner(client)
             document = tmp_path / "site" / ".well-known" / "did.json"
             document.write_text(json.dumps({"id": "did:web:owner.example", "alsoKnownAs": []}))
             deadline = asyncio.get_running_loop().time() + 20
@@ -204,19 +206,9 @@ async def test_failure_streaks_of_an_unreachable_domain_survive_a_restart(
     streak is kept in the database, so a restarted node continues it instead of starting a
     new one."""
     with domain_site(tmp_path / "site", OWNER.public_key.did) as port:
-        settings = make_settings(
-            database_url,
-            tmp_path / "data",
-            binding_allow_http=True,
-            binding_allow_private=True,
-            binding_resolve=f"owner.example=127.0.0.1:{port}",
-            binding_recheck_interval=0.3,
-        )
+        settings = site_settings(database_url, tmp_path, port, binding_recheck_interval=0.3)
         async with running_node(settings) as client:
-            bound = await client.post(
-                "/v1/bindings", json={"domain": "owner.example", "did": OWNER.public_key.did}
-            )
-            assert bound.status_code == 201, bound.text
+            await bind_owner(client)
     # the site is gone: every re-check now fails to connect
     pair = ("owner.example", OWNER.public_key.did)
 
