@@ -12,9 +12,11 @@ level ``none``, none disputed; reserved under ``any`` and ``verified``, not unde
 
 The file is ``u32be(len(note)) || note || body``: the note is a C2SP signed note (spec §5.1) by
 the node's log key over a header (spec §8.10.2) bound to the snapshot (origin, size, root, name,
-filter-sha256, category), naming the trust configuration the answers were computed under and
-the SHA-256 of the body; the body (spec §8.10.3) holds a table of distinct (levels, evidence)
-sets, the claims, and rows sorted by subject key (spec §8.2) for binary search.
+filter-sha256, category), naming the logs the node mirrors whose records the answers count, each
+at a size (the node answers for every log it holds, spec §3.5.5), the trust configuration the
+answers were computed under, and the SHA-256 of the body; the body (spec §8.10.3) holds a table
+of distinct (levels, evidence) sets, the claims, and rows sorted by subject key (spec §8.2) for
+binary search.
 
 This module is pure: :func:`make_levels` encodes and signs, :func:`open_levels` verifies
 against a verified :class:`~registry.core.snapshot.Snapshot`, :func:`row_of` turns the
@@ -37,7 +39,14 @@ from registry.core.encoding import b64decode, b64encode
 from registry.core.errors import EncodingError, ProtocolError, SnapshotError
 from registry.core.keys import PublicKey
 from registry.core.note import NoteSigner, NoteVerifier, open_note, sign_note
-from registry.core.snapshot import Snapshot, SnapshotHeader, encode_snapshot, split_snapshot
+from registry.core.snapshot import (
+    Snapshot,
+    SnapshotHeader,
+    encode_snapshot,
+    split_snapshot,
+    subject_key,
+)
+from registry.core.state import Subject
 from registry.core.trust import LEVEL_NONE, POLICIES, Policy, TrustedResolution
 
 __all__ = [
@@ -46,12 +55,15 @@ __all__ = [
     "LevelClaim",
     "LevelRow",
     "LevelsHeader",
+    "MirroredSize",
     "SnapshotLevels",
     "encode_levels_body",
+    "level_rows",
     "make_levels",
     "open_levels",
     "parse_levels_body",
     "row_of",
+    "subject_row",
 ]
 
 LEVELS_FORMAT_LINE: Final = "consent-registry/snapshot-levels/v1"
@@ -150,6 +162,35 @@ def row_of(key: int, resolutions: Mapping[Policy, TrustedResolution], category: 
         )
     )
     return LevelRow(key=key, reserved=reserved, claims=claims)
+
+
+def subject_row(
+    subject: Subject, resolutions: Mapping[Policy, TrustedResolution], category: str
+) -> LevelRow | None:
+    """:func:`row_of` the subject's key; None for a subject with no key (a damaged stored
+    hash, ADR 0009), which is in no filter."""
+    try:
+        key = subject_key(*subject)
+    except SnapshotError:
+        return None
+    return row_of(key, resolutions, category)
+
+
+def level_rows(candidates: Iterable[LevelRow]) -> list[LevelRow]:
+    """The rows of a levels file (spec §8.10.1 item 3) from the rows of its candidate
+    subjects: those whose answer is not the default. Subjects sharing a key (2^-64 a pair)
+    share a row without claims whose policies are the union of theirs (item 5)."""
+    by_key: dict[int, list[LevelRow]] = {}
+    for row in candidates:
+        by_key.setdefault(row.key, []).append(row)
+    rows: list[LevelRow] = []
+    for key, found in by_key.items():
+        row = found[0]
+        if len(found) > 1:
+            row = LevelRow(key=key, reserved=frozenset().union(*(r.reserved for r in found)))
+        if not row.is_default():
+            rows.append(row)
+    return rows
 
 
 # -- the body (spec §8.10.3) ---------------------------------------------------------------------
@@ -319,6 +360,20 @@ def parse_levels_body(body: bytes) -> tuple[LevelRow, ...]:
 # -- the header (spec §8.10.2) -------------------------------------------------------------------
 
 
+@dataclass(frozen=True, order=True)
+class MirroredSize:
+    """A log the node mirrors, at the size a levels file's answers count it (spec §8.10.2
+    ``mirror`` line): its entries 0 … ``size``-1, whose Merkle root is ``root_hash``."""
+
+    origin: str
+    size: int
+    root_hash: bytes
+
+    def line(self) -> str:
+        """The header line (spec §8.10.2)."""
+        return f"mirror {self.origin} {self.size} {b64encode(self.root_hash)}"
+
+
 @dataclass(frozen=True)
 class LevelsHeader:
     """The signed header of a levels file (spec §8.10.2)."""
@@ -330,6 +385,8 @@ class LevelsHeader:
     """The name of the snapshot (spec §8.6) the file belongs to."""
     filter_sha256: bytes
     category: str
+    mirrors: tuple[MirroredSize, ...]
+    """The mirrored logs the answers count, at their sizes (spec §8.10.1), by origin."""
     nodes: tuple[str, ...]
     """The node keys whose bindings counted (spec §9.1), sorted."""
     platforms: tuple[tuple[str, str], ...]
@@ -346,6 +403,7 @@ class LevelsHeader:
             f"snapshot {self.snapshot}",
             f"filter-sha256 {self.filter_sha256.hex()}",
             f"category {self.category}",
+            *(mirror.line() for mirror in self.mirrors),
             *(f"trusted-node {node}" for node in self.nodes),
             *(f"trusted-platform {name} {key}" for name, key in self.platforms),
             f"body-sha256 {self.body_sha256.hex()}",
@@ -354,10 +412,12 @@ class LevelsHeader:
 
     @classmethod
     def from_text(cls, text: str) -> LevelsHeader:
-        """Parse a header strictly: the lines in order, trust lines sorted, nothing else.
+        """Parse a header strictly: the lines in order, mirror and trust lines sorted, nothing
+        else.
 
         Raises:
-            SnapshotError: a line missing, extra, out of order or not canonical.
+            SnapshotError: a line missing, extra, out of order or not canonical; a mirror line
+                naming the file's own origin or an origin twice.
         """
         if not text.endswith("\n"):
             raise SnapshotError("levels header must end with a newline")
@@ -373,9 +433,13 @@ class LevelsHeader:
             )
         ]
         origin, size, root, snapshot, filter_sha256, category = fixed
+        mirrors: list[MirroredSize] = []
         nodes: list[str] = []
         platforms: list[tuple[str, str]] = []
         for line in lines[7:-1]:
+            if line.startswith("mirror ") and not nodes and not platforms:
+                mirrors.append(_mirror(_field(line, "mirror")))
+                continue
             if line.startswith("trusted-node ") and not platforms:
                 nodes.append(_did(_field(line, "trusted-node")))
                 continue
@@ -385,22 +449,20 @@ class LevelsHeader:
             platforms.append((name, _did(key)))
         if nodes != sorted(set(nodes)) or platforms != sorted(set(platforms)):
             raise SnapshotError("trusted nodes and platforms must be sorted and unique")
+        names = [m.origin for m in mirrors]
+        if names != sorted(set(names)) or origin in names:
+            raise SnapshotError("mirror lines must be sorted by origin, unique and not the own log")
         body = _field(lines[-1], "body-sha256")
         if not (_HEX64.fullmatch(filter_sha256) and _HEX64.fullmatch(body)):
             raise SnapshotError("filter-sha256 and body-sha256 are 64 lowercase hex digits")
-        if not _DECIMAL.fullmatch(size):
-            raise SnapshotError(f"size {size!r} is not a canonical decimal")
-        try:
-            root_hash = b64decode(root)
-        except EncodingError as exc:
-            raise SnapshotError(f"root {root!r} is not canonical base64") from exc
         return cls(
             origin=origin,
-            size=int(size),
-            root_hash=root_hash,
+            size=_size(size),
+            root_hash=_root(root),
             snapshot=snapshot,
             filter_sha256=bytes.fromhex(filter_sha256),
             category=category,
+            mirrors=tuple(mirrors),
             nodes=tuple(nodes),
             platforms=tuple(platforms),
             body_sha256=bytes.fromhex(body),
@@ -412,6 +474,31 @@ def _field(line: str, key: str) -> str:
     if not line.startswith(prefix) or len(line) == len(prefix):
         raise SnapshotError(f"expected a {key!r} line, got {line[:80]!r}")
     return line[len(prefix) :]
+
+
+def _size(text: str) -> int:
+    if not _DECIMAL.fullmatch(text):
+        raise SnapshotError(f"size {text[:80]!r} is not a canonical decimal")
+    return int(text)
+
+
+def _root(text: str) -> bytes:
+    try:
+        root = b64decode(text)
+    except EncodingError as exc:
+        raise SnapshotError(f"root {text[:80]!r} is not canonical base64") from exc
+    if len(root) != 32:
+        raise SnapshotError(f"root {text[:80]!r} is not 32 bytes")
+    return root
+
+
+def _mirror(text: str) -> MirroredSize:
+    """``<origin> <size> <root>`` of a mirror line (spec §8.10.2)."""
+    parts = text.split(" ")
+    if len(parts) != 3 or not parts[0]:
+        raise SnapshotError(f"mirror line {text[:80]!r} is not '<origin> <size> <root>'")
+    origin, size, root = parts
+    return MirroredSize(origin, _size(size), _root(root))
 
 
 def _did(text: str) -> str:
@@ -440,6 +527,14 @@ class SnapshotLevels:
             return self.rows[i]
         return None
 
+    def mirror(self, origin: str) -> MirroredSize | None:
+        """The size at which the answers count the mirrored log ``origin``, or None if they
+        do not count it (spec §8.10.5 item 4)."""
+        for mirror in self.header.mirrors:
+            if mirror.origin == origin:
+                return mirror
+        return None
+
     def reserved(self, key: int, policy: Policy) -> bool:
         """Whether a filter hit ``key`` is reserved under ``policy`` at the snapshot's size."""
         row = self.row(key)
@@ -453,14 +548,17 @@ def make_levels(
     signers: Sequence[NoteSigner],
     nodes: Iterable[str] = (),
     platforms: Mapping[str, str] | None = None,
+    mirrors: Iterable[MirroredSize] = (),
 ) -> bytes:
     """Encode and sign the levels file of ``snapshot`` (spec §8.10.4).
 
     ``nodes`` and ``platforms`` (key -> name) are the trust configuration the rows were
-    resolved under; ``signers`` the node's log key first, as for the snapshot.
+    resolved under; ``mirrors`` the logs other than the node's own whose records they count,
+    each at its size (spec §8.10.1); ``signers`` the node's log key first, as for the snapshot.
 
     Raises:
-        SnapshotError: see :func:`encode_levels_body`; a trust key that is not a did:key.
+        SnapshotError: see :func:`encode_levels_body`; a trust key that is not a did:key; a
+            mirror of the snapshot's own origin or an origin twice.
         NoteError: no signers.
     """
     body = encode_levels_body(rows)
@@ -471,6 +569,7 @@ def make_levels(
         snapshot=snapshot.name,
         filter_sha256=snapshot.filter_sha256,
         category=snapshot.category,
+        mirrors=tuple(sorted(mirrors)),
         nodes=tuple(sorted(set(nodes))),
         platforms=tuple(sorted((name, key) for key, name in (platforms or {}).items())),
         body_sha256=hashlib.sha256(body).digest(),

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 
+from registry.core.encoding import b64encode
 from registry.core.keys import PublicKey
 from registry.core.levels import (
     LevelClaim,
     LevelRow,
+    MirroredSize,
     SnapshotLevels,
     encode_levels_body,
     make_levels,
@@ -279,6 +281,16 @@ def _levels() -> list[dict[str, object]]:
                        platforms={platform_did: "pics"})  # fmt: skip
     levels = open_levels(data, NoteVerifier.from_vkey(vkey), snapshot)
     empty = make_levels(snapshot.header, [], signers=[node])
+    # spec §8.10.2: a node that mirrors two logs names them, by origin, with sizes and roots
+    mirrors = [MirroredSize("peer-b.example/log", 7, _root(7)),
+               MirroredSize("peer-a.example/log", 3, _root(3))]  # fmt: skip
+    mirrored = make_levels(snapshot.header, rows, signers=[node], nodes=[node_did],
+                           platforms={platform_did: "pics"}, mirrors=mirrors)  # fmt: skip
+    mirrored_text = split_snapshot(mirrored)[0].decode().split("\n\n")[0] + "\n"
+    a_line, b_line = (m.line() + "\n" for m in sorted(mirrors))
+    swapped_text = mirrored_text.replace(a_line + b_line, b_line + a_line)
+    own_text = mirrored_text.replace(a_line, f"mirror {ORIGIN} 3 {b64encode(_root(3))}\n")
+    mirrored_body = split_snapshot(mirrored)[1]
 
     def lookups(opened: SnapshotLevels, keys: list[int]) -> list[object]:
         return [
@@ -310,6 +322,17 @@ def _levels() -> list[dict[str, object]]:
          "verifier_key": vkey, "header": split_snapshot(empty)[0].decode().split("\n\n")[0]
          + "\n", "rows": [],
          "lookups": lookups(open_levels(empty, NoteVerifier.from_vkey(vkey), snapshot), keys)},
+        {"name": "levels-mirrors", "kind": "levels", "file": mirrored.hex(),
+         "snapshot": full.hex(), "verifier_key": vkey, "header": mirrored_text,
+         "mirrors": [{"origin": m.origin, "size": m.size, "root": b64encode(m.root_hash)}
+                     for m in sorted(mirrors)],
+         "rows": [_row_json(r) for r in levels.rows], "lookups": lookups(levels, keys)},
+        _invalid("levels-mirrors-out-of-order", "SnapshotError", kind="levels",
+                 file=encode_snapshot(sign_note(swapped_text, [node]), mirrored_body).hex(),
+                 snapshot=full.hex(), verifier_key=vkey),
+        _invalid("levels-mirror-of-own-log", "SnapshotError", kind="levels",
+                 file=encode_snapshot(sign_note(own_text, [node]), mirrored_body).hex(),
+                 snapshot=full.hex(), verifier_key=vkey),
         _invalid("levels-body-tampered", "SnapshotError", kind="levels",
                  file=encode_snapshot(note, bytes(flipped)).hex(), snapshot=full.hex(),
                  verifier_key=vkey),
@@ -330,8 +353,9 @@ def generate() -> dict[str, object]:
             "description": (
                 "Levels files of snapshots (spec §8.10): each file with the snapshot file it "
                 "belongs to (both hex) and the node's verifier key; its header text, rows "
-                "(keys as 16 lowercase hex digits, 'counted' per policy) and lookups: 'row' "
-                "false is the default answer of spec §8.10.1."
+                "(keys as 16 lowercase hex digits, 'counted' per policy), the mirrored logs "
+                "its header names (spec §8.10.2, where present) and lookups: 'row' false is "
+                "the default answer of spec §8.10.1."
             ),
             "cases": _levels(),
         },

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from registry.core.encoding import b64encode
 from registry.core.errors import ProtocolError, SnapshotError, UnverifiedNoteError
 from registry.core.keys import PrivateKey
 from registry.core.levels import (
@@ -23,11 +24,14 @@ from registry.core.levels import (
     LevelClaim,
     LevelRow,
     LevelsHeader,
+    MirroredSize,
     encode_levels_body,
+    level_rows,
     make_levels,
     open_levels,
     parse_levels_body,
     row_of,
+    subject_row,
 )
 from registry.core.note import NoteSigner, NoteVerifier
 from registry.core.records import (
@@ -40,7 +44,13 @@ from registry.core.records import (
     sign_declaration,
     sign_record,
 )
-from registry.core.snapshot import build_filter, make_snapshot, open_snapshot, url_key
+from registry.core.snapshot import (
+    build_filter,
+    make_snapshot,
+    open_snapshot,
+    split_snapshot,
+    url_key,
+)
 from registry.core.state import Subject
 from registry.core.trust import POLICIES, TrustState
 
@@ -254,6 +264,22 @@ def test_open_levels_verifies_and_binds_to_its_snapshot() -> None:
         open_levels(data[:-1] + bytes([data[-1] ^ 1]), NODE.verifier, snapshot)
 
 
+def test_a_levels_file_names_the_mirrored_logs_its_answers_count() -> None:
+    """spec §8.10.2: ``mirror`` lines, sorted by origin whatever order they are given in."""
+    snapshot = _snapshot([3, 7])
+    peer, other = MirroredSize("peer.example/log", 9, bytes(32)), MirroredSize("b/log", 2, ROOT)
+    data = make_levels(snapshot.header, ROWS, signers=[NODE], mirrors=[peer, other])
+    levels = open_levels(data, NODE.verifier, snapshot)
+    assert levels.header.mirrors == (other, peer)
+    assert "\nmirror b/log 2 " in split_snapshot(data)[0].decode()
+    assert levels.mirror("peer.example/log") == peer
+    assert levels.mirror(ORIGIN) is None
+    with pytest.raises(SnapshotError, match="mirror lines"):
+        make_levels(snapshot.header, ROWS, signers=[NODE], mirrors=[MirroredSize(ORIGIN, 1, ROOT)])
+    with pytest.raises(SnapshotError, match="mirror lines"):
+        make_levels(snapshot.header, ROWS, signers=[NODE], mirrors=[peer, peer])
+
+
 def _header_text(**changes: str) -> str:
     header = LevelsHeader(
         origin=ORIGIN,
@@ -262,6 +288,10 @@ def _header_text(**changes: str) -> str:
         snapshot="full-5",
         filter_sha256=bytes(32),
         category="train-ai",
+        mirrors=(
+            MirroredSize("a.example/log", 3, bytes(range(32))),
+            MirroredSize("peer.example/log", 12, bytes(32)),
+        ),
         nodes=(NODE_KEY.public_key.did,),
         platforms=(("pics", PLATFORM),),
         body_sha256=bytes(32),
@@ -288,6 +318,17 @@ def _header_text(**changes: str) -> str:
         _header_text(**{"body-sha256": f"trusted-node {NODE_KEY.public_key.did}\nbody-sha256"}),
         _header_text(**{"size 5\n": ""}),
         _header_text(**{"trusted-node": f"trusted-node {NODE_KEY.public_key.did}\ntrusted-node"}),
+        # mirror lines (spec §8.10.2): sorted, unique, not the own log, three canonical fields
+        _header_text(**{"mirror a.example/log": "mirror q.example/log"}),
+        _header_text(**{"mirror a.example/log": "mirror peer.example/log"}),
+        _header_text(**{"mirror a.example/log": f"mirror {ORIGIN}"}),
+        _header_text(**{"mirror a.example/log 3": "mirror a.example/log 03"}),
+        _header_text(**{"mirror a.example/log 3": "mirror a.example/log  3"}),
+        _header_text(**{"mirror a.example/log 3 ": "mirror a.example/log 3 x "}),
+        _header_text(**{"mirror a.example/log 3 AAEC": "mirror a.example/log 3 AAE"}),
+        _header_text(**{"mirror peer.example/log 12 " + "A" * 43 + "=": "mirror x 1 AAAA"}),
+        _header_text(**{"category train-ai\nmirror a.example/log": "category train-ai\nmirr"}),
+        _header_text(**{"body-sha256": "mirror z.example/log 1 " + "A" * 43 + "=\nbody-sha256"}),
     ],
 )
 def test_header_parsing_is_strict(text: str) -> None:
@@ -336,6 +377,27 @@ def test_row_of_takes_levels_from_the_core_resolver() -> None:
     assert by_id[ids[1]].level == "none"
     with pytest.raises(SnapshotError):
         row_of(1, {"any": state.resolve(subject, "any")}, "train-ai")
+    # subject_row: the same row under the subject's key; none for a subject without a key
+    resolutions = {p: state.resolve(subject, p) for p in POLICIES}
+    assert subject_row(subject, resolutions, "train-ai") == row
+    assert subject_row(("sha256", "not a digest"), resolutions, "train-ai") is None
+
+
+def test_level_rows_drop_default_answers_and_merge_keys_that_collide() -> None:
+    """spec §8.10.1 items 3 and 6."""
+    verified = LevelClaim("ab" * 32, ("platform:pics",), ("cd" * 32,), "y", True)
+    default = LevelRow(
+        key=1, reserved=DEFAULT_RESERVED, claims=(LevelClaim("ef" * 32, (), (), "n", True),)
+    )
+    owned = LevelRow(key=2, reserved=frozenset({"any"}), claims=(verified,))
+    shared = [
+        LevelRow(key=3, reserved=frozenset({"any"})),
+        LevelRow(key=3, reserved=frozenset({"verified-only"})),
+    ]
+    rows = level_rows([default, owned, *shared])
+    assert rows == [owned, LevelRow(key=3, reserved=frozenset({"any", "verified-only"}))]
+    # two default rows of one key still merge into the default: no row
+    assert level_rows([default, default]) == []
 
 
 def test_errors_are_protocol_errors() -> None:
@@ -366,6 +428,10 @@ def test_vectors(vectors: dict[str, Any]) -> None:
             continue
         levels = open_levels(data, verifier, snapshot)
         assert levels.header.to_text() == case["header"]
+        assert [
+            {"origin": m.origin, "size": m.size, "root": b64encode(m.root_hash)}
+            for m in levels.header.mirrors
+        ] == case.get("mirrors", [])
         assert len(levels.rows) == len(case["rows"])
         for row, expected in zip(levels.rows, case["rows"], strict=True):
             assert f"{row.key:016x}" == expected["key"]

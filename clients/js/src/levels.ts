@@ -56,6 +56,13 @@ export interface LevelRow {
   claims: LevelClaim[];
 }
 
+/** A log the node mirrors, at the size a levels file's answers count it (spec §8.10.2). */
+export interface MirroredSize {
+  origin: string;
+  size: number;
+  rootHash: Uint8Array;
+}
+
 /** The signed header of a levels file (spec §8.10.2). */
 export interface LevelsHeader {
   origin: string;
@@ -64,6 +71,8 @@ export interface LevelsHeader {
   snapshot: string;
   filterSha256: Uint8Array;
   category: string;
+  /** The mirrored logs the answers count (spec §8.10.1), by origin. */
+  mirrors: MirroredSize[];
   nodes: string[];
   platforms: [string, string][];
   bodySha256: Uint8Array;
@@ -186,6 +195,39 @@ function did(text: string): string {
   return text;
 }
 
+function canonicalSize(text: string): number {
+  if (!DECIMAL.test(text) || BigInt(text) > BigInt(Number.MAX_SAFE_INTEGER)) throw new SnapshotError(`size ${JSON.stringify(text.slice(0, 80))} is not a canonical decimal`);
+  return Number(text);
+}
+
+function rootOf(text: string): Uint8Array {
+  let root: Uint8Array;
+  try {
+    root = b64decode(text);
+  } catch (cause) {
+    if (cause instanceof EncodingError) throw new SnapshotError(`root ${JSON.stringify(text.slice(0, 80))} is not canonical base64`, { cause });
+    throw cause;
+  }
+  if (root.length !== 32) throw new SnapshotError(`root ${JSON.stringify(text.slice(0, 80))} is not 32 bytes`);
+  return root;
+}
+
+function mirrorOf(text: string): MirroredSize {
+  const parts = text.split(" ");
+  if (parts.length !== 3 || !parts[0]) throw new SnapshotError(`mirror line ${JSON.stringify(text.slice(0, 80))} is not '<origin> <size> <root>'`);
+  return { origin: parts[0], size: canonicalSize(parts[1]!), rootHash: rootOf(parts[2]!) };
+}
+
+const utf8 = new TextEncoder();
+
+/** a < b by UTF-8 bytes (Python's order of str, code points). */
+function utf8Less(a: string, b: string): boolean {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]!;
+  return x.length < y.length;
+}
+
 /** Parse a levels header strictly (spec §8.10.2). Throws {@link SnapshotError}. */
 export function parseLevelsHeader(text: string): LevelsHeader {
   if (!text.endsWith("\n")) throw new SnapshotError("levels header must end with a newline");
@@ -193,9 +235,14 @@ export function parseLevelsHeader(text: string): LevelsHeader {
   if (lines.length < 8 || lines[0] !== LEVELS_FORMAT_LINE) throw new SnapshotError(`not a ${LEVELS_FORMAT_LINE} header`);
   const keys = ["origin", "size", "root", "snapshot", "filter-sha256", "category"];
   const [origin, size, root, snapshot, filterSha256, category] = keys.map((k, i) => field(lines[i + 1]!, k)) as [string, string, string, string, string, string];
+  const mirrors: MirroredSize[] = [];
   const nodes: string[] = [];
   const platforms: [string, string][] = [];
   for (const line of lines.slice(7, -1)) {
+    if (line.startsWith("mirror ") && !nodes.length && !platforms.length) {
+      mirrors.push(mirrorOf(field(line, "mirror")));
+      continue;
+    }
     if (line.startsWith("trusted-node ") && !platforms.length) {
       nodes.push(did(field(line, "trusted-node")));
       continue;
@@ -210,24 +257,20 @@ export function parseLevelsHeader(text: string): LevelsHeader {
   if (!sortedUnique(nodes) || !sortedUnique(platforms.map(([n, k]) => `${n} ${k}`))) {
     throw new SnapshotError("trusted nodes and platforms must be sorted and unique");
   }
+  if (!mirrors.every((m, i) => (i === 0 || utf8Less(mirrors[i - 1]!.origin, m.origin)) && m.origin !== origin)) {
+    throw new SnapshotError("mirror lines must be sorted by origin, unique and not the own log");
+  }
   const body = field(lines[lines.length - 1]!, "body-sha256");
   if (!HEX64.test(filterSha256) || !HEX64.test(body)) throw new SnapshotError("filter-sha256 and body-sha256 are 64 lowercase hex digits");
-  if (!DECIMAL.test(size) || BigInt(size) > BigInt(Number.MAX_SAFE_INTEGER)) throw new SnapshotError(`size ${JSON.stringify(size)} is not a canonical decimal`);
-  let rootHash: Uint8Array;
-  try {
-    rootHash = b64decode(root);
-  } catch (cause) {
-    if (cause instanceof EncodingError) throw new SnapshotError(`root ${JSON.stringify(root)} is not canonical base64`, { cause });
-    throw cause;
-  }
   const bytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
   return {
     origin,
-    size: Number(size),
-    rootHash,
+    size: canonicalSize(size),
+    rootHash: rootOf(root),
     snapshot,
     filterSha256: bytes(filterSha256),
     category,
+    mirrors,
     nodes,
     platforms,
     bodySha256: bytes(body),
@@ -253,6 +296,11 @@ export class SnapshotLevels {
     }
     const found = this.rows[lo];
     return found !== undefined && found.key === key ? found : undefined;
+  }
+
+  /** The size at which the answers count the mirrored log `origin`, or undefined (spec §8.10.5 item 4). */
+  mirror(origin: string): MirroredSize | undefined {
+    return this.header.mirrors.find((m) => m.origin === origin);
   }
 
   /** Whether a filter hit `key` is reserved under `policy` at the snapshot's size. */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   NoteVerifier,
+  b64encode,
   POLICIES,
   buildFilter,
   claimCounted,
@@ -97,6 +98,13 @@ test("snapshot-levels.json: every case (spec §8.10)", () => {
       continue;
     }
     const levels = run();
+    assert.deepEqual(
+      levels.header.mirrors.map((m) => ({ origin: m.origin, size: m.size, root: b64encode(m.rootHash) })),
+      (c["mirrors"] as unknown[] | undefined) ?? [],
+      c.name,
+    );
+    for (const m of levels.header.mirrors) assert.equal(levels.mirror(m.origin), m);
+    assert.equal(levels.mirror(levels.header.origin), undefined);
     assert.deepEqual(
       (c["rows"] as { key: string; reserved: string[]; claims: { declaration: string; level: string; levels: string[]; evidence: string[]; preference: string | null; counted: Record<string, boolean>; disputed_by: string[] }[] }[]),
       levels.rows.map((r) => ({
