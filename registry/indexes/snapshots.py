@@ -44,7 +44,7 @@ import msgspec
 
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
-from registry.core.levels import LevelRow, make_levels, row_of
+from registry.core.levels import LevelRow, MirroredSize, level_rows, make_levels, subject_row
 from registry.core.note import NoteSigner
 from registry.core.prefs import DISALLOW
 from registry.core.records import (
@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAIN_FILE",
+    "HeldIndex",
     "PublishedSnapshot",
     "SnapshotBuilder",
     "SnapshotPolicy",
@@ -85,6 +86,17 @@ __all__ = [
 ]
 
 _log = logging.getLogger("registry.snapshots")
+
+
+class HeldIndex(Protocol):
+    """The node's persistent index, for levels files over every log it holds (spec §8.10.1;
+    :class:`registry.storage.index.ConsentStore` provides it)."""
+
+    async def held_logs(self) -> tuple[MirroredSize, ...]: ...
+
+    async def level_rows(
+        self, config: TrustConfig, category: str, keep: Callable[[str, str], bool]
+    ) -> tuple[tuple[MirroredSize, ...], list[LevelRow]]: ...
 
 
 class SnapshotSource(Protocol):
@@ -157,12 +169,16 @@ class SnapshotBuilder:
         *,
         policy: SnapshotPolicy | None = None,
         trust: Callable[[], TrustConfig] | None = None,
+        held: HeldIndex | None = None,
     ) -> None:
         self.signer = signer
         self.origin = signer.name
         self.policy = policy or SnapshotPolicy()
-        # spec §8.10: with a trust configuration, every snapshot gets a levels file
+        # spec §8.10: with a trust configuration, every snapshot gets a levels file; with the
+        # node's index, its answers count every log the node holds (spec §8.10.1)
         self.trust = trust
+        self.held = held
+        self._levelled: tuple[tuple[MirroredSize, ...], TrustConfig] | None = None
         self.trust_records: dict[str, AnyRecord] = {}
         self.state = ConsentState()
         self.size = 0  # log entries absorbed: 0..size-1
@@ -199,7 +215,7 @@ class SnapshotBuilder:
             if checkpoint.size < self.size:
                 raise RuntimeError(f"log shrank from {self.size} to {checkpoint.size} entries")
             if checkpoint.size == self.size and self.chain:
-                return None
+                return await self._relevelled()
             tracking = bool(self.chain)
             before: dict[Subject, bool] = {}
             while self.size < checkpoint.size:
@@ -208,7 +224,10 @@ class SnapshotBuilder:
                 await asyncio.to_thread(self._absorb, records, before if tracking else None)
                 self.size = stop
             self.root_hash = checkpoint.root_hash
-            published = await asyncio.to_thread(self._publish, before if tracking else None)
+            published, full = await asyncio.to_thread(self._publish, before if tracking else None)
+            if self.held is not None and self.trust is not None:
+                published = await self._held_levels(published, self.held, self.trust())
+            self._adopt(published, full=full)
             _log.info(
                 "snapshot %s: %d items, %d bytes",
                 published.name,
@@ -284,7 +303,17 @@ class SnapshotBuilder:
                     subjects.extend(subjects_of(declaration.record))
         return subjects
 
-    def _publish(self, before: dict[Subject, bool] | None) -> PublishedSnapshot:
+    def _adopt(self, published: PublishedSnapshot, *, full: bool) -> None:
+        """Serve ``published``: a full snapshot starts a new chain, a delta extends it."""
+        if full:
+            self.previous_chain = self.chain
+            self.chain = (published,)
+            self._stale = 0
+        else:
+            self.chain = (*self.chain, published)
+
+    def _publish(self, before: dict[Subject, bool] | None) -> tuple[PublishedSnapshot, bool]:
+        """The next snapshot, and whether it is full (:meth:`_adopt` serves it)."""
         policy = self.policy
         if before is None:
             return self._publish_full()
@@ -312,14 +341,51 @@ class SnapshotBuilder:
             previous=self.chain[-1].header.size,
             category=policy.category,
         )
-        published = PublishedSnapshot.of(data, self._levels(data))
-        self.chain = (*self.chain, published)
+        return PublishedSnapshot.of(data, self._levels(data)), False
+
+    async def _relevelled(self) -> PublishedSnapshot | None:
+        """The last snapshot with a new levels file if the mirrored logs the index holds grew
+        or the trust configuration changed since its levels file was built (the file counts
+        them at their sizes, spec §8.10.1); else None."""
+        if self.held is None or self.trust is None or self._levelled is None:
+            return None
+        config = self.trust()
+        if (await self.held.held_logs(), config) == self._levelled:
+            return None
+        published = await self._held_levels(self.chain[-1], self.held, config)
+        self.chain = (*self.chain[:-1], published)
         return published
 
+    async def _held_levels(
+        self, snapshot: PublishedSnapshot, held: HeldIndex, config: TrustConfig
+    ) -> PublishedSnapshot:
+        """``snapshot`` with its levels file computed from the node's index over every log it
+        holds (spec §8.10.1): the mirrored logs at the sizes the index holds them, the own log
+        up to the snapshot's size only (the index runs ahead of it; the builder's state knows
+        the own records up to there)."""
+        state, trust_records, origin = self.state, self.trust_records, self.origin
+
+        def keep(record: str, log: str) -> bool:
+            return log != origin or record in trust_records or state.declaration(record) is not None
+
+        mirrors, rows = await held.level_rows(config, self.policy.category, keep)
+        levels = make_levels(
+            snapshot.header,
+            rows,
+            signers=[self.signer],
+            nodes=config.nodes,
+            platforms=config.platforms,
+            mirrors=mirrors,
+        )
+        self._levelled = (mirrors, config)
+        return PublishedSnapshot.of(snapshot.data, levels)
+
     def _levels(self, data: bytes) -> bytes:
-        """The levels file of the snapshot ``data`` (spec §8.10); empty without a trust
-        configuration. Every levels file is complete for its snapshot's size (spec §8.10.1)."""
-        if self.trust is None:
+        """The levels file of the snapshot ``data`` (spec §8.10) from the builder's own state;
+        empty without a trust configuration, or with the node's index (see
+        :meth:`_held_levels`). Every levels file is complete for its snapshot's size (spec
+        §8.10.1)."""
+        if self.trust is None or self.held is not None:
             return b""
         config = self.trust()
         header, _, _ = parse_snapshot(data)
@@ -359,13 +425,13 @@ class SnapshotBuilder:
         return marked
 
     def _level_rows(self, config: TrustConfig) -> list[LevelRow]:
-        """The rows of the marked subjects of the filter whose answer is not the default
-        (spec §8.10.1), resolved by the core resolver (:class:`TrustState`, spec §9.4) over the
-        log's trust records and the declarations those subjects need: every declaration
-        mentioning them and every declaration listing one of those in ``supersedes``. Memory
-        is transient and in proportion to the marked subjects only."""
+        """The rows of the marked subjects some declaration of the log reserves whose answer
+        is not the default (spec §8.10.1), resolved by the core resolver (:class:`TrustState`,
+        spec §9.4) over the log's trust records and the declarations those subjects need:
+        every declaration mentioning them and every declaration listing one of those in
+        ``supersedes``. Memory is transient and in proportion to the marked subjects only."""
         category = self.policy.category
-        candidates = sorted(s for s in self._marked() if self._reserved(s))
+        candidates = sorted(s for s in self._marked() if self._declared(s))
         state = TrustState(platforms=config.platforms, nodes=config.nodes)
         for trust_id, record in self.trust_records.items():
             state.add(trust_id, record, origin=self.origin)
@@ -378,22 +444,20 @@ class SnapshotBuilder:
             declaration = self.state.declaration(declaration_id)
             if declaration is not None:
                 state.add(declaration_id, declaration, origin=self.origin)
-        by_key: dict[int, list[LevelRow]] = {}
-        for subject in candidates:
-            key = subject_key(*subject)
-            resolutions = {p: state.resolve(subject, p) for p in POLICIES}
-            by_key.setdefault(key, []).append(row_of(key, resolutions, category))
-        rows: list[LevelRow] = []
-        for key, found in by_key.items():
-            # spec §8.10.3: subjects sharing a key (2^-64 a pair) share a row without claims
-            row = found[0]
-            if len(found) > 1:
-                row = LevelRow(key=key, reserved=frozenset().union(*(r.reserved for r in found)))
-            if not row.is_default():
-                rows.append(row)
-        return rows
+        rows = (
+            subject_row(s, {p: state.resolve(s, p) for p in POLICIES}, category) for s in candidates
+        )
+        return level_rows(row for row in rows if row is not None)
 
-    def _publish_full(self) -> PublishedSnapshot:
+    def _declared(self, subject: Subject) -> bool:
+        """Whether a declaration of the log reserves ``subject`` (``n`` for the category)."""
+        for declaration_id in self.state.mentions(subject):
+            declaration = self.state.declaration(declaration_id)
+            if declaration is not None and declaration.prefs.get(self.policy.category) == DISALLOW:
+                return True
+        return False
+
+    def _publish_full(self) -> tuple[PublishedSnapshot, bool]:
         # spec §8.1: every subject whose resolved preference for the category is "n"
         keys = [subject_key(*s) for s in self.state.subjects() if self._reserved(s)]
         fuse = build_filter(
@@ -407,11 +471,7 @@ class SnapshotBuilder:
             signers=[self.signer],
             category=self.policy.category,
         )
-        published = PublishedSnapshot.of(data, self._levels(data))
-        self.previous_chain = self.chain
-        self.chain = (published,)
-        self._stale = 0
-        return published
+        return PublishedSnapshot.of(data, self._levels(data)), True
 
 
 async def load_node_signer(database_url: str, custody: KeyCustody | None = None) -> NoteSigner:
@@ -477,6 +537,7 @@ class SnapshotService:
         self._poke = asyncio.Event()
         self._leading = False
         self._listing_stamp: tuple[int, int] | None = None
+        self._shared_levels: dict[str, str] = {}  # name -> SHA-256 of the levels file written
 
     @classmethod
     async def start(
@@ -491,14 +552,16 @@ class SnapshotService:
         follow_interval: float = 1.0,
         signer: NoteSigner | None = None,
         trust: Callable[[], TrustConfig] | None = None,
+        held: HeldIndex | None = None,
     ) -> SnapshotService:
         """Load the node key (``signer``: the running log's) and start refreshing (the first
         snapshot builds in the background, so start-up does not wait for it). ``trust``: the
         node's trust configuration, read at each snapshot; with it every snapshot gets a
-        levels file (spec §8.10)."""
+        levels file (spec §8.10); ``held``: the node's index, so that the levels files count
+        every log the node holds (spec §8.10.1)."""
         signer = signer or await load_node_signer(database_url)
         service = cls(
-            SnapshotBuilder(signer, policy=policy, trust=trust),
+            SnapshotBuilder(signer, policy=policy, trust=trust, held=held),
             source,
             interval=interval,
             directory=directory,
@@ -537,7 +600,10 @@ class SnapshotService:
         if not self._leading and self.directory is not None and self.is_leader is not None:
             # a new leader starts its own chain (see the class docstring)
             self.builder = SnapshotBuilder(
-                self.builder.signer, policy=self.builder.policy, trust=self.builder.trust
+                self.builder.signer,
+                policy=self.builder.policy,
+                trust=self.builder.trust,
+                held=self.builder.held,
             )
             self._leading = True
         published = await self.builder.refresh(self.source)
@@ -545,19 +611,29 @@ class SnapshotService:
             await asyncio.to_thread(self._write_shared)
 
     def _write_shared(self) -> None:
-        """Publish the builder's chains to the shared directory (leader only)."""
+        """Publish the builder's chains to the shared directory (leader only). A levels file
+        is rewritten when its snapshot's has changed (the mirrored logs grew, spec §8.10.1);
+        the listing names every levels file's SHA-256, so followers re-read changed ones."""
         assert self.directory is not None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            for snapshot in (*self.builder.chain, *self.builder.previous_chain):
+            snapshots = (*self.builder.chain, *self.builder.previous_chain)
+            for snapshot in snapshots:
                 path = self.directory / snapshot.name
+                levels = path.with_name(path.name + LEVELS_SUFFIX)
+                if (
+                    snapshot.levels
+                    and self._shared_levels.get(snapshot.name) != snapshot.levels_sha256
+                ):
+                    # before the snapshot, which followers look for
+                    _atomic_write(levels, snapshot.levels)
+                    self._shared_levels[snapshot.name] = snapshot.levels_sha256
                 if not path.exists():
-                    if snapshot.levels:  # before the snapshot, which followers look for
-                        _atomic_write(path.with_name(path.name + LEVELS_SUFFIX), snapshot.levels)
                     _atomic_write(path, snapshot.data)
             listing = {
                 "chain": [s.name for s in self.builder.chain],
                 "previous": [s.name for s in self.builder.previous_chain],
+                "levels": {s.name: s.levels_sha256 for s in snapshots if s.levels},
             }
             _atomic_write(self.directory / CHAIN_FILE, json.dumps(listing).encode())
         except OSError as exc:  # other workers keep serving the last chain they read
@@ -575,7 +651,12 @@ class SnapshotService:
         if stamp == self._listing_stamp:
             return
         listing = json.loads((directory / CHAIN_FILE).read_bytes())
-        known = {s.name: s for s in (*self.builder.chain, *self.builder.previous_chain)}
+        levels_of: dict[str, str] = listing.get("levels", {})
+        known = {
+            s.name: s
+            for s in (*self.builder.chain, *self.builder.previous_chain)
+            if s.levels_sha256 == levels_of.get(s.name, "")
+        }
 
         def read(name: str) -> PublishedSnapshot:
             levels = directory / (name + LEVELS_SUFFIX)

@@ -7,12 +7,14 @@ reached through asyncpg with its default ``synchronous_commit = on``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -21,6 +23,7 @@ __all__ = [
     "create_engine",
     "database_url_for_data_dir",
     "is_sqlite",
+    "read_snapshot",
 ]
 
 SQLITE_FILE_NAME = "registry.db"
@@ -93,3 +96,22 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
             cursor.execute(pragma)
     finally:
         cursor.close()
+
+
+@asynccontextmanager
+async def read_snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose reads all see one state of the database, for reads that must agree
+    with one another (the own log's checkpoint, the mirrors' committed sizes and the index rows
+    they cover): PostgreSQL ``REPEATABLE READ``; SQLite an explicit ``BEGIN`` (the driver opens
+    no transaction for a ``SELECT``, so each statement would otherwise see the latest commit).
+    Rolled back at the end: it is for reading only."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            await conn.begin()
+        else:
+            await conn.exec_driver_sql("BEGIN")
+        try:
+            yield conn
+        finally:
+            await conn.rollback()

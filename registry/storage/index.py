@@ -28,7 +28,7 @@ keys is one query per chunk (``= ANY(:keys)`` on PostgreSQL), never one per item
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.core.errors import ProtocolError
+from registry.core.levels import LevelRow, MirroredSize, level_rows
 from registry.core.records import (
     Binding,
     Declaration,
@@ -63,6 +64,7 @@ from registry.indexes.collector import collector_paused
 from registry.indexes.near import pdq_hashes_of
 from registry.neardup import InvalidIsccError, iscc_content
 from registry.storage import schema
+from registry.storage.engine import read_snapshot
 from registry.storage.trustconfig import TrustConfig
 
 __all__ = [
@@ -556,6 +558,35 @@ class ConsentStore:
                 resolution = shared[ids] = under_policy(resolution_of(claims), policy)
             out.append(resolution)
         return out
+
+    async def held_logs(self) -> tuple[MirroredSize, ...]:
+        """The mirrored logs the index holds entries of, at their committed sizes."""
+        from registry.storage import trust  # noqa: PLC0415 - it builds on this module
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(trust.held_logs)
+
+    async def level_rows(
+        self, config: TrustConfig, category: str, keep: Callable[[str, str], bool]
+    ) -> tuple[tuple[MirroredSize, ...], list[LevelRow]]:
+        """The rows of a levels file (spec §8.10.1) over every log the index holds, with the
+        mirrored logs and the sizes they are held at (spec §8.10.2), read in one snapshot of
+        the database so that the sizes and the rows agree. ``keep(record id, origin)``: which
+        records count (see :func:`registry.storage.trust.level_page`). Each page of marked
+        subjects is one step on the event loop."""
+        from registry.storage import trust  # noqa: PLC0415 - it builds on this module
+
+        candidates: list[LevelRow] = []
+        async with read_snapshot(self.engine) as conn:
+            mirrors = await conn.run_sync(trust.held_logs)
+            after: Key | None = None
+            while True:
+                rows, after = await conn.run_sync(
+                    trust.level_page, config, category, keep, after=after
+                )
+                candidates += rows
+                if after is None:
+                    return mirrors, level_rows(candidates)
 
     async def resolve_many_sha256(
         self, hashes: Sequence[str], policy: Policy = DEFAULT_POLICY

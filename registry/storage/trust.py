@@ -23,13 +23,15 @@ answered by spec §3.5, which is what §9.4 gives when no trust record applies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from registry.core.errors import ProtocolError
+from registry.core.levels import LevelRow, MirroredSize, subject_row
+from registry.core.prefs import DISALLOW
 from registry.core.records import (
     AnyRecord,
     Binding,
@@ -42,7 +44,13 @@ from registry.core.records import (
     record_id,
 )
 from registry.core.state import Resolution, Subject, subjects_of
-from registry.core.trust import Policy, TrustState, as_resolution, attested_subjects
+from registry.core.trust import (
+    POLICIES,
+    Policy,
+    TrustState,
+    as_resolution,
+    attested_subjects,
+)
 from registry.storage import schema
 from registry.storage.index import SHA256, URL, Key, records_by_id, select_in, subject_key
 from registry.storage.trustconfig import TrustConfig
@@ -52,6 +60,8 @@ __all__ = [
     "REF_TARGET",
     "TrustConfig",
     "apply_trust",
+    "held_logs",
+    "level_page",
     "marked_subjects",
     "trust_record",
     "trusted_resolutions",
@@ -251,8 +261,21 @@ def trusted_resolutions(
     """The spec §9.4 resolution of each of ``subjects`` (all marked), by stored key."""
     if not subjects:
         return {}
-    d, st, s = schema.index_declarations, schema.index_subjects, schema.index_supersessions
     keys = {subject_key(x): x for x in subjects}
+    state, _ = _trust_state(conn, keys, config)
+    return {key: as_resolution(state.resolve(subject, policy)) for key, subject in keys.items()}
+
+
+Keep = Callable[[str, str], bool]
+"""Whether a record (hex id) counts as held in a log (origin); see :func:`level_resolutions`."""
+
+
+def _trust_state(
+    conn: Connection, keys: Mapping[Key, Subject], config: TrustConfig, keep: Keep | None = None
+) -> tuple[TrustState, dict[str, Declaration]]:
+    """A :class:`TrustState` holding what the index knows about the subjects ``keys``, and the
+    declarations among it (by hex id) that it holds in at least one kept log."""
+    d, st, s = schema.index_declarations, schema.index_subjects, schema.index_supersessions
     # 1. Every declaration mentioning the subjects, winner or not, and their superseders.
     ids: set[bytes] = set()
     for kind in (SHA256, URL):
@@ -299,13 +322,78 @@ def trusted_resolutions(
                 frontier |= {record.creator} - seen_keys
         wanted_records = set()
     state = TrustState(platforms=config.platforms, nodes=config.nodes)
+    held: dict[str, Declaration] = {}
     for hexid, declaration in declarations.items():
         for origin in origins.get(hexid, ("",)):
-            state.add(hexid, declaration, origin=origin)
+            if keep is None or keep(hexid, origin):
+                state.add(hexid, declaration, origin=origin)
+                held[hexid] = declaration
     for key, (record, record_origins) in trust.items():
         for origin in record_origins:
-            state.add(key.hex(), record, origin=origin)
-    return {key: as_resolution(state.resolve(subject, policy)) for key, subject in keys.items()}
+            if keep is None or keep(key.hex(), origin):
+                state.add(key.hex(), record, origin=origin)
+    return state, held
+
+
+# -- levels files (spec §8.10) -------------------------------------------------------------------
+
+
+def held_logs(conn: Connection) -> tuple[MirroredSize, ...]:
+    """The mirrored logs the index holds entries of, each at its committed size (the index
+    covers exactly those entries, ADR 0010), by origin: the ``mirror`` lines of a levels file
+    (spec §8.10.2)."""
+    h = schema.mirror_heads
+    rows = conn.execute(
+        sa.select(h.c.origin, h.c.size, h.c.root).where(h.c.size > 0).order_by(h.c.origin)
+    )
+    return tuple(MirroredSize(str(r.origin), int(r.size), bytes(r.root)) for r in rows)
+
+
+def _subject_of(kind: int, key: bytes) -> Subject:
+    """The subject of a stored key (the inverse of :func:`subject_key`)."""
+    if kind == SHA256 and len(key) == 32:
+        return ("sha256", key.hex())
+    return ("sha256" if kind == SHA256 else "url", key.decode())
+
+
+def level_page(
+    conn: Connection,
+    config: TrustConfig,
+    category: str,
+    keep: Keep,
+    *,
+    after: Key | None = None,
+    page: int = 1000,
+) -> tuple[list[LevelRow], Key | None]:
+    """One page of the candidate rows of a levels file (spec §8.10.1): of the next ``page``
+    marked subjects after the stored key ``after``, those a held declaration reserves (``n``
+    for ``category``), each resolved under every policy (spec §9.4.7) into its row. Returns
+    them and the key to continue after, None at the end.
+
+    ``keep(record id, origin)`` says which records the answers count: those of the mirrored
+    logs the index holds and those of the own log up to the snapshot's size. Memory follows the
+    page, not the index."""
+    ts = schema.index_trust_subjects
+    query = sa.select(ts.c.kind, ts.c.key).order_by(ts.c.kind, ts.c.key).limit(page)
+    if after is not None:
+        query = query.where(sa.tuple_(ts.c.kind, ts.c.key) > sa.tuple_(*after))
+    marks = [(int(r.kind), bytes(r.key)) for r in conn.execute(query)]
+    if not marks:
+        return [], None
+    keys = {key: _subject_of(*key) for key in marks}
+    state, held = _trust_state(conn, keys, config, keep)
+    reserving = {
+        subject
+        for declaration in held.values()
+        if declaration.prefs.get(category) == DISALLOW
+        for subject in subjects_of(declaration)
+    }
+    rows = [
+        subject_row(subject, {p: state.resolve(subject, p) for p in POLICIES}, category)
+        for subject in keys.values()
+        if subject in reserving
+    ]
+    return [row for row in rows if row is not None], marks[-1]
 
 
 def _load(conn: Connection, ids: set[bytes]) -> list[tuple[bytes, AnyRecord, tuple[str, ...]]]:

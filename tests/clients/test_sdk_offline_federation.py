@@ -236,20 +236,28 @@ async def test_a_work_reserved_only_in_a_peer_log_is_reserved_offline(
         recording.asked_urls,
     )
 
-    # A's levels file (spec §8.10) decides nothing while A mirrors a log: B's trust records
-    # (a binding by B, a revocation) change A's answers and are in no levels file of A's, so
-    # every hit is asked and the answers stay A's (spec §8.10.5 item 4)
-    levels_recording = SyncRecordingTransport()
-    with ConsentClient(fed.a.url, transport=levels_recording) as client:
-        strict = check_offline(
-            client, sha256s=HASHES, urls=URLS, cache_dir=tmp_path / "cache",
-            policy="verified-only", levels=True,
-        )  # fmt: skip
+    # A's levels file (spec §8.10) counts B's log too, at the size A holds it (spec §8.10.1):
+    # once that reaches B's chain, under "verified-only" every hit without a row (nobody is
+    # verified anywhere) is decided locally as A answers it, and nothing is asked (spec
+    # §8.10.5 item 4; tests/clients/test_sdk_offline_levels_federation.py has a peer's
+    # attestation deciding a hit)
+    def levelled() -> tuple[OfflineReport, SyncRecordingTransport] | None:
+        recorded = SyncRecordingTransport()
+        with ConsentClient(fed.a.url, transport=recorded) as client:
+            checked = check_offline(
+                client, sha256s=HASHES, urls=URLS, cache_dir=tmp_path / "cache",
+                policy="verified-only", levels=True,
+            )  # fmt: skip
+        return (checked, recorded) if checked.checker.levels_gap is None else None
+
+    # the leader rebuilds A's levels file within a snapshot interval of mirroring B
+    strict, levels_recording = wait_until(levelled, what="A's levels file counts B's chain")
     with ConsentClient(fed.a.url) as client:
         online_strict = triples(client.check(sha256s=HASHES, urls=URLS, policy="verified-only"))
     assert strict.checker.levels is not None
-    assert strict.decided == 0
-    assert levels_recording.asked_hashes == recording.asked_hashes
+    assert strict.checker.levels_gap is None
+    assert strict.decided == len(recording.asked_hashes) + 1
+    assert (levels_recording.asked_hashes, levels_recording.asked_urls) == ([], [])
     assert triples(strict.answers) == online_strict
 
     # the CLI: a URL reserved only in B's log is reserved offline

@@ -146,6 +146,7 @@ def _offline_document(report: OfflineReport) -> dict[str, object]:
         "asked": report.asked,
         "decided": report.decided,
         "levels": None if checker.levels is None else checker.levels.header.snapshot,
+        "levels_unused": None if checker.levels is None else checker.levels_gap,
         "downloaded": checker.downloaded,
         "mirrored": [
             {"origin": m.origin, "url": m.url, "snapshot_size": m.size} for m in checker.mirrored

@@ -20,9 +20,11 @@ answers "not reserved" where the node would answer "reserved".
 With ``levels=True`` the checker also fetches the signed **levels file** of the last snapshot of
 the node's chain (spec §8.10) and verifies it against that snapshot: for the subjects whose
 answer trust records change it gives the answer under every policy with each claim's level and
-evidence, and every other hit has a stated default. On a node that mirrors no log, a hit that the
-levels file decides under the caller's policy is answered locally (its claims carry their levels
-and evidence ids, to check offline, spec §9.5); the others are asked of the node as before.
+evidence, and every other hit has a stated default. Its answers count the logs the node mirrors
+too, each at a size its header names (spec §8.10.1): where those sizes reach the mirrored chains'
+sizes (:attr:`OfflineChecker.levels_gap` is None), a hit that the levels file decides under the
+caller's policy is answered locally (its claims carry their levels and evidence ids, to check
+offline, spec §9.5); the others are asked of the node as before.
 
 Declarations logged after a chain's size are not in it: nodes refresh their chains every
 minute or so, and :meth:`OfflineChecker.sync` fetches only the files the cache lacks.
@@ -234,6 +236,11 @@ class MirroredChain:
     def size(self) -> int:
         """The size of the peer's log the chain covers."""
         return self.chain.size
+
+    @property
+    def root_hash(self) -> bytes:
+        """The root of the peer's log at :attr:`size`."""
+        return self.chain.root_hash
 
 
 @dataclass(frozen=True)
@@ -482,14 +489,38 @@ class OfflineChecker:
             out.append(any(chain.contains_url(normalized) for chain in self.chains))
         return out
 
+    @property
+    def levels_gap(self) -> str | None:
+        """Why the levels file cannot decide hits, or None if it can (spec §8.10.5 item 4): it
+        must count every mirrored log whose chain was used, at least at that chain's size
+        (and, at the same size, at the same root), and no log may be uncovered."""
+        levels = self.levels
+        if levels is None:
+            return "no levels file"
+        if self.uncovered:
+            return "a mirrored log is uncovered"
+        for mirrored in self.mirrored:
+            counted = levels.mirror(mirrored.origin)
+            if counted is None:
+                return f"the levels file does not count {mirrored.origin}"
+            if counted.size < mirrored.size:
+                return (
+                    f"the levels file counts {mirrored.origin} at size {counted.size}, "
+                    f"before its snapshot's {mirrored.size}"
+                )
+            if counted.size == mirrored.size and counted.root_hash != mirrored.root_hash:
+                return (
+                    f"the levels file and {mirrored.origin}'s snapshot name different roots "
+                    f"at size {counted.size}: one of the two logs' views is not the log's"
+                )
+        return None
+
     def decide(self, kind: Kind, value: str, policy: Policy) -> Answer | None:
         """The answer the levels file gives for a hit under ``policy`` (spec §8.10.5), or None
-        if the node must be asked: no levels file; the node mirrors a log (its trust records,
-        a peer's binding or a revocation, change the node's answers and are in no levels file
-        of the node); or a hit without a row under a policy whose default is "possibly
-        reserved"."""
+        if the node must be asked: no usable levels file (:attr:`levels_gap`), or a hit
+        without a row under a policy whose default is "possibly reserved"."""
         levels = self.levels
-        if levels is None or self.uncovered or self.mirrored:
+        if levels is None or self.levels_gap is not None:
             return None
         try:
             key = sha256_key(value) if kind == "sha256" else url_key(normalize_url(value))
