@@ -17,12 +17,18 @@ database) as the node's own log, then:
   builder ran before, measured in the same run on a builder that has absorbed the same log.
 
 Both must give the same rows (checked). Prints a table.
+
+Then the size of a delta's levels file (spec §8.10.1 item 4): 1,000 more of the works are
+attested to a new owner who says ``y`` and the builder publishes a delta; its levels file
+(the rows that changed) is compared with a file holding every row at the delta's size, what
+each levels file held before deltas held only changes, measured on the same rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import sys
 import tempfile
 import time
@@ -32,9 +38,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
-from levels_bench import NODE, PLATFORM, Source, entries
+from levels_bench import AT, NODE, PLATFORM, Source, _key, entries
 
-from registry.core.records import record_id
+from registry.core.levels import encode_levels_body, open_levels
+from registry.core.records import (
+    PlatformAttestation,
+    encode_record,
+    new_declaration,
+    new_work,
+    pack_hashes,
+    record_id,
+    sign_declaration,
+    sign_record,
+)
+from registry.core.snapshot import open_snapshot
 from registry.indexes.snapshots import SnapshotBuilder
 from registry.storage import schema
 from registry.storage.engine import create_engine
@@ -80,6 +97,51 @@ async def run(url: str, works: int, attested: float) -> None:
     print(f"| per row | {index_s / rows * 1e6:.0f} µs | {memory_s / rows * 1e6:.0f} µs |")
 
 
+def _late_owner(works: int) -> list[bytes]:
+    """1,000 of the last works, declared y by a new owner a platform attests them to."""
+    digests = sorted(
+        hashlib.sha256(b"bench work %d" % i).hexdigest() for i in range(works - 1000, works)
+    )
+    owner = _key("late owner", 0)
+    out = []
+    for first in range(0, len(digests), 100):
+        chunk = [new_work(d) for d in digests[first : first + 100]]
+        record = new_declaration(
+            creator=owner.public_key.did, issued_at=AT, works=chunk, prefs={"train-ai": "y"}
+        )
+        out.append(encode_record(sign_declaration(record, owner)))
+    proof = PlatformAttestation(
+        v=1,
+        platform=PLATFORM.public_key.did,
+        account="@late",
+        creator=owner.public_key.did,
+        issued_at=AT,
+        hashes=pack_hashes(digests),
+    )
+    return [*out, encode_record(sign_record(proof, PLATFORM))]
+
+
+async def delta_sizes(works: int, attested: float) -> None:
+    log = entries(works, attested)
+    config = TrustConfig(platforms={PLATFORM.public_key.did: "bench"}, nodes=frozenset())
+    builder = SnapshotBuilder(NODE, trust=lambda: config)
+    full = await builder.refresh(Source(log))
+    delta = await builder.refresh(Source([*log, *_late_owner(works)]))
+    assert full is not None
+    assert delta is not None
+    assert delta.header.kind == "delta"
+    snapshot = open_snapshot(delta.data, NODE.verifier)
+    changed = open_levels(delta.levels, NODE.verifier, snapshot).rows
+    every = builder._level_rows(config)
+    complete = len(delta.levels) - len(encode_levels_body(changed)) + len(encode_levels_body(every))
+    print()
+    print("| levels file | rows | bytes |")
+    print("| --- | --- | --- |")
+    print(f"| full snapshot | {len(every) - 1000} | {len(full.levels)} |")
+    print(f"| delta (what changed) | {len(changed)} | {len(delta.levels)} |")
+    print(f"| delta holding every row (before) | {len(every)} | {complete} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--works", type=int, default=100_000)
@@ -89,6 +151,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite+aiosqlite:///{tmp}/bench.db"
         asyncio.run(run(url, args.works, args.attested))
+    asyncio.run(delta_sizes(args.works, args.attested))
 
 
 if __name__ == "__main__":

@@ -57,9 +57,11 @@ __all__ = [
     "LevelsHeader",
     "MirroredSize",
     "SnapshotLevels",
+    "delta_rows",
     "encode_levels_body",
     "level_rows",
     "make_levels",
+    "merge_levels",
     "open_levels",
     "parse_levels_body",
     "row_of",
@@ -191,6 +193,16 @@ def level_rows(candidates: Iterable[LevelRow]) -> list[LevelRow]:
         if not row.is_default():
             rows.append(row)
     return rows
+
+
+def delta_rows(before: Mapping[int, LevelRow], after: Mapping[int, LevelRow]) -> list[LevelRow]:
+    """The rows of a delta's levels file (spec §8.10.1 item 4): those of ``after`` (the rows
+    at the delta's size, by key) that differ from ``before`` (the chain's rows at the previous
+    snapshot's size), and for each key of ``before`` without a row in ``after`` a row with the
+    default policies and no claims, which returns it to the default answer."""
+    changed = [row for key, row in after.items() if before.get(key) != row]
+    changed += [LevelRow(key=k, reserved=DEFAULT_RESERVED) for k in before if k not in after]
+    return changed
 
 
 # -- the body (spec §8.10.3) ---------------------------------------------------------------------
@@ -392,6 +404,9 @@ class LevelsHeader:
     platforms: tuple[tuple[str, str], ...]
     """The trusted platforms as (name, key), sorted."""
     body_sha256: bytes
+    previous: bytes | None = None
+    """A delta's: the SHA-256 of the levels file of the chain's previous snapshot (spec
+    §8.10.2); None for a full snapshot's."""
 
     def to_text(self) -> str:
         """The note text, every line ending in a newline."""
@@ -406,6 +421,7 @@ class LevelsHeader:
             *(mirror.line() for mirror in self.mirrors),
             *(f"trusted-node {node}" for node in self.nodes),
             *(f"trusted-platform {name} {key}" for name, key in self.platforms),
+            *([] if self.previous is None else [f"previous-levels {self.previous.hex()}"]),
             f"body-sha256 {self.body_sha256.hex()}",
         ]
         return "".join(f"{line}\n" for line in lines)
@@ -424,6 +440,11 @@ class LevelsHeader:
         lines = text[:-1].split("\n")
         if len(lines) < 8 or lines[0] != LEVELS_FORMAT_LINE:
             raise SnapshotError(f"not a {LEVELS_FORMAT_LINE} header")
+        previous = None
+        if len(lines) > 8 and lines[-2].startswith("previous-levels "):
+            previous = _field(lines.pop(-2), "previous-levels")
+            if not _HEX64.fullmatch(previous):
+                raise SnapshotError("previous-levels is 64 lowercase hex digits")
         fixed = [
             _field(line, key)
             for line, key in zip(
@@ -466,6 +487,7 @@ class LevelsHeader:
             nodes=tuple(nodes),
             platforms=tuple(platforms),
             body_sha256=bytes.fromhex(body),
+            previous=None if previous is None else bytes.fromhex(previous),
         )
 
 
@@ -519,6 +541,8 @@ class SnapshotLevels:
     header: LevelsHeader
     rows: tuple[LevelRow, ...]
     note: bytes
+    sha256: bytes = b""
+    """The SHA-256 of the whole file, which the next delta's ``previous-levels`` names."""
 
     def row(self, key: int) -> LevelRow | None:
         """The row of ``key``, or None: the default answer (spec §8.10.1) if the filter hits."""
@@ -529,7 +553,7 @@ class SnapshotLevels:
 
     def mirror(self, origin: str) -> MirroredSize | None:
         """The size at which the answers count the mirrored log ``origin``, or None if they
-        do not count it (spec §8.10.5 item 4)."""
+        do not count it (spec §8.10.5 item 5)."""
         for mirror in self.header.mirrors:
             if mirror.origin == origin:
                 return mirror
@@ -549,12 +573,15 @@ def make_levels(
     nodes: Iterable[str] = (),
     platforms: Mapping[str, str] | None = None,
     mirrors: Iterable[MirroredSize] = (),
+    previous: bytes | None = None,
 ) -> bytes:
     """Encode and sign the levels file of ``snapshot`` (spec §8.10.4).
 
     ``nodes`` and ``platforms`` (key -> name) are the trust configuration the rows were
     resolved under; ``mirrors`` the logs other than the node's own whose records they count,
-    each at its size (spec §8.10.1); ``signers`` the node's log key first, as for the snapshot.
+    each at its size (spec §8.10.1); ``previous`` a delta's: the SHA-256 of the levels file of
+    the chain's previous snapshot, whose rows ``rows`` update (see :func:`delta_rows`);
+    ``signers`` the node's log key first, as for the snapshot.
 
     Raises:
         SnapshotError: see :func:`encode_levels_body`; a trust key that is not a did:key; a
@@ -573,6 +600,7 @@ def make_levels(
         nodes=tuple(sorted(set(nodes))),
         platforms=tuple(sorted((name, key) for key, name in (platforms or {}).items())),
         body_sha256=hashlib.sha256(body).digest(),
+        previous=previous,
     )
     text = header.to_text()
     LevelsHeader.from_text(text)  # the writer obeys the reader's rules
@@ -611,4 +639,38 @@ def open_levels(data: bytes, node: NoteVerifier, snapshot: Snapshot) -> Snapshot
         raise SnapshotError(f"levels file of {header.snapshot!r} is not bound to {bound.name!r}")
     if hashlib.sha256(body).digest() != header.body_sha256:
         raise SnapshotError("levels body does not match the header's body-sha256")
-    return SnapshotLevels(header=header, rows=parse_levels_body(body), note=note)
+    if (header.previous is None) != (bound.kind == "full"):
+        raise SnapshotError("a delta's levels file names the previous one, a full one's does not")
+    return SnapshotLevels(
+        header=header,
+        rows=parse_levels_body(body),
+        note=note,
+        sha256=hashlib.sha256(data).digest(),
+    )
+
+
+def merge_levels(files: Sequence[SnapshotLevels]) -> SnapshotLevels:
+    """The answers of a chain's levels files (spec §8.10.5): each verified with
+    :func:`open_levels` against its snapshot, in chain order. A delta's rows replace the rows
+    of their keys; a row with the default answer removes its key. The result has the last
+    file's header and note.
+
+    Raises:
+        SnapshotError: no file; the first names a previous file; a delta's
+            ``previous-levels`` is not the SHA-256 of the file before it.
+    """
+    if not files:
+        raise SnapshotError("a chain of levels files has at least its full snapshot's")
+    rows: dict[int, LevelRow] = {}
+    for i, levels in enumerate(files):
+        if levels.header.previous != (files[i - 1].sha256 if i else None):
+            raise SnapshotError(
+                f"levels file of {levels.header.snapshot!r} does not follow the one before it"
+            )
+        for row in levels.rows:
+            rows.pop(row.key, None)
+            if not row.is_default():
+                rows[row.key] = row
+    last = files[-1]
+    merged = tuple(sorted(rows.values(), key=lambda r: r.key))
+    return SnapshotLevels(header=last.header, rows=merged, note=last.note, sha256=last.sha256)

@@ -44,7 +44,14 @@ import msgspec
 
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import ProtocolError
-from registry.core.levels import LevelRow, MirroredSize, level_rows, make_levels, subject_row
+from registry.core.levels import (
+    LevelRow,
+    MirroredSize,
+    delta_rows,
+    level_rows,
+    make_levels,
+    subject_row,
+)
 from registry.core.note import NoteSigner
 from registry.core.prefs import DISALLOW
 from registry.core.records import (
@@ -179,6 +186,12 @@ class SnapshotBuilder:
         self.trust = trust
         self.held = held
         self._levelled: tuple[tuple[MirroredSize, ...], TrustConfig] | None = None
+        # spec §8.10.1 item 4: the rows at the chain's last snapshot and at the one before it,
+        # and the SHA-256 of their levels files, for the next delta's (or a rebuilt) file
+        self._rows_last: dict[int, LevelRow] = {}
+        self._rows_before: dict[int, LevelRow] = {}
+        self._sha_last = b""
+        self._sha_before = b""
         self.trust_records: dict[str, AnyRecord] = {}
         self.state = ConsentState()
         self.size = 0  # log entries absorbed: 0..size-1
@@ -369,16 +382,41 @@ class SnapshotBuilder:
             return log != origin or record in trust_records or state.declaration(record) is not None
 
         mirrors, rows = await held.level_rows(config, self.policy.category, keep)
-        levels = make_levels(
-            snapshot.header,
+        relevel = bool(self.chain) and snapshot.name == self.chain[-1].name
+        levels = self._sign_levels(snapshot.header, rows, config, mirrors, relevel=relevel)
+        self._levelled = (mirrors, config)
+        return PublishedSnapshot.of(snapshot.data, levels)
+
+    def _sign_levels(
+        self,
+        header: SnapshotHeader,
+        rows: list[LevelRow],
+        config: TrustConfig,
+        mirrors: tuple[MirroredSize, ...] = (),
+        *,
+        relevel: bool = False,
+    ) -> bytes:
+        """The signed levels file of the snapshot ``header`` whose rows at its size are
+        ``rows`` (spec §8.10.1): all of them for a full snapshot; for a delta those that changed
+        since the chain's previous snapshot, naming that snapshot's levels file (item 4).
+        ``relevel``: the file replaces the one of the chain's last snapshot (``header``)."""
+        current = {row.key: row for row in rows}
+        if not relevel:  # the chain's last file becomes the one before this one
+            self._rows_before, self._sha_before = self._rows_last, self._sha_last
+        previous = None
+        if header.kind == "delta":
+            rows, previous = delta_rows(self._rows_before, current), self._sha_before
+        data = make_levels(
+            header,
             rows,
             signers=[self.signer],
             nodes=config.nodes,
             platforms=config.platforms,
             mirrors=mirrors,
+            previous=previous,
         )
-        self._levelled = (mirrors, config)
-        return PublishedSnapshot.of(snapshot.data, levels)
+        self._rows_last, self._sha_last = current, hashlib.sha256(data).digest()
+        return data
 
     def _levels(self, data: bytes) -> bytes:
         """The levels file of the snapshot ``data`` (spec §8.10) from the builder's own state;
@@ -389,13 +427,8 @@ class SnapshotBuilder:
             return b""
         config = self.trust()
         header, _, _ = parse_snapshot(data)
-        rows = self._level_rows(config) if self.trust_records else []
-        return make_levels(
-            header,
-            rows,
-            signers=[self.signer],
-            nodes=config.nodes,
-            platforms=config.platforms,
+        return self._sign_levels(
+            header, self._level_rows(config) if self.trust_records else [], config
         )
 
     def _marked(self) -> set[Subject]:

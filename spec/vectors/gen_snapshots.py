@@ -27,8 +27,10 @@ from registry.core.levels import (
     LevelRow,
     MirroredSize,
     SnapshotLevels,
+    delta_rows,
     encode_levels_body,
     make_levels,
+    merge_levels,
     open_levels,
 )
 from registry.core.note import NoteSigner, NoteVerifier, sign_note
@@ -291,6 +293,22 @@ def _levels() -> list[dict[str, object]]:
     swapped_text = mirrored_text.replace(a_line + b_line, b_line + a_line)
     own_text = mirrored_text.replace(a_line, f"mirror {ORIGIN} 3 {b64encode(_root(3))}\n")
     mirrored_body = split_snapshot(mirrored)[1]
+    # spec §8.10.1 item 4: the delta's file holds what changed since the full one's (the
+    # stranger's claim on work 0 withdrawn, work 1 back to the default, work 6 newly marked)
+    # and names that file by its SHA-256
+    delta_snapshot = open_snapshot(delta, NoteVerifier.from_vkey(vkey))
+    at_full = {row.key: row for row in rows}
+    owner_only = LevelRow(key=rows[0].key, reserved=frozenset(), claims=rows[0].claims[:1])
+    newly = LevelRow(key=sha256_key(_work(6)), reserved=frozenset({"any", "verified-only"}))
+    at_delta = {at_full[k].key: at_full[k] for k in (url_key(_url(0)),)}
+    at_delta |= {owner_only.key: owner_only, newly.key: newly}
+    delta_levels = make_levels(delta_snapshot.header, delta_rows(at_full, at_delta), signers=[node],
+                               nodes=[node_did], platforms={platform_did: "pics"},
+                               previous=hashlib.sha256(data).digest())  # fmt: skip
+    opened_delta = open_levels(delta_levels, NoteVerifier.from_vkey(vkey), delta_snapshot)
+    merged = merge_levels([levels, opened_delta])
+    delta_keys = [*(sha256_key(_work(i)) for i in range(3)), url_key(_url(0)), sha256_key(_work(6))]
+    no_link = make_levels(delta_snapshot.header, delta_rows(at_full, at_delta), signers=[node])
 
     def lookups(opened: SnapshotLevels, keys: list[int]) -> list[object]:
         return [
@@ -327,6 +345,20 @@ def _levels() -> list[dict[str, object]]:
          "mirrors": [{"origin": m.origin, "size": m.size, "root": b64encode(m.root_hash)}
                      for m in sorted(mirrors)],
          "rows": [_row_json(r) for r in levels.rows], "lookups": lookups(levels, keys)},
+        {"name": "levels-delta", "kind": "levels", "file": delta_levels.hex(),
+         "snapshot": delta.hex(), "verifier_key": vkey,
+         "header": split_snapshot(delta_levels)[0].decode().split("\n\n")[0] + "\n",
+         "previous_levels": hashlib.sha256(data).hexdigest(), "follows": "levels-full",
+         "rows": [_row_json(r) for r in opened_delta.rows],
+         "lookups": lookups(opened_delta, delta_keys),
+         "merged_rows": [_row_json(r) for r in merged.rows],
+         "merged_lookups": lookups(merged, delta_keys)},
+        _invalid("levels-delta-without-previous", "SnapshotError", kind="levels",
+                 file=no_link.hex(), snapshot=delta.hex(), verifier_key=vkey),
+        _invalid("levels-full-with-previous", "SnapshotError", kind="levels",
+                 file=make_levels(snapshot.header, rows, signers=[node],
+                                  previous=hashlib.sha256(data).digest()).hex(),
+                 snapshot=full.hex(), verifier_key=vkey),
         _invalid("levels-mirrors-out-of-order", "SnapshotError", kind="levels",
                  file=encode_snapshot(sign_note(swapped_text, [node]), mirrored_body).hex(),
                  snapshot=full.hex(), verifier_key=vkey),
@@ -355,7 +387,9 @@ def generate() -> dict[str, object]:
                 "belongs to (both hex) and the node's verifier key; its header text, rows "
                 "(keys as 16 lowercase hex digits, 'counted' per policy), the mirrored logs "
                 "its header names (spec §8.10.2, where present) and lookups: 'row' false is "
-                "the default answer of spec §8.10.1."
+                "the default answer of spec §8.10.1. A delta's file ('follows' names the case "
+                "of the file before it, 'previous_levels' its SHA-256) gives its own rows and "
+                "lookups and those of the chain merged (spec §8.10.5)."
             ),
             "cases": _levels(),
         },

@@ -239,7 +239,7 @@ async def test_a_work_reserved_only_in_a_peer_log_is_reserved_offline(
     # A's levels file (spec §8.10) counts B's log too, at the size A holds it (spec §8.10.1):
     # once that reaches B's chain, under "verified-only" every hit without a row (nobody is
     # verified anywhere) is decided locally as A answers it, and nothing is asked (spec
-    # §8.10.5 item 4; tests/clients/test_sdk_offline_levels_federation.py has a peer's
+    # §8.10.5 item 5; tests/clients/test_sdk_offline_levels_federation.py has a peer's
     # attestation deciding a hit)
     def levelled() -> tuple[OfflineReport, SyncRecordingTransport] | None:
         recorded = SyncRecordingTransport()

@@ -1,4 +1,4 @@
-"""Levels files on a node that mirrors a peer (spec §8.10.1, §8.10.5 item 4): real ``registry
+"""Levels files on a node that mirrors a peer (spec §8.10.1, §8.10.5 item 5): real ``registry
 serve`` processes on 127.0.0.1, node A (SQLite, then PostgreSQL) mirroring node B, both trusting
 platform ``art``.
 

@@ -25,9 +25,12 @@ from registry.core.levels import (
     LevelRow,
     LevelsHeader,
     MirroredSize,
+    SnapshotLevels,
+    delta_rows,
     encode_levels_body,
     level_rows,
     make_levels,
+    merge_levels,
     open_levels,
     parse_levels_body,
     row_of,
@@ -280,6 +283,69 @@ def test_a_levels_file_names_the_mirrored_logs_its_answers_count() -> None:
         make_levels(snapshot.header, ROWS, signers=[NODE], mirrors=[peer, peer])
 
 
+def _delta(keys: list[int], size: int, previous: int) -> Any:
+    fuse = build_filter(keys, seed_material=ROOT)
+    data = make_snapshot(
+        origin=ORIGIN,
+        size=size,
+        root_hash=ROOT,
+        fuse=fuse,
+        signers=[NODE],
+        kind="delta",
+        base=5,
+        previous=previous,
+    )
+    return open_snapshot(data, NODE.verifier)
+
+
+def test_a_chain_of_levels_files_merges_into_the_answers_at_its_last_size() -> None:
+    """spec §8.10.1 item 4, §8.10.5: deltas hold what changed and name the file before."""
+    at_full = {r.key: r for r in ROWS}
+    full = _snapshot([3, 7])
+    full_file = make_levels(full.header, ROWS, signers=[NODE])
+    # at the delta: key 7's answer changed, key 3's went back to the default, key 9 is new
+    changed = LevelRow(key=7, reserved=frozenset({"verified", "any"}), claims=(_claim(),))
+    new = LevelRow(key=9, reserved=frozenset({"verified-only"}))
+    at_delta = {k: r for k, r in at_full.items() if k != 3} | {7: changed, 9: new}
+    rows = delta_rows(at_full, at_delta)
+    assert sorted(r.key for r in rows) == [3, 7, 9]
+    assert next(r for r in rows if r.key == 3).is_default()
+    delta = _delta([9], 8, 5)
+    digest = hashlib.sha256(full_file).digest()
+    delta_file = make_levels(delta.header, rows, signers=[NODE], previous=digest)
+    files = [
+        open_levels(full_file, NODE.verifier, full),
+        open_levels(delta_file, NODE.verifier, delta),
+    ]
+    assert files[1].header.previous == digest == files[0].sha256
+    merged = merge_levels(files)
+    assert {r.key: r for r in merged.rows} == at_delta
+    assert merged.header == files[1].header
+    assert delta_rows(at_delta, at_delta) == []
+    # the links: a delta's file must name the previous file, a full one's must not
+    with pytest.raises(SnapshotError, match="names the previous one"):
+        open_levels(make_levels(delta.header, rows, signers=[NODE]), NODE.verifier, delta)
+    with pytest.raises(SnapshotError, match="names the previous one"):
+        open_levels(
+            make_levels(full.header, ROWS, signers=[NODE], previous=digest), NODE.verifier, full
+        )
+    with pytest.raises(SnapshotError, match="does not follow"):
+        merge_levels(files[1:])
+    with pytest.raises(SnapshotError, match="does not follow"):
+        merge_levels(
+            [
+                files[0],
+                open_levels(
+                    make_levels(delta.header, rows, signers=[NODE], previous=bytes(32)),
+                    NODE.verifier,
+                    delta,
+                ),
+            ]
+        )
+    with pytest.raises(SnapshotError, match="at least"):
+        merge_levels([])
+
+
 def _header_text(**changes: str) -> str:
     header = LevelsHeader(
         origin=ORIGIN,
@@ -329,6 +395,10 @@ def _header_text(**changes: str) -> str:
         _header_text(**{"mirror peer.example/log 12 " + "A" * 43 + "=": "mirror x 1 AAAA"}),
         _header_text(**{"category train-ai\nmirror a.example/log": "category train-ai\nmirr"}),
         _header_text(**{"body-sha256": "mirror z.example/log 1 " + "A" * 43 + "=\nbody-sha256"}),
+        # previous-levels (spec §8.10.2): 64 lowercase hex digits, just before body-sha256
+        _header_text(**{"body-sha256": "previous-levels " + "A" * 64 + "\nbody-sha256"}),
+        _header_text(**{"body-sha256": "previous-levels 00\nbody-sha256"}),
+        _header_text(**{"trusted-node": "previous-levels " + "0" * 64 + "\ntrusted-node"}),
     ],
 )
 def test_header_parsing_is_strict(text: str) -> None:
@@ -415,8 +485,30 @@ def _level_vector_sets() -> list[dict[str, Any]]:
     return [generated, committed]
 
 
+def _check_rows(rows: tuple[LevelRow, ...], expected: list[dict[str, Any]]) -> None:
+    assert len(rows) == len(expected)
+    for row, wanted_row in zip(rows, expected, strict=True):
+        assert f"{row.key:016x}" == wanted_row["key"]
+        assert sorted(row.reserved) == wanted_row["reserved"]
+        for claim, wanted in zip(row.claims, wanted_row["claims"], strict=True):
+            assert claim.declaration_id == wanted["declaration"]
+            assert (claim.level, list(claim.levels)) == (wanted["level"], wanted["levels"])
+            assert list(claim.evidence) == wanted["evidence"]
+            assert claim.preference == wanted["preference"]
+            assert {p: claim.counted(p) for p in POLICIES} == wanted["counted"]
+            assert list(claim.disputed_by) == wanted["disputed_by"]
+
+
+def _check_lookups(levels: SnapshotLevels, lookups: list[dict[str, Any]]) -> None:
+    for lookup in lookups:
+        key = int(lookup["key"], 16)
+        assert (levels.row(key) is not None) is lookup["row"]
+        assert {p: levels.reserved(key, p) for p in POLICIES} == lookup["reserved"]
+
+
 @pytest.mark.parametrize("vectors", _level_vector_sets(), ids=["generated", "committed"])
 def test_vectors(vectors: dict[str, Any]) -> None:
+    opened: dict[str, SnapshotLevels] = {}
     for case in vectors["cases"]:
         verifier = NoteVerifier.from_vkey(case["verifier_key"])
         snapshot = open_snapshot(bytes.fromhex(case["snapshot"]), NODE_OF_VECTORS)
@@ -426,24 +518,16 @@ def test_vectors(vectors: dict[str, Any]) -> None:
                 open_levels(data, verifier, snapshot)
             assert type(info.value).__name__ == case["error"], case["name"]
             continue
-        levels = open_levels(data, verifier, snapshot)
+        levels = opened[case["name"]] = open_levels(data, verifier, snapshot)
         assert levels.header.to_text() == case["header"]
         assert [
             {"origin": m.origin, "size": m.size, "root": b64encode(m.root_hash)}
             for m in levels.header.mirrors
         ] == case.get("mirrors", [])
-        assert len(levels.rows) == len(case["rows"])
-        for row, expected in zip(levels.rows, case["rows"], strict=True):
-            assert f"{row.key:016x}" == expected["key"]
-            assert sorted(row.reserved) == expected["reserved"]
-            for claim, wanted in zip(row.claims, expected["claims"], strict=True):
-                assert claim.declaration_id == wanted["declaration"]
-                assert (claim.level, list(claim.levels)) == (wanted["level"], wanted["levels"])
-                assert list(claim.evidence) == wanted["evidence"]
-                assert claim.preference == wanted["preference"]
-                assert {p: claim.counted(p) for p in POLICIES} == wanted["counted"]
-                assert list(claim.disputed_by) == wanted["disputed_by"]
-        for lookup in case["lookups"]:
-            key = int(lookup["key"], 16)
-            assert (levels.row(key) is not None) is lookup["row"]
-            assert {p: levels.reserved(key, p) for p in POLICIES} == lookup["reserved"]
+        _check_rows(levels.rows, case["rows"])
+        _check_lookups(levels, case["lookups"])
+        if "follows" in case:  # a delta's file: the chain's files merged (spec §8.10.5)
+            assert levels.header.previous == bytes.fromhex(case["previous_levels"])
+            merged = merge_levels([opened[case["follows"]], levels])
+            _check_rows(merged.rows, case["merged_rows"])
+            _check_lookups(merged, case["merged_lookups"])

@@ -26,7 +26,7 @@ from consent.offline import OfflineReport, acheck_offline
 
 from registry.app import create_app
 from registry.core.errors import SnapshotError, UnverifiedNoteError
-from registry.core.levels import open_levels
+from registry.core.levels import merge_levels, open_levels
 from registry.core.note import NoteVerifier
 from registry.core.snapshot import open_snapshot, sha256_key, verify_chain
 from tests.node.api_support import BASE_URL, declaration, make_settings, record_id_of, work_hash
@@ -198,6 +198,35 @@ async def test_levels_decide_hits_offline_with_the_owners_level(
             forged = levels_response.content.replace(full["name"].encode(), newest["name"].encode())
             with pytest.raises(UnverifiedNoteError):
                 open_levels(forged, verifier, other)
+            # the delta's levels file names the one before it and holds only what changed
+            # (spec §8.10.1 item 4): the attested work's row is not repeated
+            chain_entries: list[dict[str, Any]] = later["chain"]  # type: ignore[assignment]
+            assert chain_entries[-2]["name"] == full["name"]
+            assert other.header.kind == "delta"
+            files = [
+                open_levels(
+                    (await http.get(e["levels"]["url"])).content,
+                    verifier,
+                    open_snapshot((await http.get(e["url"])).content, verifier),
+                )
+                for e in chain_entries
+            ]
+            delta = files[-1]
+            assert delta.header.previous == hashlib.sha256(levels_response.content).digest()
+            assert delta.row(sha256_key(SHA)) is None
+            merged = merge_levels(files)
+            assert merged.row(sha256_key(SHA)) == levels.row(sha256_key(SHA))
+            assert merged.header == delta.header
+            # out of order, or without the file it follows, the chain is refused
+            with pytest.raises(SnapshotError, match="does not follow"):
+                merge_levels(files[1:])
+            with pytest.raises(SnapshotError, match="does not follow"):
+                merge_levels([*files, delta])
+        # the SDK merges the chain's files: the attested hit is still decided offline
+        after_delta = await _check(transport, tmp_path / "cache", "verified")
+        assert after_delta.checker.chain.snapshots[-1].header.kind == "delta"
+        assert (after_delta.decided, after_delta.asked) == (1, 1)
+        assert not after_delta.answers[0].reserved()
         with pytest.raises(VerificationError, match="levels file"):
             await _check(
                 _Tamper(transport, levels_response.content), tmp_path / "stale", "verified"

@@ -76,6 +76,8 @@ export interface LevelsHeader {
   nodes: string[];
   platforms: [string, string][];
   bodySha256: Uint8Array;
+  /** A delta's: the SHA-256 of the levels file of the chain's previous snapshot; undefined for a full one's. */
+  previous?: Uint8Array;
 }
 
 class Reader {
@@ -233,6 +235,11 @@ export function parseLevelsHeader(text: string): LevelsHeader {
   if (!text.endsWith("\n")) throw new SnapshotError("levels header must end with a newline");
   const lines = text.slice(0, -1).split("\n");
   if (lines.length < 8 || lines[0] !== LEVELS_FORMAT_LINE) throw new SnapshotError(`not a ${LEVELS_FORMAT_LINE} header`);
+  let previous: string | undefined;
+  if (lines.length > 8 && lines[lines.length - 2]!.startsWith("previous-levels ")) {
+    previous = field(lines.splice(lines.length - 2, 1)[0]!, "previous-levels");
+    if (!HEX64.test(previous)) throw new SnapshotError("previous-levels is 64 lowercase hex digits");
+  }
   const keys = ["origin", "size", "root", "snapshot", "filter-sha256", "category"];
   const [origin, size, root, snapshot, filterSha256, category] = keys.map((k, i) => field(lines[i + 1]!, k)) as [string, string, string, string, string, string];
   const mirrors: MirroredSize[] = [];
@@ -274,6 +281,7 @@ export function parseLevelsHeader(text: string): LevelsHeader {
     nodes,
     platforms,
     bodySha256: bytes(body),
+    ...(previous === undefined ? {} : { previous: bytes(previous) }),
   };
 }
 
@@ -283,6 +291,8 @@ export class SnapshotLevels {
     readonly header: LevelsHeader,
     readonly rows: readonly LevelRow[],
     readonly note: Uint8Array,
+    /** The SHA-256 of the whole file, which the next delta's `previous-levels` names. */
+    readonly sha256: Uint8Array = new Uint8Array(),
   ) {}
 
   /** The row of `key`, or undefined: the default answer if the filter hits. */
@@ -298,7 +308,7 @@ export class SnapshotLevels {
     return found !== undefined && found.key === key ? found : undefined;
   }
 
-  /** The size at which the answers count the mirrored log `origin`, or undefined (spec §8.10.5 item 4). */
+  /** The size at which the answers count the mirrored log `origin`, or undefined (spec §8.10.5 item 5). */
   mirror(origin: string): MirroredSize | undefined {
     return this.header.mirrors.find((m) => m.origin === origin);
   }
@@ -327,5 +337,39 @@ export function openLevels(data: Uint8Array, node: NoteVerifier, snapshot: Snaps
     header.category === s.category;
   if (!bound) throw new SnapshotError(`levels file of ${JSON.stringify(header.snapshot)} is not bound to ${JSON.stringify(snapshotName(s))}`);
   if (!bytesEqual(sha256(body), header.bodySha256)) throw new SnapshotError("levels body does not match the header's body-sha256");
-  return new SnapshotLevels(header, parseLevelsBody(body), note);
+  if ((header.previous === undefined) !== (s.kind === "full")) throw new SnapshotError("a delta's levels file names the previous one, a full one's does not");
+  return new SnapshotLevels(header, parseLevelsBody(body), note, sha256(data));
+}
+
+function isDefault(row: LevelRow): boolean {
+  const reserved = [...row.reserved].sort();
+  return (
+    reserved.length === DEFAULT_RESERVED.length &&
+    reserved.every((p, i) => p === [...DEFAULT_RESERVED].sort()[i]) &&
+    row.claims.every((c) => c.levels.length === 0 && c.disputedBy.length === 0)
+  );
+}
+
+/**
+ * The answers of a chain's levels files (spec §8.10.5), each verified with {@link openLevels}
+ * against its snapshot, in chain order: a delta's rows replace those of their keys, a row with
+ * the default answer removes its key. Throws {@link SnapshotError} if the files do not link.
+ */
+export function mergeLevels(files: readonly SnapshotLevels[]): SnapshotLevels {
+  if (files.length === 0) throw new SnapshotError("a chain of levels files has at least its full snapshot's");
+  const rows = new Map<bigint, LevelRow>();
+  files.forEach((levels, i) => {
+    const expected = i === 0 ? undefined : files[i - 1]!.sha256;
+    const previous = levels.header.previous;
+    if (expected === undefined ? previous !== undefined : previous === undefined || !bytesEqual(previous, expected)) {
+      throw new SnapshotError(`levels file of ${JSON.stringify(levels.header.snapshot)} does not follow the one before it`);
+    }
+    for (const row of levels.rows) {
+      rows.delete(row.key);
+      if (!isDefault(row)) rows.set(row.key, row);
+    }
+  });
+  const last = files[files.length - 1]!;
+  const merged = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return new SnapshotLevels(last.header, merged, last.note, last.sha256);
 }

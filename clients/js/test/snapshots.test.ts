@@ -8,6 +8,7 @@ import {
   buildFilter,
   claimCounted,
   claimLevel,
+  mergeLevels,
   openLevels,
   parseLevelsBody,
   openSnapshot,
@@ -16,7 +17,9 @@ import {
   snapshotName,
   subjectKey,
   verifyChain,
+  type LevelRow,
   type Snapshot,
+  type SnapshotLevels,
 } from "../src/index.js";
 import { hex, throwsExactly, toHex, vectors } from "./helpers.js";
 
@@ -85,8 +88,25 @@ test("a filter built here has no false negatives and about the stated false-posi
   assert.ok(hits < 20000 / 256 * 2.5, `false positives: ${hits} of 20000 at 1/256`);
 });
 
+function rowJson(r: LevelRow): unknown {
+  return {
+    key: keyHex(r.key),
+    reserved: [...r.reserved].sort(),
+    claims: r.claims.map((claim) => ({
+      declaration: claim.declarationId,
+      level: claimLevel(claim),
+      levels: claim.levels,
+      evidence: claim.evidence,
+      preference: claim.preference,
+      counted: Object.fromEntries(POLICIES.map((p) => [p, claimCounted(claim, p)])),
+      disputed_by: claim.disputedBy,
+    })),
+  };
+}
+
 test("snapshot-levels.json: every case (spec §8.10)", () => {
   const file = vectors("snapshot-levels.json");
+  const levelsByName = new Map<string, SnapshotLevels>();
   for (const c of file.cases) {
     const node = NoteVerifier.fromVkey(c["verifier_key"] as string);
     const snapshot = parseSnapshot(hex(c["snapshot"] as string));
@@ -98,6 +118,19 @@ test("snapshot-levels.json: every case (spec §8.10)", () => {
       continue;
     }
     const levels = run();
+    levelsByName.set(c.name, levels);
+    if (c["follows"] !== undefined) {
+      // a delta's file: it names the one before it; the chain's files merged (spec §8.10.5)
+      assert.equal(toHex(levels.header.previous!), c["previous_levels"]);
+      const merged = mergeLevels([levelsByName.get(c["follows"] as string)!, levels]);
+      assert.deepEqual(merged.rows.map(rowJson), c["merged_rows"], c.name);
+      for (const l of c["merged_lookups"] as { key: string; row: boolean; reserved: Record<string, boolean> }[]) {
+        const key = BigInt("0x" + l.key);
+        assert.equal(merged.row(key) !== undefined, l.row, `${c.name} merged ${l.key}`);
+        assert.deepEqual(Object.fromEntries(POLICIES.map((p) => [p, merged.reserved(key, p)])), l.reserved, `${c.name} merged ${l.key}`);
+      }
+      assert.throws(() => mergeLevels([levels]), /does not follow/);
+    }
     assert.deepEqual(
       levels.header.mirrors.map((m) => ({ origin: m.origin, size: m.size, root: b64encode(m.rootHash) })),
       (c["mirrors"] as unknown[] | undefined) ?? [],
@@ -107,19 +140,7 @@ test("snapshot-levels.json: every case (spec §8.10)", () => {
     assert.equal(levels.mirror(levels.header.origin), undefined);
     assert.deepEqual(
       (c["rows"] as { key: string; reserved: string[]; claims: { declaration: string; level: string; levels: string[]; evidence: string[]; preference: string | null; counted: Record<string, boolean>; disputed_by: string[] }[] }[]),
-      levels.rows.map((r) => ({
-        key: keyHex(r.key),
-        reserved: [...r.reserved].sort(),
-        claims: r.claims.map((claim) => ({
-          declaration: claim.declarationId,
-          level: claimLevel(claim),
-          levels: claim.levels,
-          evidence: claim.evidence,
-          preference: claim.preference,
-          counted: Object.fromEntries(POLICIES.map((p) => [p, claimCounted(claim, p)])),
-          disputed_by: claim.disputedBy,
-        })),
-      })),
+      levels.rows.map(rowJson),
       c.name,
     );
     assert.equal(levels.note.length > 0, true);

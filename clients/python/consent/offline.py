@@ -56,7 +56,7 @@ from consent.client import PEERS_ENDPOINT, AsyncConsentClient, ConsentClient
 from consent.errors import ConsentError, NodeError, TransportError, VerificationError
 from consent.proofs import verifier_from_key
 from registry.core.errors import ProtocolError
-from registry.core.levels import LevelRow, SnapshotLevels, open_levels
+from registry.core.levels import LevelRow, SnapshotLevels, merge_levels, open_levels
 from registry.core.snapshot import SnapshotChain, open_snapshot, sha256_key, url_key, verify_chain
 from registry.core.trust import DEFAULT_POLICY
 from registry.core.urls import normalize_url
@@ -131,8 +131,8 @@ def _cached(
 def _sync_steps(log: _Log, cache_dir: Path, category: str, *, levels: bool = False) -> Steps:
     """Download and verify one log's chain without doing I/O: yields the path of each
     resource to fetch (the listing, then every file the cache lacks) and is sent its body.
-    Returns the verified chain, how many files were fetched, and with ``levels`` the verified
-    levels file of the chain's last snapshot (spec §8.10), if the node lists one.
+    Returns the verified chain, how many files were fetched, and with ``levels`` the merged
+    levels files of the chain's snapshots (spec §8.10.5), if the node lists them.
 
     Nothing is trusted before it verifies: a file is used only if its SHA-256 is the
     listing's, then :func:`open_snapshot` checks its signature by the log's key and its
@@ -175,18 +175,24 @@ def _sync_steps(log: _Log, cache_dir: Path, category: str, *, levels: bool = Fal
         chain = verify_chain(snapshots)
     except ProtocolError as exc:
         raise VerificationError(f"snapshot chain of {log.origin}: {exc}") from exc
-    last = listing.chain[-1] if listing.chain else None
-    if not levels or last is None or last.levels is None:
+    if not levels or not listing.chain or any(e.levels is None for e in listing.chain):
         return chain, downloaded, None
-    # spec §8.10.5: the levels file of the last snapshot, bound to it and signed by the node
-    name = f"{last.name}-levels"
-    data, fetched = yield from _cached(folder, name, last.levels.sha256, last.levels.url)
-    downloaded += fetched
+    # spec §8.10.5: the levels file of every snapshot of the chain, each bound to its snapshot
+    # and signed by the node, a delta's naming the one before it; their rows merged
+    files = []
+    for entry, snapshot in zip(listing.chain, chain.snapshots, strict=True):
+        assert entry.levels is not None
+        name = f"{entry.name}-levels"
+        data, fetched = yield from _cached(folder, name, entry.levels.sha256, entry.levels.url)
+        downloaded += fetched
+        try:
+            files.append(open_levels(data, verifier, snapshot))
+        except ProtocolError as exc:
+            raise VerificationError(f"levels file {name}: {exc}") from exc
     try:
-        opened = open_levels(data, verifier, chain.snapshots[-1])
+        return chain, downloaded, merge_levels(files)
     except ProtocolError as exc:
-        raise VerificationError(f"levels file {name}: {exc}") from exc
-    return chain, downloaded, opened
+        raise VerificationError(f"levels files of {log.origin}: {exc}") from exc
 
 
 def _run(steps: Steps, get: Callable[[str], bytes]) -> Synced:
@@ -491,7 +497,7 @@ class OfflineChecker:
 
     @property
     def levels_gap(self) -> str | None:
-        """Why the levels file cannot decide hits, or None if it can (spec §8.10.5 item 4): it
+        """Why the levels file cannot decide hits, or None if it can (spec §8.10.5 item 5): it
         must count every mirrored log whose chain was used, at least at that chain's size
         (and, at the same size, at the same root), and no log may be uncovered."""
         levels = self.levels
