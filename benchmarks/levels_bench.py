@@ -86,23 +86,29 @@ def entries(works: int, attested: float) -> list[bytes]:
     owned = digests[: int(works * attested)]
     for start in range(0, len(owned), 1000):
         owner = _key("owner", start // 1000)
-        part = owned[start : start + 1000]
-        for first in range(0, len(part), 100):
-            chunk = [new_work(d) for d in sorted(part[first : first + 100])]
-            record = new_declaration(
-                creator=owner.public_key.did, issued_at=AT, works=chunk, prefs={"train-ai": "y"}
-            )
-            out.append(encode_record(sign_declaration(record, owner)))
-        proof = PlatformAttestation(
-            v=1,
-            platform=PLATFORM.public_key.did,
-            account=f"@owner{start}",
-            creator=owner.public_key.did,
-            issued_at=AT,
-            hashes=pack_hashes(part),
-        )
-        out.append(encode_record(sign_record(proof, PLATFORM)))
+        out += attested_to(owner, owned[start : start + 1000], f"@owner{start}")
     return out
+
+
+def attested_to(owner: PrivateKey, digests: list[str], account: str) -> list[bytes]:
+    """``owner``'s ``y`` for ``digests`` (100 works a declaration) and the platform's
+    attestation that ``account``, ``owner``, uploaded them."""
+    out = []
+    for first in range(0, len(digests), 100):
+        chunk = [new_work(d) for d in sorted(digests[first : first + 100])]
+        record = new_declaration(
+            creator=owner.public_key.did, issued_at=AT, works=chunk, prefs={"train-ai": "y"}
+        )
+        out.append(encode_record(sign_declaration(record, owner)))
+    proof = PlatformAttestation(
+        v=1,
+        platform=PLATFORM.public_key.did,
+        account=account,
+        creator=owner.public_key.did,
+        issued_at=AT,
+        hashes=pack_hashes(digests),
+    )
+    return [*out, encode_record(sign_record(proof, PLATFORM))]
 
 
 def build(source: Source, *, levels: bool) -> tuple[float, int, int, int]:

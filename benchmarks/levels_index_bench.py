@@ -38,18 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
-from levels_bench import AT, NODE, PLATFORM, Source, _key, entries
+from levels_bench import NODE, PLATFORM, Source, _key, attested_to, entries
 
 from registry.core.levels import encode_levels_body, open_levels
 from registry.core.records import (
-    PlatformAttestation,
-    encode_record,
-    new_declaration,
-    new_work,
-    pack_hashes,
     record_id,
-    sign_declaration,
-    sign_record,
 )
 from registry.core.snapshot import open_snapshot
 from registry.indexes.snapshots import SnapshotBuilder
@@ -99,26 +92,9 @@ async def run(url: str, works: int, attested: float) -> None:
 
 def _late_owner(works: int) -> list[bytes]:
     """1,000 of the last works, declared y by a new owner a platform attests them to."""
-    digests = sorted(
-        hashlib.sha256(b"bench work %d" % i).hexdigest() for i in range(works - 1000, works)
-    )
-    owner = _key("late owner", 0)
-    out = []
-    for first in range(0, len(digests), 100):
-        chunk = [new_work(d) for d in digests[first : first + 100]]
-        record = new_declaration(
-            creator=owner.public_key.did, issued_at=AT, works=chunk, prefs={"train-ai": "y"}
-        )
-        out.append(encode_record(sign_declaration(record, owner)))
-    proof = PlatformAttestation(
-        v=1,
-        platform=PLATFORM.public_key.did,
-        account="@late",
-        creator=owner.public_key.did,
-        issued_at=AT,
-        hashes=pack_hashes(digests),
-    )
-    return [*out, encode_record(sign_record(proof, PLATFORM))]
+    late = range(works - 1000, works)
+    digests = [hashlib.sha256(b"bench work %d" % i).hexdigest() for i in late]
+    return attested_to(_key("late owner", 0), digests, "@late")
 
 
 async def delta_sizes(works: int, attested: float) -> None:
