@@ -1,17 +1,23 @@
 """The node's offline snapshots (spec §8): build, chain and keep them as the log grows.
 
-:class:`SnapshotBuilder` keeps its own :class:`~registry.core.state.ConsentState` of the node's
-log, fed from the log's entries up to exactly the size of the latest signed checkpoint, so that
-every snapshot holds the reserved set at one checkpoint (spec §8.1) and nothing else: the
-worker's :class:`~registry.indexes.memory.LogIndex` also absorbs mirrored logs and runs ahead of any
-checkpoint, so it cannot serve here. :meth:`SnapshotBuilder.refresh` then publishes a full
-snapshot or a delta (spec §8.7):
+:class:`SnapshotBuilder` reads the reserved set from the persistent index (ADR 0010, ADR 0026:
+:mod:`registry.storage.reserved`), in ONE database snapshot together with the latest signed
+checkpoint, whose size N is then exactly the own entries the index holds, so that every snapshot
+holds the reserved set at one checkpoint (spec §8.1). The index resolves over every log the node
+holds; a snapshot covers the own log only (spec §8.1 item 6), so subjects a mirrored log also
+speaks about are resolved over the own log's declarations by the core. Between refreshes the
+builder holds nothing per work; a full snapshot streams the index in pages and holds only the
+64-bit keys for the filter. :meth:`SnapshotBuilder.refresh` publishes a full snapshot or a delta
+(spec §8.7):
 
 - a **full** snapshot holds every subject reserved at its size;
 - a **delta** holds the subjects reserved at its size that were not reserved at the previous
-  snapshot's size: it only adds. A subject that stops being reserved (withdrawal, supersession)
-  stays in the chain as a stale hit until the next full rebuild; a hit means "ask the node", so
-  this costs a query, never a wrong answer.
+  snapshot's size: it only adds. The index holds the state at N only; the subjects that can
+  differ are those the own entries since the previous snapshot touch, which the core resolves
+  at both sizes over the own log's declarations (the entry index of each is known). A
+  subject that stops being reserved (withdrawal, supersession) stays in the chain as a stale
+  hit until the next full rebuild; a hit means "ask the node", so this costs a query, never a
+  wrong answer.
 
 A new chain (full rebuild) starts when there is no chain yet, when it has
 :attr:`SnapshotPolicy.max_deltas` deltas, or when the deltas' items or the stale subjects exceed
@@ -21,7 +27,8 @@ previous chain stay available by name, so a client that listed just before a reb
 With a trust configuration (``trust=``, the node's), every snapshot also gets a signed **levels
 file** (spec §8.10, :mod:`registry.core.levels`): for the reserved subjects the log's trust
 records mark, the answer under each policy with every claim's level and evidence, resolved by
-:class:`~registry.core.trust.TrustState` over a transient subset of the state.
+:class:`~registry.core.trust.TrustState` over a transient state of the own log's declarations
+about the marked subjects, read from the index for that snapshot and dropped after it.
 
 :class:`SnapshotService` runs a builder in the background for the app (wiring: see
 :mod:`registry.http.controllers.snapshots`).
@@ -29,35 +36,31 @@ records mark, the answer under each policy with every claim's level and evidence
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import hashlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
-import msgspec
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from registry.core.checkpoint import open_checkpoint
-from registry.core.errors import ProtocolError
+from registry.core.checkpoint import Checkpoint, open_checkpoint
 from registry.core.levels import LevelRow, make_levels, row_of
 from registry.core.note import NoteSigner
-from registry.core.prefs import DISALLOW
 from registry.core.records import (
     AnyRecord,
     Binding,
     CounterStatement,
-    Declaration,
     PlatformAttestation,
     Revocation,
     Rotation,
-    Work,
-    decode_stored_entry,
-    record_id,
 )
 from registry.core.snapshot import (
     DEFAULT_CATEGORY,
@@ -69,6 +72,8 @@ from registry.core.snapshot import (
 )
 from registry.core.state import ConsentState, Subject, subjects_of
 from registry.core.trust import POLICIES, TrustState, attested_subjects
+from registry.storage import reserved
+from registry.storage.engine import read_snapshot
 
 if TYPE_CHECKING:
     from registry.log.custody import KeyCustody
@@ -88,11 +93,11 @@ _log = logging.getLogger("registry.snapshots")
 
 
 class SnapshotSource(Protocol):
-    """What the builder needs from the log (:class:`registry.log.NodeLog` provides it)."""
+    """What the builder needs from the log (:class:`registry.log.NodeLog` provides it): the
+    database holding the log, its checkpoint and its persistent index (ADR 0010)."""
 
-    async def checkpoint(self) -> bytes: ...
-
-    def entries(self, start: int, stop: int) -> AsyncIterator[tuple[int, bytes]]: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +114,7 @@ class SnapshotPolicy:
     snapshot's items (at least :attr:`min_rebuild_items`)."""
     min_rebuild_items: int = 1024
     page: int = 5000
-    """Log entries read per query while catching up."""
+    """Index rows, or log entries, read per query."""
 
 
 @dataclass(frozen=True)
@@ -134,21 +139,28 @@ class PublishedSnapshot:
         return cls(header.name, header, data, hashlib.sha256(data).hexdigest(), levels, digest)
 
 
-def _slim(record: Declaration) -> Declaration:
-    """``record`` keeping of each work only what resolution reads (spec §3.5.1: subjects are
-    SHA-256s and URLs; trust records name digests, §9.3.2): the builder holds every
-    declaration of the log, and a work's PDQ, its crops and its ISCC would otherwise be most
-    of that memory (~2.1 KB of ~2.9 KB per work declared with 16 ``pdq_variants``)."""
-    if all(w.pdq is None and w.iscc is None and w.media_type is None for w in record.works):
-        return record
-    works = tuple(Work(sha256=w.sha256, urls=w.urls) for w in record.works)
-    return msgspec.structs.replace(record, works=works)
+@dataclass(frozen=True)
+class _Plan:
+    """What one refresh read in its database snapshot: a full snapshot's keys, or a delta's."""
+
+    checkpoint: Checkpoint
+    full: array.array[int] | None
+    """The keys of R(N) (spec §8.1), for a full snapshot; None for a delta."""
+    added: list[Subject]
+    """A delta's subjects: R(N) \\ R(P) (spec §8.1 item 4)."""
+    stale: int
+    """The chain's subjects that left the reserved set since its full snapshot, this delta's
+    R(P) \\ R(N) included (0 for a full snapshot)."""
+    revivable: set[Subject]
+    """spec §8.1 item 7's subjects at N."""
 
 
 class SnapshotBuilder:
-    """Follows the node's log and publishes its snapshot chain (spec §8.7).
+    """Publishes the node's snapshot chain (spec §8.7), reading the persistent index.
 
-    One builder per worker. Not thread-safe; :meth:`refresh` serialises itself.
+    One builder per worker. Not thread-safe; :meth:`refresh` serialises itself. Between
+    refreshes it holds its chains, the subjects of spec §8.1 item 7 and counters: nothing per
+    work of the log.
     """
 
     def __init__(
@@ -163,16 +175,19 @@ class SnapshotBuilder:
         self.policy = policy or SnapshotPolicy()
         # spec §8.10: with a trust configuration, every snapshot gets a levels file
         self.trust = trust
+        # Read from the index at each refresh and dropped after it (spec §8.10): the own
+        # log's trust records and a transient state of the declarations about the subjects
+        # they mark (registry.storage.reserved.levels_state).
         self.trust_records: dict[str, AnyRecord] = {}
         self.state = ConsentState()
-        self.size = 0  # log entries absorbed: 0..size-1
+        self.size = 0  # the size of the last snapshot: entries 0..size-1
         self.root_hash = b""
         self.chain: tuple[PublishedSnapshot, ...] = ()
         self.previous_chain: tuple[PublishedSnapshot, ...] = ()
-        self.skipped = 0
-        # spec §8.1 item 7: keys a revocation or rotation of the log names, and the subjects
-        # their declarations reserve (trust records can revive those, spec §9.4.1-§9.4.2)
-        self.named_keys: set[str] = set()
+        self.skipped = 0  # entries read for deltas that did not decode
+        # spec §8.1 item 7: the subjects own declarations reserve whose creator a revocation
+        # or rotation of the log names (trust records can revive those, spec §9.4.1-§9.4.2),
+        # at self.size
         self.revivable: set[Subject] = set()
         self._stale = 0  # subjects that left the reserved set since the chain's full snapshot
         self._lock = asyncio.Lock()
@@ -185,30 +200,24 @@ class SnapshotBuilder:
         return None
 
     async def refresh(self, source: SnapshotSource) -> PublishedSnapshot | None:
-        """Catch up to the latest checkpoint and publish a snapshot at its size.
+        """Publish a snapshot at the size of the latest checkpoint, read from the persistent
+        index in one database snapshot with that checkpoint.
 
         Returns the new snapshot, or None if the chain already covers that size.
 
         Raises:
             ProtocolError: the checkpoint is not signed by the node key (it always is).
-            RuntimeError: the log is smaller than what the builder has absorbed.
+            RuntimeError: the log is smaller than the last snapshot, or has no checkpoint.
         """
         async with self._lock:
-            note = await source.checkpoint()
-            checkpoint = open_checkpoint(note, self.signer.verifier).checkpoint
-            if checkpoint.size < self.size:
-                raise RuntimeError(f"log shrank from {self.size} to {checkpoint.size} entries")
-            if checkpoint.size == self.size and self.chain:
+            async with read_snapshot(source.engine) as conn:
+                plan = await conn.run_sync(self._read)
+            if plan is None:
                 return None
-            tracking = bool(self.chain)
-            before: dict[Subject, bool] = {}
-            while self.size < checkpoint.size:
-                stop = min(self.size + self.policy.page, checkpoint.size)
-                records = [r async for r in self._decoded(source, self.size, stop)]
-                await asyncio.to_thread(self._absorb, records, before if tracking else None)
-                self.size = stop
-            self.root_hash = checkpoint.root_hash
-            published = await asyncio.to_thread(self._publish, before if tracking else None)
+            try:
+                published = await asyncio.to_thread(self._publish, plan)
+            finally:
+                self.state, self.trust_records = ConsentState(), {}
             _log.info(
                 "snapshot %s: %d items, %d bytes",
                 published.name,
@@ -217,87 +226,88 @@ class SnapshotBuilder:
             )
             return published
 
-    async def _decoded(
-        self, source: SnapshotSource, start: int, stop: int
-    ) -> AsyncIterator[tuple[str, AnyRecord]]:
-        async for index, entry in source.entries(start, stop):
-            try:
-                record = decode_stored_entry(entry)
-            except ProtocolError as exc:  # the index logs and skips such entries too
-                self.skipped += 1
-                _log.error("entry %d not in snapshots: %s", index, exc)
-                continue
-            yield record_id(entry), _slim(record) if isinstance(record, Declaration) else record
+    def _read(self, conn: Connection) -> _Plan | None:
+        """Everything a refresh needs from the database, in the caller's one snapshot: the
+        checkpoint (first, so that on SQLite it is the snapshot's), then R(N) or a delta's
+        subjects, and what the levels file reads."""
+        checkpoint = open_checkpoint(
+            reserved.checkpoint_note(conn), self.signer.verifier
+        ).checkpoint
+        if checkpoint.size < self.size:
+            raise RuntimeError(f"log shrank from {self.size} to {checkpoint.size} entries")
+        if checkpoint.size == self.size and self.chain:
+            return None
+        category = self.policy.category
+        trust = reserved.own_trust_records(conn, self.origin)
+        revivable = reserved.revivable(conn, self.origin, category, (r for _, _, r in trust))
+        delta = self._delta(conn, checkpoint.size, revivable) if self.chain else None
+        full: array.array[int] | None = None
+        if delta is None:
+            mirrored = reserved.has_mirrored_entries(conn)
+            full = reserved.reserved_keys(
+                conn, self.origin, category, mirrored=mirrored, page=self.policy.page
+            )
+            full.extend(subject_key(*s) for s in revivable)
+        if self.trust is not None:
+            self.trust_records = {declaration_id: record for _, declaration_id, record in trust}
+            if self.trust_records:
+                self.state = reserved.levels_state(conn, self.origin)
+        added, stale = delta or ([], 0)
+        return _Plan(checkpoint, full, added, stale, revivable)
 
-    def _reserved(self, subject: Subject) -> bool:
-        return subject in self.revivable or self.state.resolve(subject).reserved(
-            self.policy.category
-        )
-
-    def _revive(self, record: Declaration, before: dict[Subject, bool] | None) -> None:
-        """Keep every subject ``record`` reserves in the filter for good (spec §8.1 item 7)."""
-        if record.prefs.get(self.policy.category) != DISALLOW:
-            return
-        for subject in subjects_of(record):
-            if before is not None and subject not in before:
-                before[subject] = self._reserved(subject)
-            self.revivable.add(subject)
-
-    def _absorb(
-        self, records: list[tuple[str, AnyRecord]], before: dict[Subject, bool] | None
-    ) -> None:
-        """Add records to the state; with ``before``, first note the reserved status (at the
-        previous snapshot's size) of every subject they may change."""
-        for declaration_id, record in records:
-            if not isinstance(record, Declaration):
-                if self.trust is not None:  # kept whole for the levels (spec §8.10)
-                    self.trust_records[declaration_id] = record
-                if not isinstance(record, Rotation | Revocation):
-                    continue
-                # spec §8.1 item 7: the records that can revive a reservation
-                named = (
-                    {record.creator, record.new_key}
-                    if isinstance(record, Rotation)
-                    else {record.key}
-                )
-                for key in sorted(named - self.named_keys):
-                    self.named_keys.add(key)
-                    for declared in self.state.by_creator(key):
-                        self._revive(declared.record, before)
-                continue
-            if record.creator in self.named_keys:
-                self._revive(record, before)
-            if before is not None:
-                for subject in self._touched(record):
-                    if subject not in before:
-                        before[subject] = self._reserved(subject)
-            self.state.add(declaration_id, record, origin=self.origin)
-
-    def _touched(self, record: Declaration) -> list[Subject]:
-        """The subjects whose resolution adding ``record`` may change (spec §3.5): its own,
-        and those of the creator's declarations it supersedes (spec §3.5.2)."""
-        subjects = subjects_of(record)
-        if record.supersedes:
-            targets = set(record.supersedes)
-            for declaration in self.state.by_creator(record.creator):
-                if declaration.declaration_id in targets:
-                    subjects.extend(subjects_of(declaration.record))
-        return subjects
-
-    def _publish(self, before: dict[Subject, bool] | None) -> PublishedSnapshot:
+    def _delta(
+        self, conn: Connection, size: int, revivable: set[Subject]
+    ) -> tuple[list[Subject], int] | None:
+        """The subjects of R(N) \\ R(P) (spec §8.1 item 4) and the number of R(P) \\ R(N), P
+        the chain's last size and N ``size``; or None if the chain is to be rebuilt (spec §8.7
+        item 2). Only the subjects the entries P..N-1 touch can change (spec §3.5), and those
+        item 7 newly revives; they are resolved at P and at N by the core over the own log."""
+        touched, skipped = reserved.touched_subjects(conn, self.size, size, page=self.policy.page)
+        for index, reason in skipped:  # the index skips such entries too
+            self.skipped += 1
+            _log.error("entry %d not in snapshots: %s", index, reason)
+        known = set(touched)
+        touched.extend(sorted(revivable - self.revivable - known))
+        category = self.policy.category
+        added: list[Subject] = []
+        stale = 0
+        for subject, (then, now) in reserved.resolve_own(
+            conn, self.origin, touched, (self.size, None), category
+        ).items():
+            was = then or subject in self.revivable
+            is_ = now or subject in revivable
+            if is_ and not was:
+                added.append(subject)
+            elif was and not is_:
+                stale += 1
         policy = self.policy
-        if before is None:
-            return self._publish_full()
-        added = [s for s, was in before.items() if not was and self._reserved(s)]
-        self._stale += sum(1 for s, was in before.items() if was and not self._reserved(s))
         full = self.chain[0].header
         deltas = self.chain[1:]
         threshold = policy.rebuild_fraction * max(full.items, policy.min_rebuild_items)
         delta_items = sum(s.header.items for s in deltas) + len(added)
-        if len(deltas) >= policy.max_deltas or delta_items > threshold or self._stale > threshold:
-            return self._publish_full()
+        stale += self._stale
+        if len(deltas) >= policy.max_deltas or delta_items > threshold or stale > threshold:
+            return None
+        return added, stale
+
+    def _reserved(self, subject: Subject) -> bool:
+        """spec §8.1: ``subject`` is in R(N); for the subjects :attr:`state` holds every own
+        declaration about (the marked ones, while a levels file is built)."""
+        return subject in self.revivable or self.state.resolve(subject).reserved(
+            self.policy.category
+        )
+
+    def _publish(self, plan: _Plan) -> PublishedSnapshot:
+        self.size = plan.checkpoint.size
+        self.root_hash = plan.checkpoint.root_hash
+        self.revivable = plan.revivable
+        self._stale = plan.stale
+        if plan.full is not None:
+            return self._publish_full(plan.full)
+        policy = self.policy
+        full = self.chain[0].header
         fuse = build_filter(
-            (subject_key(*s) for s in added),
+            (subject_key(*s) for s in plan.added),
             fingerprint_bits=policy.fingerprint_bits,
             seed_material=self.root_hash,
         )
@@ -393,12 +403,12 @@ class SnapshotBuilder:
                 rows.append(row)
         return rows
 
-    def _publish_full(self) -> PublishedSnapshot:
+    def _publish_full(self, keys: array.array[int]) -> PublishedSnapshot:
         # spec §8.1: every subject whose resolved preference for the category is "n"
-        keys = [subject_key(*s) for s in self.state.subjects() if self._reserved(s)]
         fuse = build_filter(
             keys, fingerprint_bits=self.policy.fingerprint_bits, seed_material=self.root_hash
         )
+        del keys
         data = make_snapshot(
             origin=self.origin,
             size=self.size,

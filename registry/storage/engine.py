@@ -7,12 +7,14 @@ reached through asyncpg with its default ``synchronous_commit = on``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -21,6 +23,7 @@ __all__ = [
     "create_engine",
     "database_url_for_data_dir",
     "is_sqlite",
+    "read_snapshot",
 ]
 
 SQLITE_FILE_NAME = "registry.db"
@@ -93,3 +96,26 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
             cursor.execute(pragma)
     finally:
         cursor.close()
+
+
+@asynccontextmanager
+async def read_snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose reads all see ONE snapshot of the database, until the block ends
+    (then it rolls back: it is for reading only).
+
+    PostgreSQL: a ``REPEATABLE READ`` transaction. SQLite: pysqlite emits no ``BEGIN`` before a
+    ``SELECT`` (its implicit transactions start at the first write), so without one every
+    statement would read the latest commit; an explicit ``BEGIN`` makes the reads one read
+    transaction, whose WAL snapshot is taken at its first read and held to the end (writers
+    go on meanwhile; the WAL cannot be checkpointed past that snapshot until it ends).
+    """
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            await conn.begin()
+        else:
+            await conn.exec_driver_sql("BEGIN")
+        try:
+            yield conn
+        finally:
+            await conn.rollback()
