@@ -7,7 +7,8 @@ Usage::
 Data: ``N`` works reserved by strangers (``train-ai=n``, 100 works per declaration); a fraction
 of them is also declared ``y`` by their owners and attested to the owners by a trusted platform
 (1,000 digests per attestation), so under ``verified`` those are not reserved and get a row.
-The node's log is held in memory and fed to a real :class:`SnapshotBuilder`.
+The log is written through a real :class:`registry.log.NodeLog` into an SQLite file (its
+persistent index included), which a real :class:`SnapshotBuilder` reads.
 
 Baseline, measured in the same run on the same entries: the builder without levels (what it did
 before). Rows: the time of a full snapshot (build + sign), the peak of Python allocations during
@@ -22,14 +23,14 @@ import asyncio
 import gc
 import hashlib
 import sys
+import tempfile
 import time
 import tracemalloc
-from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry.core.checkpoint import Checkpoint, sign_checkpoint
 from registry.core.keys import PrivateKey
 from registry.core.levels import open_levels
 from registry.core.note import NoteSigner
@@ -43,7 +44,10 @@ from registry.core.records import (
     sign_record,
 )
 from registry.core.snapshot import open_snapshot
-from registry.indexes.snapshots import SnapshotBuilder
+from registry.indexes.snapshots import PublishedSnapshot, SnapshotBuilder
+from registry.log import NodeLog, upgrade
+from registry.log.custody import KeyFile
+from registry.storage.engine import create_engine
 from registry.storage.trustconfig import TrustConfig
 
 ORIGIN = "bench.example/log"
@@ -53,20 +57,31 @@ AT = 1_700_000_000
 
 
 class Source:
-    """The log in memory: its entries and a checkpoint at their size (the root is arbitrary:
-    the builder uses it as seed material only)."""
+    """The log in an SQLite file in a temporary directory, written through a real NodeLog
+    signed by :data:`NODE` (so the persistent index is the node's)."""
 
     def __init__(self, entries: list[bytes]) -> None:
         self.entries_ = entries
-        root = hashlib.sha256(b"bench root %d" % len(entries)).digest()
-        self.note = sign_checkpoint(Checkpoint(ORIGIN, len(entries), root), NODE)
+        self.url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='levels-bench-')}/registry.db"
+        asyncio.run(self._write())
 
-    async def checkpoint(self) -> bytes:
-        return self.note
+    async def _write(self) -> None:
+        await upgrade(self.url)
+        key = KeyFile(Path(self.url.removeprefix("sqlite+aiosqlite:///")).with_name("node.key"))
+        log = await NodeLog.open(self.url, origin=ORIGIN, signing_key=NODE.skey, custody=key)
+        try:
+            for start in range(0, len(self.entries_), 1000):
+                await log.submit_many(self.entries_[start : start + 1000])
+        finally:
+            await log.close()
 
-    async def entries(self, start: int, stop: int) -> AsyncIterator[tuple[int, bytes]]:
-        for index in range(start, stop):
-            yield index, self.entries_[index]
+    async def refresh(self, builder: SnapshotBuilder) -> PublishedSnapshot | None:
+        """One refresh of ``builder`` over the database (an engine of this event loop)."""
+        engine = create_engine(self.url)
+        try:
+            return await builder.refresh(SimpleNamespace(engine=engine))
+        finally:
+            await engine.dispose()
 
 
 def _key(label: str, n: int) -> PrivateKey:
@@ -111,7 +126,7 @@ def build(source: Source, *, levels: bool) -> tuple[float, int, int, int]:
     builder = SnapshotBuilder(NODE, trust=(lambda: config) if levels else None)
     gc.collect()
     started = time.perf_counter()
-    published = asyncio.run(builder.refresh(source))
+    published = asyncio.run(source.refresh(builder))
     elapsed = time.perf_counter() - started
     assert published is not None
     rows = 0

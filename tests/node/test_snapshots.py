@@ -114,7 +114,9 @@ async def test_builder_follows_withdrawals_supersessions_and_deltas(
 
     signer = await load_node_signer(migrated_url, key_file)
     assert signer.verifier.vkey == node_log.verifier_key
-    builder = SnapshotBuilder(signer, policy=SnapshotPolicy(max_deltas=2, min_rebuild_items=100))
+    # pages of 3 index rows: a subject's rows may straddle two pages
+    policy = SnapshotPolicy(max_deltas=2, min_rebuild_items=100, page=3)
+    builder = SnapshotBuilder(signer, policy=policy)
     full = await builder.refresh(node_log)
     assert full is not None
     assert full.name == f"full-{len(first)}"
@@ -235,7 +237,7 @@ async def test_a_restarted_builder_publishes_the_same_files(
     third = SnapshotBuilder(signer)  # and once more, after the log grew
     again = await third.refresh(log)
     assert again is not None
-    assert again.name == f"full-{delta.header.size}"
+    assert again.name == f"full-{first.size}"
     _, reserved, _ = await _reference(log)
     assert again.header.items == len(reserved) == 3  # w2, URL2, w3
     chain = await _assert_covers(third, log)
@@ -272,7 +274,9 @@ async def test_a_node_that_mirrors_a_peer_publishes_its_own_log_only(
     online = await ConsentStore(node_log.engine).resolve_many_sha256(w[:4])
     assert [r.reserved() for r in online] == [False, False, True, False]
 
-    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file))
+    # pages of 2 index rows: w0, w1, w3 have 2 mentions each, a page of their own
+    policy = SnapshotPolicy(page=2)
+    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file), policy=policy)
     full = await builder.refresh(node_log)
     assert full is not None
     chain = await _assert_covers(builder, node_log)
