@@ -114,16 +114,27 @@ class _Combined:
     def __init__(self, category: str) -> None:
         self.category = category
         self._cache: dict[tuple[str, ...], bool] = {}
+        self._one: dict[str, bool] = {}  # a subject with one claim, the common case
 
-    def reserved(self, texts: Iterable[str]) -> bool:
+    def reserved(self, texts: Sequence[str]) -> bool:
+        if len(texts) == 1:
+            hit = self._one.get(texts[0])
+            if hit is None:
+                hit = self._combined((texts[0],))
+                if len(self._one) < 4096:
+                    self._one[texts[0]] = hit
+            return hit
         found = tuple(sorted(set(texts)))
         hit = self._cache.get(found)
         if hit is None:
-            combined = combine(_prefs_decoder.decode(text) for text in found)
-            hit = combined.get(self.category) == DISALLOW
+            hit = self._combined(found)
             if len(self._cache) < 4096:
                 self._cache[found] = hit
         return hit
+
+    def _combined(self, texts: Iterable[str]) -> bool:
+        combined = combine(_prefs_decoder.decode(text) for text in texts)
+        return combined.get(self.category) == DISALLOW
 
 
 def _subject_pages(conn: Connection, query: sa.Select[Any], page: int) -> Iterator[list[Any]]:
@@ -198,7 +209,7 @@ def reserved_keys(
                     if any(origin in str(r.origins).split(" ") for r in rows):
                         pending.append(stored_subject(int(rows[0].kind), bytes(rows[0].key)))
                     continue
-            if rows and combined.reserved(str(r.prefs) for r in rows):
+            if rows and combined.reserved([str(r.prefs) for r in rows]):
                 keys.append(key_of(int(rows[0].kind), bytes(rows[0].key)))
         if len(pending) >= RESOLVE_CHUNK:
             flush()

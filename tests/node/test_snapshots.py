@@ -209,7 +209,14 @@ async def test_a_restarted_builder_publishes_the_same_files(
     a, b = creator_key(60), creator_key(61)
     w = [work_hash(600 + i) for i in range(6)]
     old = declaration(a, [w[0], w[1]], issued_at=100)
-    await log.submit_many([old, declaration(b, [w[2]], urls=[URL + "2"], issued_at=100)])
+    await log.submit_many(
+        [
+            old,
+            declaration(b, [w[2]], urls=[URL + "2"], issued_at=100),
+            declaration(a, [w[5]], prefs={"train-ai": "y"}, issued_at=100),
+            declaration(b, [w[5]], issued_at=100),  # two claims: any "n" wins (spec §3.5.4)
+        ]
+    )
     signer = await load_node_signer(migrated_url, key_file)
     first = SnapshotBuilder(signer)
     full = await first.refresh(log)
@@ -239,7 +246,7 @@ async def test_a_restarted_builder_publishes_the_same_files(
     assert again is not None
     assert again.name == f"full-{first.size}"
     _, reserved, _ = await _reference(log)
-    assert again.header.items == len(reserved) == 3  # w2, URL2, w3
+    assert again.header.items == len(reserved) == 4  # w2, URL2, w3, w5
     chain = await _assert_covers(third, log)
     assert not chain.contains_sha256(w[0])
     assert not chain.contains_sha256(w[1])
