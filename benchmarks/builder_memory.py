@@ -24,7 +24,7 @@ same database. Per builder, one full snapshot:
   minus the same before it (the log open), per work, in a second run without tracemalloc;
   and the refresh's seconds in that run.
 
-Prints a table.
+Prints a table, and whether every builder published the same snapshot file.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class _Sampler:
         return max(self.top, _anon())
 
 
-async def _child(url: str, key: Path, trace: bool) -> dict[str, float]:
+async def _child(url: str, key: Path, trace: bool) -> dict[str, float | str]:
     """One full snapshot by the builder of the tree first on ``sys.path``."""
     import tracemalloc  # noqa: PLC0415
 
@@ -145,7 +145,11 @@ async def _child(url: str, key: Path, trace: bool) -> dict[str, float]:
         top = sampler.stop()
         assert published is not None
         gc.collect()
-        out: dict[str, float] = {"items": published.header.items, "seconds": seconds}
+        out: dict[str, float | str] = {
+            "items": published.header.items,
+            "seconds": seconds,
+            "sha256": published.sha256,
+        }
         if trace:
             held, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
@@ -158,7 +162,7 @@ async def _child(url: str, key: Path, trace: bool) -> dict[str, float]:
         await log.close()
 
 
-def _measure(tree: Path, url: str, key: Path, trace: bool) -> dict[str, float]:
+def _measure(tree: Path, url: str, key: Path, trace: bool) -> dict[str, float | str]:
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -172,7 +176,7 @@ def _measure(tree: Path, url: str, key: Path, trace: bool) -> dict[str, float]:
     if trace:
         command.append("--trace")
     done = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, float | str] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -212,15 +216,20 @@ def main() -> None:
     )
     header = ("builder", "items", "held B/w", "peak B/w", "anon held B/w", "anon peak B/w", "s")
     print(f"{header[0]:<20}{header[1]:>9}" + "".join(f"{h:>14}" for h in header[2:]))
+    files = set()
     for label, tree in trees:
         traced = _measure(tree, url, key, trace=True)
         plain = _measure(tree, url, key, trace=False)
-        per = [traced["held"], traced["peak"], plain["rss_held"], plain["rss_peak"]]
+        per = [float(traced[k]) for k in ("held", "peak")]
+        per += [float(plain[k]) for k in ("rss_held", "rss_peak")]
+        files |= {traced["sha256"], plain["sha256"]}
         print(
             f"{label:<20}{int(traced['items']):>9,}"
             + "".join(f"{value / args.works:>14,.0f}" for value in per)
-            + f"{plain['seconds']:>14.1f}"
+            + f"{float(plain['seconds']):>14.1f}"
         )
+    # every builder published the same file (spec §8.6: its name determines its bytes)
+    print(f"snapshot files identical: {len(files) == 1}")
 
 
 if __name__ == "__main__":
