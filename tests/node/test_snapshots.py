@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 from pathlib import Path
 
 import httpx
@@ -46,6 +47,8 @@ from registry.indexes.snapshots import (
 )
 from registry.log import NodeLog
 from registry.log.custody import KeyFile
+from registry.storage import reserved
+from registry.storage.engine import read_snapshot
 from registry.storage.federation import FederationStore
 from registry.storage.index import ConsentStore
 from registry.storage.trustconfig import TrustConfig
@@ -537,3 +540,70 @@ def _levels(builder: SnapshotBuilder, log: NodeLog) -> SnapshotLevels:
     """The verified levels file of the builder's last snapshot."""
     last = _chain(builder, log).snapshots[-1]
     return open_levels(builder.chain[-1].levels, _verifier(log), last)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_reserved_sets_match_the_core_over_random_logs(
+    node_log: NodeLog, migrated_url: str, key_file: KeyFile, seed: int
+) -> None:
+    """Random declarations (withdrawals, supersessions, equal issue times, shared works) in the
+    own log, in a mirrored log, or in both: after each round, the keys the builder reads from
+    the index are exactly R(N) of the core over the own entries (spec §8.1), and a delta holds
+    exactly R(N) \\ R(P)."""
+    rng = random.Random(seed)
+    keys = [creator_key(80 + i) for i in range(4)]
+    works = [work_hash(800 + i) for i in range(14)]
+    own: list[bytes] = []
+    seen: dict[str, list[str]] = {}  # creator -> ids of its declarations (either log)
+    store = FederationStore(node_log.engine)
+    await store.init_mirror(PEER, EMPTY_ROOT)
+    mirrored = 0
+    policy = SnapshotPolicy(page=4, max_deltas=100, rebuild_fraction=100.0)
+    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file), policy=policy)
+    previous: set[int] | None = None
+    for _ in range(4):
+        mine, theirs = [], []
+        for _ in range(12):
+            key = rng.choice(keys)
+            did = key.public_key.did
+            earlier = seen.get(did, [])
+            withdraw = rng.random() < 0.15
+            entry = declaration(
+                key,
+                rng.sample(works, rng.randint(1, 3)),
+                prefs=None if withdraw else {"train-ai": rng.choice("ny")},
+                withdraw=withdraw,
+                issued_at=rng.randint(1, 6),
+                urls=[URL + str(rng.randint(0, 3))] if rng.random() < 0.3 else [],
+                supersedes=[rng.choice(earlier)] if earlier and rng.random() < 0.25 else [],
+            )
+            seen.setdefault(did, []).append(record_id_of(entry))
+            where = rng.random()
+            if where < 0.6 or where > 0.85:
+                mine.append(entry)
+            if where >= 0.6:
+                theirs.append(entry)
+        await node_log.submit_many(mine)
+        own += mine
+        rows = [(mirrored + i, record_id_of(e), e) for i, e in enumerate(theirs)]
+        assert await store.write_chunk(PEER, mirrored, mirrored + len(theirs), rows, [])
+        assert await store.commit_mirror(PEER, mirrored, mirrored + len(theirs), b"r" * 32, b"n")
+        mirrored += len(theirs)
+
+        size, expected, _ = await _reference(node_log)
+        assert size == len(set(own))  # a repeated declaration is logged once
+        async with read_snapshot(node_log.engine) as conn:
+            found = await conn.run_sync(
+                lambda c: reserved.reserved_keys(c, node_log.origin, "train-ai", mirrored=True)
+            )
+        assert sorted(found) == sorted(expected)
+        published = await builder.refresh(node_log)
+        assert published is not None
+        if previous is None:
+            assert published.header.kind == "full"
+            assert published.header.items == len(expected)
+        else:
+            assert published.header.kind == "delta"
+            assert published.header.items == len(expected - previous)
+        await _assert_covers(builder, node_log)
+        previous = expected
