@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
 
 from registry.core.checkpoint import Checkpoint, open_checkpoint
 from registry.core.levels import LevelRow, make_levels, row_of
@@ -155,6 +156,13 @@ class _Plan:
     """spec §8.1 item 7's subjects at N."""
 
 
+def _in_thread(work: Callable[[], None]) -> None:
+    """Run ``work`` in a worker thread and wait for it, from synchronous code that runs on the
+    event loop inside ``AsyncConnection.run_sync`` (SQLAlchemy's ``await_only``, documented for
+    such code), so that the loop serves requests while a full build decides a page."""
+    await_only(asyncio.to_thread(work))
+
+
 class SnapshotBuilder:
     """Publishes the node's snapshot chain (spec §8.7), reading the persistent index.
 
@@ -245,7 +253,12 @@ class SnapshotBuilder:
         if delta is None:
             mirrored = reserved.has_mirrored_entries(conn)
             full = reserved.reserved_keys(
-                conn, self.origin, category, mirrored=mirrored, page=self.policy.page
+                conn,
+                self.origin,
+                category,
+                mirrored=mirrored,
+                page=self.policy.page,
+                offload=_in_thread,
             )
             full.extend(subject_key(*s) for s in revivable)
         if self.trust is not None:

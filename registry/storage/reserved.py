@@ -36,7 +36,8 @@ subjects they mark: never to the log.
 from __future__ import annotations
 
 import array
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -172,11 +173,19 @@ def _subject_pages(conn: Connection, query: sa.Select[Any], page: int) -> Iterat
 
 
 def reserved_keys(
-    conn: Connection, origin: str, category: str, *, mirrored: bool, page: int = 5000
+    conn: Connection,
+    origin: str,
+    category: str,
+    *,
+    mirrored: bool,
+    page: int = 5000,
+    offload: Callable[[Callable[[], None]], None] | None = None,
 ) -> array.array[int]:
     """The snapshot keys of every subject of R(*N*) by §3.5 over the own log (spec §8.1 items
     1-2; item 7's :func:`revivable` subjects are not included), in key order of the index,
     possibly repeated (two subjects may share a key). ``mirrored``: :func:`has_mirrored_entries`.
+    ``offload``: runs each page's decisions (pure Python, no database), e.g. in a thread so
+    that an event loop waiting on this scan keeps serving; by default, in the caller.
     """
     st, d = schema.index_subjects, schema.index_declarations
     query = sa.select(
@@ -200,7 +209,7 @@ def reserved_keys(
                 keys.append(snapshot_key(*subject))
         pending.clear()
 
-    for groups in _subject_pages(conn, query, page):
+    def decide(groups: list[list[Any]]) -> None:
         for rows in groups:
             if mirrored:
                 if all(str(r.origins) == origin and not r.superseded for r in rows):
@@ -211,6 +220,12 @@ def reserved_keys(
                     continue
             if rows and combined.reserved([str(r.prefs) for r in rows]):
                 keys.append(key_of(int(rows[0].kind), bytes(rows[0].key)))
+
+    for groups in _subject_pages(conn, query, page):
+        if offload is None:
+            decide(groups)
+        else:
+            offload(functools.partial(decide, groups))
         if len(pending) >= RESOLVE_CHUNK:
             flush()
     flush()
