@@ -69,7 +69,6 @@ def create_app(settings: Settings) -> Litestar:
                 is_leader=lambda: node.federation.is_leader,
                 signer=node.log.signer,
                 trust=lambda: node.index.consent.trust,
-                held=node.index.consent,
             )
         except BaseException:
             await node.stop()

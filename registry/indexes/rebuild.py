@@ -37,6 +37,7 @@ from registry.indexes.absent import DIGEST, AbsentFilter
 from registry.indexes.nearfile import NearFiles, discard, files_differences
 from registry.storage import schema
 from registry.storage import trust as trust_tables
+from registry.storage.engine import read_snapshot
 from registry.storage.index import (
     NO_LIMIT,
     OWN,
@@ -302,7 +303,14 @@ def _run(conn: Connection, repair: bool) -> IndexCheck:
 
 async def check_index(engine: AsyncEngine, *, repair: bool) -> IndexCheck:
     """Recompute the index from the logs and compare it with the stored one, in one
-    transaction; with ``repair``, replace the stored rows if they differ."""
+    transaction; with ``repair``, replace the stored rows if they differ.
+
+    Checking reads one database snapshot (:func:`~registry.storage.engine.read_snapshot`: on
+    SQLite an explicit ``BEGIN``, since the driver opens no transaction before a ``SELECT``),
+    so a node writing meanwhile cannot make the logs and the index it reads disagree."""
+    if not repair:
+        async with read_snapshot(engine) as reading:
+            return await reading.run_sync(_run, False)
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     async with engine.connect() as conn:
         if options:

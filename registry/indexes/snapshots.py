@@ -1,17 +1,23 @@
 """The node's offline snapshots (spec §8): build, chain and keep them as the log grows.
 
-:class:`SnapshotBuilder` keeps its own :class:`~registry.core.state.ConsentState` of the node's
-log, fed from the log's entries up to exactly the size of the latest signed checkpoint, so that
-every snapshot holds the reserved set at one checkpoint (spec §8.1) and nothing else: the
-worker's :class:`~registry.indexes.memory.LogIndex` also absorbs mirrored logs and runs ahead of any
-checkpoint, so it cannot serve here. :meth:`SnapshotBuilder.refresh` then publishes a full
-snapshot or a delta (spec §8.7):
+:class:`SnapshotBuilder` reads the reserved set from the persistent index (ADR 0010, ADR 0026:
+:mod:`registry.storage.reserved`), in ONE database snapshot together with the latest signed
+checkpoint, whose size N is then exactly the own entries the index holds, so that every snapshot
+holds the reserved set at one checkpoint (spec §8.1). The index resolves over every log the node
+holds; a snapshot covers the own log only (spec §8.1 item 6), so subjects a mirrored log also
+speaks about are resolved over the own log's declarations by the core. Between refreshes the
+builder holds nothing per work; a full snapshot streams the index in pages and holds only the
+64-bit keys for the filter. :meth:`SnapshotBuilder.refresh` publishes a full snapshot or a delta
+(spec §8.7):
 
 - a **full** snapshot holds every subject reserved at its size;
 - a **delta** holds the subjects reserved at its size that were not reserved at the previous
-  snapshot's size: it only adds. A subject that stops being reserved (withdrawal, supersession)
-  stays in the chain as a stale hit until the next full rebuild; a hit means "ask the node", so
-  this costs a query, never a wrong answer.
+  snapshot's size: it only adds. The index holds the state at N only; the subjects that can
+  differ are those the own entries since the previous snapshot touch, which the core resolves
+  at both sizes over the own log's declarations (the entry index of each is known). A
+  subject that stops being reserved (withdrawal, supersession) stays in the chain as a stale
+  hit until the next full rebuild; a hit means "ask the node", so this costs a query, never a
+  wrong answer.
 
 A new chain (full rebuild) starts when there is no chain yet, when it has
 :attr:`SnapshotPolicy.max_deltas` deltas, or when the deltas' items or the stale subjects exceed
@@ -19,9 +25,13 @@ A new chain (full rebuild) starts when there is no chain yet, when it has
 previous chain stay available by name, so a client that listed just before a rebuild can finish.
 
 With a trust configuration (``trust=``, the node's), every snapshot also gets a signed **levels
-file** (spec §8.10, :mod:`registry.core.levels`): for the reserved subjects the log's trust
-records mark, the answer under each policy with every claim's level and evidence, resolved by
-:class:`~registry.core.trust.TrustState` over a transient subset of the state.
+file** (spec §8.10, :mod:`registry.core.levels`): for the marked subjects some declaration
+reserves, the answer under each policy with every claim's level and evidence, over every log
+the node holds (its own at the snapshot's size, each mirrored log at its committed size, read on
+the same database snapshot: :func:`registry.storage.trust.level_page`); a delta's file holds
+the rows that changed since the previous one's (spec §8.10.1 item 4). When the mirrored logs
+grow (or the trust configuration changes) and the own log does not, the last snapshot's levels
+file is rebuilt (spec §8.10.1 item 5).
 
 :class:`SnapshotService` runs a builder in the background for the app (wiring: see
 :mod:`registry.http.controllers.snapshots`).
@@ -29,43 +39,26 @@ records mark, the answer under each policy with every claim's level and evidence
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
-import msgspec
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
 
-from registry.core.checkpoint import open_checkpoint
-from registry.core.errors import ProtocolError
-from registry.core.levels import (
-    LevelRow,
-    MirroredSize,
-    delta_rows,
-    level_rows,
-    make_levels,
-    subject_row,
-)
+from registry.core.checkpoint import Checkpoint, open_checkpoint
+from registry.core.levels import LevelRow, MirroredSize, delta_rows, level_rows, make_levels
 from registry.core.note import NoteSigner
-from registry.core.prefs import DISALLOW
-from registry.core.records import (
-    AnyRecord,
-    Binding,
-    CounterStatement,
-    Declaration,
-    PlatformAttestation,
-    Revocation,
-    Rotation,
-    Work,
-    decode_stored_entry,
-    record_id,
-)
 from registry.core.snapshot import (
     DEFAULT_CATEGORY,
     SnapshotHeader,
@@ -74,8 +67,10 @@ from registry.core.snapshot import (
     parse_snapshot,
     subject_key,
 )
-from registry.core.state import ConsentState, Subject, subjects_of
-from registry.core.trust import POLICIES, TrustState, attested_subjects
+from registry.core.state import Subject
+from registry.storage import reserved
+from registry.storage import trust as trust_index
+from registry.storage.engine import read_snapshot
 
 if TYPE_CHECKING:
     from registry.log.custody import KeyCustody
@@ -83,7 +78,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAIN_FILE",
-    "HeldIndex",
     "PublishedSnapshot",
     "SnapshotBuilder",
     "SnapshotPolicy",
@@ -95,23 +89,12 @@ __all__ = [
 _log = logging.getLogger("registry.snapshots")
 
 
-class HeldIndex(Protocol):
-    """The node's persistent index, for levels files over every log it holds (spec §8.10.1;
-    :class:`registry.storage.index.ConsentStore` provides it)."""
-
-    async def held_logs(self) -> tuple[MirroredSize, ...]: ...
-
-    async def level_rows(
-        self, config: TrustConfig, category: str, keep: Callable[[str, str], bool]
-    ) -> tuple[tuple[MirroredSize, ...], list[LevelRow]]: ...
-
-
 class SnapshotSource(Protocol):
-    """What the builder needs from the log (:class:`registry.log.NodeLog` provides it)."""
+    """What the builder needs from the log (:class:`registry.log.NodeLog` provides it): the
+    database holding the log, its checkpoint and its persistent index (ADR 0010)."""
 
-    async def checkpoint(self) -> bytes: ...
-
-    def entries(self, start: int, stop: int) -> AsyncIterator[tuple[int, bytes]]: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,7 +111,7 @@ class SnapshotPolicy:
     snapshot's items (at least :attr:`min_rebuild_items`)."""
     min_rebuild_items: int = 1024
     page: int = 5000
-    """Log entries read per query while catching up."""
+    """Index rows, or log entries, read per query."""
 
 
 @dataclass(frozen=True)
@@ -153,21 +136,43 @@ class PublishedSnapshot:
         return cls(header.name, header, data, hashlib.sha256(data).hexdigest(), levels, digest)
 
 
-def _slim(record: Declaration) -> Declaration:
-    """``record`` keeping of each work only what resolution reads (spec §3.5.1: subjects are
-    SHA-256s and URLs; trust records name digests, §9.3.2): the builder holds every
-    declaration of the log, and a work's PDQ, its crops and its ISCC would otherwise be most
-    of that memory (~2.1 KB of ~2.9 KB per work declared with 16 ``pdq_variants``)."""
-    if all(w.pdq is None and w.iscc is None and w.media_type is None for w in record.works):
-        return record
-    works = tuple(Work(sha256=w.sha256, urls=w.urls) for w in record.works)
-    return msgspec.structs.replace(record, works=works)
+@dataclass(frozen=True)
+class _Plan:
+    """What one refresh read in its database snapshot: a full snapshot's keys, or a delta's."""
+
+    checkpoint: Checkpoint
+    full: array.array[int] | None
+    """The keys of R(N) (spec §8.1), for a full snapshot; None for a delta."""
+    added: list[Subject]
+    """A delta's subjects: R(N) \\ R(P) (spec §8.1 item 4)."""
+    stale: int
+    """The chain's subjects that left the reserved set since its full snapshot, this delta's
+    R(P) \\ R(N) included (0 for a full snapshot)."""
+    revivable: set[Subject]
+    """spec §8.1 item 7's subjects at N."""
+    config: TrustConfig | None = None
+    """The trust configuration the levels were read under; None: no levels file."""
+    levels: list[LevelRow] = field(default_factory=list)
+    """The levels rows at N over every log the index holds (spec §8.10.1)."""
+    mirrors: tuple[MirroredSize, ...] = ()
+    """The mirrored logs those rows count, at their committed sizes (spec §8.10.2)."""
+    relevel: bool = False
+    """True: no new snapshot; the last one's levels file is rebuilt (spec §8.10.1 item 5)."""
+
+
+def _in_thread(work: Callable[[], None]) -> None:
+    """Run ``work`` in a worker thread and wait for it, from synchronous code that runs on the
+    event loop inside ``AsyncConnection.run_sync`` (SQLAlchemy's ``await_only``, documented for
+    such code), so that the loop serves requests while a full build decides a page."""
+    await_only(asyncio.to_thread(work))
 
 
 class SnapshotBuilder:
-    """Follows the node's log and publishes its snapshot chain (spec §8.7).
+    """Publishes the node's snapshot chain (spec §8.7), reading the persistent index.
 
-    One builder per worker. Not thread-safe; :meth:`refresh` serialises itself.
+    One builder per worker. Not thread-safe; :meth:`refresh` serialises itself. Between
+    refreshes it holds its chains, the subjects of spec §8.1 item 7 and counters: nothing per
+    work of the log.
     """
 
     def __init__(
@@ -176,32 +181,28 @@ class SnapshotBuilder:
         *,
         policy: SnapshotPolicy | None = None,
         trust: Callable[[], TrustConfig] | None = None,
-        held: HeldIndex | None = None,
     ) -> None:
         self.signer = signer
         self.origin = signer.name
         self.policy = policy or SnapshotPolicy()
-        # spec §8.10: with a trust configuration, every snapshot gets a levels file; with the
-        # node's index, its answers count every log the node holds (spec §8.10.1)
+        # spec §8.10: with a trust configuration, every snapshot gets a levels file
         self.trust = trust
-        self.held = held
+        # spec §8.10.1 items 4-5: what the last levels file counted, the rows at the chain's
+        # last snapshot and at the one before it, and the SHA-256 of their levels files (for
+        # the next delta's file, or to rebuild the last one)
         self._levelled: tuple[tuple[MirroredSize, ...], TrustConfig] | None = None
-        # spec §8.10.1 item 4: the rows at the chain's last snapshot and at the one before it,
-        # and the SHA-256 of their levels files, for the next delta's (or a rebuilt) file
         self._rows_last: dict[int, LevelRow] = {}
         self._rows_before: dict[int, LevelRow] = {}
         self._sha_last = b""
         self._sha_before = b""
-        self.trust_records: dict[str, AnyRecord] = {}
-        self.state = ConsentState()
-        self.size = 0  # log entries absorbed: 0..size-1
+        self.size = 0  # the size of the last snapshot: entries 0..size-1
         self.root_hash = b""
         self.chain: tuple[PublishedSnapshot, ...] = ()
         self.previous_chain: tuple[PublishedSnapshot, ...] = ()
-        self.skipped = 0
-        # spec §8.1 item 7: keys a revocation or rotation of the log names, and the subjects
-        # their declarations reserve (trust records can revive those, spec §9.4.1-§9.4.2)
-        self.named_keys: set[str] = set()
+        self.skipped = 0  # entries read for deltas that did not decode
+        # spec §8.1 item 7: the subjects own declarations reserve whose creator a revocation
+        # or rotation of the log names (trust records can revive those, spec §9.4.1-§9.4.2),
+        # at self.size
         self.revivable: set[Subject] = set()
         self._stale = 0  # subjects that left the reserved set since the chain's full snapshot
         self._lock = asyncio.Lock()
@@ -214,33 +215,23 @@ class SnapshotBuilder:
         return None
 
     async def refresh(self, source: SnapshotSource) -> PublishedSnapshot | None:
-        """Catch up to the latest checkpoint and publish a snapshot at its size.
+        """Publish a snapshot at the size of the latest checkpoint, read from the persistent
+        index in one database snapshot with that checkpoint.
 
         Returns the new snapshot, or None if the chain already covers that size.
 
         Raises:
             ProtocolError: the checkpoint is not signed by the node key (it always is).
-            RuntimeError: the log is smaller than what the builder has absorbed.
+            RuntimeError: the log is smaller than the last snapshot, or has no checkpoint.
         """
         async with self._lock:
-            note = await source.checkpoint()
-            checkpoint = open_checkpoint(note, self.signer.verifier).checkpoint
-            if checkpoint.size < self.size:
-                raise RuntimeError(f"log shrank from {self.size} to {checkpoint.size} entries")
-            if checkpoint.size == self.size and self.chain:
-                return await self._relevelled()
-            tracking = bool(self.chain)
-            before: dict[Subject, bool] = {}
-            while self.size < checkpoint.size:
-                stop = min(self.size + self.policy.page, checkpoint.size)
-                records = [r async for r in self._decoded(source, self.size, stop)]
-                await asyncio.to_thread(self._absorb, records, before if tracking else None)
-                self.size = stop
-            self.root_hash = checkpoint.root_hash
-            published, full = await asyncio.to_thread(self._publish, before if tracking else None)
-            if self.held is not None and self.trust is not None:
-                published = await self._held_levels(published, self.held, self.trust())
-            self._adopt(published, full=full)
+            async with read_snapshot(source.engine) as conn:
+                plan = await conn.run_sync(self._read)
+            if plan is None:
+                return None
+            if plan.relevel:
+                return await asyncio.to_thread(self._relevel, plan)
+            published = await asyncio.to_thread(self._publish, plan)
             _log.info(
                 "snapshot %s: %d items, %d bytes",
                 published.name,
@@ -249,97 +240,111 @@ class SnapshotBuilder:
             )
             return published
 
-    async def _decoded(
-        self, source: SnapshotSource, start: int, stop: int
-    ) -> AsyncIterator[tuple[str, AnyRecord]]:
-        async for index, entry in source.entries(start, stop):
-            try:
-                record = decode_stored_entry(entry)
-            except ProtocolError as exc:  # the index logs and skips such entries too
-                self.skipped += 1
-                _log.error("entry %d not in snapshots: %s", index, exc)
-                continue
-            yield record_id(entry), _slim(record) if isinstance(record, Declaration) else record
+    def _read(self, conn: Connection) -> _Plan | None:
+        """Everything a refresh needs from the database, in the caller's one snapshot: the
+        checkpoint (first, so that on SQLite it is the snapshot's), then R(N) or a delta's
+        subjects, and what the levels file reads."""
+        checkpoint = open_checkpoint(
+            reserved.checkpoint_note(conn), self.signer.verifier
+        ).checkpoint
+        if checkpoint.size < self.size:
+            raise RuntimeError(f"log shrank from {self.size} to {checkpoint.size} entries")
+        if checkpoint.size == self.size and self.chain:
+            return self._relevel_plan(conn, checkpoint)
+        category = self.policy.category
+        trust = reserved.own_trust_records(conn, self.origin)
+        revivable = reserved.revivable(conn, self.origin, category, (r for _, _, r in trust))
+        delta = self._delta(conn, checkpoint.size, revivable) if self.chain else None
+        full: array.array[int] | None = None
+        if delta is None:
+            mirrored = reserved.has_mirrored_entries(conn)
+            full = reserved.reserved_keys(
+                conn,
+                self.origin,
+                category,
+                mirrored=mirrored,
+                page=self.policy.page,
+                offload=_in_thread,
+            )
+            full.extend(subject_key(*s) for s in revivable)
+        added, stale = delta or ([], 0)
+        plan = _Plan(checkpoint, full, added, stale, revivable)
+        return plan if self.trust is None else self._with_levels(conn, plan, self.trust())
 
-    def _reserved(self, subject: Subject) -> bool:
-        return subject in self.revivable or self.state.resolve(subject).reserved(
-            self.policy.category
-        )
-
-    def _revive(self, record: Declaration, before: dict[Subject, bool] | None) -> None:
-        """Keep every subject ``record`` reserves in the filter for good (spec §8.1 item 7)."""
-        if record.prefs.get(self.policy.category) != DISALLOW:
-            return
-        for subject in subjects_of(record):
-            if before is not None and subject not in before:
-                before[subject] = self._reserved(subject)
-            self.revivable.add(subject)
-
-    def _absorb(
-        self, records: list[tuple[str, AnyRecord]], before: dict[Subject, bool] | None
-    ) -> None:
-        """Add records to the state; with ``before``, first note the reserved status (at the
-        previous snapshot's size) of every subject they may change."""
-        for declaration_id, record in records:
-            if not isinstance(record, Declaration):
-                if self.trust is not None:  # kept whole for the levels (spec §8.10)
-                    self.trust_records[declaration_id] = record
-                if not isinstance(record, Rotation | Revocation):
-                    continue
-                # spec §8.1 item 7: the records that can revive a reservation
-                named = (
-                    {record.creator, record.new_key}
-                    if isinstance(record, Rotation)
-                    else {record.key}
+    def _with_levels(self, conn: Connection, plan: _Plan, config: TrustConfig) -> _Plan:
+        """``plan`` with the levels rows at its size over every log the index holds, read on
+        the refresh's database snapshot (spec §8.10.1), each page resolved in a thread."""
+        mirrors = trust_index.held_logs(conn)
+        rows: list[LevelRow] = []
+        after = None
+        while True:
+            page, after = trust_index.level_page(
+                conn, config, self.policy.category, after=after, offload=_in_thread
+            )
+            rows += page
+            if after is None:
+                return dataclasses.replace(
+                    plan, config=config, levels=level_rows(rows), mirrors=mirrors
                 )
-                for key in sorted(named - self.named_keys):
-                    self.named_keys.add(key)
-                    for declared in self.state.by_creator(key):
-                        self._revive(declared.record, before)
-                continue
-            if record.creator in self.named_keys:
-                self._revive(record, before)
-            if before is not None:
-                for subject in self._touched(record):
-                    if subject not in before:
-                        before[subject] = self._reserved(subject)
-            self.state.add(declaration_id, record, origin=self.origin)
 
-    def _touched(self, record: Declaration) -> list[Subject]:
-        """The subjects whose resolution adding ``record`` may change (spec §3.5): its own,
-        and those of the creator's declarations it supersedes (spec §3.5.2)."""
-        subjects = subjects_of(record)
-        if record.supersedes:
-            targets = set(record.supersedes)
-            for declaration in self.state.by_creator(record.creator):
-                if declaration.declaration_id in targets:
-                    subjects.extend(subjects_of(declaration.record))
-        return subjects
+    def _relevel_plan(self, conn: Connection, checkpoint: Checkpoint) -> _Plan | None:
+        """A plan to rebuild the last levels file if the mirrored logs the index holds moved
+        or the trust configuration changed since it was built (spec §8.10.1 item 5); else
+        None. The own log is at the last snapshot's size, as the file counts it."""
+        if self.trust is None or self._levelled is None:
+            return None
+        config = self.trust()
+        if (trust_index.held_logs(conn), config) == self._levelled:
+            return None
+        plan = _Plan(checkpoint, None, [], self._stale, self.revivable, relevel=True)
+        return self._with_levels(conn, plan, config)
 
-    def _adopt(self, published: PublishedSnapshot, *, full: bool) -> None:
-        """Serve ``published``: a full snapshot starts a new chain, a delta extends it."""
-        if full:
-            self.previous_chain = self.chain
-            self.chain = (published,)
-            self._stale = 0
-        else:
-            self.chain = (*self.chain, published)
-
-    def _publish(self, before: dict[Subject, bool] | None) -> tuple[PublishedSnapshot, bool]:
-        """The next snapshot, and whether it is full (:meth:`_adopt` serves it)."""
+    def _delta(
+        self, conn: Connection, size: int, revivable: set[Subject]
+    ) -> tuple[list[Subject], int] | None:
+        """The subjects of R(N) \\ R(P) (spec §8.1 item 4) and the number of R(P) \\ R(N), P
+        the chain's last size and N ``size``; or None if the chain is to be rebuilt (spec §8.7
+        item 2). Only the subjects the entries P..N-1 touch can change (spec §3.5), and those
+        item 7 newly revives; they are resolved at P and at N by the core over the own log."""
+        touched, skipped = reserved.touched_subjects(conn, self.size, size, page=self.policy.page)
+        for index, reason in skipped:  # the index skips such entries too
+            self.skipped += 1
+            _log.error("entry %d not in snapshots: %s", index, reason)
+        known = set(touched)
+        touched.extend(sorted(revivable - self.revivable - known))
+        category = self.policy.category
+        added: list[Subject] = []
+        stale = 0
+        for subject, (then, now) in reserved.resolve_own(
+            conn, self.origin, touched, (self.size, None), category
+        ).items():
+            was = then or subject in self.revivable
+            is_ = now or subject in revivable
+            if is_ and not was:
+                added.append(subject)
+            elif was and not is_:
+                stale += 1
         policy = self.policy
-        if before is None:
-            return self._publish_full()
-        added = [s for s, was in before.items() if not was and self._reserved(s)]
-        self._stale += sum(1 for s, was in before.items() if was and not self._reserved(s))
         full = self.chain[0].header
         deltas = self.chain[1:]
         threshold = policy.rebuild_fraction * max(full.items, policy.min_rebuild_items)
         delta_items = sum(s.header.items for s in deltas) + len(added)
-        if len(deltas) >= policy.max_deltas or delta_items > threshold or self._stale > threshold:
-            return self._publish_full()
+        stale += self._stale
+        if len(deltas) >= policy.max_deltas or delta_items > threshold or stale > threshold:
+            return None
+        return added, stale
+
+    def _publish(self, plan: _Plan) -> PublishedSnapshot:
+        self.size = plan.checkpoint.size
+        self.root_hash = plan.checkpoint.root_hash
+        self.revivable = plan.revivable
+        self._stale = plan.stale
+        if plan.full is not None:
+            return self._publish_full(plan.full, plan)
+        policy = self.policy
+        full = self.chain[0].header
         fuse = build_filter(
-            (subject_key(*s) for s in added),
+            (subject_key(*s) for s in plan.added),
             fingerprint_bits=policy.fingerprint_bits,
             seed_material=self.root_hash,
         )
@@ -354,148 +359,52 @@ class SnapshotBuilder:
             previous=self.chain[-1].header.size,
             category=policy.category,
         )
-        return PublishedSnapshot.of(data, self._levels(data)), False
-
-    async def _relevelled(self) -> PublishedSnapshot | None:
-        """The last snapshot with a new levels file if the mirrored logs the index holds grew
-        or the trust configuration changed since its levels file was built (the file counts
-        them at their sizes, spec §8.10.1); else None."""
-        if self.held is None or self.trust is None or self._levelled is None:
-            return None
-        config = self.trust()
-        if (await self.held.held_logs(), config) == self._levelled:
-            return None
-        published = await self._held_levels(self.chain[-1], self.held, config)
-        self.chain = (*self.chain[:-1], published)
+        published = PublishedSnapshot.of(data, self._levels(data, plan))
+        self.chain = (*self.chain, published)
         return published
 
-    async def _held_levels(
-        self, snapshot: PublishedSnapshot, held: HeldIndex, config: TrustConfig
-    ) -> PublishedSnapshot:
-        """``snapshot`` with its levels file computed from the node's index over every log it
-        holds (spec §8.10.1): the mirrored logs at the sizes the index holds them, the own log
-        up to the snapshot's size only (the index runs ahead of it; the builder's state knows
-        the own records up to there)."""
-        state, trust_records, origin = self.state, self.trust_records, self.origin
-
-        def keep(record: str, log: str) -> bool:
-            return log != origin or record in trust_records or state.declaration(record) is not None
-
-        mirrors, rows = await held.level_rows(config, self.policy.category, keep)
-        relevel = bool(self.chain) and snapshot.name == self.chain[-1].name
-        levels = self._sign_levels(snapshot.header, rows, config, mirrors, relevel=relevel)
-        self._levelled = (mirrors, config)
-        return PublishedSnapshot.of(snapshot.data, levels)
-
-    def _sign_levels(
-        self,
-        header: SnapshotHeader,
-        rows: list[LevelRow],
-        config: TrustConfig,
-        mirrors: tuple[MirroredSize, ...] = (),
-        *,
-        relevel: bool = False,
-    ) -> bytes:
-        """The signed levels file of the snapshot ``header`` whose rows at its size are
-        ``rows`` (spec §8.10.1): all of them for a full snapshot; for a delta those that changed
-        since the chain's previous snapshot, naming that snapshot's levels file (item 4).
-        ``relevel``: the file replaces the one of the chain's last snapshot (``header``)."""
-        current = {row.key: row for row in rows}
+    def _levels(self, data: bytes, plan: _Plan, *, relevel: bool = False) -> bytes:
+        """The signed levels file of the snapshot ``data`` (spec §8.10) from ``plan``'s rows
+        at its size: all of them for a full snapshot; for a delta those that changed since the
+        chain's previous snapshot, naming that snapshot's levels file (spec §8.10.1 item 4).
+        ``relevel``: the file replaces the one of the chain's last snapshot (``data``). Empty
+        without a trust configuration."""
+        if plan.config is None:
+            return b""
+        header, _, _ = parse_snapshot(data)
+        current = {row.key: row for row in plan.levels}
         if not relevel:  # the chain's last file becomes the one before this one
             self._rows_before, self._sha_before = self._rows_last, self._sha_last
-        previous = None
+        rows, previous = plan.levels, None
         if header.kind == "delta":
             rows, previous = delta_rows(self._rows_before, current), self._sha_before
-        data = make_levels(
+        levels = make_levels(
             header,
             rows,
             signers=[self.signer],
-            nodes=config.nodes,
-            platforms=config.platforms,
-            mirrors=mirrors,
+            nodes=plan.config.nodes,
+            platforms=plan.config.platforms,
+            mirrors=plan.mirrors,
             previous=previous,
         )
-        self._rows_last, self._sha_last = current, hashlib.sha256(data).digest()
-        return data
+        self._rows_last, self._sha_last = current, hashlib.sha256(levels).digest()
+        self._levelled = (plan.mirrors, plan.config)
+        return levels
 
-    def _levels(self, data: bytes) -> bytes:
-        """The levels file of the snapshot ``data`` (spec §8.10) from the builder's own state;
-        empty without a trust configuration, or with the node's index (see
-        :meth:`_held_levels`). Every levels file is complete for its snapshot's size (spec
-        §8.10.1)."""
-        if self.trust is None or self.held is not None:
-            return b""
-        config = self.trust()
-        header, _, _ = parse_snapshot(data)
-        return self._sign_levels(
-            header, self._level_rows(config) if self.trust_records else [], config
-        )
+    def _relevel(self, plan: _Plan) -> PublishedSnapshot:
+        """The chain's last snapshot with the levels file of ``plan`` in place of its own."""
+        last = self.chain[-1]
+        published = PublishedSnapshot.of(last.data, self._levels(last.data, plan, relevel=True))
+        self.chain = (*self.chain[:-1], published)
+        _log.info("levels of snapshot %s rebuilt: %d rows", published.name, len(plan.levels))
+        return published
 
-    def _marked(self) -> set[Subject]:
-        """The subjects whose answer a trust record of the log may change (spec §8.10.1, the
-        marks of the persistent index, :mod:`registry.storage.trust`): those an attestation
-        lists, those of the declarations of every key a trust record names, and those of the
-        declarations a counter-statement is about."""
-        marked: set[Subject] = set()
-        keys: set[str] = set()
-        for record in self.trust_records.values():
-            if isinstance(record, PlatformAttestation):
-                marked.update(attested_subjects(record))
-                keys.add(record.creator)
-            elif isinstance(record, Binding):
-                keys.add(record.creator)
-            elif isinstance(record, Rotation):
-                keys |= {record.creator, record.new_key}
-            elif isinstance(record, Revocation):
-                keys.add(record.key)
-            elif isinstance(record, CounterStatement):
-                target = self.state.declaration(record.target)
-                if target is not None:
-                    marked.update(subjects_of(target))
-        for key in keys:
-            for declared in self.state.by_creator(key):
-                marked.update(subjects_of(declared.record))
-        return marked
-
-    def _level_rows(self, config: TrustConfig) -> list[LevelRow]:
-        """The rows of the marked subjects some declaration of the log reserves whose answer
-        is not the default (spec §8.10.1), resolved by the core resolver (:class:`TrustState`,
-        spec §9.4) over the log's trust records and the declarations those subjects need:
-        every declaration mentioning them and every declaration listing one of those in
-        ``supersedes``. Memory is transient and in proportion to the marked subjects only."""
-        category = self.policy.category
-        candidates = sorted(s for s in self._marked() if self._declared(s))
-        state = TrustState(platforms=config.platforms, nodes=config.nodes)
-        for trust_id, record in self.trust_records.items():
-            state.add(trust_id, record, origin=self.origin)
-        needed: set[str] = set()
-        for subject in candidates:
-            for declaration_id in self.state.mentions(subject):
-                needed.add(declaration_id)
-                needed |= self.state.listed_by(declaration_id)
-        for declaration_id in sorted(needed):
-            declaration = self.state.declaration(declaration_id)
-            if declaration is not None:
-                state.add(declaration_id, declaration, origin=self.origin)
-        rows = (
-            subject_row(s, {p: state.resolve(s, p) for p in POLICIES}, category) for s in candidates
-        )
-        return level_rows(row for row in rows if row is not None)
-
-    def _declared(self, subject: Subject) -> bool:
-        """Whether a declaration of the log reserves ``subject`` (``n`` for the category)."""
-        for declaration_id in self.state.mentions(subject):
-            declaration = self.state.declaration(declaration_id)
-            if declaration is not None and declaration.prefs.get(self.policy.category) == DISALLOW:
-                return True
-        return False
-
-    def _publish_full(self) -> tuple[PublishedSnapshot, bool]:
+    def _publish_full(self, keys: array.array[int], plan: _Plan) -> PublishedSnapshot:
         # spec §8.1: every subject whose resolved preference for the category is "n"
-        keys = [subject_key(*s) for s in self.state.subjects() if self._reserved(s)]
         fuse = build_filter(
             keys, fingerprint_bits=self.policy.fingerprint_bits, seed_material=self.root_hash
         )
+        del keys
         data = make_snapshot(
             origin=self.origin,
             size=self.size,
@@ -504,7 +413,11 @@ class SnapshotBuilder:
             signers=[self.signer],
             category=self.policy.category,
         )
-        return PublishedSnapshot.of(data, self._levels(data)), True
+        published = PublishedSnapshot.of(data, self._levels(data, plan))
+        self.previous_chain = self.chain
+        self.chain = (published,)
+        self._stale = 0
+        return published
 
 
 async def load_node_signer(database_url: str, custody: KeyCustody | None = None) -> NoteSigner:
@@ -533,7 +446,8 @@ LEVELS_SUFFIX: Final = ".levels"
 """A levels file (spec §8.10) is kept in the shared directory beside its snapshot, so named."""
 
 CHAIN_FILE: Final = "chain.json"
-"""The shared directory's listing: ``{"chain": [names], "previous": [names]}``."""
+"""The shared directory's listing: ``{"chain": [names], "previous": [names], "levels": {name:
+SHA-256 of its levels file}}``."""
 
 
 class SnapshotService:
@@ -585,16 +499,14 @@ class SnapshotService:
         follow_interval: float = 1.0,
         signer: NoteSigner | None = None,
         trust: Callable[[], TrustConfig] | None = None,
-        held: HeldIndex | None = None,
     ) -> SnapshotService:
         """Load the node key (``signer``: the running log's) and start refreshing (the first
         snapshot builds in the background, so start-up does not wait for it). ``trust``: the
         node's trust configuration, read at each snapshot; with it every snapshot gets a
-        levels file (spec §8.10); ``held``: the node's index, so that the levels files count
-        every log the node holds (spec §8.10.1)."""
+        levels file (spec §8.10)."""
         signer = signer or await load_node_signer(database_url)
         service = cls(
-            SnapshotBuilder(signer, policy=policy, trust=trust, held=held),
+            SnapshotBuilder(signer, policy=policy, trust=trust),
             source,
             interval=interval,
             directory=directory,
@@ -633,10 +545,7 @@ class SnapshotService:
         if not self._leading and self.directory is not None and self.is_leader is not None:
             # a new leader starts its own chain (see the class docstring)
             self.builder = SnapshotBuilder(
-                self.builder.signer,
-                policy=self.builder.policy,
-                trust=self.builder.trust,
-                held=self.builder.held,
+                self.builder.signer, policy=self.builder.policy, trust=self.builder.trust
             )
             self._leading = True
         published = await self.builder.refresh(self.source)
@@ -645,21 +554,19 @@ class SnapshotService:
 
     def _write_shared(self) -> None:
         """Publish the builder's chains to the shared directory (leader only). A levels file
-        is rewritten when its snapshot's has changed (the mirrored logs grew, spec §8.10.1);
-        the listing names every levels file's SHA-256, so followers re-read changed ones."""
+        is rewritten when its snapshot's has changed (the mirrored logs grew, spec §8.10.1
+        item 5); the listing names every levels file's SHA-256, so followers re-read changed
+        ones."""
         assert self.directory is not None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             snapshots = (*self.builder.chain, *self.builder.previous_chain)
             for snapshot in snapshots:
                 path = self.directory / snapshot.name
-                levels = path.with_name(path.name + LEVELS_SUFFIX)
-                if (
-                    snapshot.levels
-                    and self._shared_levels.get(snapshot.name) != snapshot.levels_sha256
-                ):
+                written = self._shared_levels.get(snapshot.name)
+                if snapshot.levels and written != snapshot.levels_sha256:
                     # before the snapshot, which followers look for
-                    _atomic_write(levels, snapshot.levels)
+                    _atomic_write(path.with_name(path.name + LEVELS_SUFFIX), snapshot.levels)
                     self._shared_levels[snapshot.name] = snapshot.levels_sha256
                 if not path.exists():
                     _atomic_write(path, snapshot.data)

@@ -100,13 +100,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 @asynccontextmanager
 async def read_snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection whose reads all see one state of the database, for reads that must agree
-    with one another (the own log's checkpoint, the mirrors' committed sizes and the index rows
-    they cover): PostgreSQL ``REPEATABLE READ``; SQLite an explicit ``BEGIN`` (the driver opens
-    no transaction for a ``SELECT``, so each statement would otherwise see the latest commit).
-    Rolled back at the end: it is for reading only."""
+    """A connection whose reads all see ONE snapshot of the database, until the block ends
+    (then it rolls back: it is for reading only).
+
+    PostgreSQL: a ``REPEATABLE READ`` transaction. SQLite: pysqlite emits no ``BEGIN`` before a
+    ``SELECT`` (its implicit transactions start at the first write), so without one every
+    statement would read the latest commit; an explicit ``BEGIN`` makes the reads one read
+    transaction, whose WAL snapshot is taken at its first read and held to the end (writers
+    go on meanwhile; the WAL cannot be checkpointed past that snapshot until it ends).
+    """
     async with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql":
             await conn.execution_options(isolation_level="REPEATABLE READ")
             await conn.begin()
         else:

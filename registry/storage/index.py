@@ -28,8 +28,7 @@ keys is one query per chunk (``= ANY(:keys)`` on PostgreSQL), never one per item
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -40,7 +39,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from registry.core.errors import ProtocolError
-from registry.core.levels import LevelRow, MirroredSize, level_rows
 from registry.core.records import (
     Binding,
     Declaration,
@@ -65,7 +63,6 @@ from registry.indexes.collector import collector_paused
 from registry.indexes.near import pdq_hashes_of
 from registry.neardup import InvalidIsccError, iscc_content
 from registry.storage import schema
-from registry.storage.engine import create_engine, read_snapshot
 from registry.storage.trustconfig import TrustConfig
 
 __all__ = [
@@ -104,6 +101,13 @@ def subject_key(subject: Subject) -> Key:
     if kind == "sha256":
         return SHA256, _hash_bytes(value)
     return URL, value.encode()
+
+
+def stored_subject(kind: int, key: bytes) -> Subject:
+    """The subject of a stored key (the inverse of :func:`subject_key`)."""
+    if kind == SHA256:
+        return ("sha256", key.hex() if len(key) == 32 else key.decode())
+    return ("url", key.decode())
 
 
 def _hash_bytes(value: str) -> bytes:
@@ -560,28 +564,6 @@ class ConsentStore:
             out.append(resolution)
         return out
 
-    async def held_logs(self) -> tuple[MirroredSize, ...]:
-        """The mirrored logs the index holds entries of, at their committed sizes."""
-        from registry.storage import trust  # noqa: PLC0415 - it builds on this module
-
-        async with self.engine.connect() as conn:
-            return await conn.run_sync(trust.held_logs)
-
-    async def level_rows(
-        self, config: TrustConfig, category: str, keep: Callable[[str, str], bool]
-    ) -> tuple[tuple[MirroredSize, ...], list[LevelRow]]:
-        """The rows of a levels file (spec §8.10.1) over every log the index holds, with the
-        mirrored logs and the sizes they are held at (spec §8.10.2), read in one snapshot of
-        the database so that the sizes and the rows agree. ``keep(record id, origin)``: which
-        records count (see :func:`registry.storage.trust.level_page`; it is called from
-        another thread).
-
-        The work (~0.35 ms a marked subject, benchmarks/levels_index_bench.py) runs in a
-        thread with its own event loop and connection, so that the worker's event loop keeps
-        serving requests meanwhile."""
-        url = self.engine.url.render_as_string(hide_password=False)
-        return await asyncio.to_thread(asyncio.run, _level_rows(url, config, category, keep))
-
     async def resolve_many_sha256(
         self, hashes: Sequence[str], policy: Policy = DEFAULT_POLICY
     ) -> list[Resolution]:
@@ -802,33 +784,6 @@ records_by_id = _records
 
 NO_LIMIT: Final = 2**62
 
-LEVEL_PAGE: Final = 1000
-"""Marked subjects resolved per read of :func:`_level_rows` (smaller pages read the same
-declarations and attestations again: 250 a page took twice as long in
-benchmarks/levels_index_bench.py)."""
-
-
-async def _level_rows(
-    url: str, config: TrustConfig, category: str, keep: Callable[[str, str], bool]
-) -> tuple[tuple[MirroredSize, ...], list[LevelRow]]:
-    """:meth:`ConsentStore.level_rows` on an engine of its own (this runs in its own loop)."""
-    from registry.storage import trust  # noqa: PLC0415 - it builds on this module
-
-    engine = create_engine(url)
-    candidates: list[LevelRow] = []
-    try:
-        async with read_snapshot(engine) as conn:
-            mirrors = await conn.run_sync(trust.held_logs)
-            after: Key | None = None
-            while True:
-                rows, after = await conn.run_sync(
-                    trust.level_page, config, category, keep, after=after, page=LEVEL_PAGE
-                )
-                candidates += rows
-                if after is None:
-                    return mirrors, level_rows(candidates)
-    finally:
-        await engine.dispose()
 
 
 """``mirror_commits.accept_until`` of entries judged by no time (committed before spec §2.11)."""

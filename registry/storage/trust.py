@@ -52,7 +52,15 @@ from registry.core.trust import (
     attested_subjects,
 )
 from registry.storage import schema
-from registry.storage.index import SHA256, URL, Key, records_by_id, select_in, subject_key
+from registry.storage.index import (
+    SHA256,
+    URL,
+    Key,
+    records_by_id,
+    select_in,
+    stored_subject,
+    subject_key,
+)
 from registry.storage.trustconfig import TrustConfig
 
 __all__ = [
@@ -266,15 +274,11 @@ def trusted_resolutions(
     return {key: as_resolution(state.resolve(subject, policy)) for key, subject in keys.items()}
 
 
-Keep = Callable[[str, str], bool]
-"""Whether a record (hex id) counts as held in a log (origin); see :func:`level_resolutions`."""
-
-
 def _trust_state(
-    conn: Connection, keys: Mapping[Key, Subject], config: TrustConfig, keep: Keep | None = None
+    conn: Connection, keys: Mapping[Key, Subject], config: TrustConfig
 ) -> tuple[TrustState, dict[str, Declaration]]:
     """A :class:`TrustState` holding what the index knows about the subjects ``keys``, and the
-    declarations among it (by hex id) that it holds in at least one kept log."""
+    declarations among it by hex id."""
     d, st, s = schema.index_declarations, schema.index_subjects, schema.index_supersessions
     # 1. Every declaration mentioning the subjects, winner or not, and their superseders.
     ids: set[bytes] = set()
@@ -322,17 +326,13 @@ def _trust_state(
                 frontier |= {record.creator} - seen_keys
         wanted_records = set()
     state = TrustState(platforms=config.platforms, nodes=config.nodes)
-    held: dict[str, Declaration] = {}
     for hexid, declaration in declarations.items():
         for origin in origins.get(hexid, ("",)):
-            if keep is None or keep(hexid, origin):
-                state.add(hexid, declaration, origin=origin)
-                held[hexid] = declaration
+            state.add(hexid, declaration, origin=origin)
     for key, (record, record_origins) in trust.items():
         for origin in record_origins:
-            if keep is None or keep(key.hex(), origin):
-                state.add(key.hex(), record, origin=origin)
-    return state, held
+            state.add(key.hex(), record, origin=origin)
+    return state, declarations
 
 
 # -- levels files (spec §8.10) -------------------------------------------------------------------
@@ -349,30 +349,26 @@ def held_logs(conn: Connection) -> tuple[MirroredSize, ...]:
     return tuple(MirroredSize(str(r.origin), int(r.size), bytes(r.root)) for r in rows)
 
 
-def _subject_of(kind: int, key: bytes) -> Subject:
-    """The subject of a stored key (the inverse of :func:`subject_key`)."""
-    if kind == SHA256 and len(key) == 32:
-        return ("sha256", key.hex())
-    return ("sha256" if kind == SHA256 else "url", key.decode())
-
-
 def level_page(
     conn: Connection,
     config: TrustConfig,
     category: str,
-    keep: Keep,
     *,
     after: Key | None = None,
     page: int = 1000,
+    offload: Callable[[Callable[[], None]], None] | None = None,
 ) -> tuple[list[LevelRow], Key | None]:
     """One page of the candidate rows of a levels file (spec §8.10.1): of the next ``page``
     marked subjects after the stored key ``after``, those a held declaration reserves (``n``
     for ``category``), each resolved under every policy (spec §9.4.7) into its row. Returns
     them and the key to continue after, None at the end.
 
-    ``keep(record id, origin)`` says which records the answers count: those of the mirrored
-    logs the index holds and those of the own log up to the snapshot's size. Memory follows the
-    page, not the index."""
+    The answers count every record the index holds: read it on a database snapshot together
+    with the own checkpoint and :func:`held_logs` (:func:`registry.storage.engine.
+    read_snapshot`), and they are those at the checkpoint's size and the mirrors' committed
+    sizes (spec §8.10.1). ``offload`` runs the resolutions (the CPU-bound part, no database
+    access) where the caller wants them, e.g. in a worker thread. Memory follows the page, not
+    the index."""
     ts = schema.index_trust_subjects
     query = sa.select(ts.c.kind, ts.c.key).order_by(ts.c.kind, ts.c.key).limit(page)
     if after is not None:
@@ -380,20 +376,30 @@ def level_page(
     marks = [(int(r.kind), bytes(r.key)) for r in conn.execute(query)]
     if not marks:
         return [], None
-    keys = {key: _subject_of(*key) for key in marks}
-    state, held = _trust_state(conn, keys, config, keep)
+    keys = {key: stored_subject(*key) for key in marks}
+    state, held = _trust_state(conn, keys, config)
     reserving = {
         subject
         for declaration in held.values()
         if declaration.prefs.get(category) == DISALLOW
         for subject in subjects_of(declaration)
     }
-    rows = [
-        subject_row(subject, {p: state.resolve(subject, p) for p in POLICIES}, category)
-        for subject in keys.values()
-        if subject in reserving
-    ]
-    return [row for row in rows if row is not None], marks[-1]
+    rows: list[LevelRow] = []
+
+    def resolve() -> None:
+        for subject in keys.values():
+            if subject in reserving:
+                resolutions = {p: state.resolve(subject, p) for p in POLICIES}
+                row = subject_row(subject, resolutions, category)
+                if row is not None:
+                    rows.append(row)
+
+    (offload or _now)(resolve)
+    return rows, marks[-1]
+
+
+def _now(work: Callable[[], None]) -> None:
+    work()
 
 
 def _load(conn: Connection, ids: set[bytes]) -> list[tuple[bytes, AnyRecord, tuple[str, ...]]]:

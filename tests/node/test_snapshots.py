@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from registry.app import create_app
 from registry.core.checkpoint import open_checkpoint
 from registry.core.errors import SnapshotError
 from registry.core.levels import SnapshotLevels, open_levels
+from registry.core.merkle import EMPTY_ROOT
 from registry.core.note import NoteSigner, NoteVerifier
 from registry.core.records import (
     decode_record,
@@ -45,6 +47,10 @@ from registry.indexes.snapshots import (
 )
 from registry.log import NodeLog
 from registry.log.custody import KeyFile
+from registry.storage import reserved
+from registry.storage.engine import read_snapshot
+from registry.storage.federation import FederationStore
+from registry.storage.index import ConsentStore
 from registry.storage.trustconfig import TrustConfig
 from tests.conftest import OpenLog
 from tests.node.api_support import (
@@ -58,6 +64,7 @@ from tests.node.api_support import (
 )
 
 URL = "https://example.org/art/"
+PEER = "peer.test/log"
 
 
 async def _reference(log: NodeLog) -> tuple[int, set[int], set[int]]:
@@ -110,7 +117,9 @@ async def test_builder_follows_withdrawals_supersessions_and_deltas(
 
     signer = await load_node_signer(migrated_url, key_file)
     assert signer.verifier.vkey == node_log.verifier_key
-    builder = SnapshotBuilder(signer, policy=SnapshotPolicy(max_deltas=2, min_rebuild_items=100))
+    # pages of 3 index rows: a subject's rows may straddle two pages
+    policy = SnapshotPolicy(max_deltas=2, min_rebuild_items=100, page=3)
+    builder = SnapshotBuilder(signer, policy=policy)
     full = await builder.refresh(node_log)
     assert full is not None
     assert full.name == f"full-{len(first)}"
@@ -157,11 +166,12 @@ async def test_builder_follows_withdrawals_supersessions_and_deltas(
     assert builder.get("full-0") is None
 
 
-async def test_the_builder_keeps_no_fingerprints_of_works(
+async def test_the_builder_keeps_nothing_per_work(
     node_log: NodeLog, migrated_url: str, key_file: KeyFile
 ) -> None:
-    """Resolution reads a work's SHA-256 and URLs only (spec §3.5.1), so the builder keeps
-    nothing else of it: a PDQ, its 16 crops and an ISCC are most of a declaration's memory."""
+    """The builder reads the persistent index at each refresh (ADR 0026): between refreshes
+    it keeps its chains and counters, no declaration. Works with a PDQ, crops and an ISCC are
+    covered by their SHA-256 and URLs (spec §3.5.1)."""
     owner = creator_key(40)
     crops = [hashlib.sha256(b"crop %d" % i).hexdigest() for i in range(16)]
     image = new_work(
@@ -180,21 +190,130 @@ async def test_the_builder_keeps_no_fingerprints_of_works(
         for works in ([image, text], [plain])
     ]  # fmt: skip
     await node_log.submit_many(entries)
-    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file))
-    assert await builder.refresh(node_log) is not None
+    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file), trust=TrustConfig)
+    full = await builder.refresh(node_log)
+    assert full is not None
     chain = await _assert_covers(builder, node_log)  # the reference keeps the whole records
     assert all(chain.contains_sha256(work_hash(i)) for i in (40, 41, 42))
     assert chain.contains_url(URL + "40")
-    kept = [d.record for d in builder.state.by_creator(owner.public_key.did)]
-    assert sorted(w.sha256 for d in kept for w in d.works) == sorted(map(work_hash, (40, 41, 42)))
-    assert [w.urls for d in kept for w in d.works if w.sha256 == work_hash(40)] == [(URL + "40",)]
-    assert all(
-        (w.pdq, w.pdq_quality, w.pdq_variants, w.iscc, w.media_type) == (None, None, (), None, None)
-        for d in kept
-        for w in d.works
+    assert full.header.items == 4
+    # between refreshes: the chains (tuples) and counters; no collection holds anything (no
+    # subject is revivable, none is marked so the last levels rows are none)
+    held = {k: v for k, v in vars(builder).items() if isinstance(v, dict | set | list) and v}
+    assert held == {}
+    assert builder.revivable == set()
+
+
+async def test_a_restarted_builder_publishes_the_same_files(
+    open_log: OpenLog, migrated_url: str, key_file: KeyFile
+) -> None:
+    """A builder started over a log that already has entries (a restarted node, or a new
+    federation leader) reads the index and publishes a full snapshot at the log's size; at the
+    size of an earlier full snapshot it is the same file (spec §8.6: a name determines it)."""
+    log = await open_log()
+    a, b = creator_key(60), creator_key(61)
+    w = [work_hash(600 + i) for i in range(6)]
+    old = declaration(a, [w[0], w[1]], issued_at=100)
+    await log.submit_many(
+        [
+            old,
+            declaration(b, [w[2]], urls=[URL + "2"], issued_at=100),
+            declaration(a, [w[5]], prefs={"train-ai": "y"}, issued_at=100),
+            declaration(b, [w[5]], issued_at=100),  # two claims: any "n" wins (spec §3.5.4)
+        ]
     )
-    unchanged = decode_record(entries[1])  # a declaration without fingerprints is kept as is
-    assert unchanged in kept
+    signer = await load_node_signer(migrated_url, key_file)
+    first = SnapshotBuilder(signer)
+    full = await first.refresh(log)
+    assert full is not None
+    await log.close()
+
+    log = await open_log()  # the node restarts: a new builder over the same database
+    second = SnapshotBuilder(signer)
+    same = await second.refresh(log)
+    assert same is not None
+    assert (same.name, same.data) == (full.name, full.data)
+    await log.submit_many(
+        [
+            declaration(a, [w[0]], prefs={"train-ai": "y"}, supersedes=[record_id_of(old)]),
+            declaration(b, [w[3]], issued_at=200),
+        ]
+    )
+    for builder in (first, second):
+        delta = await builder.refresh(log)
+        assert delta is not None
+        assert delta.header.kind == "delta"
+        assert delta.header.items == 1  # w3; w0 and w1 left the reserved set (stale hits)
+    assert first.chain[-1].data == second.chain[-1].data
+
+    third = SnapshotBuilder(signer)  # and once more, after the log grew
+    again = await third.refresh(log)
+    assert again is not None
+    assert again.name == f"full-{first.size}"
+    _, reserved, _ = await _reference(log)
+    assert again.header.items == len(reserved) == 4  # w2, URL2, w3, w5
+    chain = await _assert_covers(third, log)
+    assert not chain.contains_sha256(w[0])
+    assert not chain.contains_sha256(w[1])
+
+
+async def test_a_node_that_mirrors_a_peer_publishes_its_own_log_only(
+    node_log: NodeLog, migrated_url: str, key_file: KeyFile
+) -> None:
+    """spec §8.1 item 6: a snapshot covers the own log, resolved over the own log's
+    declarations only, although the node's index (and its online answer) resolves over the
+    mirrored log too (spec §3.5.5)."""
+    a, b, c = creator_key(70), creator_key(71), creator_key(72)
+    w = [work_hash(700 + i) for i in range(8)]
+    kept = declaration(a, [w[0]], issued_at=100)
+    both = declaration(c, [w[4]], issued_at=100)
+    await node_log.submit_many([kept, declaration(b, [w[1]], issued_at=100), both])
+    peer = [
+        declaration(c, [w[2]], urls=[URL + "2"], issued_at=100),  # reserved in the peer only
+        declaration(a, [w[0]], withdraw=True, issued_at=200),  # withdrawn in the peer only
+        declaration(b, [w[1]], prefs={"train-ai": "y"}, supersedes=[]),  # a later "y" there
+        both,  # in both logs: it counts for the own log
+        declaration(a, [w[3]], issued_at=100),  # then superseded in the peer only:
+    ]
+    peer.append(declaration(a, [w[3]], prefs={"train-ai": "y"}, issued_at=50,
+                            supersedes=[record_id_of(peer[-1])]))  # fmt: skip
+    store = FederationStore(node_log.engine)
+    await store.init_mirror(PEER, EMPTY_ROOT)
+    rows = [(i, record_id_of(entry), entry) for i, entry in enumerate(peer)]
+    assert await store.write_chunk(PEER, 0, len(peer), rows, [])
+    assert await store.commit_mirror(PEER, 0, len(peer), b"r" * 32, b"note")
+    # the node's online answer, over both logs: w0 withdrawn, w1 "y" (later), w2 reserved
+    online = await ConsentStore(node_log.engine).resolve_many_sha256(w[:4])
+    assert [r.reserved() for r in online] == [False, False, True, False]
+
+    # pages of 2 index rows: w0, w1, w3 have 2 mentions each, a page of their own
+    policy = SnapshotPolicy(page=2)
+    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file), policy=policy)
+    full = await builder.refresh(node_log)
+    assert full is not None
+    chain = await _assert_covers(builder, node_log)
+    assert full.header.items == 3  # w0, w1, w4 of the own log
+    assert not chain.contains_sha256(w[2])
+    assert not chain.contains_url(URL + "2")
+    assert all(chain.contains_sha256(w[i]) for i in (0, 1, 4))
+    assert not chain.contains_sha256(w[3])  # reserved in the peer only, then superseded
+
+    # a delta: the own log reserves w3 and w2, withdraws w4; the peer's entries change nothing
+    await node_log.submit_many(
+        [declaration(a, [w[3]], issued_at=300), declaration(c, [w[2], w[4]], withdraw=True,
+         issued_at=300), declaration(c, [w[5]], issued_at=300)]
+    )  # fmt: skip
+    delta = await builder.refresh(node_log)
+    assert delta is not None
+    assert delta.header.kind == "delta"
+    assert delta.header.items == 2  # w3, w5 (w2 and w4 are withdrawn in the own log)
+    chain = await _assert_covers(builder, node_log)
+    assert chain.contains_sha256(w[3])
+    assert chain.contains_sha256(w[5])
+    rebuilt = await SnapshotBuilder(builder.signer).refresh(node_log)
+    assert rebuilt is not None
+    _, reserved, _ = await _reference(node_log)
+    assert rebuilt.header.items == len(reserved) == 4  # w0, w1, w3, w5
 
 
 async def test_stale_subjects_trigger_a_rebuild(
@@ -423,3 +542,70 @@ def _levels(builder: SnapshotBuilder, log: NodeLog) -> SnapshotLevels:
     """The verified levels file of the builder's last snapshot."""
     last = _chain(builder, log).snapshots[-1]
     return open_levels(builder.chain[-1].levels, _verifier(log), last)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_reserved_sets_match_the_core_over_random_logs(
+    node_log: NodeLog, migrated_url: str, key_file: KeyFile, seed: int
+) -> None:
+    """Random declarations (withdrawals, supersessions, equal issue times, shared works) in the
+    own log, in a mirrored log, or in both: after each round, the keys the builder reads from
+    the index are exactly R(N) of the core over the own entries (spec §8.1), and a delta holds
+    exactly R(N) \\ R(P)."""
+    rng = random.Random(seed)
+    keys = [creator_key(80 + i) for i in range(4)]
+    works = [work_hash(800 + i) for i in range(14)]
+    own: list[bytes] = []
+    seen: dict[str, list[str]] = {}  # creator -> ids of its declarations (either log)
+    store = FederationStore(node_log.engine)
+    await store.init_mirror(PEER, EMPTY_ROOT)
+    mirrored = 0
+    policy = SnapshotPolicy(page=4, max_deltas=100, rebuild_fraction=100.0)
+    builder = SnapshotBuilder(await load_node_signer(migrated_url, key_file), policy=policy)
+    previous: set[int] | None = None
+    for _ in range(4):
+        mine, theirs = [], []
+        for _ in range(12):
+            key = rng.choice(keys)
+            did = key.public_key.did
+            earlier = seen.get(did, [])
+            withdraw = rng.random() < 0.15
+            entry = declaration(
+                key,
+                rng.sample(works, rng.randint(1, 3)),
+                prefs=None if withdraw else {"train-ai": rng.choice("ny")},
+                withdraw=withdraw,
+                issued_at=rng.randint(1, 6),
+                urls=[URL + str(rng.randint(0, 3))] if rng.random() < 0.3 else [],
+                supersedes=[rng.choice(earlier)] if earlier and rng.random() < 0.25 else [],
+            )
+            seen.setdefault(did, []).append(record_id_of(entry))
+            where = rng.random()
+            if where < 0.6 or where > 0.85:
+                mine.append(entry)
+            if where >= 0.6:
+                theirs.append(entry)
+        await node_log.submit_many(mine)
+        own += mine
+        rows = [(mirrored + i, record_id_of(e), e) for i, e in enumerate(theirs)]
+        assert await store.write_chunk(PEER, mirrored, mirrored + len(theirs), rows, [])
+        assert await store.commit_mirror(PEER, mirrored, mirrored + len(theirs), b"r" * 32, b"n")
+        mirrored += len(theirs)
+
+        size, expected, _ = await _reference(node_log)
+        assert size == len(set(own))  # a repeated declaration is logged once
+        async with read_snapshot(node_log.engine) as conn:
+            found = await conn.run_sync(
+                lambda c: reserved.reserved_keys(c, node_log.origin, "train-ai", mirrored=True)
+            )
+        assert sorted(found) == sorted(expected)
+        published = await builder.refresh(node_log)
+        assert published is not None
+        if previous is None:
+            assert published.header.kind == "full"
+            assert published.header.items == len(expected)
+        else:
+            assert published.header.kind == "delta"
+            assert published.header.items == len(expected - previous)
+        await _assert_covers(builder, node_log)
+        previous = expected
