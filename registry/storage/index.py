@@ -785,7 +785,6 @@ records_by_id = _records
 NO_LIMIT: Final = 2**62
 
 
-
 """``mirror_commits.accept_until`` of entries judged by no time (committed before spec §2.11)."""
 
 
