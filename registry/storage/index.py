@@ -783,8 +783,6 @@ insert_rows = _insert
 records_by_id = _records
 
 NO_LIMIT: Final = 2**62
-
-
 """``mirror_commits.accept_until`` of entries judged by no time (committed before spec §2.11)."""
 
 
