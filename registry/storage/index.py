@@ -782,6 +782,25 @@ select_in = _select_in
 insert_rows = _insert
 records_by_id = _records
 
+
+def mentioning(conn: Connection, keys: Iterable[Key]) -> set[bytes]:
+    """Ids of every declaration (of any log) mentioning the subjects of ``keys``, winner or
+    not, and of every declaration listing one of those in ``supersedes`` (whatever its
+    creator: spec §3.5.2 and §9.4.2 decide whether it counts)."""
+    st, s = schema.index_subjects, schema.index_supersessions
+    wanted = set(keys)
+    ids: set[bytes] = set()
+    for kind in (SHA256, URL):
+        query = sa.select(st.c.declaration).where(st.c.kind == kind)
+        found = select_in(conn, query, st.c.key, sorted(k for kk, k in wanted if kk == kind))
+        ids.update(bytes(r.declaration) for r in found)
+    ids.update(
+        bytes(r.superseder)
+        for r in select_in(conn, sa.select(s.c.superseder), s.c.target, sorted(ids))
+    )
+    return ids
+
+
 NO_LIMIT: Final = 2**62
 """``mirror_commits.accept_until`` of entries judged by no time (committed before spec §2.11)."""
 

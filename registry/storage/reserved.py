@@ -52,7 +52,13 @@ from registry.core.snapshot import sha256_key
 from registry.core.snapshot import subject_key as snapshot_key
 from registry.core.state import ConsentState, Subject, subjects_of
 from registry.storage import schema
-from registry.storage.index import SHA256, URL, select_in, stored_subject, subject_key
+from registry.storage.index import (
+    SHA256,
+    mentioning,
+    select_in,
+    stored_subject,
+    subject_key,
+)
 from registry.storage.trust import trust_record
 
 __all__ = [
@@ -241,20 +247,8 @@ def _own_declarations(conn: Connection, ids: Iterable[bytes]) -> list[tuple[int,
 
 
 def _mentioning(conn: Connection, subjects: Iterable[Subject]) -> set[bytes]:
-    """Ids of every declaration (of any log) mentioning ``subjects``, and of every declaration
-    listing one of those in ``supersedes`` (any creator: spec §3.5.2 and §9.4.2 decide)."""
-    st, s = schema.index_subjects, schema.index_supersessions
-    keys = {subject_key(x) for x in subjects}
-    ids: set[bytes] = set()
-    for kind in (SHA256, URL):
-        wanted = sorted(k for kk, k in keys if kk == kind)
-        query = sa.select(st.c.declaration).where(st.c.kind == kind)
-        ids.update(bytes(r.declaration) for r in select_in(conn, query, st.c.key, wanted))
-    ids.update(
-        bytes(r.superseder)
-        for r in select_in(conn, sa.select(s.c.superseder), s.c.target, sorted(ids))
-    )
-    return ids
+    """:func:`registry.storage.index.mentioning` the subjects."""
+    return mentioning(conn, (subject_key(x) for x in subjects))
 
 
 def resolve_own(

@@ -56,6 +56,7 @@ from registry.storage.index import (
     SHA256,
     URL,
     Key,
+    mentioning,
     records_by_id,
     select_in,
     stored_subject,
@@ -279,17 +280,9 @@ def _trust_state(
 ) -> tuple[TrustState, dict[str, Declaration]]:
     """A :class:`TrustState` holding what the index knows about the subjects ``keys``, and the
     declarations among it by hex id."""
-    d, st, s = schema.index_declarations, schema.index_subjects, schema.index_supersessions
+    d = schema.index_declarations
     # 1. Every declaration mentioning the subjects, winner or not, and their superseders.
-    ids: set[bytes] = set()
-    for kind in (SHA256, URL):
-        wanted = sorted(k for kk, k in keys if kk == kind)
-        query = sa.select(st.c.declaration).where(st.c.kind == kind)
-        ids.update(bytes(r.declaration) for r in select_in(conn, query, st.c.key, wanted))
-    ids.update(
-        bytes(r.superseder)
-        for r in select_in(conn, sa.select(s.c.superseder), s.c.target, sorted(ids))
-    )
+    ids = mentioning(conn, keys)
     declarations = records_by_id(conn, sorted(i.hex() for i in ids))
     origins = {
         bytes(r.id).hex(): tuple(str(r.origins).split(" "))
