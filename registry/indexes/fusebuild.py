@@ -44,8 +44,8 @@ __all__ = ["build_filter_numpy", "unique_keys"]
 
 U64 = npt.NDArray[np.uint64]
 
-_CHUNK = 1 << 16
-"""Keys hashed at once: bounds the uint64 temporaries to a few hundred KiB."""
+_CHUNK = 1 << 14
+"""Keys hashed at once: bounds the uint64 temporaries to about 1 MiB."""
 
 _LOW32 = np.uint64(0xFFFFFFFF)
 
@@ -67,7 +67,13 @@ def unique_keys(keys: U64 | array.array[int] | Iterable[int]) -> U64:
             raise SnapshotError("keys must be 64-bit unsigned integers") from exc
     if values.dtype != np.uint64:
         raise SnapshotError("keys must be a uint64 array")
-    return np.unique(values)
+    # sorted in a copy, then the duplicates dropped only if there are any: np.unique would
+    # hold more than the 8 B per key the caller keeps
+    ordered = np.sort(values)
+    repeated = ordered[1:] == ordered[:-1]
+    if repeated.any():
+        ordered = ordered[np.concatenate(([True], ~repeated))]
+    return ordered
 
 
 def _hashes(keys: U64, seed: int) -> U64:
