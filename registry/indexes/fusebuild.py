@@ -54,7 +54,7 @@ def unique_keys(keys: U64 | array.array[int] | Iterable[int]) -> U64:
     """The distinct keys, sorted, as a new uint64 array (an ``array('Q')`` is read in place).
 
     Raises:
-        SnapshotError: a key outside 0..2^64-1.
+        SnapshotError: a key outside 0..2^64-1, or an array of another dtype or shape.
     """
     if isinstance(keys, np.ndarray):
         values = keys
@@ -65,8 +65,8 @@ def unique_keys(keys: U64 | array.array[int] | Iterable[int]) -> U64:
             values = np.fromiter(keys, dtype=np.uint64)
         except OverflowError as exc:
             raise SnapshotError("keys must be 64-bit unsigned integers") from exc
-    if values.dtype != np.uint64:
-        raise SnapshotError("keys must be a uint64 array")
+    if values.dtype != np.uint64 or values.ndim != 1:
+        raise SnapshotError("keys must be a one-dimensional uint64 array")
     # sorted in a copy, then the duplicates dropped only if there are any: np.unique would
     # hold more than the 8 B per key the caller keeps
     ordered = np.sort(values)

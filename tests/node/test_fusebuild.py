@@ -127,3 +127,5 @@ def test_invalid_input_is_refused_as_the_core_does() -> None:
         build_filter_numpy([1 << 64])
     with pytest.raises(SnapshotError, match="uint64"):
         unique_keys(np.array([1, 2], dtype=np.int64))
+    with pytest.raises(SnapshotError, match="one-dimensional"):
+        unique_keys(np.zeros((2, 2), dtype=np.uint64))
