@@ -28,9 +28,9 @@ import hashlib
 import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from registry.core.checkpoint import MAX_TREE_SIZE, Checkpoint
 from registry.core.encoding import b64decode, b64encode
@@ -45,14 +45,18 @@ __all__ = [
     "MAX_NOTE_BYTES",
     "URL_KEY_LABEL",
     "BinaryFuseFilter",
+    "Slots",
     "Snapshot",
     "SnapshotChain",
     "SnapshotHeader",
+    "assign",
     "build_filter",
     "encode_snapshot",
+    "fuse_filter",
     "make_snapshot",
     "open_snapshot",
     "parse_snapshot",
+    "peel",
     "sha256_key",
     "split_snapshot",
     "subject_key",
@@ -300,32 +304,33 @@ def _hashes(keys: Sequence[int], seed: int) -> list[int]:
     return out
 
 
-def _try_build(
-    keys: Sequence[int], seed: int, segment_length: int, segment_count: int, bits: int
-) -> list[int] | None:
-    """One construction attempt (spec §8.4.3): peel the 3-hypergraph, then assign slots in
-    reverse peeling order. Returns the fingerprint array, or None if peeling got stuck."""
-    length = segment_length
+class Slots(Protocol):
+    """An integer array indexed by slot: a ``list``, or a ``memoryview`` of a typed array."""
+
+    def __getitem__(self, index: int, /) -> int: ...
+
+    def __setitem__(self, index: int, value: int, /) -> None: ...
+
+
+def peel(
+    count: Slots,
+    xor: Slots,
+    queue: list[int] | array.array[int],
+    order: Slots,
+    peeled: Slots,
+    *,
+    span: int,
+    length: int,
+) -> int:
+    """spec §8.4.3 steps 3-4: peel the 3-hypergraph whose slot key counts are ``count`` and
+    slot XORs of key hashes ``xor`` (both consumed), starting from ``queue`` (the slots of
+    count 1 in ascending order, popped from the end). Writes the key hashes in peeling order
+    to ``order`` and the slot each was peeled from to ``peeled``; returns how many were
+    peeled (fewer than the keys: the peel got stuck)."""
     double = 2 * length
     mask = length - 1
-    span = segment_count * length
-    array_length = span + double
-    count = [0] * array_length
-    xor = [0] * array_length
-    for h in _hashes(keys, seed):
-        h0 = (h * span) >> 64
-        h1 = (h0 + length) ^ ((h >> 18) & mask)
-        h2 = (h0 + double) ^ (h & mask)
-        count[h0] += 1
-        count[h1] += 1
-        count[h2] += 1
-        xor[h0] ^= h
-        xor[h1] ^= h
-        xor[h2] ^= h
-    queue = [i for i, c in enumerate(count) if c == 1]
     pop, push = queue.pop, queue.append
-    order: list[int] = []  # key hashes, in peeling order
-    slots_peeled: list[int] = []
+    done = 0
     while queue:
         slot = pop()
         if count[slot] != 1:
@@ -346,19 +351,105 @@ def _try_build(
             push(h1)
         if count[h2] == 1:
             push(h2)
-        order.append(h)
-        slots_peeled.append(slot)
-    if len(order) != len(keys):
-        return None
+        order[done] = h
+        peeled[done] = slot
+        done += 1
+    return done
+
+
+def assign(
+    slots: Slots, order: Slots, peeled: Slots, *, items: int, span: int, length: int, bits: int
+) -> None:
+    """spec §8.4.3 step 5: fill ``slots`` (all 0) with fingerprints, in reverse peeling order."""
+    double = 2 * length
+    mask = length - 1
     fingerprint_mask = (1 << bits) - 1
-    slots = count  # every count is 0 now: reuse the list as the fingerprint array
-    for h, slot in zip(reversed(order), reversed(slots_peeled), strict=True):
+    for index in range(items - 1, -1, -1):
+        h = order[index]
+        slot = peeled[index]
         h0 = (h * span) >> 64
         h1 = (h0 + length) ^ ((h >> 18) & mask)
         h2 = (h0 + double) ^ (h & mask)
         # slots[slot] is still 0 here, so XOR-ing all three positions is the other two
         slots[slot] = ((h ^ (h >> 32)) & fingerprint_mask) ^ slots[h0] ^ slots[h1] ^ slots[h2]
-    return slots
+
+
+def _try_build(
+    keys: Sequence[int], seed: int, segment_length: int, segment_count: int, bits: int
+) -> bytes | None:
+    """One construction attempt (spec §8.4.3): the filter's bytes, or None if peeling got
+    stuck."""
+    length = segment_length
+    double = 2 * length
+    mask = length - 1
+    span = segment_count * length
+    array_length = span + double
+    count = [0] * array_length
+    xor = [0] * array_length
+    for h in _hashes(keys, seed):
+        h0 = (h * span) >> 64
+        h1 = (h0 + length) ^ ((h >> 18) & mask)
+        h2 = (h0 + double) ^ (h & mask)
+        count[h0] += 1
+        count[h1] += 1
+        count[h2] += 1
+        xor[h0] ^= h
+        xor[h1] ^= h
+        xor[h2] ^= h
+    queue = [i for i, c in enumerate(count) if c == 1]
+    order, peeled = [0] * len(keys), [0] * len(keys)
+    if peel(count, xor, queue, order, peeled, span=span, length=length) != len(keys):
+        return None
+    slots = count  # every count is 0 now: reuse the list as the fingerprint array
+    assign(slots, order, peeled, items=len(keys), span=span, length=length, bits=bits)
+    if bits == 8:
+        return bytes(slots)
+    packed = array.array("H", slots)
+    if sys.byteorder == "big":  # pragma: no cover - only on big-endian machines
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def fuse_filter(
+    items: int,
+    fingerprint_bits: int,
+    seed_material: bytes,
+    attempt: Callable[[int, int, int], bytes | None],
+) -> BinaryFuseFilter:
+    """The filter of ``items`` distinct keys (spec §8.4.3): sized, then ``attempt(seed,
+    segment_length, segment_count)`` for each seed in turn until it returns the filter's
+    bytes (None: the peel got stuck). Every construction of the filter goes through here.
+
+    Raises:
+        SnapshotError: no seed among :data:`MAX_ATTEMPTS` peels the keys.
+    """
+    segment_length, segment_count, array_length = _sizing(items)
+    if not items:
+        return BinaryFuseFilter(
+            fingerprint_bits=fingerprint_bits,
+            seed=0,
+            items=0,
+            segment_length=0,
+            segment_count=0,
+            array_length=0,
+            data=b"",
+        )
+    for number in range(MAX_ATTEMPTS):
+        seed = _seed(seed_material, number)
+        data = attempt(seed, segment_length, segment_count)
+        if data is not None:
+            return BinaryFuseFilter(
+                fingerprint_bits=fingerprint_bits,
+                seed=seed,
+                items=items,
+                segment_length=segment_length,
+                segment_count=segment_count,
+                array_length=array_length,
+                data=data,
+            )
+    raise SnapshotError(  # pragma: no cover - probability far below 2^-100
+        f"no seed in {MAX_ATTEMPTS} attempts builds a filter of {items} keys"
+    )
 
 
 def build_filter(
@@ -379,40 +470,11 @@ def build_filter(
     unique = sorted(set(keys))
     if unique and not (unique[0] >= 0 and unique[-1] <= _M64):
         raise SnapshotError("keys must be 64-bit unsigned integers")
-    segment_length, segment_count, array_length = _sizing(len(unique))
-    if not unique:
-        return BinaryFuseFilter(
-            fingerprint_bits=fingerprint_bits,
-            seed=0,
-            items=0,
-            segment_length=0,
-            segment_count=0,
-            array_length=0,
-            data=b"",
-        )
-    for attempt in range(MAX_ATTEMPTS):
-        seed = _seed(seed_material, attempt)
-        slots = _try_build(unique, seed, segment_length, segment_count, fingerprint_bits)
-        if slots is None:
-            continue
-        if fingerprint_bits == 8:
-            data = bytes(slots)
-        else:
-            packed = array.array("H", slots)
-            if sys.byteorder == "big":  # pragma: no cover - only on big-endian machines
-                packed.byteswap()
-            data = packed.tobytes()
-        return BinaryFuseFilter(
-            fingerprint_bits=fingerprint_bits,
-            seed=seed,
-            items=len(unique),
-            segment_length=segment_length,
-            segment_count=segment_count,
-            array_length=array_length,
-            data=data,
-        )
-    raise SnapshotError(  # pragma: no cover - probability far below 2^-100
-        f"no seed in {MAX_ATTEMPTS} attempts builds a filter of {len(unique)} keys"
+    return fuse_filter(
+        len(unique),
+        fingerprint_bits,
+        seed_material,
+        lambda seed, length, count: _try_build(unique, seed, length, count, fingerprint_bits),
     )
 
 

@@ -34,10 +34,10 @@ import numpy.typing as npt
 from registry.core.errors import SnapshotError
 from registry.core.snapshot import (
     FINGERPRINT_BITS,
-    MAX_ATTEMPTS,
     BinaryFuseFilter,
-    _seed,  # spec §8.4.3 seed derivation: the core's, so attempts match
-    _sizing,  # spec §8.4.3 sizing: the core's, so the float rounding matches
+    assign,
+    fuse_filter,
+    peel,
 )
 
 __all__ = ["build_filter_numpy", "unique_keys"]
@@ -113,84 +113,37 @@ def _accumulate(keys: U64, seed: int, span: int, length: int) -> tuple[npt.NDArr
     return count, xor
 
 
-def _peel(
-    count: npt.NDArray[np.uint32], xor: U64, span: int, length: int, items: int
-) -> tuple[U64, npt.NDArray[np.uint32]] | None:
-    """The core's peel, step for step: the key hashes in peeling order and the slot each was
-    peeled from, or None if it got stuck. Consumes ``count`` and ``xor``."""
-    double = 2 * length
-    mask = length - 1
-    # the core's queue: slots of count 1 in ascending order, popped from the end
-    stack = array.array("I", np.flatnonzero(count == 1).astype(np.uint32).tobytes())
-    order = np.zeros(items, dtype=np.uint64)
-    peeled = np.zeros(items, dtype=np.uint32)
-    counts, xors, order_view, peeled_view = count.data, xor.data, order.data, peeled.data
-    pop, push = stack.pop, stack.append
-    done = 0
-    while stack:
-        slot = pop()
-        if counts[slot] != 1:
-            continue
-        h = xors[slot]  # the one key hash left in this slot
-        h0 = (h * span) >> 64
-        h1 = (h0 + length) ^ ((h >> 18) & mask)
-        h2 = (h0 + double) ^ (h & mask)
-        counts[h0] -= 1
-        counts[h1] -= 1
-        counts[h2] -= 1
-        xors[h0] ^= h
-        xors[h1] ^= h
-        xors[h2] ^= h
-        if counts[h0] == 1:
-            push(h0)
-        if counts[h1] == 1:
-            push(h1)
-        if counts[h2] == 1:
-            push(h2)
-        order_view[done] = h
-        peeled_view[done] = slot
-        done += 1
-    if done != items:
-        return None
-    return order, peeled
-
-
-def _assign(
-    order: U64, peeled: npt.NDArray[np.uint32], span: int, length: int, bits: int
-) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
-    """The fingerprint array: slots assigned in reverse peeling order, as the core does."""
-    double = 2 * length
-    mask = length - 1
-    fingerprints: npt.NDArray[np.uint8] | npt.NDArray[np.uint16] = (
-        np.zeros(span + double, dtype=np.uint8)
-        if bits == 8
-        else np.zeros(span + double, dtype=np.uint16)
-    )
-    slots, order_view, peeled_view = fingerprints.data, order.data, peeled.data
-    fingerprint_mask = (1 << bits) - 1
-    for index in range(len(order) - 1, -1, -1):
-        h = order_view[index]
-        slot = peeled_view[index]
-        h0 = (h * span) >> 64
-        h1 = (h0 + length) ^ ((h >> 18) & mask)
-        h2 = (h0 + double) ^ (h & mask)
-        # slots[slot] is still 0 here, so XOR-ing all three positions is the other two
-        slots[slot] = ((h ^ (h >> 32)) & fingerprint_mask) ^ slots[h0] ^ slots[h1] ^ slots[h2]
-    return fingerprints
-
-
 def _try_build(
     keys: U64, seed: int, segment_length: int, segment_count: int, bits: int
-) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16] | None:
-    """One construction attempt, as the core's ``_try_build`` (spec §8.4.3): the fingerprint
-    array, or None if peeling got stuck."""
-    span = segment_count * segment_length
+) -> bytes | None:
+    """One construction attempt (spec §8.4.3): the slots counted and XOR-ed in NumPy, then the
+    core's own :func:`~registry.core.snapshot.peel` and :func:`~registry.core.snapshot.assign`
+    over the arrays' memory, so the order (which decides the fingerprints) is the core's. The
+    filter's bytes, or None if peeling got stuck."""
+    span, items = segment_count * segment_length, len(keys)
     count, xor = _accumulate(keys, seed, span, segment_length)
-    peeling = _peel(count, xor, span, segment_length, len(keys))
-    del count, xor
-    if peeling is None:
+    # the core's queue: slots of count 1 in ascending order, popped from the end
+    queue = array.array("I", np.flatnonzero(count == 1).astype(np.uint32).tobytes())
+    order = np.zeros(items, dtype=np.uint64)
+    peeled = np.zeros(items, dtype=np.uint32)
+    done = peel(
+        count.data, xor.data, queue, order.data, peeled.data, span=span, length=segment_length
+    )
+    del count, xor, queue
+    if done != items:
         return None
-    return _assign(*peeling, span, segment_length, bits)
+    fingerprints = np.zeros(span + 2 * segment_length, dtype=np.uint8 if bits == 8 else np.uint16)
+    assign(
+        fingerprints.data,
+        order.data,
+        peeled.data,
+        items=items,
+        span=span,
+        length=segment_length,
+        bits=bits,
+    )
+    # spec §8.4.1: 16-bit fingerprints are stored little-endian
+    return fingerprints.astype("<u2" if bits == 16 else np.uint8, copy=False).tobytes()
 
 
 def build_filter_numpy(
@@ -211,35 +164,9 @@ def build_filter_numpy(
     if fingerprint_bits not in FINGERPRINT_BITS:
         raise SnapshotError(f"fingerprint width {fingerprint_bits} is not 8 or 16")
     unique = unique_keys(keys)
-    items = len(unique)
-    segment_length, segment_count, array_length = _sizing(items)
-    if not items:
-        return BinaryFuseFilter(
-            fingerprint_bits=fingerprint_bits,
-            seed=0,
-            items=0,
-            segment_length=0,
-            segment_count=0,
-            array_length=0,
-            data=b"",
-        )
-    for attempt in range(MAX_ATTEMPTS):
-        seed = _seed(seed_material, attempt)
-        slots = _try_build(unique, seed, segment_length, segment_count, fingerprint_bits)
-        if slots is None:
-            continue
-        # spec §8.4.1: 16-bit fingerprints are stored little-endian
-        data = slots.astype("<u2" if fingerprint_bits == 16 else np.uint8, copy=False).tobytes()
-        del slots
-        return BinaryFuseFilter(
-            fingerprint_bits=fingerprint_bits,
-            seed=seed,
-            items=items,
-            segment_length=segment_length,
-            segment_count=segment_count,
-            array_length=array_length,
-            data=data,
-        )
-    raise SnapshotError(  # pragma: no cover - probability far below 2^-100
-        f"no seed in {MAX_ATTEMPTS} attempts builds a filter of {items} keys"
+    return fuse_filter(
+        len(unique),
+        fingerprint_bits,
+        seed_material,
+        lambda seed, length, count: _try_build(unique, seed, length, count, fingerprint_bits),
     )
